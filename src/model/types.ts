@@ -1,0 +1,229 @@
+// Domain types shared by every layer. Pure data: no I/O, no clocks.
+// Durations are integer milliseconds; times are epoch milliseconds passed in by callers.
+
+/** conftool's admin state. `inactive` removes the host from the pool's total (decommissioned). */
+export type Pooled = 'yes' | 'no' | 'inactive';
+export const POOLED_VALUES: readonly Pooled[] = ['yes', 'no', 'inactive'];
+
+/** The value conftool stores per host. Unknown fields written by other tools are carried through untouched. */
+export interface ConftoolValue {
+  weight: number;
+  pooled: Pooled;
+  [extra: string]: unknown;
+}
+
+export interface ServiceKey {
+  dc: string;
+  cluster: string;
+  service: string;
+}
+
+export interface HostKey extends ServiceKey {
+  host: string;
+}
+
+export type LvsProtocol = 'tcp' | 'udp';
+/** ipvsadm forwarding method: -g direct routing (PyBal's default), -i tunnel, -m masquerade. */
+export type LvsMethod = 'g' | 'i' | 'm';
+
+export interface LvsDef {
+  ip: string;
+  port: number;
+  protocol: LvsProtocol;
+  scheduler: string;
+  method: LvsMethod;
+}
+
+export interface StatusRange {
+  from: number;
+  to: number;
+}
+
+export interface BodyRules {
+  nonEmpty?: boolean;
+  contains?: string;
+  regex?: string;
+  /** A dotted path into the parsed JSON body (`a.b.0.c`) whose value must deep-equal `equals`. */
+  json?: { path: string; equals: unknown };
+}
+
+export type UnclosedPolicy = 'ignore' | 'warn' | 'fail';
+
+interface CheckCommon {
+  /** Stable name inside the service, used in events, metrics and Icinga service names. */
+  name: string;
+  timeoutMs: number;
+  intervalMs: number;
+  rise: number;
+  fall: number;
+}
+
+export interface HttpCheckDef extends CheckCommon {
+  kind: 'http';
+  method: 'GET' | 'HEAD';
+  scheme: 'http' | 'https';
+  /** Port to check; defaults to the LVS port. */
+  port?: number;
+  /** One or more paths (with optional query). `path: /x` in YAML becomes `urls: ['/x']`. */
+  urls: string[];
+  /** PyBal ProxyFetch: check every URL each round (true) or one per round, rotating (false). */
+  checkAll: boolean;
+  /** With checkAll, how many URLs may fail before the server is down (PyBal's max_failures). */
+  maxFailures: number;
+  /** Host header (and default TLS SNI). */
+  host?: string;
+  headers: Record<string, string>;
+  tls: { verify: boolean; sni?: string; ca?: string };
+  expect: { status: StatusRange[]; body?: BodyRules };
+  unclosed: UnclosedPolicy;
+  /** Grace after a complete response before a still-open socket counts as unclosed. */
+  unclosedGraceMs: number;
+  keepAlive: boolean;
+}
+
+export interface TcpCheckDef extends CheckCommon {
+  kind: 'tcp';
+  port?: number;
+}
+
+export interface IdleConnectionCheckDef extends CheckCommon {
+  kind: 'idle-connection';
+  port?: number;
+  /** How long to wait for a reconnect after the server closed the held connection. */
+  reconnectTimeoutMs: number;
+}
+
+export interface CommandCheckDef extends CheckCommon {
+  kind: 'command';
+  /** argv, never run through a shell. `{host}`, `{address}`, `{port}` are substituted per target. */
+  argv: string[];
+}
+
+export interface DnsCheckDef extends CheckCommon {
+  kind: 'dns';
+  port?: number;
+  query: string;
+  type: 'A' | 'AAAA';
+  /** When set, the answer must contain every one of these addresses. */
+  expect?: string[];
+}
+
+export type CheckDef = HttpCheckDef | TcpCheckDef | IdleConnectionCheckDef | CommandCheckDef | DnsCheckDef;
+export type CheckKind = CheckDef['kind'];
+
+export interface FlappingDef {
+  transitions: number;
+  windowMs: number;
+}
+
+export interface MonitoringDef {
+  /** Severity of the unclosed finding in Icinga (the check result under `warn`). */
+  notes?: string;
+  /** Contact groups for the generated Icinga services. */
+  contactGroups?: string[];
+}
+
+export interface ServerDef {
+  weight: number;
+  /** IP to check and to put in IPVS; resolved from the host name when absent. */
+  address?: string;
+}
+
+/** One LVS service, normalized (defaults applied, durations in ms). Stored as JSON under /poold/v1/services/. */
+export interface ServiceDef extends ServiceKey {
+  lvs: LvsDef;
+  depoolThreshold: number;
+  checks: CheckDef[];
+  flapping: FlappingDef;
+  monitoring: MonitoringDef;
+  servers: Record<string, ServerDef>;
+}
+
+/** PyBal pool name: the service name, as in pybal.conf section names. */
+export function poolName(key: ServiceKey): string {
+  return key.service;
+}
+
+export function servicePath(key: ServiceKey): string {
+  return `${key.dc}/${key.cluster}/${key.service}`;
+}
+
+// ---- health ----
+
+/** Stable reason codes. `status` messages read `status 404 (expected 200)`. */
+export type ReasonCode =
+  | 'ok'
+  | 'refused'
+  | 'reset'
+  | 'connect_timeout'
+  | 'headers_timeout'
+  | 'body_timeout'
+  | 'deadline'
+  | 'status'
+  | 'empty_body'
+  | 'body_mismatch'
+  | 'tls_error'
+  | 'dns_failure'
+  | 'unclosed'
+  | 'command_failed'
+  | 'command_timeout'
+  | 'closed'
+  | 'error';
+
+export interface CheckTimings {
+  connectMs?: number;
+  firstByteMs?: number;
+  totalMs: number;
+}
+
+/** A secondary observation that does not by itself decide up/down (e.g. unclosed under `warn`). */
+export interface Finding {
+  code: ReasonCode;
+  message: string;
+  severity: 'warning' | 'critical';
+}
+
+export interface CheckResult {
+  up: boolean;
+  code: ReasonCode;
+  message: string;
+  timings: CheckTimings;
+  findings: Finding[];
+  /** Kind-specific detail (status code, bytes read, plugin output...). */
+  detail?: Record<string, unknown>;
+}
+
+/** One poold instance's view of one host, published under its lease. */
+export interface Observation {
+  observer: string;
+  up: boolean;
+  reason: string;
+  code: ReasonCode;
+  at: number;
+  flapping: boolean;
+  checks: Record<string, { up: boolean; code: ReasonCode; message: string; timings: CheckTimings; findings: Finding[] }>;
+}
+
+// ---- effective state ----
+
+export interface EffectiveServer {
+  /** Admin state from conftool. */
+  pooledAdmin: Pooled;
+  /** enabled = pooledAdmin is yes. */
+  enabled: boolean;
+  up: boolean;
+  pooled: boolean;
+  weight: number;
+  reason: string;
+  flapping: boolean;
+  findings: Finding[];
+}
+
+export interface PoolState extends ServiceKey {
+  revision: number;
+  updatedAt: number;
+  depoolThreshold: number;
+  servers: Record<string, EffectiveServer>;
+  /** Hosts that are down but kept pooled by the threshold. */
+  pooledDown: string[];
+}
