@@ -1,0 +1,23 @@
+import type { CheckDef, CheckResult } from '../model/types.js';
+
+/** What a check is run against: one backend of one service. */
+export interface CheckTarget {
+  /** The backend's FQDN as named in conftool (used for Host headers only when the check sets none). */
+  host: string;
+  /** IP address to connect to. */
+  address: string;
+  /** Port to connect to when the check names none (the LVS port). */
+  port: number;
+}
+
+/**
+ * One check kind. `check` must settle by `deadline` (epoch ms, Date.now() clock) no matter what the
+ * backend does; it never throws for backend behaviour, it returns a down result with a reason code.
+ * Scheduling, rise/fall and flapping live outside the checkers.
+ */
+export interface Checker {
+  readonly def: CheckDef;
+  check(target: CheckTarget, deadline: number): Promise<CheckResult>;
+  /** Release pooled connections (keep-alive) when the check is removed. */
+  close?(): Promise<void>;
+}
