@@ -1,0 +1,38 @@
+// Maps etcd's error messages (identical text over gRPC and over the JSON gateway) to typed errors
+// that say what was refused, for which key(s) and which user, and how to fix it.
+import { StoreError } from '../model/errors.js';
+import { AuthenticationError, CompactedError, PermissionDeniedError } from './errors.js';
+
+export interface ErrorScope {
+  op: string;
+  keys: string[];
+  user: string | undefined;
+  endpoint: string;
+  /** The revision a read or watch asked for, for compaction errors. */
+  revision?: number;
+}
+
+function keyList(keys: string[]): string {
+  return keys.length === 1 ? keys[0] : `one of ${keys.join(', ')}`;
+}
+
+export function mapEtcdError(message: string, scope: ErrorScope, cause?: unknown): StoreError {
+  const ctx = { op: scope.op, keys: scope.keys, user: scope.user, endpoint: scope.endpoint };
+  if (/permission denied/i.test(message)) {
+    const who = scope.user === undefined ? 'this client (no etcd user)' : `etcd user "${scope.user}"`;
+    return new PermissionDeniedError(
+      `permission denied: ${who} may not ${scope.op} ${keyList(scope.keys)}; ` +
+      'ask an etcd admin to grant the role this prefix, or use credentials that have it', ctx, { cause });
+  }
+  if (/user name is empty|authentication failed|invalid auth token|auth: revision/i.test(message)) {
+    return new AuthenticationError(
+      `etcd authentication failed at ${scope.endpoint}: ${message}; ` +
+      'check --etcd-user/--etcd-password (or POOLD_ETCD_USER/POOLD_ETCD_PASSWORD)', ctx, { cause });
+  }
+  if (/required revision has been compacted/i.test(message)) {
+    return new CompactedError(
+      `revision ${scope.revision ?? '?'} of ${keyList(scope.keys)} was compacted away; re-list and watch again`,
+      scope.revision ?? 0, undefined);
+  }
+  return new StoreError(`etcd ${scope.op} of ${keyList(scope.keys)} failed at ${scope.endpoint}: ${message}`, ctx, { cause });
+}
