@@ -1,0 +1,181 @@
+// The http check kind: PyBal's ProxyFetch plus body rules, TLS options and the unclosed policy.
+//
+// Semantics:
+// - urls/checkAll/maxFailures follow PyBal: with checkAll every URL is fetched each round (in
+//   parallel, one connection each) and the server is down when more than maxFailures fail; without
+//   it one URL per round is fetched, rotating per target (PyBal picks at random; rotation covers all
+//   URLs deterministically). A URL may be a path or a full http(s) URL whose host becomes the Host
+//   header, as in pybal.conf.
+// - The response complete by its framing IS the result. With `Connection: close` sent, a server that
+//   still holds the socket `unclosedGraceMs` later (bounded by the deadline) yields an `unclosed`
+//   finding: ignore -> nothing (we do not wait); warn -> up with a warning finding; fail -> down.
+// - Deadline codes: see http-exchange.ts. A trickling body ends at the deadline as `body_timeout`
+//   (meaning: headers arrived, the body was not complete by the deadline, stalled or trickling).
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { PooldError } from '../model/errors.js';
+import type { CheckResult, CheckTimings, Finding, HttpCheckDef } from '../model/types.js';
+import type { Checker, CheckTarget } from './checker.js';
+import { exchange, type ExchangeOutcome } from './http-exchange.js';
+import { checkBody, checkStatus, compileBodyRules, needsBody, type CompiledBodyRules } from './http-expect.js';
+import { KeepAlivePool } from './http-pool.js';
+import { resolveAddress } from './resolve.js';
+import { downResult, hostPort, upResult } from './result.js';
+
+/** Body bytes kept for body rules; larger bodies are judged on their first MiB. */
+const MAX_KEPT_BODY = 1024 * 1024;
+
+interface UrlSpec {
+  /** As configured, for messages. */
+  text: string;
+  path: string;
+  /** Host from a full URL, used when the check sets no host. */
+  urlHost?: string;
+}
+
+export class HttpChecker implements Checker {
+  private readonly urls: UrlSpec[];
+  private readonly body: CompiledBodyRules | undefined;
+  private readonly keepBody: number;
+  private readonly ca: Buffer | undefined;
+  private readonly requests = new Map<string, Buffer>();
+  private readonly rotation = new Map<string, number>();
+  private readonly pool = new KeepAlivePool();
+
+  constructor(readonly def: HttpCheckDef) {
+    if (def.urls.length === 0) throw new PooldError(`http check ${def.name}: no urls`, { check: def.name });
+    this.urls = def.urls.map((u) => parseUrl(def.name, u));
+    for (const [k, v] of Object.entries(def.headers)) {
+      if (/[\r\n:]/.test(k) || /[\r\n]/.test(v)) throw new PooldError(`http check ${def.name}: header ${JSON.stringify(k)} contains CR, LF or ':'`, { check: def.name, header: k });
+    }
+    this.body = compileBodyRules(def.expect.body);
+    this.keepBody = needsBody(def.expect.body) ? MAX_KEPT_BODY : 0;
+    if (def.tls.ca !== undefined) {
+      try {
+        this.ca = readFileSync(def.tls.ca);
+      } catch (err) {
+        throw new PooldError(`http check ${def.name}: cannot read CA file ${def.tls.ca}: ${(err as Error).message}`, { check: def.name, ca: def.tls.ca }, { cause: err });
+      }
+    }
+  }
+
+  async check(target: CheckTarget, deadline: number): Promise<CheckResult> {
+    const started = Date.now();
+    if (started >= deadline) return downResult('deadline', 'deadline passed before the check started', { totalMs: 0 });
+    const resolved = await resolveAddress(target.address, deadline);
+    if ('failure' in resolved) return downResult(resolved.failure.code, resolved.failure.message, { totalMs: Date.now() - started });
+    const port = this.def.port ?? target.port;
+    const urls = this.def.checkAll ? this.urls : [this.nextUrl(target)];
+    const results = await Promise.all(urls.map((u) => this.fetchOne(u, target, resolved.address, port, deadline)));
+    return results.length === 1 ? results[0] : this.aggregate(urls, results);
+  }
+
+  async close(): Promise<void> {
+    this.pool.closeAll();
+  }
+
+  private nextUrl(target: CheckTarget): UrlSpec {
+    if (this.urls.length === 1) return this.urls[0];
+    const key = `${target.address}|${target.port}`;
+    const n = this.rotation.get(key) ?? 0;
+    this.rotation.set(key, n + 1);
+    return this.urls[n % this.urls.length];
+  }
+
+  private async fetchOne(url: UrlSpec, target: CheckTarget, address: string, port: number, deadline: number): Promise<CheckResult> {
+    const def = this.def;
+    const hostHeader = def.host ?? url.urlHost ?? target.host;
+    const servername = def.tls.sni ?? (isIP(hostHeader.replace(/:\d+$/, '')) ? undefined : hostHeader.replace(/:\d+$/, ''));
+    const poolKey = `${address}|${port}|${hostHeader}`;
+    const spec = {
+      address,
+      port,
+      tls: def.scheme === 'https' ? { servername, rejectUnauthorized: def.tls.verify, ca: this.ca } : undefined,
+      request: this.request(url, hostHeader),
+      noBody: def.method === 'HEAD',
+      keepBodyBytes: this.keepBody,
+      deadline,
+      unclosedGraceMs: def.keepAlive || def.unclosed === 'ignore' ? 0 : def.unclosedGraceMs,
+      keepAlive: def.keepAlive,
+    };
+    let outcome: ExchangeOutcome;
+    const reuse = def.keepAlive ? this.pool.take(poolKey) : undefined;
+    outcome = await exchange({ ...spec, reuse });
+    // A kept-alive socket the server had silently closed: retry once on a fresh connection.
+    if (outcome.staleReuse && Date.now() < deadline) outcome = await exchange(spec);
+    if (outcome.socket) this.pool.put(poolKey, outcome.socket);
+    return this.judge(url, outcome, hostPort(address, port));
+  }
+
+  private judge(url: UrlSpec, o: ExchangeOutcome, where: string): CheckResult {
+    const detail: Record<string, unknown> = { url: url.text, target: where, bytes: o.bodyBytes };
+    if (o.head) detail.status = o.head.status;
+    if (o.failure) return downResult(o.failure.code, o.failure.message, o.timings, detail);
+    const status = o.head!.status;
+    const findings: Finding[] = [];
+    let unclosedDown = false;
+    if (o.unclosed) {
+      const message = `server kept the connection open ${this.def.unclosedGraceMs} ms after a complete response (Connection: close was sent)`;
+      if (this.def.unclosed === 'fail') unclosedDown = true;
+      findings.push({ code: 'unclosed', message, severity: this.def.unclosed === 'fail' ? 'critical' : 'warning' });
+    }
+    const bad = checkStatus(status, this.def.expect.status) ?? checkBody(this.body, o.body ?? EMPTY, o.bodyBytes);
+    if (bad) return downResult(bad.code, bad.message, o.timings, detail, findings);
+    if (unclosedDown) return downResult('unclosed', findings[0].message, o.timings, detail, findings);
+    return upResult(`HTTP ${status}, ${o.bodyBytes} bytes in ${o.timings.totalMs} ms`, o.timings, detail, findings);
+  }
+
+  private aggregate(urls: UrlSpec[], results: CheckResult[]): CheckResult {
+    const failed = results.map((r, i) => ({ r, url: urls[i].text })).filter((x) => !x.r.up);
+    const timings: CheckTimings = {
+      connectMs: maxOf(results.map((r) => r.timings.connectMs)),
+      firstByteMs: maxOf(results.map((r) => r.timings.firstByteMs)),
+      totalMs: maxOf(results.map((r) => r.timings.totalMs)) ?? 0,
+    };
+    const detail = { urls: results.map((r, i) => ({ url: urls[i].text, up: r.up, code: r.code, message: r.message, ...r.detail })) };
+    const findings = results.flatMap((r) => r.findings);
+    const failureText = failed.map((x) => `${x.url}: ${x.r.message}`).join('; ');
+    if (failed.length > this.def.maxFailures) {
+      return downResult(failed[0].r.code, `${failed.length} of ${results.length} URLs failed (max ${this.def.maxFailures}): ${failureText}`, timings, detail, findings);
+    }
+    for (const x of failed) findings.push({ code: x.r.code, message: `${x.url}: ${x.r.message}`, severity: 'warning' });
+    const message = failed.length === 0 ? `${results.length} URLs OK` : `${results.length - failed.length} of ${results.length} URLs OK (tolerating ${this.def.maxFailures} failures)`;
+    return upResult(message, timings, detail, findings);
+  }
+
+  /** The request bytes, built once per URL and Host header. */
+  private request(url: UrlSpec, hostHeader: string): Buffer {
+    const key = `${url.path}\n${hostHeader}`;
+    let buf = this.requests.get(key);
+    if (!buf) {
+      let text = `${this.def.method} ${url.path} HTTP/1.1\r\nHost: ${hostHeader}\r\nUser-Agent: poold-check\r\nAccept: */*\r\n`;
+      if (!this.def.keepAlive) text += 'Connection: close\r\n';
+      for (const [k, v] of Object.entries(this.def.headers)) text += `${k}: ${v}\r\n`;
+      buf = Buffer.from(`${text}\r\n`, 'latin1');
+      this.requests.set(key, buf);
+    }
+    return buf;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function maxOf(values: (number | undefined)[]): number | undefined {
+  let m: number | undefined;
+  for (const v of values) if (v !== undefined && (m === undefined || v > m)) m = v;
+  return m;
+}
+
+function parseUrl(check: string, text: string): UrlSpec {
+  if (/^https?:\/\//i.test(text)) {
+    let u: URL;
+    try {
+      u = new URL(text);
+    } catch {
+      throw new PooldError(`http check ${check}: bad URL ${JSON.stringify(text)}`, { check, url: text });
+    }
+    return { text, path: `${u.pathname}${u.search}`, urlHost: u.host };
+  }
+  if (!text.startsWith('/') || /[\s]/.test(text)) throw new PooldError(`http check ${check}: URL path must start with / and contain no spaces: ${JSON.stringify(text)}`, { check, url: text });
+  return { text, path: text };
+}
