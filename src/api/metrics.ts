@@ -1,0 +1,148 @@
+// The Prometheus registry of one poold process. Everything is prefixed `poold_`.
+// Counters and the histogram are fed by PoolView as the daemon feeds it (so the daemon has one
+// call per fact); per-pool gauges are computed from the view at scrape time, so they can never
+// disagree with /pools or keep series of pools that are gone.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CheckResult, ServiceKey } from '../model/types.js';
+
+/** The states poold_servers counts per pool; `total` excludes inactive (decommissioned) hosts, as PyBal does. */
+export const SERVER_STATES = ['total', 'enabled', 'up', 'pooled', 'pooled_down', 'inactive'] as const;
+export type ServerStateLabel = (typeof SERVER_STATES)[number];
+
+/** What the scrape-time gauges read; PoolView implements it. */
+export interface MetricsSource {
+  /** Per pool: counts by state, and whether the pool's state is stale. */
+  metricPools(): { key: ServiceKey; counts: Record<ServerStateLabel, number>; stale: boolean }[];
+  /** 1 when this instance is the elected leader. */
+  isLeader(): boolean;
+}
+
+type PoolLabels = 'dc' | 'cluster' | 'service';
+
+/** Check durations run from sub-millisecond (tcp on loopback) to the 5 s default timeout and beyond. */
+export const CHECK_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface PoolMetricsOptions {
+  /** Also export Node process metrics (poold_process_*, poold_nodejs_*). Default true. */
+  processMetrics?: boolean;
+}
+
+export class PoolMetrics {
+  readonly registry = new Registry();
+  /** poold_servers{dc,cluster,service,state}: computed from the bound view at scrape. */
+  readonly servers: Gauge<PoolLabels | 'state'>;
+  /** poold_checks_total{dc,cluster,service,check,code}: every check result, by reason code. */
+  readonly checksTotal: Counter<PoolLabels | 'check' | 'code'>;
+  /** poold_check_duration_seconds{dc,cluster,service,check}. */
+  readonly checkDuration: Histogram<PoolLabels | 'check'>;
+  /** poold_transitions_total{dc,cluster,service,transition}: up, down, pooled, depooled. */
+  readonly transitionsTotal: Counter<PoolLabels | 'transition'>;
+  /** poold_could_not_depool_total{dc,cluster,service}: a down host kept pooled by the threshold. */
+  readonly couldNotDepoolTotal: Counter<PoolLabels>;
+  /** poold_etcd_watch_lag_seconds: age of the newest etcd event when the daemon applied it. */
+  readonly etcdWatchLag: Gauge;
+  /** poold_leader: 1 when this instance is the leader. Computed from the bound view at scrape. */
+  readonly leader: Gauge;
+  /** poold_pool_state_stale{dc,cluster,service}: 1 while the published state is stale. From the view. */
+  readonly poolStale: Gauge<PoolLabels>;
+
+  private source: MetricsSource | null = null;
+
+  constructor(options: PoolMetricsOptions = {}) {
+    const registers = [this.registry];
+    const self = this;
+    this.servers = new Gauge({
+      name: 'poold_servers',
+      help: 'Servers per pool by state (total excludes inactive hosts).',
+      labelNames: ['dc', 'cluster', 'service', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of self.source?.metricPools() ?? []) {
+          for (const state of SERVER_STATES) {
+            this.set({ dc: p.key.dc, cluster: p.key.cluster, service: p.key.service, state }, p.counts[state]);
+          }
+        }
+      },
+    });
+    this.poolStale = new Gauge({
+      name: 'poold_pool_state_stale',
+      help: 'Whether the pool state served by this instance is stale (1) or current (0).',
+      labelNames: ['dc', 'cluster', 'service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of self.source?.metricPools() ?? []) {
+          this.set({ dc: p.key.dc, cluster: p.key.cluster, service: p.key.service }, p.stale ? 1 : 0);
+        }
+      },
+    });
+    this.leader = new Gauge({
+      name: 'poold_leader',
+      help: 'Whether this poold instance is the elected leader (1) or not (0).',
+      registers,
+      collect() {
+        this.set(self.source?.isLeader() ? 1 : 0);
+      },
+    });
+    this.checksTotal = new Counter({
+      name: 'poold_checks_total',
+      help: 'Health check results by reason code.',
+      labelNames: ['dc', 'cluster', 'service', 'check', 'code'],
+      registers,
+    });
+    this.checkDuration = new Histogram({
+      name: 'poold_check_duration_seconds',
+      help: 'Health check duration, connect to verdict.',
+      labelNames: ['dc', 'cluster', 'service', 'check'],
+      buckets: CHECK_DURATION_BUCKETS,
+      registers,
+    });
+    this.transitionsTotal = new Counter({
+      name: 'poold_transitions_total',
+      help: 'Effective host state transitions (up, down, pooled, depooled).',
+      labelNames: ['dc', 'cluster', 'service', 'transition'],
+      registers,
+    });
+    this.couldNotDepoolTotal = new Counter({
+      name: 'poold_could_not_depool_total',
+      help: 'Times a down host was kept pooled because the depool threshold forbade depooling it.',
+      labelNames: ['dc', 'cluster', 'service'],
+      registers,
+    });
+    this.etcdWatchLag = new Gauge({
+      name: 'poold_etcd_watch_lag_seconds',
+      help: 'Delay between an etcd change and poold applying it, for the latest change.',
+      registers,
+    });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'poold_' });
+  }
+
+  /** Makes the scrape-time gauges read this source (the PoolView). */
+  bindSource(source: MetricsSource): void {
+    this.source = source;
+  }
+
+  recordCheck(key: ServiceKey, check: string, result: CheckResult): void {
+    const labels = { dc: key.dc, cluster: key.cluster, service: key.service, check };
+    this.checksTotal.inc({ ...labels, code: result.code });
+    this.checkDuration.observe(labels, result.timings.totalMs / 1000);
+  }
+
+  recordTransition(key: ServiceKey, transition: 'up' | 'down' | 'pooled' | 'depooled'): void {
+    this.transitionsTotal.inc({ dc: key.dc, cluster: key.cluster, service: key.service, transition });
+  }
+
+  recordCouldNotDepool(key: ServiceKey): void {
+    this.couldNotDepoolTotal.inc({ dc: key.dc, cluster: key.cluster, service: key.service });
+  }
+
+  setEtcdWatchLag(seconds: number): void {
+    this.etcdWatchLag.set(seconds);
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

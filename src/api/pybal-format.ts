@@ -1,0 +1,88 @@
+// The bodies of PyBal's instrumentation URLs (/pools...), byte for byte, from a PoolView entry.
+// PyBal's rules, as observed from its behaviour:
+//  - hosts decommissioned in conftool (`inactive`) are not part of PyBal's pool at all;
+//  - a host is "partially up" when it is not up but at least one of its checks is;
+//  - JSON is Python's json.dumps, dict orders are CPython 2.7's (see py-compat.ts).
+import type { EffectiveServer } from '../model/types.js';
+import {
+  PYBAL_SERVER_KEYS,
+  pybalHostOrder,
+  pybalPoolOrder,
+  pyJsonDumps,
+  pyObject,
+  type PyJsonObject,
+} from './py-compat.js';
+import type { PoolEntry } from './state-view.js';
+
+export const NOT_FOUND_TEXT = 'The desired url was not found';
+
+/** The hosts PyBal would have in this pool, in PyBal's order. */
+export function pybalHosts(entry: PoolEntry): string[] {
+  const servers = entry.state?.servers ?? {};
+  return pybalHostOrder(Object.keys(servers).filter((h) => servers[h].pooledAdmin !== 'inactive'));
+}
+
+/** Whether any check of the host is currently up: this instance's verdicts, else any observer's. */
+function anyCheckUp(entry: PoolEntry, host: string): boolean {
+  const verdicts = entry.verdicts.get(host);
+  if (verdicts && verdicts.size > 0) {
+    for (const v of verdicts.values()) if (v.result.up) return true;
+    return false;
+  }
+  for (const obs of entry.observations.get(host)?.values() ?? []) {
+    for (const c of Object.values(obs.checks)) if (c.up) return true;
+  }
+  return false;
+}
+
+export type HealthWord = 'up' | 'partially up' | 'down';
+
+export function healthWord(entry: PoolEntry, host: string, server: EffectiveServer): HealthWord {
+  if (server.up) return 'up';
+  return anyCheckUp(entry, host) ? 'partially up' : 'down';
+}
+
+/** `enabled/up/pooled`, PyBal's textStatus. */
+export function hostStatusText(entry: PoolEntry, host: string): string {
+  const s = entry.state!.servers[host];
+  return `${s.enabled ? 'enabled' : 'disabled'}/${healthWord(entry, host, s)}/${s.pooled ? 'pooled' : 'not pooled'}`;
+}
+
+function hostJson(server: EffectiveServer): PyJsonObject {
+  return pyObject(PYBAL_SERVER_KEYS, { pooled: server.pooled, weight: server.weight, up: server.up, enabled: server.enabled });
+}
+
+/** Body of GET /pools. */
+export function renderPoolList(names: Iterable<string>, json: boolean): string {
+  const ordered = pybalPoolOrder(names);
+  return json ? pyJsonDumps(ordered) : ordered.join('\n') + '\n';
+}
+
+/** Body of GET /pools/<pool>. */
+export function renderPool(entry: PoolEntry, json: boolean): string {
+  const hosts = pybalHosts(entry);
+  if (json) return pyJsonDumps({ entries: hosts.map((h) => [h, hostJson(entry.state!.servers[h])] as const) });
+  return hosts.map((h) => `${h}:\t${hostStatusText(entry, h)}\n`).join('');
+}
+
+/** Body of GET /pools/<pool>/<host>; the caller has checked the host is in pybalHosts(entry). */
+export function renderHost(entry: PoolEntry, host: string, json: boolean): string {
+  return json ? pyJsonDumps(hostJson(entry.state!.servers[host])) : hostStatusText(entry, host) + '\n';
+}
+
+/** Body of PyBal's 404. */
+export function renderNotFound(json: boolean): string {
+  return json ? pyJsonDumps(pyObject(['error'], { error: NOT_FOUND_TEXT })) : NOT_FOUND_TEXT;
+}
+
+/**
+ * PyBal answers JSON exactly when one Accept header, as sent, is `application/json` (it compares
+ * whole header values, so `text/html, application/json;q=0.9` gets text). `rawHeaders` is Node's
+ * flat [name, value, ...] list, which keeps repeated Accept headers apart.
+ */
+export function wantsJson(rawHeaders: readonly string[]): boolean {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].toLowerCase() === 'accept' && rawHeaders[i + 1].trim() === 'application/json') return true;
+  }
+  return false;
+}

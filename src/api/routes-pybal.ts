@@ -1,0 +1,91 @@
+// PyBal-compatible URLs (DESIGN §7): /pools, /pools/<pool>, /pools/<pool>/<host>, /alerts, and the
+// server list PyBal fetches with `config = http://.../pybal/<dc>/<cluster>/<service>`.
+// Paths follow Twisted's resource tree as PyBal uses it: a trailing slash names the same resource,
+// and /alerts and /pools/<pool>/<host> are leaves, so anything below them is the same resource.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { renderServerList } from '../lvs/serverlist.js';
+import { alertsJson, alertsText } from '../model/alerts.js';
+import { poolName } from '../model/types.js';
+import { alertsFor } from './alerts-adapter.js';
+import { poolParamsSchema, textBodySchema } from './http-errors.js';
+import { pybalHosts, renderHost, renderNotFound, renderPool, renderPoolList, wantsJson } from './pybal-format.js';
+import type { PoolView } from './state-view.js';
+
+export interface PybalRoutesOptions {
+  view: PoolView;
+  now: () => number;
+}
+
+/** PyBal's answers are text or JSON, never validated beyond the path, so schemas only document. */
+const anyQuery = { type: 'object' } as const;
+const textOrJson = { 200: textBodySchema, 404: textBodySchema } as const;
+
+function send(request: FastifyRequest, reply: FastifyReply, status: number, render: (json: boolean) => string) {
+  const json = wantsJson(request.raw.rawHeaders);
+  return reply
+    .code(status)
+    .type(json ? 'application/json' : 'text/plain')
+    .send(render(json));
+}
+
+export const pybalRoutes: FastifyPluginAsync<PybalRoutesOptions> = async (app, { view, now }) => {
+  const poolNames = () => {
+    const names = new Set<string>();
+    for (const e of view.list()) if (e.state) names.add(poolName(e.key));
+    return names;
+  };
+
+  app.get('/pools', { schema: { querystring: anyQuery, response: textOrJson } }, async (request, reply) =>
+    send(request, reply, 200, (json) => renderPoolList(poolNames(), json)),
+  );
+
+  const poolSchema = {
+    params: { type: 'object', required: ['pool'], properties: { pool: { type: 'string' } } },
+    querystring: anyQuery,
+    response: textOrJson,
+  };
+  app.get<{ Params: { pool: string } }>('/pools/:pool', { schema: poolSchema }, async (request, reply) => {
+    const entry = view.byPybalName(request.params.pool);
+    if (!entry) return send(request, reply, 404, renderNotFound);
+    return send(request, reply, 200, (json) => renderPool(entry, json));
+  });
+
+  const hostSchema = {
+    params: {
+      type: 'object',
+      required: ['pool', 'host'],
+      properties: { pool: { type: 'string' }, host: { type: 'string' }, '*': { type: 'string' } },
+    },
+    querystring: anyQuery,
+    response: textOrJson,
+  };
+  const hostHandler = async (request: FastifyRequest<{ Params: { pool: string; host: string } }>, reply: FastifyReply) => {
+    const entry = view.byPybalName(request.params.pool);
+    if (!entry || !pybalHosts(entry).includes(request.params.host)) return send(request, reply, 404, renderNotFound);
+    return send(request, reply, 200, (json) => renderHost(entry, request.params.host, json));
+  };
+  app.get('/pools/:pool/:host', { schema: hostSchema }, hostHandler);
+  app.get('/pools/:pool/:host/*', { schema: hostSchema }, hostHandler);
+
+  const alertsSchema = { querystring: anyQuery, response: { 200: textBodySchema } };
+  const alertsHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const alert = alertsFor(view, now());
+    return send(request, reply, 200, (json) => (json ? alertsJson(alert) : alertsText(alert)));
+  };
+  app.get('/alerts', { schema: alertsSchema }, alertsHandler);
+  app.get('/alerts/*', { schema: alertsSchema }, alertsHandler);
+
+  app.get<{ Params: { dc: string; cluster: string; service: string } }>(
+    '/pybal/:dc/:cluster/:service',
+    { schema: { params: poolParamsSchema, querystring: anyQuery, response: { 200: textBodySchema, 404: textBodySchema, 503: textBodySchema } } },
+    async (request, reply) => {
+      const entry = view.get(request.params);
+      if (!entry) return send(request, reply, 404, renderNotFound);
+      if (!entry.state) {
+        // An empty list would make PyBal drop every server; an error makes it keep its last list.
+        return reply.code(503).type('text/plain').send(`No state published yet for ${request.params.dc}/${request.params.cluster}/${request.params.service}\n`);
+      }
+      return reply.code(200).type('text/plain').send(renderServerList(entry.state));
+    },
+  );
+};

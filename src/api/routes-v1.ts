@@ -1,0 +1,297 @@
+// JSON v1: what people and dashboards need to understand a pool, beyond PyBal's three booleans.
+//   GET /v1/pools                          every pool in scope with counts and threshold headroom
+//   GET /v1/pools/:dc/:cluster/:service    admin, health and effective state per host, with reasons,
+//                                          this instance's last verdicts (timings), every observer's view
+import type { FastifyPluginAsync } from 'fastify';
+import { requiredCount } from '../model/coordinator-threshold.js';
+import { poolName, servicePath } from '../model/types.js';
+import { errorBodySchema, NAME_PATTERN, noQuerySchema, poolParamsSchema, type ApiErrorBody } from './http-errors.js';
+import { healthWord } from './pybal-format.js';
+import type { PoolEntry, PoolView } from './state-view.js';
+
+export interface V1RoutesOptions {
+  view: PoolView;
+  now: () => number;
+}
+
+interface Counts {
+  total: number;
+  enabled: number;
+  up: number;
+  pooled: number;
+  pooledDown: number;
+  inactive: number;
+}
+
+/**
+ * `required`: servers that must stay up and enabled (PyBal's total × threshold, rounded up);
+ * `headroom`: how many more up servers could go down before the threshold stops depooling
+ * (negative: that many short, and the threshold is keeping down servers pooled).
+ */
+interface Threshold {
+  depoolThreshold: number;
+  required: number;
+  upEnabled: number;
+  headroom: number;
+}
+
+function countsOf(e: PoolEntry): { counts: Counts; threshold: Threshold | null } {
+  const counts: Counts = { total: 0, enabled: 0, up: 0, pooled: 0, pooledDown: 0, inactive: 0 };
+  let upEnabled = 0;
+  for (const s of Object.values(e.state?.servers ?? {})) {
+    if (s.pooledAdmin === 'inactive') {
+      counts.inactive++;
+      continue;
+    }
+    counts.total++;
+    if (s.enabled) counts.enabled++;
+    if (s.up) counts.up++;
+    if (s.pooled) counts.pooled++;
+    if (s.up && s.enabled) upEnabled++;
+  }
+  counts.pooledDown = e.state?.pooledDown.length ?? 0;
+  if (!e.state) return { counts, threshold: null };
+  const required = requiredCount(counts.total, e.state.depoolThreshold);
+  return { counts, threshold: { depoolThreshold: e.state.depoolThreshold, required, upEnabled, headroom: upEnabled - required } };
+}
+
+const countsSchema = {
+  type: 'object',
+  required: ['total', 'enabled', 'up', 'pooled', 'pooledDown', 'inactive'],
+  properties: {
+    total: { type: 'integer' },
+    enabled: { type: 'integer' },
+    up: { type: 'integer' },
+    pooled: { type: 'integer' },
+    pooledDown: { type: 'integer' },
+    inactive: { type: 'integer' },
+  },
+} as const;
+
+const thresholdSchema = {
+  type: ['object', 'null'],
+  required: ['depoolThreshold', 'required', 'upEnabled', 'headroom'],
+  properties: {
+    depoolThreshold: { type: 'number' },
+    required: { type: 'integer' },
+    upEnabled: { type: 'integer' },
+    headroom: { type: 'integer' },
+  },
+} as const;
+
+const leadershipSchema = {
+  type: 'object',
+  required: ['leader', 'leaderId'],
+  properties: { leader: { type: 'boolean' }, leaderId: { type: ['string', 'null'] } },
+} as const;
+
+const poolSummaryProperties = {
+  dc: { type: 'string' },
+  cluster: { type: 'string' },
+  service: { type: 'string' },
+  pybalName: { type: 'string' },
+  pybalNameConflict: { type: 'boolean' },
+  revision: { type: ['integer', 'null'] },
+  updatedAt: { type: ['integer', 'null'] },
+  stale: { type: 'boolean' },
+  staleSinceMs: { type: ['integer', 'null'] },
+  staleForMs: { type: ['integer', 'null'] },
+  counts: countsSchema,
+  threshold: thresholdSchema,
+  flapping: { type: 'array', items: { type: 'string' } },
+  drift: {
+    type: 'array',
+    items: { type: 'object', required: ['where', 'message'], properties: { where: { type: 'string' }, message: { type: 'string' } } },
+  },
+} as const;
+
+const poolListSchema = {
+  type: 'object',
+  required: ['pools', 'leadership'],
+  properties: {
+    pools: { type: 'array', items: { type: 'object', properties: poolSummaryProperties } },
+    leadership: leadershipSchema,
+  },
+} as const;
+
+const timingsSchema = {
+  type: 'object',
+  properties: { connectMs: { type: 'number' }, firstByteMs: { type: 'number' }, totalMs: { type: 'number' } },
+} as const;
+
+const findingsSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: { code: { type: 'string' }, message: { type: 'string' }, severity: { type: 'string' } },
+  },
+} as const;
+
+const verdictSchema = {
+  type: 'object',
+  properties: {
+    up: { type: 'boolean' },
+    code: { type: 'string' },
+    message: { type: 'string' },
+    at: { type: 'integer' },
+    timings: timingsSchema,
+    findings: findingsSchema,
+    // Kind-specific detail (status code, plugin output...): free-form by design.
+    detail: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+const observationSchema = {
+  type: 'object',
+  properties: {
+    observer: { type: 'string' },
+    up: { type: 'boolean' },
+    reason: { type: 'string' },
+    code: { type: 'string' },
+    at: { type: 'integer' },
+    flapping: { type: 'boolean' },
+    checks: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        properties: { up: { type: 'boolean' }, code: { type: 'string' }, message: { type: 'string' }, timings: timingsSchema, findings: findingsSchema },
+      },
+    },
+  },
+} as const;
+
+const hostSchema = {
+  type: 'object',
+  properties: {
+    host: { type: 'string' },
+    admin: { type: 'object', properties: { pooled: { type: 'string' }, weight: { type: 'integer' } } },
+    health: { type: 'object', properties: { up: { type: 'boolean' }, status: { type: 'string' } } },
+    effective: {
+      type: 'object',
+      properties: { enabled: { type: 'boolean' }, up: { type: 'boolean' }, pooled: { type: 'boolean' }, weight: { type: 'integer' } },
+    },
+    pybalStatus: { type: 'string' },
+    reason: { type: 'string' },
+    keptByThreshold: { type: 'boolean' },
+    flapping: { type: 'boolean' },
+    findings: findingsSchema,
+    verdicts: { type: 'object', additionalProperties: verdictSchema },
+    observers: { type: 'object', additionalProperties: observationSchema },
+  },
+} as const;
+
+const poolDetailSchema = {
+  type: 'object',
+  properties: {
+    ...poolSummaryProperties,
+    lvs: {
+      type: ['object', 'null'],
+      properties: { ip: { type: 'string' }, port: { type: 'integer' }, protocol: { type: 'string' }, scheduler: { type: 'string' }, method: { type: 'string' } },
+    },
+    checks: {
+      type: 'array',
+      items: { type: 'object', properties: { name: { type: 'string' }, kind: { type: 'string' }, intervalMs: { type: 'integer' }, timeoutMs: { type: 'integer' }, rise: { type: 'integer' }, fall: { type: 'integer' } } },
+    },
+    leadership: leadershipSchema,
+    hosts: { type: 'array', items: hostSchema },
+  },
+} as const;
+
+function summary(view: PoolView, e: PoolEntry, conflicts: Set<string>, nowMs: number) {
+  const { counts, threshold } = countsOf(e);
+  const flapping = new Set(e.flapping);
+  for (const [h, s] of Object.entries(e.state?.servers ?? {})) if (s.flapping) flapping.add(h);
+  return {
+    dc: e.key.dc,
+    cluster: e.key.cluster,
+    service: e.key.service,
+    pybalName: poolName(e.key),
+    pybalNameConflict: conflicts.has(poolName(e.key)),
+    revision: e.state?.revision ?? null,
+    updatedAt: e.state?.updatedAt ?? null,
+    stale: e.stale,
+    staleSinceMs: e.staleSinceMs,
+    staleForMs: e.stale && e.staleSinceMs !== null ? Math.max(0, nowMs - e.staleSinceMs) : null,
+    counts,
+    threshold,
+    flapping: [...flapping].sort(),
+    drift: e.drift,
+  };
+}
+
+function hostDetail(e: PoolEntry, host: string) {
+  const s = e.state!.servers[host];
+  const verdicts: Record<string, unknown> = {};
+  for (const [check, v] of e.verdicts.get(host) ?? []) {
+    verdicts[check] = { ...v.result, at: v.at };
+  }
+  const observers: Record<string, unknown> = {};
+  for (const [observer, o] of e.observations.get(host) ?? []) observers[observer] = o;
+  const health = healthWord(e, host, s);
+  return {
+    host,
+    admin: { pooled: s.pooledAdmin, weight: s.weight },
+    health: { up: s.up, status: health },
+    effective: { enabled: s.enabled, up: s.up, pooled: s.pooled, weight: s.weight },
+    pybalStatus: `${s.enabled ? 'enabled' : 'disabled'}/${health}/${s.pooled ? 'pooled' : 'not pooled'}`,
+    reason: s.reason,
+    keptByThreshold: e.state!.pooledDown.includes(host),
+    flapping: s.flapping || e.flapping.has(host),
+    findings: s.findings,
+    verdicts,
+    observers,
+  };
+}
+
+export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, { view, now }) => {
+  app.get<{ Querystring: { dc?: string } }>(
+    '/v1/pools',
+    {
+      schema: {
+        querystring: { type: 'object', properties: { dc: { type: 'string', pattern: NAME_PATTERN } }, additionalProperties: false },
+        response: { 200: poolListSchema, 400: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const conflicts = view.pybalNameConflicts();
+      const nowMs = now();
+      const pools = view
+        .list()
+        .filter((e) => request.query.dc === undefined || e.key.dc === request.query.dc)
+        .map((e) => summary(view, e, conflicts, nowMs));
+      return { pools, leadership: view.getLeadership() };
+    },
+  );
+
+  app.get<{ Params: { dc: string; cluster: string; service: string } }>(
+    '/v1/pools/:dc/:cluster/:service',
+    {
+      schema: {
+        params: poolParamsSchema,
+        querystring: noQuerySchema,
+        response: { 200: poolDetailSchema, 400: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const e = view.get(request.params);
+      if (!e) {
+        const where = servicePath(request.params);
+        const scope = view.inScope(request.params) ? '' : ` (dc ${request.params.dc} is not served by this instance)`;
+        const body: ApiErrorBody = {
+          error: 'not_found',
+          message: `no pool ${where}${scope}; GET /v1/pools lists the pools`,
+          where,
+        };
+        return reply.code(404).send(body);
+      }
+      const hosts = Object.keys(e.state?.servers ?? {}).sort().map((h) => hostDetail(e, h));
+      return {
+        ...summary(view, e, view.pybalNameConflicts(), now()),
+        lvs: e.def?.lvs ?? null,
+        checks: (e.def?.checks ?? []).map((c) => ({ name: c.name, kind: c.kind, intervalMs: c.intervalMs, timeoutMs: c.timeoutMs, rise: c.rise, fall: c.fall })),
+        leadership: view.getLeadership(),
+        hosts,
+      };
+    },
+  );
+};
