@@ -1,0 +1,121 @@
+// The audit log: one record per changed key, written in the same etcd transaction as the change
+// (so a change without its record, or a record without its change, cannot exist).
+// Record ids start with the ISO time, so key order is time order and "the latest N" is one
+// descending range with a limit.
+import { randomBytes } from 'node:crypto';
+import { InvalidStoredValueError } from '../model/errors.js';
+import type { Kv, TxnOp } from './kv.js';
+import type { Keys } from './keys.js';
+
+export interface AuditRecord {
+  /** Who: SUDO_USER, else USER, else the etcd user (see resolveActor). */
+  actor: string;
+  /** Why: the operator's --reason ('' when none was given). */
+  reason: string;
+  /** What: the etcd key that changed... */
+  key: string;
+  /** ...its value before (parsed JSON, or the raw string if it was not JSON; null when absent)... */
+  before: unknown;
+  /** ...and after (null when deleted). */
+  after: unknown;
+  /** When: ISO 8601 UTC. */
+  time: string;
+}
+
+export interface StoredAuditRecord extends AuditRecord {
+  id: string;
+  /** The etcd revision of the change (the record and the change share it). */
+  revision: number;
+}
+
+export interface AuditContext {
+  actor: string;
+  reason: string;
+}
+
+/** The person behind a write: the sudo caller, the login user, the etcd user, or 'unknown'. */
+export function resolveActor(env: Record<string, string | undefined>, etcdUser?: string): string {
+  for (const v of [env.SUDO_USER, env.USER, etcdUser]) {
+    if (v !== undefined && v !== '') return v;
+  }
+  return 'unknown';
+}
+
+/** Parsed JSON when the value is JSON, else the raw string; null for an absent value. */
+export function auditValue(raw: string | undefined): unknown {
+  if (raw === undefined) return null;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    // Not JSON (a garbage value being overwritten): keep it verbatim so the record shows it.
+    return raw;
+  }
+}
+
+/** Ids for the records of one transaction: same time and batch, then the record's index. */
+export function auditIds(now: number, count: number): string[] {
+  const batch = randomBytes(4).toString('hex');
+  const time = new Date(now).toISOString();
+  return Array.from({ length: count }, (_, i) => `${time}-${batch}-${String(i).padStart(4, '0')}`);
+}
+
+/** The put operations recording `changes`, to add to the transaction that makes them. */
+export function auditOps(keys: Keys, ctx: AuditContext, now: number,
+  changes: { key: string; before: unknown; after: unknown }[]): TxnOp[] {
+  const ids = auditIds(now, changes.length);
+  const time = new Date(now).toISOString();
+  return changes.map((c, i) => {
+    const rec: AuditRecord = { actor: ctx.actor, reason: ctx.reason, key: c.key, before: c.before, after: c.after, time };
+    return { type: 'put', key: keys.audit(ids[i]), value: JSON.stringify(rec) };
+  });
+}
+
+export interface ListAuditOptions {
+  /** At most this many records, newest first. */
+  limit: number;
+  /** Only records at or after this time (epoch ms). */
+  since?: number;
+  /** Only records whose key starts with this. */
+  keyPrefix?: string;
+  actor?: string;
+}
+
+function parseRecord(key: string, id: string, raw: string, revision: number): StoredAuditRecord {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (err) {
+    throw new InvalidStoredValueError(`invalid audit record at ${key}: not JSON (${(err as Error).message})`, { key }, { cause: err });
+  }
+  const r = v as Partial<AuditRecord> | null;
+  if (r === null || typeof r !== 'object' || typeof r.actor !== 'string' || typeof r.key !== 'string' || typeof r.time !== 'string') {
+    throw new InvalidStoredValueError(`invalid audit record at ${key}: expected {actor, reason, key, before, after, time}`, { key });
+  }
+  return { id, revision, actor: r.actor, reason: r.reason ?? '', key: r.key, before: r.before ?? null, after: r.after ?? null, time: r.time };
+}
+
+/** The newest matching records, newest first, paging backwards through the log as filters need. */
+export async function listAudit(kv: Kv, keys: Keys, opts: ListAuditOptions): Promise<StoredAuditRecord[]> {
+  const prefix = keys.auditPrefix();
+  const low = opts.since === undefined ? prefix : prefix + new Date(opts.since).toISOString();
+  // Just past the last possible id: '/' + 1 = '0'.
+  let high = prefix.slice(0, -1) + '0';
+  const filtered = opts.keyPrefix !== undefined || opts.actor !== undefined;
+  const page = filtered ? Math.max(opts.limit * 4, 200) : opts.limit;
+  const out: StoredAuditRecord[] = [];
+  while (out.length < opts.limit) {
+    const r = await kv.range({ key: low, end: high, order: 'descend', limit: page });
+    for (const e of r.kvs) {
+      const id = keys.parseAudit(e.key);
+      if (id === undefined) continue; // a deeper key under the audit prefix is not a record of ours
+      const rec = parseRecord(e.key, id, e.value, e.modRevision);
+      if (opts.keyPrefix !== undefined && !rec.key.startsWith(opts.keyPrefix)) continue;
+      if (opts.actor !== undefined && rec.actor !== opts.actor) continue;
+      out.push(rec);
+      if (out.length === opts.limit) break;
+    }
+    if (!r.more || r.kvs.length === 0) break;
+    high = r.kvs[r.kvs.length - 1].key;
+  }
+  return out;
+}

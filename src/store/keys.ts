@@ -1,0 +1,135 @@
+// The etcd key layout (DESIGN §3). Both roots are settings; everything else is fixed:
+//   <conftool>/pools/<dc>/<cluster>/<service>/<host>          conftool node (admin state)
+//   <poold>/services/<dc>/<cluster>/<service>                 service definition
+//   <poold>/health/<dc>/<cluster>/<service>/<host>/<observer> leased observation
+//   <poold>/state/<dc>/<cluster>/<service>                    leader's effective state
+//   <poold>/audit/<sortable id>                               audit records
+//   <poold>/election/<name>                                   leader election
+import { UsageError } from '../model/errors.js';
+import type { HostKey, ServiceKey } from '../model/types.js';
+
+export interface KeyRoots {
+  conftool: string;
+  poold: string;
+}
+
+export const DEFAULT_ROOTS: KeyRoots = { conftool: '/conftool/v1', poold: '/poold/v1' };
+
+export interface HealthKey extends HostKey {
+  observer: string;
+}
+
+function segment(what: string, v: string): string {
+  if (v === '' || v.includes('/')) {
+    throw new UsageError(`invalid ${what} "${v}" in an etcd key: it must be non-empty and contain no "/"`, { [what]: v });
+  }
+  return v;
+}
+
+function root(what: string, r: string): string {
+  if (!/^\/[^]*[^/]$/.test(r)) {
+    throw new UsageError(`invalid ${what} key root "${r}": it must start with "/" and not end with "/" (e.g. /conftool/v1)`, { root: r });
+  }
+  return r;
+}
+
+/** Splits `key` below `prefix` into exactly `n` non-empty segments, or undefined. */
+function tail(key: string, prefix: string, n: number): string[] | undefined {
+  if (!key.startsWith(prefix)) return undefined;
+  const parts = key.slice(prefix.length).split('/');
+  return parts.length === n && parts.every((p) => p !== '') ? parts : undefined;
+}
+
+export class Keys {
+  readonly roots: KeyRoots;
+
+  constructor(roots: Partial<KeyRoots> = {}) {
+    this.roots = {
+      conftool: root('conftool', roots.conftool ?? DEFAULT_ROOTS.conftool),
+      poold: root('poold', roots.poold ?? DEFAULT_ROOTS.poold),
+    };
+  }
+
+  // ---- conftool pools ----
+
+  /** `<conftool>/pools/` — every host of every service. */
+  poolsPrefix(): string {
+    return `${this.roots.conftool}/pools/`;
+  }
+
+  /** `<conftool>/pools/<dc>/<cluster>/<service>/` — the hosts of one service. */
+  servicePoolPrefix(k: ServiceKey): string {
+    return `${this.poolsPrefix()}${segment('dc', k.dc)}/${segment('cluster', k.cluster)}/${segment('service', k.service)}/`;
+  }
+
+  host(k: HostKey): string {
+    return this.servicePoolPrefix(k) + segment('host', k.host);
+  }
+
+  parseHost(key: string): HostKey | undefined {
+    const p = tail(key, this.poolsPrefix(), 4);
+    return p && { dc: p[0], cluster: p[1], service: p[2], host: p[3] };
+  }
+
+  // ---- poold ----
+
+  servicesPrefix(): string {
+    return `${this.roots.poold}/services/`;
+  }
+
+  service(k: ServiceKey): string {
+    return `${this.servicesPrefix()}${segment('dc', k.dc)}/${segment('cluster', k.cluster)}/${segment('service', k.service)}`;
+  }
+
+  parseService(key: string): ServiceKey | undefined {
+    const p = tail(key, this.servicesPrefix(), 3);
+    return p && { dc: p[0], cluster: p[1], service: p[2] };
+  }
+
+  /** `<poold>/health/` or, given a service (and host), the observations below it. */
+  healthPrefix(k?: ServiceKey | HostKey): string {
+    const base = `${this.roots.poold}/health/`;
+    if (k === undefined) return base;
+    const svc = `${base}${segment('dc', k.dc)}/${segment('cluster', k.cluster)}/${segment('service', k.service)}/`;
+    return 'host' in k ? `${svc}${segment('host', k.host)}/` : svc;
+  }
+
+  health(k: HealthKey): string {
+    return this.healthPrefix({ dc: k.dc, cluster: k.cluster, service: k.service, host: k.host }) + segment('observer', k.observer);
+  }
+
+  parseHealth(key: string): HealthKey | undefined {
+    const p = tail(key, this.healthPrefix(), 5);
+    return p && { dc: p[0], cluster: p[1], service: p[2], host: p[3], observer: p[4] };
+  }
+
+  statePrefix(): string {
+    return `${this.roots.poold}/state/`;
+  }
+
+  state(k: ServiceKey): string {
+    return `${this.statePrefix()}${segment('dc', k.dc)}/${segment('cluster', k.cluster)}/${segment('service', k.service)}`;
+  }
+
+  parseState(key: string): ServiceKey | undefined {
+    const p = tail(key, this.statePrefix(), 3);
+    return p && { dc: p[0], cluster: p[1], service: p[2] };
+  }
+
+  auditPrefix(): string {
+    return `${this.roots.poold}/audit/`;
+  }
+
+  audit(id: string): string {
+    return this.auditPrefix() + segment('audit id', id);
+  }
+
+  parseAudit(key: string): string | undefined {
+    return tail(key, this.auditPrefix(), 1)?.[0];
+  }
+
+  /** The election prefix; candidates' keys live below it. */
+  election(name = 'leader'): string {
+    return `${this.roots.poold}/election/${segment('election name', name)}`;
+  }
+}
