@@ -1,0 +1,34 @@
+// The depool-threshold arithmetic, shared by the coordinator, poolctl's guard and /alerts, so that all
+// three agree on where the line is.
+
+/**
+ * How many servers must stay up (and enabled) for `total` servers at `threshold`.
+ * PyBal compares `count >= total * threshold` with floats; for an integer count that is the same as
+ * `count >= ceil(total * threshold)`, including IEEE rounding quirks (10 × 0.3 = 3.0000000000000004 → 4),
+ * so poold and PyBal draw the line in the same place.
+ */
+export function requiredCount(total: number, threshold: number): number {
+  return Math.ceil(total * threshold);
+}
+
+/** PyBal's canDepool: enough servers are up and enabled (after marking the failing one down). */
+export function canDepoolWith(upEnabled: number, total: number, threshold: number): boolean {
+  return upEnabled >= requiredCount(total, threshold);
+}
+
+/** A threshold is a fraction in [0, 1]. Returns a problem description, or null when valid. */
+export function thresholdProblem(threshold: unknown): string | null {
+  if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {
+    return `depool threshold must be a number in [0, 1], got ${String(threshold)}`;
+  }
+  if (threshold < 0 || threshold > 1) return `depool threshold must be in [0, 1], got ${threshold}`;
+  return null;
+}
+
+/**
+ * PyBal's /alerts "too small" test: more than one server, and depooling one would already break the
+ * threshold (`total < total * threshold + 1`).
+ */
+export function tooSmallToDepool(total: number, threshold: number): boolean {
+  return total > 1 && total < total * threshold + 1;
+}

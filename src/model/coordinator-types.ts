@@ -1,0 +1,137 @@
+// Types of the coordinator: the pure state machine that decides, for ONE pool, which servers are
+// pooled from admin state (conftool), health and the depool threshold (DESIGN §6).
+import { PooldError } from './errors.js';
+import type { ConftoolValue, Finding, PoolState, Pooled, ServiceDef, ServiceKey } from './types.js';
+
+/** An event the coordinator cannot apply (wrong pool, threshold out of range, bad admin value). */
+export class CoordinatorInputError extends PooldError {}
+
+export interface ServerState {
+  host: string;
+  /**
+   * Admin state from conftool. A host that is only listed in the service definition and has no conftool
+   * entry yet (`registered: false`) is `inactive`: PyBal only ever sees hosts that have a conftool entry.
+   */
+  pooledAdmin: Pooled;
+  /** Has a conftool entry. Membership of the pool follows conftool, as PyBal's etcd config does. */
+  registered: boolean;
+  /** Listed in the service definition (pools/*.yaml). */
+  defined: boolean;
+  weight: number;
+  up: boolean;
+  /**
+   * False until the first health result. Like PyBal (Server.DEF_STATE) an unchecked server is assumed up,
+   * so a start or a newly added server does not depool anything before checks have run.
+   */
+  checked: boolean;
+  pooled: boolean;
+  /** The health reason of the last result (or why health is assumed). */
+  reason: string;
+  /** Time of the last health transition (or of the server's creation). */
+  since: number;
+  flapping: boolean;
+  findings: Finding[];
+}
+
+export interface CoordinatorCounters {
+  /** PyBal's could_not_depool_total: a server went (or stayed) down and the threshold kept it pooled. */
+  couldNotDepool: number;
+  forcePooled: number;
+  depooled: number;
+  repooled: number;
+}
+
+export interface CoordinatorState extends ServiceKey {
+  depoolThreshold: number;
+  /** Keys are kept sorted by host name, so iteration (and everything derived) is deterministic. */
+  servers: Record<string, ServerState>;
+  /** Hosts that are pooled although down, because the threshold kept them. Sorted by name. */
+  pooledDown: string[];
+  /** Increases by one on every event that changed anything. */
+  revision: number;
+  updatedAt: number;
+  counters: CoordinatorCounters;
+}
+
+/** Health as known before a (re)start, so that a restart does not flap the pool. */
+export interface HealthInput {
+  up: boolean;
+  reason: string;
+  at: number;
+  flapping?: boolean;
+  findings?: Finding[];
+}
+
+export interface StartInput {
+  at: number;
+  service: ServiceDef;
+  /** Current conftool values by host (hosts without an entry are not pool members). */
+  admin: Record<string, ConftoolValue>;
+  /** The last published effective state (/poold/v1/state), if any: its health and pooled set are reused. */
+  previous?: PoolState;
+  /** Fresher health (e.g. decided from live observations); wins over `previous` per host. */
+  health?: Record<string, HealthInput>;
+}
+
+export type CoordinatorEvent =
+  /** A conftool entry was written (value) or deleted (null). */
+  | { type: 'adminChanged'; at: number; host: string; value: ConftoolValue | null }
+  | {
+      type: 'healthChanged';
+      at: number;
+      host: string;
+      up: boolean;
+      reason: string;
+      flapping?: boolean;
+      findings?: Finding[];
+    }
+  /** The service definition changed: threshold, servers listed, weights of unregistered servers. */
+  | { type: 'configChanged'; at: number; service: ServiceDef };
+
+/** Why a server left the pool. */
+export type DepoolCause = 'down' | 'admin' | 'removed';
+
+/** Numbers behind a threshold decision, for logs and events. */
+export interface ThresholdNumbers {
+  /** Servers that are up and enabled (admin yes). */
+  upEnabled: number;
+  /** Servers that are not inactive. */
+  total: number;
+  threshold: number;
+  /** ceil(total × threshold): how many must be up and enabled before another down server may be depooled. */
+  required: number;
+  pooled: number;
+}
+
+export type CoordinatorEffect =
+  | { kind: 'serverAdded'; host: string }
+  | { kind: 'serverRemoved'; host: string }
+  | { kind: 'health'; host: string; up: boolean; reason: string }
+  | { kind: 'adminChanged'; host: string; from: Pooled; to: Pooled }
+  | { kind: 'weightChanged'; host: string; from: number; to: number }
+  | { kind: 'thresholdChanged'; from: number; to: number }
+  | { kind: 'depooled'; host: string; cause: DepoolCause }
+  /** Entered the pool because it is up and enabled. */
+  | { kind: 'repooled'; host: string }
+  /** Entered the pool although down (or unchecked-down), to meet the threshold (PyBal's _ensureDepoolThreshold). */
+  | ({ kind: 'forcePooled'; host: string } & ThresholdNumbers)
+  /** Down but kept pooled: depooling it would break the threshold (PyBal's "Could not depool server"). */
+  | ({ kind: 'keptPooled'; host: string; reason: 'couldNotDepool' } & ThresholdNumbers)
+  /** Even with every enabled server pooled, the pool is below the threshold (PyBal logs this as critical). */
+  | ({ kind: 'thresholdUnmet'; enabled: number } & ThresholdNumbers)
+  /** The pool's own /alerts status changed. */
+  | { kind: 'alert'; from: PoolAlert; to: PoolAlert }
+  /** The event referred to something the coordinator does not track; nothing changed. */
+  | { kind: 'ignored'; host?: string; reason: string };
+
+/** One pool's contribution to PyBal's /alerts. */
+export interface PoolAlert {
+  status: 'ok' | 'warning' | 'critical';
+  /** PyBal's sentence for this pool, without the pool prefix; '' when ok. */
+  message: string;
+}
+
+export interface Transition {
+  state: CoordinatorState;
+  effects: CoordinatorEffect[];
+}
