@@ -3,6 +3,7 @@
 //  - hosts decommissioned in conftool (`inactive`) are not part of PyBal's pool at all;
 //  - a host is "partially up" when it is not up but at least one of its checks is;
 //  - JSON is Python's json.dumps, dict orders are CPython 2.7's (see py-compat.ts).
+import type { FastifyReply } from 'fastify';
 import type { EffectiveServer } from '../model/types.js';
 import {
   PYBAL_SERVER_KEYS,
@@ -85,4 +86,15 @@ export function wantsJson(rawHeaders: readonly string[]): boolean {
     if (rawHeaders[i].toLowerCase() === 'accept' && rawHeaders[i + 1].trim() === 'application/json') return true;
   }
   return false;
+}
+
+/**
+ * Sends a PyBal body with PyBal's bare content types (`text/plain`, `application/json`, no charset).
+ * A Buffer payload keeps fastify from appending `; charset=utf-8` to JSON.
+ */
+export function sendPybal(reply: FastifyReply, status: number, json: boolean, render: (json: boolean) => string) {
+  return reply
+    .code(status)
+    .header('content-type', json ? 'application/json' : 'text/plain')
+    .send(Buffer.from(render(json), 'utf8'));
 }

@@ -8,7 +8,7 @@ import { alertsJson, alertsText } from '../model/alerts.js';
 import { poolName } from '../model/types.js';
 import { alertsFor } from './alerts-adapter.js';
 import { poolParamsSchema, textBodySchema } from './http-errors.js';
-import { pybalHosts, renderHost, renderNotFound, renderPool, renderPoolList, wantsJson } from './pybal-format.js';
+import { pybalHosts, renderHost, renderNotFound, renderPool, renderPoolList, sendPybal, wantsJson } from './pybal-format.js';
 import type { PoolView } from './state-view.js';
 
 export interface PybalRoutesOptions {
@@ -21,11 +21,7 @@ const anyQuery = { type: 'object' } as const;
 const textOrJson = { 200: textBodySchema, 404: textBodySchema } as const;
 
 function send(request: FastifyRequest, reply: FastifyReply, status: number, render: (json: boolean) => string) {
-  const json = wantsJson(request.raw.rawHeaders);
-  return reply
-    .code(status)
-    .type(json ? 'application/json' : 'text/plain')
-    .send(render(json));
+  return sendPybal(reply, status, wantsJson(request.raw.rawHeaders), render);
 }
 
 export const pybalRoutes: FastifyPluginAsync<PybalRoutesOptions> = async (app, { view, now }) => {

@@ -3,9 +3,10 @@
 // It is read-only by design: pool state changes only through authenticated etcd writes (poolctl),
 // so every POST/PUT/DELETE/PATCH answers 405, and the server binds to loopback unless told otherwise.
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { PooldError } from '../model/errors.js';
 import { errorBodySchema, type ApiErrorBody } from './http-errors.js';
 import { PoolMetrics } from './metrics.js';
-import { renderNotFound, wantsJson } from './pybal-format.js';
+import { renderNotFound, sendPybal, wantsJson } from './pybal-format.js';
 import { pybalRoutes } from './routes-pybal.js';
 import { v1Routes } from './routes-v1.js';
 import { metricsRoutes } from './routes-metrics.js';
@@ -44,7 +45,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   const logger = options.logger;
   const app = Fastify({
     ...(typeof logger === 'object' ? { loggerInstance: logger } : { logger: logger ?? false }),
-    ignoreTrailingSlash: true,
+    routerOptions: { ignoreTrailingSlash: true },
     // SSE streams are long-lived; close() ends them in preClose, then waits for nothing else.
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
@@ -74,8 +75,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
 
   // Unknown paths answer as PyBal does, so PyBal-era tooling sees the same 404.
   app.setNotFoundHandler((request, reply) => {
-    const json = wantsJson(request.raw.rawHeaders);
-    return reply.code(404).type(json ? 'application/json' : 'text/plain').send(renderNotFound(json));
+    return sendPybal(reply, 404, wantsJson(request.raw.rawHeaders), renderNotFound);
   });
 
   app.route({
@@ -116,6 +116,6 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const host = options.host ?? '127.0.0.1';
   await app.listen({ host, port: options.port ?? 9090 });
   const addr = app.server.address();
-  if (addr === null || typeof addr === 'string') throw new Error(`API bound to an unexpected address: ${String(addr)}`);
+  if (addr === null || typeof addr === 'string') throw new PooldError(`API bound to an unexpected address: ${String(addr)}`, { host, port: options.port });
   return { app, host: addr.address, port: addr.port, close: () => app.close() };
 }
