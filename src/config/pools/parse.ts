@@ -43,6 +43,20 @@ function duplicateKeyName(doc: Document, offset: number): string | undefined {
   return name;
 }
 
+/**
+ * Drops the second and later copies of duplicated keys (already reported), so the first copy is what gets
+ * validated: otherwise toJS would keep the last one and problems in the first would go unreported.
+ */
+function dropDuplicates(doc: Document, offsets: Set<number>): void {
+  if (offsets.size === 0) return;
+  visit(doc, {
+    Pair(_, pair) {
+      const start = isPair(pair) && isScalar(pair.key) ? pair.key.range?.[0] : undefined;
+      return start !== undefined && offsets.has(start) ? visit.REMOVE : undefined;
+    },
+  });
+}
+
 function yamlProblems(doc: Document, lc: LineCounter, file: string): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
@@ -69,6 +83,7 @@ export function parsePoolsFile(text: string, file: string): ParsedFile {
     return { file, services: [], problems };
   }
 
+  dropDuplicates(doc, new Set(doc.errors.filter((e) => e.code === 'DUPLICATE_KEY').map((e) => e.pos[0])));
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });

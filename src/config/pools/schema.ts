@@ -46,6 +46,7 @@ function label(path: DataPath): string {
 function show(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return Array.isArray(value) ? 'a list' : 'a map';
+  if (typeof value === 'number') return String(value); // JSON.stringify(NaN) would say null
   return JSON.stringify(value);
 }
 

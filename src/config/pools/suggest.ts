@@ -25,7 +25,10 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   let bestDist = Infinity;
   const w = fold(word);
   for (const c of candidates) {
-    const dist = fold(c) === w ? 0 : editDistance(w, fold(c));
+    const f = fold(c);
+    // A truncated or extended word ("warning" for "warn") is a plausible typo whatever its length.
+    const prefix = Math.min(f.length, w.length) >= 3 && (f.startsWith(w) || w.startsWith(f));
+    const dist = f === w ? 0 : prefix ? 1 : editDistance(w, f);
     if (dist < bestDist) {
       best = c;
       bestDist = dist;

@@ -1,0 +1,335 @@
+// Each rejection names the exact file:line:col and says what is wrong.
+import t from 'tap';
+import { FILE, problemsOf, yaml } from './pools-helpers.js';
+import { parsePoolsText } from '../../src/config/pools/index.js';
+
+/** A valid file; the cases below change one thing at a time and keep these line numbers. */
+const VALID = yaml`
+dc: eqiad
+services:
+  cxserver:
+    cluster: sca
+    lvs: { ip: 10.2.2.18, port: 8080 }
+    checks:
+      - kind: http
+        path: /_info
+    servers:
+      sca1001.eqiad.wmnet: { weight: 10 }
+      sca1002.eqiad.wmnet: { weight: 10 }
+`;
+
+/** VALID with line `n` (1-based) replaced by `text`. */
+function withLine(n: number, text: string): string {
+  const lines = VALID.split('\n');
+  lines[n - 1] = text;
+  return lines.join('\n');
+}
+
+t.test('the base case is valid', async (t) => {
+  t.same(problemsOf(VALID), []);
+  t.equal(parsePoolsText(VALID, FILE).services.length, 1);
+});
+
+t.test('malformed YAML', async (t) => {
+  t.same(problemsOf(withLine(5, '    lvs: { ip: 10.2.2.18, port: 8080')), [
+    // yaml notices the missing } where the next key starts.
+    '6:5: Flow map in block collection must be sufficiently indented and end with a }',
+  ]);
+  // A tab where YAML requires spaces.
+  // yaml reports the tab first, then what it made of the rest; all of it is passed on.
+  t.same(problemsOf(withLine(4, '\tcluster: sca')), [
+    '4:1: Tabs are not allowed as indentation',
+    '4:11: Implicit keys need to be on a single line',
+    '4:11: Nested mappings are not allowed in compact mappings',
+    '6:1: All mapping items must start at the same column',
+    '9:1: All mapping items must start at the same column',
+  ]);
+  t.same(problemsOf('dc: eqiad\n---\ndc: codfw\n'), [
+    '2:1: Source contains multiple documents; please use YAML.parseAllDocuments()',
+  ]);
+  // Syntax errors stop the file: no service comes out of it.
+  t.same(parsePoolsText(withLine(5, '    lvs: { ip: 10.2.2.18, port: 8080'), FILE).services, []);
+});
+
+t.test('empty file and wrong top-level shape', async (t) => {
+  t.same(problemsOf(''), ['1:1: empty file: expected "dc" and "services"']);
+  t.same(problemsOf('# only a comment\n'), ['1:1: empty file: expected "dc" and "services"']);
+  t.same(problemsOf('- a\n- b\n'), ['1:1: a pools file must be a map with "dc" and "services" (got a list)']);
+  t.same(problemsOf('dc: eqiad\n'), ['1:1: missing required key "services"']);
+});
+
+t.test('unknown keys, with did-you-mean when close', async (t) => {
+  t.same(problemsOf(withLine(4, '    clustr: sca')), [
+    '3:3: missing required key "cluster" in cxserver',
+    '4:5: unknown key "clustr"; did you mean "cluster"?',
+  ]);
+  t.same(problemsOf(withLine(8, '        pth: /_info')), [
+    '7:9: checks[0]: an http check needs `path` or `urls`',
+    '8:9: unknown key "pth"; did you mean "path"?',
+  ]);
+  // camelCase of a snake_case key is always suggested.
+  t.same(
+    problemsOf(VALID.replace('    checks:', '    depoolThreshold: 0.5\n    checks:')),
+    ['6:5: unknown key "depoolThreshold"; did you mean "depool_threshold"?'],
+  );
+  t.same(problemsOf(withLine(10, '      sca1001.eqiad.wmnet: { weight: 10, zone: a }')), [
+    '10:42: unknown key "zone" (allowed: weight, address)',
+  ]);
+  t.same(problemsOf(withLine(1, 'dcx: eqiad')), [
+    '1:1: missing required key "dc"',
+    '1:1: unknown key "dcx"; did you mean "dc"?',
+  ]);
+  t.same(problemsOf(withLine(5, '    lvs: { ip: 10.2.2.18, port: 8080, schedular: wrr }')), [
+    '5:39: unknown key "schedular"; did you mean "scheduler"?',
+  ]);
+});
+
+t.test('weights must be non-negative integers', async (t) => {
+  t.same(problemsOf(withLine(10, '      sca1001.eqiad.wmnet: { weight: -1 }')), [
+    '10:38: weight must be a whole number from 0 to 65535 (got -1)',
+  ]);
+  t.same(problemsOf(withLine(10, '      sca1001.eqiad.wmnet: { weight: 2.5 }')), [
+    '10:38: weight must be a whole number from 0 to 65535 (got 2.5)',
+  ]);
+  t.same(problemsOf(withLine(10, '      sca1001.eqiad.wmnet: { weight: "10" }')), [
+    '10:38: weight must be a whole number from 0 to 65535 (got "10")',
+  ]);
+  t.same(problemsOf(withLine(10, '      sca1001.eqiad.wmnet: { address: 127.0.0.1 }')), [
+    // A missing key is reported at the key naming the map that lacks it.
+    '10:7: missing required key "weight" in sca1001.eqiad.wmnet',
+  ]);
+});
+
+t.test('duplicate hosts (duplicate YAML keys) and duplicate addresses', async (t) => {
+  t.same(problemsOf(withLine(11, '      sca1001.eqiad.wmnet: { weight: 20 }')), [
+    '11:7: duplicate key "sca1001.eqiad.wmnet"',
+  ]);
+  const sameAddress = VALID.replace('{ weight: 10 }\n', '{ weight: 10, address: 127.0.0.9 }\n').replace(
+    '      sca1002.eqiad.wmnet: { weight: 10 }',
+    '      sca1002.eqiad.wmnet: { weight: 10, address: 127.0.0.9 }',
+  );
+  t.same(problemsOf(sameAddress), ['11:51: address 127.0.0.9 is already used by sca1001.eqiad.wmnet (line 10)']);
+});
+
+t.test('bad durations', async (t) => {
+  const withCheckLine = (line: string) => VALID.replace('        path: /_info\n', `        path: /_info\n${line}\n`);
+  t.same(problemsOf(withCheckLine('        timeout: 5 sec')), [
+    '9:18: timeout: a duration is a string with units, such as 5s, 250ms or 1m30s (got "5 sec")',
+  ]);
+  t.same(problemsOf(withCheckLine('        timeout: 5')), [
+    '9:18: timeout: a duration is a string with units, such as 5s, 250ms or 1m30s (got 5)',
+  ]);
+  t.same(problemsOf(withCheckLine('        interval: 0s')), ['9:19: interval must be greater than 0 (got "0s")']);
+  for (const ok of ['5s', '250ms', '1m30s', '0.5s']) t.same(problemsOf(withCheckLine(`        timeout: ${ok}`)), [], ok);
+  // timeout > interval is allowed (the scheduler never overlaps runs of one check).
+  t.same(problemsOf(withCheckLine('        timeout: 10s\n        interval: 2s')), []);
+  t.same(problemsOf(VALID.replace('    servers:', '    flapping: { transitions: 1, window: 0ms }\n    servers:')), [
+    '9:30: transitions must be an integer of at least 2 (got 1)',
+    '9:41: window must be greater than 0 (got "0ms")',
+  ]);
+});
+
+t.test('depool_threshold must be within [0, 1]', async (t) => {
+  const withThreshold = (v: string) => VALID.replace('    checks:', `    depool_threshold: ${v}\n    checks:`);
+  const msg = 'depool_threshold must be a number from 0 to 1 (the fraction of servers that must stay pooled)';
+  t.same(problemsOf(withThreshold('1.5')), [`6:23: ${msg} (got 1.5)`]);
+  t.same(problemsOf(withThreshold('-0.1')), [`6:23: ${msg} (got -0.1)`]);
+  t.same(problemsOf(withThreshold('.nan')), [`6:23: ${msg} (got NaN)`, '6:23: depool_threshold: must be a finite number (got NaN)']);
+  t.same(problemsOf(withThreshold('0')), []);
+  t.same(problemsOf(withThreshold('1')), []);
+});
+
+t.test('invalid IPs and ports', async (t) => {
+  t.same(problemsOf(withLine(5, '    lvs: { ip: 10.2.2.300, port: 8080 }')), [
+    '5:16: ip: must be an IPv4 or IPv6 address such as 10.2.2.18 (got "10.2.2.300")',
+  ]);
+  t.same(problemsOf(withLine(10, '      sca1001.eqiad.wmnet: { weight: 10, address: "fe80::g" }')), [
+    '10:51: address: must be an IPv4 or IPv6 address such as 10.2.2.18 (got "fe80::g")',
+  ]);
+  t.same(problemsOf(withLine(5, '    lvs: { ip: "2620:0:861:ed1a::1", port: 443 }')), []);
+  t.same(problemsOf(withLine(5, '    lvs: { ip: 10.2.2.18, port: 0 }')), [
+    '5:33: port: a port must be an integer from 1 to 65535 (got 0)',
+  ]);
+  t.same(problemsOf(withLine(5, '    lvs: { ip: 10.2.2.18, port: 70000 }')), [
+    '5:33: port: a port must be an integer from 1 to 65535 (got 70000)',
+  ]);
+  t.same(problemsOf(withLine(5, '    lvs: { ip: 10.2.2.18, port: "80" }')), [
+    '5:33: port: a port must be an integer from 1 to 65535 (got "80")',
+  ]);
+  t.same(problemsOf(withLine(8, '        path: /_info\n        port: 65536')), [
+    '9:15: port: a port must be an integer from 1 to 65535 (got 65536)',
+  ]);
+});
+
+t.test('empty or missing servers', async (t) => {
+  const head = VALID.split('    servers:')[0];
+  const msg = 'servers must be a map of host name to {weight, address?}, with at least one server';
+  t.same(problemsOf(`${head}    servers: {}\n`), [`9:14: ${msg}`]);
+  // An empty value points at its key.
+  t.same(problemsOf(`${head}    servers:\n`), [`9:5: ${msg} (got null)`]);
+  t.same(problemsOf(head), ['3:3: missing required key "servers" in cxserver']);
+  t.same(problemsOf(withLine(10, '      sca_1001: { weight: 10 }')), [
+    '10:7: invalid key "sca_1001": a host must be a DNS name such as sca1001.eqiad.wmnet',
+  ]);
+});
+
+t.test('http check mistakes', async (t) => {
+  t.same(problemsOf(withLine(8, '        path: /_info\n        urls: [/a, /b]')), [
+    '9:9: use either `path` or `urls`, not both',
+  ]);
+  t.same(problemsOf(withLine(8, '        path: _info')), [
+    "8:15: path: a URL path must start with '/' and contain no spaces; set host and scheme separately (got \"_info\")",
+  ]);
+  t.same(problemsOf(withLine(8, '        urls: []')), ['8:15: urls must be a non-empty list of distinct paths']);
+  t.same(problemsOf(withLine(8, '        urls: [/a, /a]')), ['8:15: urls must be a non-empty list of distinct paths']);
+  t.same(problemsOf(withLine(8, '        path: /\n        method: get')), [
+    '9:17: method: must be one of GET, HEAD (got "get"); did you mean "GET"?',
+  ]);
+  t.same(problemsOf(withLine(8, '        path: /\n        unclosed: warning')), [
+    '9:19: unclosed: must be one of ignore, warn, fail (got "warning"); did you mean "warn"?',
+  ]);
+  t.same(problemsOf(withLine(8, '        path: /\n        max_failures: 1')), [
+    '9:9: max_failures only applies with check_all: true (otherwise one URL is fetched per round)',
+  ]);
+  t.same(problemsOf(withLine(8, '        urls: [/a, /b]\n        check_all: true\n        max_failures: 2')), [
+    '10:23: max_failures 2 lets all 2 URLs fail: the check could never go down',
+  ]);
+  t.same(problemsOf(withLine(8, '        path: /\n        tls: { verify: false }')), ['9:9: tls settings need scheme: https']);
+  t.same(problemsOf(withLine(8, '        path: /\n        scheme: https\n        tls: { verify: false, sni: x.wmnet }')), []);
+  t.same(problemsOf(withLine(8, '        path: /\n        headers: { Host: a.wmnet, X-Client: 1 }')), [
+    '9:20: set the Host header with `host:`, not in headers',
+    '9:45: X-Client: header values must be strings (quote numbers) (got 1)',
+  ]);
+});
+
+t.test('status forms', async (t) => {
+  const withStatus = (s: string) => withLine(8, `        path: /\n        expect: { status: ${s} }`);
+  const itemMsg = 'a status is a code from 100 to 599 or a range string such as "200-299"';
+  t.same(problemsOf(withStatus('[200, 204]')), []);
+  t.same(problemsOf(withStatus('["200-299", 301]')), []);
+  t.same(problemsOf(withStatus('"200-299"')), [
+    '9:27: status must be a list such as [200] or ["200-299"] (got "200-299")',
+  ]);
+  t.same(problemsOf(withStatus('200')), ['9:27: status must be a list such as [200] or ["200-299"] (got 200)']);
+  t.same(problemsOf(withStatus('[99, "2xx"]')), [`9:28: status[0]: ${itemMsg} (got 99)`, `9:32: status[1]: ${itemMsg} (got "2xx")`]);
+  t.same(problemsOf(withStatus('["299-200"]')), ['9:28: status range "299-200" is backwards; write "200-299"']);
+  t.same(problemsOf(withStatus('[]')), ['9:27: status must be a list such as [200] or ["200-299"]']);
+});
+
+t.test('body rules', async (t) => {
+  const withBody = (b: string) => withLine(8, `        path: /\n        expect:\n          body: ${b}`);
+  t.same(problemsOf(withBody('{ regex: "(unclosed" }')), [
+    '10:26: regex does not compile: Invalid regular expression: /(unclosed/: Unterminated group',
+  ]);
+  t.same(problemsOf(withBody('{ regex: "^ok\\\\b" }')), []);
+  t.same(problemsOf(withBody('{ json: { path: status } }')), ['10:19: missing required key "equals" in json']);
+  t.same(problemsOf(withBody('{ json: { path: a..b, equals: 1 } }')), [
+    '10:33: path: a JSON path is dotted keys/indexes such as a.b.0.c (got "a..b")',
+  ]);
+  t.same(problemsOf(withBody('{ nonempty: true }')), ['10:19: unknown key "nonempty"; did you mean "non_empty"?']);
+});
+
+t.test('command, tcp, idle-connection and dns check mistakes', async (t) => {
+  const withCheck = (lines: string) => withLine(7, lines).replace('        path: /_info\n', '');
+  t.same(problemsOf(withCheck('      - kind: command\n        argv: []')), [
+    '8:15: argv must be a non-empty list of strings, program first',
+  ]);
+  t.same(problemsOf(withCheck('      - kind: command')), ['7:9: missing required key "argv" in checks[0]']);
+  t.same(problemsOf(withCheck('      - kind: command\n        argv: [check_tcp, -H, "{address}", -p, "{prot}"]')), [
+    '8:16: argv[0] must be an absolute path (commands run with an empty environment, so there is no PATH; got "check_tcp")',
+    '8:48: unknown placeholder {prot}; use {host}, {address} or {port}',
+  ]);
+  t.same(problemsOf(withCheck('      - kind: command\n        argv: [/bin/true, ""]')), [
+    '8:27: argv[1]: argv items must be non-empty strings (got "")',
+  ]);
+  t.same(problemsOf(withCheck('      - kind: command\n        argv: [/bin/true]\n        path: /')), [
+    '9:9: unknown key "path" (allowed: kind, name, argv, timeout, interval, rise, fall)',
+  ]);
+  t.same(problemsOf(withCheck('      - kind: tcp\n        rise: 0')), ['8:15: rise: must be an integer of at least 1 (got 0)']);
+  t.same(problemsOf(withCheck('      - kind: idle-connection\n        reconnect_timeout: 0s')), [
+    '8:28: reconnect_timeout must be greater than 0 (got "0s")',
+  ]);
+  t.same(problemsOf(withCheck('      - kind: dns\n        query: en.wikipedia.org\n        type: AAAA\n        expect: [10.0.0.1]')), [
+    '10:18: 10.0.0.1 cannot be in the answer to a type AAAA query',
+  ]);
+  t.same(problemsOf(withCheck('      - kind: htpp\n        path: /')), [
+    '7:15: kind: must be one of http, tcp, idle-connection, command, dns (got "htpp"); did you mean "http"?',
+  ]);
+  t.same(problemsOf(withCheck('      - path: /')), ['7:9: missing required key "kind" in checks[0]']);
+  t.same(problemsOf(withLine(6, '    checks: []').replace('      - kind: http\n        path: /_info\n', '')), [
+    '6:13: checks must be a list with at least one check (a server is up only if every check is up)',
+  ]);
+});
+
+t.test('check names must be unique within a service', async (t) => {
+  const two = (a: string, b: string) => withLine(8, `        path: /\n${a}\n      - kind: http\n        path: /x\n${b}`);
+  t.same(problemsOf(two('        name: probe', '        name: probe')), [
+    '12:15: check name "probe" is already used by the check at line 7',
+  ]);
+  // A name equal to another check's default name.
+  t.same(problemsOf(withLine(8, '        path: /\n      - kind: tcp\n        name: http')), [
+    '10:15: check name "http" is already used by the check at line 7',
+  ]);
+  t.same(problemsOf(two('        name: http-2', '')), [
+    '9:15: check name "http-2" collides with the default name of check 2 (line 10); pick another',
+  ]);
+});
+
+t.test('tagged values JSON cannot carry are rejected', async (t) => {
+  t.same(problemsOf(withLine(10, '      sca1001.eqiad.wmnet: { weight: !!binary aGVsbG8= }')), [
+    // Reported at the tagged value itself.
+    '10:47: weight must be a whole number from 0 to 65535',
+    '10:47: weight: not a plain YAML map, list or scalar (tagged value?)',
+  ]);
+});
+
+t.test('every problem of a file is reported, in order', async (t) => {
+  const text = yaml`
+dc: eqiad
+services:
+  cxserver:
+    cluster: sca
+    lvs: { ip: 10.2.2.318, port: 8080, protocol: sctp }
+    depool_threshold: 2
+    checks:
+      - kind: http
+        path: /_info
+        timeout: 5
+        expect: { status: ["299-200"], body: { regex: "[" } }
+    servers:
+      sca1001.eqiad.wmnet: { weight: -10 }
+      sca1001.eqiad.wmnet: { weight: 10 }
+  parsoid:
+    cluster: parsoid
+    lvs: { ip: 10.2.2.28, port: 8000 }
+    checks:
+      - kind: command
+        argv: []
+    servers: {}
+`;
+  t.same(problemsOf(text), [
+    '5:16: ip: must be an IPv4 or IPv6 address such as 10.2.2.18 (got "10.2.2.318")',
+    '5:50: protocol: must be one of tcp, udp (got "sctp")',
+    '6:23: depool_threshold must be a number from 0 to 1 (the fraction of servers that must stay pooled) (got 2)',
+    '10:18: timeout: a duration is a string with units, such as 5s, 250ms or 1m30s (got 5)',
+    '11:28: status range "299-200" is backwards; write "200-299"',
+    '11:55: regex does not compile: Invalid regular expression: /[/: Unterminated character class',
+    '13:38: weight must be a whole number from 0 to 65535 (got -10)',
+    '14:7: duplicate key "sca1001.eqiad.wmnet"',
+    '20:15: argv must be a non-empty list of strings, program first',
+    '21:14: servers must be a map of host name to {weight, address?}, with at least one server',
+  ]);
+});
+
+t.test('a service with problems is left out; valid services in the same file still load', async (t) => {
+  const text = VALID + yaml`
+  parsoid:
+    cluster: parsoid
+    lvs: { ip: 10.2.2.28, port: 0 }
+    checks: [{ kind: tcp }]
+    servers: { wtp1001.eqiad.wmnet: { weight: 1 } }
+`;
+  const r = parsePoolsText(text, FILE);
+  t.same(r.problems.map((p) => `${p.line}:${p.col}`), ['14:33']);
+  t.same(r.services.map((s) => s.service), ['cxserver']);
+});
