@@ -261,7 +261,7 @@ t.test('bad input is a typed error saying where and what', async (t) => {
     name: 'CoordinatorInputError',
     message: 'config change of eqiad/sca/cxserver: depool threshold must be in [0, 1], got 1.5',
   });
-  t.throws(() => applyEvent(tr.state, { type: 'configChanged', service: { ...service([A]), service: 'other' }, at: 1 }), {
+  t.throws(() => applyEvent(tr.state, { type: 'configChanged', service: { ...service([A], 0.5), service: 'other' }, at: 1 }), {
     message: /belongs to pool eqiad\/sca\/other, but this coordinator manages eqiad\/sca\/cxserver/,
   });
   t.throws(
