@@ -6,7 +6,8 @@
 // Here the checker is STATEFUL: it keeps one held connection per target (address:port) across
 // `check` calls, reacts to socket events as PyBal does, and each `check` call reports the current
 // state. A check on a target that is down (or never connected) makes a new connect attempt, so the
-// scheduler's interval is the reconnect pace (PyBal uses an exponential back-off instead).
+// scheduler's interval is the reconnect pace (PyBal uses an exponential back-off instead); the
+// first check after a loss reports the loss itself, the next one tries to reconnect.
 // While a clean-close reconnect is in flight, the last state (up) stands, as in PyBal, with a
 // warning finding. `release(target)` or `close()` drop held connections.
 import type * as net from 'node:net';
@@ -29,6 +30,8 @@ interface Held {
   lastConnectMs?: number;
   reconnects: number;
   released: boolean;
+  /** A loss (reset, or a failed clean-close reconnect) that no check has reported yet. */
+  unreported: boolean;
 }
 
 const TCP_KEEPALIVE_IDLE_MS = 10_000;
@@ -47,10 +50,13 @@ export class IdleConnectionChecker implements Checker {
     const key = hostPort(resolved.address, port);
     let h = this.held.get(key);
     if (!h) {
-      h = { address: resolved.address, port, state: 'down', reconnects: 0, released: false };
+      h = { address: resolved.address, port, state: 'down', reconnects: 0, released: false, unreported: false };
       this.held.set(key, h);
     }
-    if (h.state === 'down' && !h.pending) h.pending = this.attempt(h, deadline, false);
+    // A loss is reported by the first check after it; the reconnect attempt waits for the next one.
+    const fresh = h.state === 'down' && h.unreported;
+    h.unreported = false;
+    if (h.state === 'down' && !h.pending && !fresh) h.pending = this.attempt(h, deadline, false);
     if (h.pending) await raceDeadline(h.pending, deadline);
     const timings = { connectMs: h.lastConnectMs, totalMs: ms(started, performance.now()) };
     const detail = { target: key, reconnects: h.reconnects, heldSinceMs: h.heldSince };
@@ -98,6 +104,7 @@ export class IdleConnectionChecker implements Checker {
       h.failure = reconnect
         ? { code: 'closed', message: `server closed the idle connection and the reconnect failed: ${o.failure.message}` }
         : o.failure;
+      h.unreported = reconnect;
       return;
     }
     h.lastConnectMs = o.connectMs;
@@ -120,6 +127,7 @@ export class IdleConnectionChecker implements Checker {
       h.state = 'down';
       h.socket = undefined;
       h.failure = { code: f.code, message: `held connection lost: ${f.message}` };
+      h.unreported = true;
       socket.destroy();
     });
     const cleanClose = (): void => {
