@@ -22,6 +22,8 @@ type PoolLabels = 'dc' | 'cluster' | 'service';
 /** Check durations run from sub-millisecond (tcp on loopback) to the 5 s default timeout and beyond. */
 export const CHECK_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 export interface PoolMetricsOptions {
   /** Also export Node process metrics (poold_process_*, poold_nodejs_*). Default true. */
   processMetrics?: boolean;
@@ -115,7 +117,12 @@ export class PoolMetrics {
       help: 'Delay between an etcd change and poold applying it, for the latest change.',
       registers,
     });
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'poold_' });
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'poold_' });
+      // prom-client exports these gauges with a `_total` suffix, which promtool rejects (only counters
+      // may end in _total); the per-type gauges without the suffix carry the same information.
+      for (const name of LINT_FAILING_DEFAULTS) this.registry.removeSingleMetric(`poold_${name}`);
+    }
   }
 
   /** Makes the scrape-time gauges read this source (the PoolView). */
