@@ -4,7 +4,7 @@
 /**
  * How many servers must stay up (and enabled) for `total` servers at `threshold`.
  * PyBal compares `count >= total * threshold` with floats; for an integer count that is the same as
- * `count >= ceil(total * threshold)`, including IEEE rounding quirks (10 × 0.3 = 3.0000000000000004 → 4),
+ * `count >= ceil(total * threshold)`, including IEEE rounding quirks (100 × 0.07 = 7.000000000000001 → 8, as in Python),
  * so poold and PyBal draw the line in the same place.
  */
 export function requiredCount(total: number, threshold: number): number {

@@ -1,0 +1,95 @@
+// poolctl's safety rule (DESIGN §8): refuse a depool that would leave a pool below its depool threshold
+// of serving hosts, unless --force.
+//
+// - Without health data (no published state yet) the serving hosts are the admin-pooled ones.
+// - With health data (the published PoolState), a host serves when conftool says yes AND the coordinator
+//   has it pooled AND it is up; a host the state does not know yet is not counted as serving.
+// - Total is the hosts that are not inactive (after the change: decommissioning removes from the total).
+// - Depooling hosts that do not serve never reduces serving, so it is always allowed (taking a dead host
+//   out must stay possible when a pool is already in trouble).
+// The line is the coordinator's: ceil(total × threshold) (coordinator-threshold.ts).
+import { requiredCount, thresholdProblem } from './coordinator-threshold.js';
+import { NotFoundError, SafetyRefusal, UsageError } from './errors.js';
+import { servicePath, type ConftoolValue, type PoolState, type ServiceKey } from './types.js';
+
+export interface GuardPool extends ServiceKey {
+  depoolThreshold: number;
+  /** Current conftool values of the pool's hosts. */
+  admin: Record<string, ConftoolValue>;
+}
+
+export interface GuardOptions {
+  /** The published effective state, when one exists. */
+  health?: PoolState | null;
+  /** What the hosts become: `no` (depool, the default) or `inactive` (decommission). */
+  to?: 'no' | 'inactive';
+}
+
+export interface GuardNumbers {
+  pool: string;
+  hosts: string[];
+  basis: 'health' | 'admin';
+  servingBefore: number;
+  servingAfter: number;
+  /** Hosts not inactive, after the change. */
+  total: number;
+  threshold: number;
+  required: number;
+}
+
+export type GuardResult = ({ ok: true } & GuardNumbers) | ({ ok: false; message: string } & GuardNumbers);
+
+function serving(pool: GuardPool, host: string, health: PoolState | null | undefined): boolean {
+  if (pool.admin[host].pooled !== 'yes') return false;
+  if (health === null || health === undefined) return true;
+  const s = health.servers[host];
+  return s !== undefined && s.pooled && s.up;
+}
+
+export function guardDepool(pool: GuardPool, hostsToDepool: readonly string[], opts: GuardOptions = {}): GuardResult {
+  const path = servicePath(pool);
+  const problem = thresholdProblem(pool.depoolThreshold);
+  if (problem !== null) throw new UsageError(`${path}: ${problem}`, { pool: path });
+  if (hostsToDepool.length === 0) throw new UsageError(`no hosts to depool in ${path}`, { pool: path });
+  const missing = hostsToDepool.filter((h) => pool.admin[h] === undefined);
+  if (missing.length > 0) {
+    throw new NotFoundError(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in ${path}`, { pool: path, hosts: missing });
+  }
+  const health = opts.health;
+  const leaving = new Set(hostsToDepool);
+  const to = opts.to ?? 'no';
+  let total = 0;
+  let servingBefore = 0;
+  let servingAfter = 0;
+  for (const host of Object.keys(pool.admin)) {
+    const pooledAfter = leaving.has(host) ? to : pool.admin[host].pooled;
+    if (pooledAfter !== 'inactive') total++;
+    if (serving(pool, host, health)) {
+      servingBefore++;
+      if (!leaving.has(host)) servingAfter++;
+    }
+  }
+  const required = requiredCount(total, pool.depoolThreshold);
+  const numbers: GuardNumbers = {
+    pool: path,
+    hosts: [...hostsToDepool],
+    basis: health === null || health === undefined ? 'admin' : 'health',
+    servingBefore,
+    servingAfter,
+    total,
+    threshold: pool.depoolThreshold,
+    required,
+  };
+  if (servingAfter >= required || servingAfter === servingBefore) return { ok: true, ...numbers };
+  const verb = to === 'inactive' ? 'decommissioning' : 'depooling';
+  const message =
+    `refusing: ${verb} ${hostsToDepool.join(', ')} would leave ${servingAfter} of ${total} hosts serving in ${path}; ` +
+    `the threshold ${pool.depoolThreshold} needs at least ${required}. Use --force to override.`;
+  return { ok: false, message, ...numbers };
+}
+
+/** The refusal as the typed error poolctl maps to exit code 3. */
+export function refusalError(result: Extract<GuardResult, { ok: false }>): SafetyRefusal {
+  const { ok: _ok, message, ...context } = result;
+  return new SafetyRefusal(message, { ...context });
+}

@@ -1,0 +1,84 @@
+import t from 'tap';
+import { decideHealth, votesNeeded, QuorumInputError, type QuorumObservation } from '../../src/model/quorum.js';
+
+const obs = (observer: string, up: boolean, reason = up ? 'ok' : 'refused', at = 10, extra: Partial<QuorumObservation> = {}): QuorumObservation => ({
+  observer,
+  up,
+  reason,
+  at,
+  ...extra,
+});
+
+t.test('majority of live observers decides', async (t) => {
+  const live = ['poold-a', 'poold-b', 'poold-c'];
+  const v = decideHealth([obs('poold-a', true), obs('poold-b', true), obs('poold-c', false, 'status 404 (expected 200)')], live);
+  t.match(v, { up: true, decided: true, needed: 2, upVotes: ['poold-a', 'poold-b'], downVotes: ['poold-c'], code: 'ok' });
+  t.equal(v?.reason, 'ok (up on 2 of 3 observers; dissenting: poold-c: status 404 (expected 200))');
+
+  const d = decideHealth(
+    [obs('poold-a', false, 'refused', 10, { code: 'refused' }), obs('poold-b', true), obs('poold-c', false, 'refused', 11, { code: 'refused' })],
+    live,
+  );
+  t.match(d, { up: false, code: 'refused', at: 11, needed: 2 });
+  t.equal(d?.reason, 'refused (1 of 3 observers see it up, 2 needed; dissenting: poold-b)');
+});
+
+t.test('unanimous verdicts have plain reasons; different reasons are attributed', async (t) => {
+  t.equal(decideHealth([obs('a', false, 'refused'), obs('b', false, 'refused')], ['a', 'b'])?.reason, 'refused');
+  t.equal(decideHealth([obs('b', false, 'reset'), obs('a', false, 'refused')], ['a', 'b'])?.reason, 'a: refused; b: reset');
+  t.equal(decideHealth([obs('a', true, 'ok')], ['a'])?.reason, 'ok');
+});
+
+t.test('a 1-1 tie is not a majority: down', async (t) => {
+  const v = decideHealth([obs('a', true), obs('b', false)], ['a', 'b']);
+  t.equal(v?.up, false);
+  t.equal(v?.reason, 'refused (1 of 2 observers see it up, 2 needed; dissenting: a)');
+});
+
+t.test('observations of dead observers do not vote', async (t) => {
+  const v = decideHealth([obs('a', true), obs('dead1', false), obs('dead2', false)], ['a', 'b']);
+  t.match(v, { up: true, upVotes: ['a'], downVotes: [] });
+  t.equal(v?.reason, 'ok');
+});
+
+t.test('no live observation: keep the previous verdict (fail-static), or null', async (t) => {
+  const prev = { up: false, reason: 'refused', code: 'refused' as const, at: 5 };
+  const v = decideHealth([obs('dead', true)], ['a'], prev);
+  t.match(v, { up: false, reason: 'refused', decided: false, at: 5, code: 'refused' });
+  t.equal(decideHealth([], ['a']), null);
+  t.equal(decideHealth([obs('a', true)], [], undefined), null);
+});
+
+t.test('stale observations do not vote when maxAgeMs is given', async (t) => {
+  const v = decideHealth([obs('a', false, 'refused', 1), obs('b', true, 'ok', 100)], ['a', 'b'], undefined, { now: 100, maxAgeMs: 10 });
+  t.match(v, { up: true, upVotes: ['b'], downVotes: [] });
+});
+
+t.test('integer quorum: at least N up, capped at the number of voters', async (t) => {
+  t.equal(votesNeeded(1, 3), 1);
+  t.equal(votesNeeded(2, 1), 1);
+  t.equal(votesNeeded('majority', 4), 3);
+  t.equal(votesNeeded('majority', 1), 1);
+  const live = ['a', 'b', 'c'];
+  t.equal(decideHealth([obs('a', true), obs('b', false), obs('c', false)], live, undefined, { quorum: 1 })?.up, true);
+  t.equal(decideHealth([obs('a', true), obs('b', false), obs('c', false)], live, undefined, { quorum: 2 })?.up, false);
+  t.equal(decideHealth([obs('a', true)], live, undefined, { quorum: 2 })?.up, true, 'a lone voter decides');
+  t.throws(() => decideHealth([], live, undefined, { quorum: 0 }), QuorumInputError);
+  t.throws(() => decideHealth([], live, undefined, { quorum: 1.5 }), { message: "quorum must be 'majority' or an integer >= 1, got 1.5" });
+});
+
+t.test('one vote per observer: the latest, and down on a tie in time', async (t) => {
+  t.equal(decideHealth([obs('a', false, 'refused', 1), obs('a', true, 'ok', 2)], ['a'])?.up, true);
+  t.equal(decideHealth([obs('a', true, 'ok', 2), obs('a', false, 'refused', 2)], ['a'])?.up, false);
+});
+
+t.test('flapping and findings are merged from the voters', async (t) => {
+  const f = { code: 'unclosed' as const, message: 'server did not close after Connection: close', severity: 'warning' as const };
+  const check = { up: true, code: 'ok' as const, message: 'ok', timings: { totalMs: 3 }, findings: [f] };
+  const v = decideHealth(
+    [obs('a', true, 'ok', 1, { flapping: true, checks: { http: check } }), obs('b', true, 'ok', 1, { checks: { http: check } })],
+    ['a', 'b'],
+  );
+  t.equal(v?.flapping, true);
+  t.same(v?.findings, [f], 'deduplicated');
+});

@@ -1,0 +1,77 @@
+import t from 'tap';
+import { guardDepool, refusalError } from '../../src/model/threshold-guard.js';
+import { NotFoundError, SafetyRefusal, UsageError } from '../../src/model/errors.js';
+import { effectiveState } from '../../src/model/coordinator.js';
+import type { ConftoolValue } from '../../src/model/types.js';
+import { down, run, startPool } from './coordinator-fixtures.js';
+
+const H = ['sca1001.eqiad.wmnet', 'sca1002.eqiad.wmnet', 'sca1003.eqiad.wmnet', 'sca1004.eqiad.wmnet'];
+const KEY = { dc: 'eqiad', cluster: 'sca', service: 'cxserver' };
+const admin = (pooled: ConftoolValue['pooled'][]): Record<string, ConftoolValue> =>
+  Object.fromEntries(H.map((h, i) => [h, { weight: 10, pooled: pooled[i] }]));
+
+t.test('without health data, admin-pooled hosts count', async (t) => {
+  const pool = { ...KEY, depoolThreshold: 0.5, admin: admin(['yes', 'yes', 'no', 'no']) };
+  const r = guardDepool(pool, [H[0]]);
+  t.match(r, { ok: false, basis: 'admin', servingBefore: 2, servingAfter: 1, total: 4, required: 2 });
+  t.equal(
+    r.ok ? '' : r.message,
+    'refusing: depooling sca1001.eqiad.wmnet would leave 1 of 4 hosts serving in eqiad/sca/cxserver; the threshold 0.5 needs at least 2. Use --force to override.',
+  );
+  const ok = guardDepool({ ...pool, admin: admin(['yes', 'yes', 'yes', 'no']) }, [H[0]]);
+  t.match(ok, { ok: true, servingAfter: 2, required: 2 });
+});
+
+t.test('with health data, only pooled and up hosts serve', async (t) => {
+  // Two hosts down: one depooled, ... 4 at .5: A, B down → both depooled; C, D serve.
+  const tr = run(startPool(H, 0.5).state, [down(H[0]), down(H[1])]);
+  const health = { ...effectiveState(tr.state), ...KEY };
+  const pool = { ...KEY, depoolThreshold: 0.5, admin: admin(['yes', 'yes', 'yes', 'yes']) };
+  const r = guardDepool(pool, [H[2]], { health });
+  t.match(r, { ok: false, basis: 'health', servingBefore: 2, servingAfter: 1, total: 4, required: 2 });
+  // Without health the same depool looks fine: that is why health wins when it exists.
+  t.match(guardDepool(pool, [H[2]]), { ok: true, basis: 'admin' });
+  // Depooling a down host never reduces serving: always allowed.
+  t.match(guardDepool(pool, [H[0], H[1]], { health }), { ok: true, servingBefore: 2, servingAfter: 2 });
+});
+
+t.test('several hosts, and decommissioning shrinks the total', async (t) => {
+  const pool = { ...KEY, depoolThreshold: 0.5, admin: admin(['yes', 'yes', 'yes', 'yes']) };
+  const r = guardDepool(pool, [H[0], H[1], H[2]]);
+  t.equal(
+    r.ok ? '' : r.message,
+    'refusing: depooling sca1001.eqiad.wmnet, sca1002.eqiad.wmnet, sca1003.eqiad.wmnet would leave 1 of 4 hosts serving in eqiad/sca/cxserver; the threshold 0.5 needs at least 2. Use --force to override.',
+  );
+  // Decommissioning two of four: total 2, 2 × .5 = 1 needed, 2 left.
+  t.match(guardDepool(pool, [H[0], H[1]], { to: 'inactive' }), { ok: true, total: 2, required: 1, servingAfter: 2 });
+  const d = guardDepool(pool, [H[0], H[1], H[2]], { to: 'inactive' });
+  t.match(d, { ok: true, total: 1, required: 1, servingAfter: 1 });
+  const d2 = guardDepool({ ...pool, depoolThreshold: 1 }, [H[0]], { to: 'inactive', health: null });
+  t.match(d2, { ok: true, total: 3, required: 3, servingAfter: 3 });
+  const d3 = guardDepool({ ...pool, admin: admin(['yes', 'yes', 'yes', 'no']), depoolThreshold: 1 }, [H[0]], { to: 'inactive' });
+  t.equal(d3.ok ? '' : d3.message, 'refusing: decommissioning sca1001.eqiad.wmnet would leave 2 of 3 hosts serving in eqiad/sca/cxserver; the threshold 1 needs at least 3. Use --force to override.');
+});
+
+t.test('threshold arithmetic matches PyBal floats (100 × 0.07 = 7.000000000000001 needs 8)', async (t) => {
+  const hosts = Array.from({ length: 100 }, (_, i) => `h${String(i).padStart(3, '0')}`);
+  const pool = { ...KEY, depoolThreshold: 0.07, admin: Object.fromEntries(hosts.map((h, i) => [h, { weight: 1, pooled: i < 8 ? 'yes' : 'no' } as ConftoolValue])) };
+  // PyBal: 7 >= 100 * 0.07 is False in Python 2.7, so 7 left serving is not enough.
+  t.match(guardDepool(pool, ['h000']), { ok: false, required: 8, servingAfter: 7 });
+});
+
+t.test('bad input: unknown hosts, nothing to depool, bad threshold', async (t) => {
+  const pool = { ...KEY, depoolThreshold: 0.5, admin: admin(['yes', 'yes', 'yes', 'yes']) };
+  t.throws(() => guardDepool(pool, ['nope']), NotFoundError);
+  t.throws(() => guardDepool(pool, ['nope', 'nada']), { message: 'nope, nada are not in eqiad/sca/cxserver' });
+  t.throws(() => guardDepool(pool, []), UsageError);
+  t.throws(() => guardDepool({ ...pool, depoolThreshold: 2 }, [H[0]]), { message: 'eqiad/sca/cxserver: depool threshold must be in [0, 1], got 2' });
+});
+
+t.test('refusalError is a SafetyRefusal carrying the numbers', async (t) => {
+  const r = guardDepool({ ...KEY, depoolThreshold: 1, admin: admin(['yes', 'yes', 'yes', 'yes']) }, [H[3]]);
+  if (r.ok) throw new Error('expected a refusal');
+  const e = refusalError(r);
+  t.ok(e instanceof SafetyRefusal);
+  t.equal(e.message, r.message);
+  t.match(e.context, { pool: 'eqiad/sca/cxserver', servingAfter: 3, required: 4, hosts: [H[3]] });
+});
