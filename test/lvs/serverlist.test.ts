@@ -1,0 +1,39 @@
+// The PyBal server list served for `config = http://...`: one Python dict literal per line.
+import t from 'tap';
+import { renderServerList } from '../../src/lvs/serverlist.js';
+import { LvsInputError } from '../../src/lvs/errors.js';
+import type { EffectiveServer, PoolState } from '../../src/model/types.js';
+
+function server(over: Partial<EffectiveServer>): EffectiveServer {
+  return { pooledAdmin: 'yes', enabled: true, up: true, pooled: true, weight: 10, reason: 'ok', flapping: false, findings: [], ...over };
+}
+
+const state: PoolState = {
+  dc: 'eqiad', cluster: 'sca', service: 'cxserver', revision: 7, updatedAt: 0, depoolThreshold: 0.5, pooledDown: [],
+  servers: {
+    'sca1002.eqiad.wmnet': server({ up: false, pooled: false, reason: 'status 404 (expected 200)' }),
+    'sca1001.eqiad.wmnet': server({}),
+    'sca1003.eqiad.wmnet': server({ pooledAdmin: 'no', enabled: false, pooled: false, weight: 5 }),
+    'sca1004.eqiad.wmnet': server({ pooledAdmin: 'inactive', enabled: false, pooled: false }),
+    'sca1005.eqiad.wmnet': server({ weight: 0 }),
+  },
+};
+
+t.test('one line per host, sorted, enabled = effectively pooled, inactive left out', async (t) => {
+  t.equal(renderServerList(state),
+    "{ 'host': 'sca1001.eqiad.wmnet', 'weight': 10, 'enabled': True }\n" +
+    "{ 'host': 'sca1002.eqiad.wmnet', 'weight': 10, 'enabled': False }\n" +
+    "{ 'host': 'sca1003.eqiad.wmnet', 'weight': 5, 'enabled': False }\n" +
+    "{ 'host': 'sca1005.eqiad.wmnet', 'weight': 0, 'enabled': True }\n");
+});
+
+t.test('host names are valid Python string literals even with quotes', async (t) => {
+  const s = { ...state, servers: { "o'brien\\x": server({}) } };
+  t.equal(renderServerList(s), "{ 'host': 'o\\'brien\\\\x', 'weight': 10, 'enabled': True }\n");
+});
+
+t.test('an empty pool is an empty body; a bad weight is an error naming the host', async (t) => {
+  t.equal(renderServerList({ ...state, servers: {} }), '');
+  t.throws(() => renderServerList({ ...state, servers: { h1: server({ weight: 1.5 }) } }), LvsInputError);
+  t.throws(() => renderServerList({ ...state, servers: { h1: server({ weight: -1 }) } }), /h1: weight -1/);
+});
