@@ -5,7 +5,9 @@
 export const QTYPE = { A: 1, AAAA: 28 } as const;
 export const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
-export class DnsWireError extends Error {}
+export class DnsWireError extends Error {
+  override name = 'DnsWireError';
+}
 
 export function encodeQuery(id: number, name: string, type: keyof typeof QTYPE): Buffer {
   const labels = name.replace(/\.$/, '').split('.').filter((l) => l !== '');

@@ -16,7 +16,9 @@ export interface ParsedHead {
 
 export type ParseState = 'head' | 'body' | 'done';
 
-export class HttpFramingError extends Error {}
+export class HttpFramingError extends Error {
+  override name = 'HttpFramingError';
+}
 
 const MAX_HEAD_BYTES = 64 * 1024;
 const CRLF = Buffer.from('\r\n');
