@@ -2,7 +2,7 @@
 // (Linux routes all of 127/8 to lo). Behaviours can be changed at runtime.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { PooldError, UsageError } from '../model/errors.js';
+import { NotFoundError, PooldError, UsageError } from '../model/errors.js';
 import { isBehaviour, type BackendSpec, type Behaviour, type BehaviourOptions } from './behaviours.js';
 import { serveConnection, type BackendCounters } from './responder.js';
 import { makeSelfSigned, type SelfSigned } from './tls-cert.js';
@@ -104,7 +104,7 @@ export async function startSimulator(opts: { backends: BackendSpec[] }): Promise
 
   function get(address: string, port: number): Backend {
     const b = backends.get(keyOf(address, port));
-    if (!b) throw new UsageError(`simulator: no backend ${keyOf(address, port)}`, { address, port });
+    if (!b) throw new NotFoundError(`simulator: no backend ${keyOf(address, port)}`, { address, port });
     return b;
   }
 
