@@ -4,7 +4,7 @@
 // and /alerts and /pools/<pool>/<host> are leaves, so anything below them is the same resource.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { renderServerList } from '../lvs/serverlist.js';
-import { alertsJson, alertsText } from '../model/alerts.js';
+import { alertsJson, alertsText, type AlertsResult } from '../model/alerts.js';
 import { poolName } from '../model/types.js';
 import { alertsFor } from './alerts-adapter.js';
 import { poolParamsSchema, textBodySchema } from './http-errors.js';
@@ -65,7 +65,14 @@ export const pybalRoutes: FastifyPluginAsync<PybalRoutesOptions> = async (app, {
 
   const alertsSchema = { querystring: anyQuery, response: { 200: textBodySchema } };
   const alertsHandler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const alert = alertsFor(view, now());
+    let alert: AlertsResult;
+    try {
+      alert = alertsFor(view, now());
+    } catch (err) {
+      // /alerts always answers 200 (Icinga reads the text): a failure to compute becomes CRITICAL.
+      request.log.error({ err }, 'computing /alerts failed');
+      alert = { status: 'critical', msg: `poold could not compute alerts: ${(err as Error).message}` };
+    }
     return send(request, reply, 200, (json) => (json ? alertsJson(alert) : alertsText(alert)));
   };
   app.get('/alerts', { schema: alertsSchema }, alertsHandler);

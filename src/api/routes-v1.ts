@@ -197,7 +197,7 @@ const poolDetailSchema = {
   },
 } as const;
 
-function summary(view: PoolView, e: PoolEntry, conflicts: Set<string>, nowMs: number) {
+function summary(e: PoolEntry, conflicts: Set<string>, nowMs: number) {
   const { counts, threshold } = countsOf(e);
   const flapping = new Set(e.flapping);
   for (const [h, s] of Object.entries(e.state?.servers ?? {})) if (s.flapping) flapping.add(h);
@@ -258,7 +258,7 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, { view,
       const pools = view
         .list()
         .filter((e) => request.query.dc === undefined || e.key.dc === request.query.dc)
-        .map((e) => summary(view, e, conflicts, nowMs));
+        .map((e) => summary(e, conflicts, nowMs));
       return { pools, leadership: view.getLeadership() };
     },
   );
@@ -286,7 +286,7 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, { view,
       }
       const hosts = Object.keys(e.state?.servers ?? {}).sort().map((h) => hostDetail(e, h));
       return {
-        ...summary(view, e, view.pybalNameConflicts(), now()),
+        ...summary(e, view.pybalNameConflicts(), now()),
         lvs: e.def?.lvs ?? null,
         checks: (e.def?.checks ?? []).map((c) => ({ name: c.name, kind: c.kind, intervalMs: c.intervalMs, timeoutMs: c.timeoutMs, rise: c.rise, fall: c.fall })),
         leadership: view.getLeadership(),
