@@ -73,7 +73,6 @@ export class PrefixWatch {
     const s = this.stream;
     this.stream = undefined;
     if (s) {
-      s.removeAllListeners('data');
       s.on('error', () => { /* the cancellation we just asked for */ });
       s.cancel();
     }
