@@ -103,16 +103,18 @@ export async function applyCommands(opts: IpvsadmOptions, cmds: readonly IpvsCom
   const run = await runIpvsadm(opts, ['-R'], lines.map((l) => `${l}\n`).join(''));
   if (run.exitCode === 0 && run.stderr.trim() === '') return;
   let failedCommand: string | undefined;
+  let readBack: unknown;
   try {
     const after = await readTable(opts);
     const idx = cmds.findIndex((c) => !commandTookEffect(c, after));
     if (idx >= 0) failedCommand = lines[idx];
-  } catch {
-    // The table could not be read back; the error below still carries every command and stderr.
-    failedCommand = undefined;
+  } catch (err) {
+    // Without the table we cannot say which line failed; the error still carries all of them.
+    readBack = err;
   }
   const where = failedCommand ? ` at "${failedCommand}"` : '';
-  throw new IpvsadmError(`${opts.path} -R failed${where} (exit ${run.exitCode ?? run.signal}): ${run.stderr.trim() || 'no message'}`, {
+  const unread = readBack ? ` (and reading the table back failed: ${(readBack as Error).message})` : '';
+  throw new IpvsadmError(`${opts.path} -R failed${where} (exit ${run.exitCode ?? run.signal}): ${run.stderr.trim() || 'no message'}${unread}`, {
     argv: [opts.path, '-R'],
     exitCode: run.exitCode,
     signal: run.signal,

@@ -1,0 +1,154 @@
+// Reading the JSON the agent consumes: ServiceDefs and PoolStates from etcd, and poold's
+// /v1/pools/:dc/:cluster/:service answer. Only the fields the agent uses are checked; a value that
+// fails is an InvalidStoredValueError naming where it came from, and the agent keeps the service's
+// table as it is rather than act on a half-understood value.
+import { InvalidStoredValueError } from '../model/errors.js';
+import type { EffectiveServer, LvsDef, PoolState, Pooled, ServiceDef, ServiceKey } from '../model/types.js';
+import { POOLED_VALUES } from '../model/types.js';
+
+type Obj = Record<string, unknown>;
+
+function fail(where: string, what: string): never {
+  throw new InvalidStoredValueError(`${where}: ${what}`, { where });
+}
+
+function obj(v: unknown, where: string): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(where, 'expected an object');
+  return v as Obj;
+}
+
+function str(o: Obj, k: string, where: string): string {
+  const v = o[k];
+  if (typeof v !== 'string' || v === '') fail(where, `"${k}" must be a non-empty string`);
+  return v;
+}
+
+function int(o: Obj, k: string, where: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(where, `"${k}" must be an integer ${min}..${max}`);
+  return v;
+}
+
+function bool(o: Obj, k: string, where: string): boolean {
+  const v = o[k];
+  if (typeof v !== 'boolean') fail(where, `"${k}" must be true or false`);
+  return v;
+}
+
+export function parseJson(raw: string, where: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    fail(where, `not valid JSON (${(err as Error).message})`);
+  }
+}
+
+export function checkLvsDef(v: unknown, where: string): LvsDef {
+  const o = obj(v, `${where} lvs`);
+  const protocol = o.protocol;
+  if (protocol !== 'tcp' && protocol !== 'udp') fail(`${where} lvs`, '"protocol" must be tcp or udp');
+  const method = o.method ?? 'g';
+  if (method !== 'g' && method !== 'i' && method !== 'm') fail(`${where} lvs`, '"method" must be g, i or m');
+  const scheduler = str(o, 'scheduler', `${where} lvs`);
+  if (!/^[a-z]+$/.test(scheduler)) fail(`${where} lvs`, `"scheduler" ${JSON.stringify(scheduler)} is not a scheduler name`);
+  return { ip: str(o, 'ip', `${where} lvs`), port: int(o, 'port', `${where} lvs`, 1, 65535), protocol, scheduler, method };
+}
+
+function checkKey(o: Obj, where: string, expected?: ServiceKey): ServiceKey {
+  const key = { dc: str(o, 'dc', where), cluster: str(o, 'cluster', where), service: str(o, 'service', where) };
+  if (expected && (key.dc !== expected.dc || key.cluster !== expected.cluster || key.service !== expected.service)) {
+    fail(where, `names ${key.dc}/${key.cluster}/${key.service}, not ${expected.dc}/${expected.cluster}/${expected.service}`);
+  }
+  return key;
+}
+
+/** A ServiceDef as sync stores it. Fields the agent does not use are passed through unchecked. */
+export function parseServiceDef(raw: string, where: string, expected?: ServiceKey): ServiceDef {
+  const o = obj(parseJson(raw, where), where);
+  checkKey(o, where, expected);
+  const lvs = checkLvsDef(o.lvs, where);
+  const servers = obj(o.servers ?? {}, `${where} servers`);
+  for (const [host, s] of Object.entries(servers)) {
+    const so = obj(s, `${where} servers.${host}`);
+    if (so.address !== undefined && typeof so.address !== 'string') fail(`${where} servers.${host}`, '"address" must be a string');
+  }
+  return { ...(o as unknown as ServiceDef), lvs, servers: servers as ServiceDef['servers'] };
+}
+
+function checkPooled(v: unknown, where: string): Pooled {
+  if (!POOLED_VALUES.includes(v as Pooled)) fail(where, `"pooledAdmin" must be one of ${POOLED_VALUES.join(', ')}`);
+  return v as Pooled;
+}
+
+/** A PoolState as the leader publishes it under /poold/v1/state/. */
+export function parsePoolState(raw: string, where: string, expected?: ServiceKey): PoolState {
+  const o = obj(parseJson(raw, where), where);
+  const key = checkKey(o, where, expected);
+  const serversIn = obj(o.servers, `${where} servers`);
+  const servers: Record<string, EffectiveServer> = {};
+  for (const [host, s] of Object.entries(serversIn)) {
+    const w = `${where} servers.${host}`;
+    const so = obj(s, w);
+    servers[host] = {
+      ...(so as unknown as EffectiveServer),
+      pooledAdmin: checkPooled(so.pooledAdmin, w),
+      enabled: bool(so, 'enabled', w),
+      up: bool(so, 'up', w),
+      pooled: bool(so, 'pooled', w),
+      weight: int(so, 'weight', w),
+    };
+  }
+  const pooledDown = Array.isArray(o.pooledDown) ? o.pooledDown.filter((h): h is string => typeof h === 'string') : [];
+  return {
+    ...key,
+    revision: int(o, 'revision', where),
+    updatedAt: typeof o.updatedAt === 'number' ? o.updatedAt : 0,
+    depoolThreshold: typeof o.depoolThreshold === 'number' ? o.depoolThreshold : 0,
+    servers,
+    pooledDown,
+  };
+}
+
+/**
+ * poold's `GET /v1/pools/:dc/:cluster/:service` answer → the LvsDef and the PoolState it describes.
+ * `lvs` is null when poold has no definition for the pool; `state` is undefined before any state.
+ */
+export function parsePoolDetail(body: unknown, where: string, expected: ServiceKey): { lvs: LvsDef | null; state: PoolState | undefined } {
+  const o = obj(body, where);
+  const key = checkKey(o, where, expected);
+  const lvs = o.lvs === null || o.lvs === undefined ? null : checkLvsDef(o.lvs, where);
+  if (o.revision === null || o.revision === undefined) return { lvs, state: undefined };
+  const hosts = Array.isArray(o.hosts) ? o.hosts : fail(where, '"hosts" must be an array');
+  const servers: Record<string, EffectiveServer> = {};
+  const pooledDown: string[] = [];
+  for (const [i, h] of hosts.entries()) {
+    const w = `${where} hosts[${i}]`;
+    const ho = obj(h, w);
+    const host = str(ho, 'host', w);
+    const admin = obj(ho.admin, `${w} admin`);
+    const eff = obj(ho.effective, `${w} effective`);
+    servers[host] = {
+      pooledAdmin: checkPooled(admin.pooled, `${w} admin`),
+      enabled: bool(eff, 'enabled', `${w} effective`),
+      up: bool(eff, 'up', `${w} effective`),
+      pooled: bool(eff, 'pooled', `${w} effective`),
+      weight: int(eff, 'weight', `${w} effective`),
+      reason: typeof ho.reason === 'string' ? ho.reason : '',
+      flapping: ho.flapping === true,
+      findings: [],
+    };
+    if (ho.keptByThreshold === true) pooledDown.push(host);
+  }
+  const threshold = o.threshold === null || o.threshold === undefined ? undefined : obj(o.threshold, `${where} threshold`);
+  return {
+    lvs,
+    state: {
+      ...key,
+      revision: int(o, 'revision', where),
+      updatedAt: typeof o.updatedAt === 'number' ? o.updatedAt : 0,
+      depoolThreshold: typeof threshold?.depoolThreshold === 'number' ? threshold.depoolThreshold : 0,
+      servers,
+      pooledDown,
+    },
+  };
+}

@@ -1,0 +1,180 @@
+// Agent source A: list-then-watch `/poold/v1/state/` and `/poold/v1/services/` in etcd, through the
+// store's listThenWatch (resumes after reconnects without missing events). While the connection is
+// down the source reports unhealthy and the agent leaves the table alone.
+import { servicePath } from '../model/types.js';
+import { openKv, type EtcdOptions } from '../store/connection.js';
+import { Keys, type KeyRoots } from '../store/keys.js';
+import type { Etcd3Kv } from '../store/kv-etcd3.js';
+import type { KvEntry } from '../store/kv.js';
+import { listThenWatch, type ListWatch, type WatchEvent } from '../store/watch.js';
+import { parsePoolState, parseServiceDef } from './agent-codec.js';
+import { errorText, type AgentSource, type ServiceInputs } from './agent-source.js';
+
+export interface EtcdSourceOptions {
+  etcd: EtcdOptions;
+  roots?: Partial<KeyRoots>;
+  /** Only these services are kept (and trigger reconciles). */
+  filter: (path: string) => boolean;
+  /** Retry delay after a failed initial listing. Default 500 ms. */
+  retryMs?: number;
+  /** Deadline of probe(). Default 1000 ms. */
+  probeTimeoutMs?: number;
+}
+
+export class EtcdSource implements AgentSource {
+  readonly kind = 'etcd';
+  private readonly keys: Keys;
+  private kv: Etcd3Kv | undefined;
+  private readonly defs = new Map<string, { raw: string; def?: ServiceInputs['def']; problem?: string }>();
+  private readonly states = new Map<string, { state?: ServiceInputs['state']; problem?: string }>();
+  private watches: ListWatch[] = [];
+  private connected = { state: false, services: false };
+  private listed = { state: false, services: false };
+  private error: string | undefined;
+  private stopped = false;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private onChange: (services: string[]) => void = () => undefined;
+
+  constructor(private readonly opts: EtcdSourceOptions) {
+    this.keys = new Keys(opts.roots);
+  }
+
+  async start(onChange: (services: string[]) => void): Promise<void> {
+    this.onChange = onChange;
+    this.kv = (await openKv(this.opts.etcd, 'etcd3')) as Etcd3Kv;
+    // Wait for the first listing (or its failure, which schedules retries) so the agent's first
+    // reconcile already sees the store; an unreachable etcd just leaves the source unhealthy.
+    await Promise.all([this.begin('services'), this.begin('state')]);
+  }
+
+  private prefix(which: 'state' | 'services'): string {
+    return which === 'state' ? this.keys.statePrefix() : this.keys.servicesPrefix();
+  }
+
+  private async begin(which: 'state' | 'services'): Promise<void> {
+    if (this.stopped || !this.kv) return;
+    try {
+      const w = await listThenWatch(this.kv, this.prefix(which), {
+        onList: (entries) => this.onList(which, entries),
+        onEvents: (events) => this.onEvents(which, events),
+        onError: (err) => {
+          // Permission refused or similar: the watch has stopped. Unhealthy, and try again later.
+          this.error = err.message;
+          this.connected[which] = false;
+          this.retry(which);
+        },
+        onConnection: (state, err) => {
+          this.connected[which] = state === 'connected';
+          if (err !== undefined) this.error = errorText(err);
+          if (state === 'connected') this.onChange([]);
+        },
+      });
+      if (this.stopped) await w.stop();
+      else this.watches.push(w);
+    } catch (err) {
+      this.error = errorText(err);
+      this.retry(which);
+    }
+  }
+
+  private retry(which: 'state' | 'services'): void {
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      void this.begin(which);
+    }, this.opts.retryMs ?? 500);
+    this.retryTimers.add(timer);
+  }
+
+  private apply(which: 'state' | 'services', key: string, value: string | undefined): string | undefined {
+    const k = which === 'state' ? this.keys.parseState(key) : this.keys.parseService(key);
+    if (!k) return undefined;
+    const path = servicePath(k);
+    if (!this.opts.filter(path)) return undefined;
+    if (which === 'services') {
+      if (value === undefined) this.defs.delete(path);
+      else {
+        try {
+          this.defs.set(path, { raw: value, def: parseServiceDef(value, key, k) });
+        } catch (err) {
+          this.defs.set(path, { raw: value, problem: errorText(err) });
+        }
+      }
+    } else if (value === undefined) {
+      this.states.delete(path);
+    } else {
+      try {
+        this.states.set(path, { state: parsePoolState(value, key, k) });
+      } catch (err) {
+        this.states.set(path, { problem: errorText(err) });
+      }
+    }
+    return path;
+  }
+
+  private onList(which: 'state' | 'services', entries: KvEntry[]): void {
+    (which === 'state' ? this.states : this.defs).clear();
+    const changed = entries.map((e) => this.apply(which, e.key, e.value)).filter((p): p is string => p !== undefined);
+    this.listed[which] = true;
+    this.connected[which] = true;
+    this.error = undefined;
+    this.onChange(changed);
+  }
+
+  private onEvents(which: 'state' | 'services', events: WatchEvent[]): void {
+    const changed = new Set<string>();
+    for (const e of events) {
+      const p = this.apply(which, e.key, e.type === 'delete' ? undefined : e.value);
+      if (p !== undefined) changed.add(p);
+    }
+    if (changed.size > 0) this.onChange([...changed]);
+  }
+
+  healthy(): boolean {
+    return this.listed.state && this.listed.services && this.connected.state && this.connected.services;
+  }
+
+  async probe(): Promise<boolean> {
+    if (!this.kv || !this.healthy()) return false;
+    const kv = this.kv;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.opts.probeTimeoutMs ?? 1000);
+    });
+    const read = kv.range({ key: this.keys.statePrefix(), prefix: true, limit: 1 }).then(
+      () => true,
+      (err: unknown) => {
+        this.error = errorText(err);
+        return false;
+      },
+    );
+    try {
+      return await Promise.race([read, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  lastError(): string | undefined {
+    return this.error;
+  }
+
+  snapshot(): ReadonlyMap<string, ServiceInputs> {
+    const out = new Map<string, ServiceInputs>();
+    for (const path of new Set([...this.defs.keys(), ...this.states.keys()])) {
+      const d = this.defs.get(path);
+      const s = this.states.get(path);
+      const problem = [d?.problem, s?.problem].filter((p) => p !== undefined).join('; ');
+      out.set(path, { def: d?.def, state: s?.state, ...(problem ? { problem } : {}) });
+    }
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.retryTimers) clearTimeout(t);
+    await Promise.all(this.watches.map((w) => w.stop()));
+    this.watches = [];
+    await this.kv?.close();
+  }
+}

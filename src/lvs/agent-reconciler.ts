@@ -1,0 +1,223 @@
+// The agent's reconcile step: snapshot from the source → desired table → minimal diff against the
+// kernel table → ipvsadm -R → read back and verify. One reconcile runs at a time; triggers that
+// arrive meanwhile are merged into one follow-up run.
+//
+// Fail static, always:
+//   - source unreachable → nothing is touched (not even hand edits are repaired);
+//   - a service with missing/invalid inputs → its virtual service is left exactly as it is;
+//   - a pool would become empty without the admins having depooled every host → left as it is;
+//   - at start the existing table is adopted: only differences are applied, nothing is flushed.
+import { servicePath } from '../model/types.js';
+import { applyAndVerify, readTable, type IpvsadmOptions } from './apply.js';
+import { errorText, type AgentSource } from './agent-source.js';
+import type { Resolver } from './agent-resolve.js';
+import { buildDesired, vsOfDef, type ServiceInput } from './desired.js';
+import { diffTables } from './diff.js';
+import { renderCommand } from './render.js';
+import { isV6, vsKey, type IpvsTable, type VsId } from './table.js';
+
+/**
+ * start: first run; change: the source saw new inputs (diffs against the cached table);
+ * period: timer (probes the source, re-reads the table); retry: after a failed apply;
+ * reconnect: the source is back after an outage (re-reads the table).
+ */
+export type ReconcileReason = 'start' | 'change' | 'period' | 'retry' | 'reconnect';
+export type ReconcileResult = 'noop' | 'applied' | 'dry-run' | 'error' | 'source-down';
+
+export interface ServiceStatus {
+  service: string;
+  /** `tcp 10.2.2.18:8080` when the definition is known. */
+  vs?: string;
+  realServers?: number;
+  revision?: number;
+  /** Why this service was left untouched. */
+  skipped?: string;
+}
+
+export interface ReconcileReport {
+  at: number;
+  reason: ReconcileReason;
+  result: ReconcileResult;
+  /** ipvsadm -R lines applied (or, with dry-run, that would be). */
+  commands: string[];
+  error?: string;
+  durationMs: number;
+  services: ServiceStatus[];
+}
+
+export interface ReconcilerOptions {
+  source: AgentSource;
+  /** Services the agent must serve; those absent from the source are reported as skipped. */
+  services?: readonly string[];
+  ipvsadm: IpvsadmOptions;
+  dryRun: boolean;
+  resolve: Resolver;
+  /** Called with every report (metrics, status, logs). */
+  onReport: (r: ReconcileReport) => void;
+  /** Dry-run output: the commands that would run. */
+  print: (line: string) => void;
+  /** Delay before retrying after a failed apply. Default 1000 ms. */
+  retryMs?: number;
+  now?: () => number;
+}
+
+export class Reconciler {
+  /** The table as last read or verified; event-driven reconciles diff against it to save a read. */
+  private table: IpvsTable | undefined;
+  /** Virtual service last applied for each service path (to delete it if the VIP moves). */
+  private readonly owned = new Map<string, VsId>();
+  private running: Promise<void> | undefined;
+  private pending: ReconcileReason | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private lastPrinted = '';
+  private stopped = false;
+
+  constructor(private readonly opts: ReconcilerOptions) {}
+
+  /** Runs a reconcile now, or once more right after the one in progress. Resolves when done. */
+  trigger(reason: ReconcileReason): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      // A period (or retry) re-reads the table; it must not be downgraded to a cached change run.
+      this.pending = this.pending !== undefined && this.pending !== 'change' ? this.pending : reason;
+      return this.running;
+    }
+    this.running = this.loop(reason).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async loop(first: ReconcileReason): Promise<void> {
+    let reason: ReconcileReason | undefined = first;
+    while (reason && !this.stopped) {
+      this.pending = undefined;
+      this.opts.onReport(await this.reconcile(reason));
+      reason = this.pending;
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async inputs(statuses: ServiceStatus[]): Promise<{ inputs: ServiceInput[]; paths: Map<string, string> }> {
+    const snap = this.opts.source.snapshot();
+    const inputs: ServiceInput[] = [];
+    const paths = new Map<string, string>(); // vsKey → service path
+    const wanted = new Set([...(this.opts.services ?? []), ...snap.keys()]);
+    for (const path of [...wanted].sort()) {
+      const e = snap.get(path);
+      if (!e?.def) {
+        statuses.push({ service: path, skipped: e?.problem ?? 'no service definition' });
+        continue;
+      }
+      if (e.problem) {
+        statuses.push({ service: path, skipped: e.problem });
+        continue;
+      }
+      let vs: VsId;
+      try {
+        vs = vsOfDef(e.def);
+      } catch (err) {
+        statuses.push({ service: path, skipped: errorText(err) });
+        continue;
+      }
+      paths.set(vsKey(vs), path);
+      const resolved: Record<string, string> = {};
+      for (const [host, s] of Object.entries(e.state?.servers ?? {})) {
+        if (!s.pooled || e.def.servers[host]?.address !== undefined) continue;
+        const a = await this.opts.resolve(host, isV6(vs.address) ? 6 : 4);
+        if (a !== undefined) resolved[host] = a;
+      }
+      inputs.push({ def: e.def, state: e.state, resolved });
+    }
+    return { inputs, paths };
+  }
+
+  private async reconcile(reason: ReconcileReason): Promise<ReconcileReport> {
+    const now = this.opts.now ?? Date.now;
+    const t0 = performance.now();
+    const report = (result: ReconcileResult, services: ServiceStatus[], commands: string[] = [], error?: string): ReconcileReport => ({
+      at: now(), reason, result, commands, durationMs: performance.now() - t0, services, ...(error !== undefined ? { error } : {}),
+    });
+    const sourceUp = reason === 'period' ? await this.opts.source.probe() : this.opts.source.healthy();
+    if (!sourceUp) {
+      this.table = undefined; // whatever happens meanwhile, read the kernel table again afterwards
+      return report('source-down', [], [], `${this.opts.source.kind} unreachable: ${this.opts.source.lastError() ?? 'not connected yet'}; table left as it is`);
+    }
+    const statuses: ServiceStatus[] = [];
+    let lines: string[] = [];
+    try {
+      const { inputs, paths } = await this.inputs(statuses);
+      const desired = buildDesired(inputs);
+      for (const s of desired.skipped) statuses.push({ service: s.service, ...(s.vs ? { vs: vsKey(s.vs) } : {}), skipped: s.reason });
+      for (const vs of desired.services) {
+        const path = paths.get(vsKey(vs))!;
+        const state = inputs.find((i) => servicePath(i.def) === path)?.state;
+        statuses.push({ service: path, vs: vsKey(vs), realServers: vs.servers.length, ...(state ? { revision: state.revision } : {}) });
+      }
+      statuses.sort((a, b) => a.service.localeCompare(b.service));
+      // A service whose definition now names another VIP/port/protocol: delete what we put there before.
+      const remove: VsId[] = [];
+      for (const [path, vs] of this.owned) {
+        const nowVs = [...paths.entries()].find(([, p]) => p === path)?.[0];
+        if (nowVs !== undefined && nowVs !== vsKey(vs)) remove.push(vs);
+      }
+      const fresh = reason !== 'change' || this.table === undefined;
+      const current = fresh ? await readTable(this.opts.ipvsadm) : this.table!;
+      const cmds = diffTables(current, desired.services, remove);
+      lines = cmds.map(renderCommand);
+      if (cmds.length === 0) {
+        this.table = current;
+        this.own(desired.services, paths, remove);
+        return report('noop', statuses);
+      }
+      if (this.opts.dryRun) {
+        const text = lines.join('\n');
+        if (text !== this.lastPrinted) for (const l of lines) this.opts.print(l);
+        this.lastPrinted = text;
+        return report('dry-run', statuses, lines);
+      }
+      try {
+        this.table = await applyAndVerify(this.opts.ipvsadm, cmds, desired.services, remove);
+      } catch (err) {
+        if (fresh) throw err;
+        // Diffed against a cached table that someone changed by hand: read it and try once more.
+        this.table = undefined;
+        const again = diffTables(await readTable(this.opts.ipvsadm), desired.services, remove);
+        lines = again.map(renderCommand);
+        this.table = await applyAndVerify(this.opts.ipvsadm, again, desired.services, remove);
+      }
+      this.own(desired.services, paths, remove);
+      return report('applied', statuses, lines);
+    } catch (err) {
+      this.table = undefined;
+      this.scheduleRetry();
+      return report('error', statuses, lines, errorText(err));
+    }
+  }
+
+  private own(services: readonly VsId[], paths: Map<string, string>, removed: readonly VsId[]): void {
+    for (const vs of removed) {
+      for (const [path, owned] of this.owned) if (vsKey(owned) === vsKey(vs)) this.owned.delete(path);
+    }
+    for (const vs of services) {
+      const path = paths.get(vsKey(vs));
+      if (path) this.owned.set(path, { protocol: vs.protocol, address: vs.address, port: vs.port });
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.trigger('retry');
+    }, this.opts.retryMs ?? 1000);
+  }
+}

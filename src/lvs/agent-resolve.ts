@@ -1,0 +1,35 @@
+// Host name → address for pooled hosts whose definition carries no address (DESIGN §4: "address
+// optional; resolved otherwise"). Answers are cached so a reconcile does not wait on DNS each time;
+// failures are cached briefly too, so a dead resolver does not stall every reconcile.
+import { lookup } from 'node:dns/promises';
+
+export type Resolver = (host: string, family: 4 | 6) => Promise<string | undefined>;
+
+export interface ResolverOptions {
+  ttlMs?: number;
+  negativeTtlMs?: number;
+  now?: () => number;
+  lookupFn?: (host: string, family: 4 | 6) => Promise<string>;
+}
+
+export function cachingResolver(opts: ResolverOptions = {}): Resolver {
+  const ttl = opts.ttlMs ?? 300_000;
+  const negTtl = opts.negativeTtlMs ?? 10_000;
+  const now = opts.now ?? Date.now;
+  const find = opts.lookupFn ?? (async (host: string, family: 4 | 6) => (await lookup(host, { family })).address);
+  const cache = new Map<string, { address: string | undefined; until: number }>();
+  return async (host, family) => {
+    const key = `${family} ${host}`;
+    const hit = cache.get(key);
+    if (hit && hit.until > now()) return hit.address;
+    let address: string | undefined;
+    try {
+      address = await find(host, family);
+    } catch {
+      // The caller reports "no address" for the host and skips its service (fail static).
+      address = undefined;
+    }
+    cache.set(key, { address, until: now() + (address === undefined ? negTtl : ttl) });
+    return address;
+  };
+}
