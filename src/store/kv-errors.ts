@@ -29,6 +29,11 @@ export function mapEtcdError(message: string, scope: ErrorScope, cause?: unknown
       `etcd authentication failed at ${scope.endpoint}: ${message}; ` +
       'check --etcd-user/--etcd-password (or POOLD_ETCD_USER/POOLD_ETCD_PASSWORD)', ctx, { cause });
   }
+  if (/CommonName of client sending a request against gateway/i.test(message)) {
+    return new StoreError(
+      `etcd at ${scope.endpoint} refuses a client certificate with a CommonName on its JSON gateway, which poolctl uses; ` +
+      'use a client certificate without CN (etcd users then come from --etcd-user), or no client certificate', ctx, { cause });
+  }
   if (/required revision has been compacted/i.test(message)) {
     return new CompactedError(
       `revision ${scope.revision ?? '?'} of ${keyList(scope.keys)} was compacted away; re-list and watch again`,
