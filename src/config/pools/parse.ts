@@ -1,12 +1,12 @@
 // One pools file: YAML → schema → semantic rules → ServiceDefs, every problem located as file:line:col.
-import { isPair, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { ConfigProblem } from '../../model/errors.js';
 import type { ServiceDef } from '../../model/types.js';
 import type { Issue } from './issue.js';
 import { normalizeService, type RawService } from './normalize.js';
 import { schemaIssues } from './schema.js';
 import { semanticIssues } from './semantic.js';
-import { locate, offsetToPos, type DataPath, type Pos } from './yaml-locate.js';
+import { LineIndex, locate, type DataPath, type Pos } from './yaml-locate.js';
 
 /** A service as loaded, with where it and its servers are written (for cross-file messages). */
 export interface LocatedService {
@@ -57,10 +57,10 @@ function dropDuplicates(doc: Document, offsets: Set<number>): void {
   });
 }
 
-function yamlProblems(doc: Document, lc: LineCounter, file: string): ConfigProblem[] {
+function yamlProblems(doc: Document, lines: LineIndex, file: string): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
-    const pos = offsetToPos(lc, e.pos[0]);
+    const pos = lines.pos(e.pos[0]);
     let message = e.message;
     if (e.code === 'DUPLICATE_KEY') {
       const name = duplicateKeyName(doc, e.pos[0]);
@@ -72,9 +72,9 @@ function yamlProblems(doc: Document, lc: LineCounter, file: string): ConfigProbl
 }
 
 export function parsePoolsFile(text: string, file: string): ParsedFile {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const problems = yamlProblems(doc, lc, file);
+  const lines = new LineIndex(text);
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const problems = yamlProblems(doc, lines, file);
   // Duplicate keys leave a well-formed tree, so the rest can still be checked; other YAML errors do not.
   const structural = [...doc.errors, ...doc.warnings].some((e) => e.code !== 'DUPLICATE_KEY');
   if (structural) return { file, services: [], problems: problems.sort(byPosition) };
@@ -93,7 +93,7 @@ export function parsePoolsFile(text: string, file: string): ParsedFile {
     return { file, services: [], problems: problems.sort(byPosition) };
   }
 
-  const where = (path: DataPath, target: 'key' | 'value' = 'value') => locate(doc, lc, path, target);
+  const where = (path: DataPath, target: 'key' | 'value' = 'value') => locate(doc, lines, path, target);
   const issues: Issue[] = [...schemaIssues(data), ...semanticIssues(data, where)];
   const badServices = new Set<string>();
   let fileLevel = problems.length > 0;

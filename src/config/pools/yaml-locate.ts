@@ -1,6 +1,6 @@
 // Maps a path in the parsed data (as ajv or our own checks name it) back to a YAML node, so every
 // problem can be reported as file:line:col. Aliases resolve to their anchor: that is where the text is.
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
 
 export type DataPath = ReadonlyArray<string | number>;
 
@@ -76,17 +76,31 @@ export function locateOffset(doc: Document, path: DataPath, target: Target = 'va
   return startOf(step.fallback);
 }
 
-export function locate(doc: Document, lc: LineCounter, path: DataPath, target: Target = 'value'): Pos {
-  return offsetToPos(lc, locateOffset(doc, path, target));
+export function locate(doc: Document, lines: LineIndex, path: DataPath, target: Target = 'value'): Pos {
+  return lines.pos(locateOffset(doc, path, target));
 }
 
-export function offsetToPos(lc: LineCounter, offset: number): Pos {
-  const { line, col } = lc.linePos(offset);
-  // yaml's LineCounter is already 1-based for both line and col.
-  return { line, col };
-}
+/**
+ * Offset → 1-based line:col. Computed from the text rather than yaml's LineCounter, which misses the
+ * line breaks inside an unterminated quoted scalar and then reports columns past the end of the line.
+ * Line breaks are CRLF, CR or LF, as YAML and editors count them.
+ */
+export class LineIndex {
+  private readonly starts: number[] = [0];
+  constructor(private readonly text: string) {
+    const re = /\r\n|\r|\n/g;
+    for (let m = re.exec(text); m; m = re.exec(text)) this.starts.push(m.index + m[0].length);
+  }
 
-/** The key node of the map entry `path` (used to point at a service or host name). */
-export function keyOffset(doc: Document, path: DataPath): number {
-  return locateOffset(doc, path, 'key');
+  pos(offset: number): Pos {
+    const o = Math.max(0, Math.min(offset, this.text.length));
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid] <= o) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: o - this.starts[lo] + 1 };
+  }
 }
