@@ -64,9 +64,11 @@ export class EtcdSource implements AgentSource {
           this.retry(which);
         },
         onConnection: (state, err) => {
+          const wasUp = this.connected[which];
           this.connected[which] = state === 'connected';
           if (err !== undefined) this.error = errorText(err);
-          if (state === 'connected') this.onChange([]);
+          // Back after an outage: an empty change list asks the agent to re-read the table.
+          if (state === 'connected' && !wasUp && this.healthy()) this.onChange([]);
         },
       });
       if (this.stopped) await w.stop();

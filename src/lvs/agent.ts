@@ -50,6 +50,8 @@ export interface AgentOptions {
   print?: (line: string) => void;
   /** Host name resolution for servers without an address (default: cached getaddrinfo). */
   resolve?: Resolver;
+  /** Called with every reconcile report, the first one included (tests, benchmarks). */
+  onReport?: (r: ReconcileReport) => void;
 }
 
 export interface AgentStatus {
@@ -104,7 +106,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
       ? new EtcdSource({ etcd: opts.source.etcd, roots: opts.source.roots, filter })
       : new PooldSource({ url: opts.source.url, pollMs: opts.source.pollMs, filter });
   const metrics = new AgentMetrics({ host: opts.host, source: source.kind, dryRun: opts.dryRun ?? false });
-  const listeners = new Set<(r: ReconcileReport) => void>();
+  const listeners = new Set<(r: ReconcileReport) => void>(opts.onReport ? [opts.onReport] : []);
   let last: ReconcileReport | null = null;
   let lastSuccessAt: number | null = null;
   let lastServices: ServiceStatus[] = [];
@@ -160,6 +162,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
   started = true;
   await reconciler.trigger('start');
   const timer = setInterval(() => void reconciler.trigger('period'), periodMs);
+  let stopping: Promise<void> | undefined;
   log('started', { host: opts.host, source: source.kind, services: opts.services ?? 'all', dryRun: opts.dryRun ?? false, url: http?.url });
 
   return {
@@ -171,11 +174,15 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
       return () => listeners.delete(fn);
     },
     async stop() {
-      clearInterval(timer);
-      reconciler.stop();
-      await reconciler.idle();
-      await source.stop();
-      await http?.app.close();
+      if (stopping) return stopping;
+      stopping = (async () => {
+        clearInterval(timer);
+        reconciler.stop();
+        await reconciler.idle();
+        await source.stop();
+        await http?.app.close();
+      })();
+      return stopping;
     },
   };
 }
