@@ -1,0 +1,42 @@
+// pool, depool, drain, weight, decommission: one host (FQDN or short name) in every pool it is in,
+// narrowed with --service.
+import { UsageError } from '../../model/errors.js';
+import { applyAdminChange, reportLines, type AdminPatch } from '../admin-change.js';
+import { withContext, type CliOpts } from '../context.js';
+import { parseServiceFilter, readInventory, resolveHost } from '../inventory.js';
+
+export function parseWeight(text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`bad weight '${text}': a weight is a whole number >= 0`, { weight: text });
+  return Number(text.trim());
+}
+
+function patchFor(verb: string, args: string[]): AdminPatch {
+  switch (verb) {
+    case 'pool': return { pooled: 'yes' };
+    case 'depool': return { pooled: 'no' };
+    case 'drain': return { weight: 0 };
+    case 'decommission': return { pooled: 'inactive' };
+    case 'weight': return { weight: parseWeight(args[1] ?? '') };
+    default: throw new UsageError(`unknown verb ${verb}`);
+  }
+}
+
+export function verb(name: string) {
+  return async (args: string[], opts: CliOpts): Promise<number> => {
+    const patch = patchFor(name, args);
+    const filter = parseServiceFilter(typeof opts.service === 'string' ? opts.service : undefined);
+    return withContext(opts, async (ctx) => {
+      const inv = await readInventory(ctx);
+      const targets = resolveHost(inv, args[0], filter);
+      const report = await applyAdminChange(ctx, inv, targets, patch, {
+        reason: typeof opts.reason === 'string' ? opts.reason : undefined,
+        dryRun: opts.dryRun === true,
+        yes: opts.yes === true,
+        force: opts.force === true,
+      });
+      for (const w of report.warnings) ctx.out.warn(w);
+      ctx.out.result(reportLines(report), report);
+      return 0;
+    });
+  };
+}

@@ -1,0 +1,48 @@
+// What every etcd-touching command needs: a Kv (the lean gateway adapter, see DESIGN §11), the key
+// layout, the actor for the audit log, and output. Built once per invocation.
+import { loadEtcdOptions, openKv, type EtcdFlags } from '../store/connection.js';
+import { resolveActor } from '../store/audit.js';
+import { Keys } from '../store/keys.js';
+import type { Kv } from '../store/kv.js';
+import { makeOutput, type Output } from './output.js';
+
+export interface CliContext {
+  kv: Kv;
+  keys: Keys;
+  out: Output;
+  actor: string;
+  close(): Promise<void>;
+}
+
+export type CliOpts = Record<string, unknown>;
+
+export function flagsOf(opts: CliOpts): EtcdFlags {
+  const s = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
+  return {
+    etcd: s('etcd'), etcdCa: s('etcdCa'), etcdCert: s('etcdCert'), etcdKey: s('etcdKey'),
+    etcdUser: s('etcdUser'), etcdPassword: s('etcdPassword'), etcdConfig: s('etcdConfig'),
+  };
+}
+
+export async function openContext(opts: CliOpts): Promise<CliContext> {
+  const options = loadEtcdOptions(flagsOf(opts), process.env);
+  const kv = await openKv(options, 'gateway');
+  const keys = new Keys({ conftool: process.env.POOLD_CONFTOOL_ROOT, poold: process.env.POOLD_ROOT });
+  return {
+    kv,
+    keys,
+    out: makeOutput(opts.json === true),
+    actor: resolveActor(process.env, options.user),
+    close: () => kv.close(),
+  };
+}
+
+/** Runs `fn` with a context and always closes it (keep-alive sockets would hold the process open). */
+export async function withContext<T>(opts: CliOpts, fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  const ctx = await openContext(opts);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}

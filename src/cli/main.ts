@@ -1,0 +1,99 @@
+// poolctl: the operators' CLI. Start-up is kept lean (DESIGN §11: depool median ≤ 190 ms): this file
+// only declares the commands; each command's code, and the etcd client, load when it runs.
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, describeError, exitCodeFor } from './exit.js';
+
+type Opts = Record<string, unknown>;
+type Handler = (args: string[], opts: Opts) => Promise<number | void>;
+
+/** Lazily import a command module and run its `run(args, opts)`. */
+function lazy(load: () => Promise<{ run: Handler }>) {
+  return async (...params: unknown[]): Promise<void> => {
+    const cmd = params[params.length - 1] as Command;
+    const args = params.slice(0, -2).flat().filter((a): a is string => typeof a === 'string');
+    const mod = await load();
+    const code = await mod.run(args, cmd.optsWithGlobals());
+    process.exitCode = typeof code === 'number' ? code : EXIT.ok;
+  };
+}
+
+function etcdOptions(cmd: Command): Command {
+  return cmd
+    .option('--etcd <urls>', 'etcd endpoints, comma-separated (env POOLD_ETCD; default http://127.0.0.1:2379)')
+    .option('--etcd-ca <file>', 'CA certificate for etcd TLS (env POOLD_ETCD_CA)')
+    .option('--etcd-cert <file>', 'client certificate for etcd TLS (env POOLD_ETCD_CERT)')
+    .option('--etcd-key <file>', 'client key for etcd TLS (env POOLD_ETCD_KEY)')
+    .option('--etcd-user <user>', 'etcd user (env POOLD_ETCD_USER)')
+    .option('--etcd-password <password>', 'etcd password (env POOLD_ETCD_PASSWORD; prefer the env or config file)')
+    .option('--etcd-config <file>', 'YAML file with etcd settings (env POOLD_ETCD_CONFIG)')
+    .option('--json', 'machine-readable output');
+}
+
+function writeOptions(cmd: Command): Command {
+  return etcdOptions(cmd)
+    .option('--reason <text>', 'why; recorded in the audit log')
+    .option('--dry-run', 'show what would change, write nothing')
+    .option('--yes', 'confirm a write to more than one object')
+    .option('--force', 'override the depool-threshold guard')
+    .option('--service <selector>', 'limit to pools matching dc/cluster/service, or a selector like service=cxserver');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('poolctl')
+    .description('Operate poold pools in etcd (conftool-compatible).')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const verbs: Array<[string, string]> = [
+    ['pool', 'pool a host (pooled=yes)'],
+    ['depool', 'depool a host (pooled=no)'],
+    ['drain', 'drain a host: keep it pooled with weight 0'],
+    ['decommission', 'remove a host from its pools (pooled=inactive)'],
+  ];
+  for (const [verb, desc] of verbs) {
+    const c = writeOptions(program.command(`${verb} <host>`).description(desc));
+    if (verb === 'depool') c.option('--downtime <duration>', 'also schedule an Icinga downtime for the host (e.g. 30m)');
+    c.action(lazy(async () => ({ run: (await import('./commands/admin-verbs.js')).verb(verb) })));
+  }
+  writeOptions(program.command('weight <host> <weight>').description('set a host\'s weight'))
+    .action(lazy(async () => ({ run: (await import('./commands/admin-verbs.js')).verb('weight') })));
+  etcdOptions(program.command('get <host>').description('show a host\'s admin state in every pool it is in'))
+    .option('--service <selector>', 'limit to matching pools')
+    .action(lazy(() => import('./commands/get.js')));
+  writeOptions(
+    program
+      .command('select <selector> <action...>')
+      .description('act on every host matching a conftool selector (dc=,cluster=,service=,name= anchored regexes); ' +
+        'actions: get | pool | depool | drain | decommission | weight N | set/pooled=no:weight=5'),
+  ).action(lazy(() => import('./commands/select.js')));
+  etcdOptions(program.command('status [pool]').description('hosts of a pool (or all): admin, up, pooled, reason'))
+    .action(lazy(() => import('./commands/status.js')));
+  etcdOptions(program.command('sync [dir]').description('create/update pools in etcd from pools/*.yaml (default ./pools)'))
+    .option('--dry-run', 'print the diff, write nothing')
+    .option('--reason <text>', 'why; recorded in the audit log')
+    .addOption(new Option('--new-hosts <state>', 'admin state for hosts sync creates').choices(['yes', 'no', 'inactive']).default('yes'))
+    .action(lazy(() => import('./commands/sync.js')));
+  etcdOptions(program.command('audit').description('recent audit records, newest first'))
+    .option('--limit <n>', 'how many', '20')
+    .option('--host <host>', 'only records of this host (FQDN or short name)')
+    .option('--actor <actor>', 'only records by this actor')
+    .option('--key <prefix>', 'only records of keys starting with this')
+    .action(lazy(() => import('./commands/audit.js')));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version are not errors; everything else commander rejects is usage.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    process.stderr.write(`poolctl: ${describeError(err)}\n`);
+    return exitCodeFor(err);
+  }
+}
