@@ -44,6 +44,8 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
   app.get<{ Querystring: EventsQuery; Headers: { 'last-event-id'?: string } }>(
     '/v1/events',
     {
+      // A HEAD would hijack the socket and stream forever; there is nothing useful to HEAD here.
+      exposeHeadRoute: false,
       schema: {
         headers: { type: 'object', properties: { 'last-event-id': { type: 'string', pattern: '^[0-9]{1,15}$' } } },
         querystring: {

@@ -21,6 +21,7 @@ import type {
   ServiceKey,
 } from '../model/types.js';
 import { poolName, servicePath } from '../model/types.js';
+import type { DriftItem, DriftReport } from '../monitoring/drift.js';
 import { EventBus, type HostSnapshot } from './event-bus.js';
 import type { MetricsSource, PoolMetrics, ServerStateLabel } from './metrics.js';
 
@@ -238,6 +239,30 @@ export class PoolView implements MetricsSource {
     e.drift = [...problems];
     if (before.join('\n') !== after.join('\n')) this.events.publish({ type: 'drift', pool: e.key, problems: after });
     return true;
+  }
+
+  /**
+   * Applies a whole drift report (src/monitoring/drift.ts): each pool in the view gets the items
+   * naming it (`dc/cluster/service`), and pools with none are cleared. Items naming no pool in the
+   * view (a service only the deployed file has) are returned so the caller can report them.
+   */
+  applyDriftReport(report: Pick<DriftReport, 'items'>): DriftItem[] {
+    const byPath = new Map<string, DriftProblem[]>();
+    const unmatched: DriftItem[] = [];
+    for (const item of report.items) {
+      if (!this.pools.has(item.service)) {
+        unmatched.push(item);
+        continue;
+      }
+      const list = byPath.get(item.service) ?? [];
+      list.push({
+        where: item.where ?? item.source,
+        message: `${item.source} ${item.field}: pools/ says ${item.expected}, deployed has ${item.actual}`,
+      });
+      byPath.set(item.service, list);
+    }
+    for (const [path, e] of this.pools) this.setDrift(e.key, byPath.get(path) ?? []);
+    return unmatched;
   }
 
   /**

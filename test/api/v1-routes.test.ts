@@ -153,3 +153,25 @@ t.test('a newer state replaces the view; an older revision is ignored', async (t
   t.equal((await app.inject({ url: '/pools/cxserver/sca1004.eqiad.wmnet' })).body, 'enabled/up/pooled\n');
   t.equal(JSON.parse((await app.inject({ url: '/v1/pools' })).body).pools[0].revision, 5);
 });
+
+t.test('applyDriftReport maps drift items onto pools and clears the others', async (t) => {
+  const view = cxView();
+  const other = { dc: 'eqiad', cluster: 'restbase', service: 'restbase' };
+  view.setDrift(other, [{ where: 'icinga', message: 'old' }]);
+  const unmatched = view.applyDriftReport({
+    items: [
+      { service: 'eqiad/sca/cxserver', source: 'pybal', field: 'check path', expected: '/_info', actual: '/', where: 'lvs-configs/eqiad.conf:12' },
+      { service: 'ghost', source: 'pybal', field: 'service', expected: 'absent', actual: 'present' },
+    ],
+  });
+  t.same(unmatched.map((i) => i.service), ['ghost']);
+  t.same(view.get(CX)?.drift, [{ where: 'lvs-configs/eqiad.conf:12', message: 'pybal check path: pools/ says /_info, deployed has /' }]);
+  t.same(view.get(other)?.drift, []);
+  const app = buildApi({ view });
+  t.teardown(() => app.close());
+  t.equal(
+    (await app.inject({ url: '/alerts' })).body,
+    'CRITICAL - cxserver: Servers sca1003.eqiad.wmnet are marked down but pooled; ' +
+      'cxserver: configuration drift: lvs-configs/eqiad.conf:12: pybal check path: pools/ says /_info, deployed has /',
+  );
+});
