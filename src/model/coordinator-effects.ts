@@ -23,14 +23,31 @@ export interface DiffServer {
 
 export interface DiffView {
   depoolThreshold: number;
-  servers: Record<string, DiffServer>;
+  /** In host-name order. */
+  servers: ReadonlyMap<string, DiffServer>;
   pooledDown: readonly string[];
 }
 
-export function alertOfView(name: string, view: DiffView): PoolAlert {
-  let total = 0;
-  for (const h in view.servers) if (view.servers[h].pooledAdmin !== 'inactive') total++;
+export function alertOfView(name: string, view: DiffView, total: number): PoolAlert {
   return poolAlertOf({ name, total, threshold: view.depoolThreshold, pooledDown: view.pooledDown });
+}
+
+/** The hosts of both views, sorted, by merging their (sorted) key orders. */
+function unionSorted(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): string[] {
+  const ka = [...a.keys()];
+  const kb = [...b.keys()];
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < ka.length || j < kb.length) {
+    if (j >= kb.length || (i < ka.length && ka[i] < kb[j])) out.push(ka[i++]);
+    else if (i >= ka.length || kb[j] < ka[i]) out.push(kb[j++]);
+    else {
+      out.push(ka[i++]);
+      j++;
+    }
+  }
+  return out;
 }
 
 export interface DiffOptions {
@@ -49,27 +66,33 @@ export function diffEffects(before: DiffView, after: CoordinatorState, opts: Dif
   if (before.depoolThreshold !== after.depoolThreshold) {
     effects.push({ kind: 'thresholdChanged', from: before.depoolThreshold, to: after.depoolThreshold });
   }
-  const numbers: ThresholdNumbers = (({ upEnabled, total, threshold, required, pooled }) => ({
-    upEnabled,
-    total,
-    threshold,
-    required,
-    pooled,
-  }))(thresholdNumbers(after.servers, after.depoolThreshold));
+  const na = thresholdNumbers(after.servers.values(), after.depoolThreshold);
+  const nb = thresholdNumbers(before.servers.values(), before.depoolThreshold);
+  const numbers: ThresholdNumbers = {
+    upEnabled: na.upEnabled,
+    total: na.total,
+    threshold: na.threshold,
+    required: na.required,
+    pooled: na.pooled,
+  };
   const downBefore = new Set(before.pooledDown);
   const downAfter = new Set(after.pooledDown);
 
-  const hosts = new Set<string>([...Object.keys(before.servers), ...Object.keys(after.servers)]);
-  const ordered = [...hosts].sort();
-  if (opts.primary !== undefined && hosts.has(opts.primary)) {
-    ordered.splice(ordered.indexOf(opts.primary), 1);
-    ordered.unshift(opts.primary);
+  const ordered = unionSorted(before.servers, after.servers);
+  if (opts.primary !== undefined) {
+    const at = ordered.indexOf(opts.primary);
+    if (at > 0) {
+      ordered.splice(at, 1);
+      ordered.unshift(opts.primary);
+    }
   }
 
   for (const host of ordered) {
-    const b = before.servers[host];
-    const a = after.servers[host];
+    const b = before.servers.get(host);
+    const a = after.servers.get(host);
+    if (a === b) continue; // the same object: nothing about this host changed
     if (a === undefined) {
+      if (b === undefined) continue;
       if (b.pooled) effects.push({ kind: 'depooled', host, cause: 'removed' });
       effects.push({ kind: 'serverRemoved', host });
       continue;
@@ -91,16 +114,14 @@ export function diffEffects(before: DiffView, after: CoordinatorState, opts: Dif
     }
   }
 
-  const nb = thresholdNumbers(before.servers, before.depoolThreshold);
-  const na = thresholdNumbers(after.servers, after.depoolThreshold);
   const unmetAfter = na.pooled < na.required;
   const changed = nb.pooled !== na.pooled || nb.required !== na.required || nb.enabled !== na.enabled;
   if (unmetAfter && (opts.alwaysReportUnmet === true || nb.pooled >= nb.required || changed)) {
     effects.push({ kind: 'thresholdUnmet', enabled: na.enabled, ...numbers });
   }
 
-  const alertBefore = alertOfView(opts.name, before);
-  const alertAfter = alertOfView(opts.name, after);
+  const alertBefore = alertOfView(opts.name, before, nb.total);
+  const alertAfter = alertOfView(opts.name, after, na.total);
   if (alertBefore.status !== alertAfter.status || alertBefore.message !== alertAfter.message) {
     effects.push({ kind: 'alert', from: alertBefore, to: alertAfter });
   }

@@ -15,8 +15,13 @@
 // After step 4, if any server is pooled and down then pooled < required was true or canDepool was false;
 // in both cases upEnabled < required (up and enabled implies pooled), so every pooled-down server is
 // genuinely kept by the threshold (P1).
-import { canDepoolWith, requiredCount } from './coordinator-threshold.js';
+//
+// Cost: one pass over the pool plus a pass over the pooled-down servers (a second full pass only when
+// servers must be force-pooled), so a 10k-server pool settles in about a millisecond.
+import { requiredCount } from './coordinator-threshold.js';
 import type { ServerState, ThresholdNumbers } from './coordinator-types.js';
+
+type Counted = Pick<ServerState, 'pooledAdmin' | 'up' | 'pooled'>;
 
 export function isEnabled(s: Pick<ServerState, 'pooledAdmin'>): boolean {
   return s.pooledAdmin === 'yes';
@@ -26,19 +31,17 @@ export function isMember(s: Pick<ServerState, 'pooledAdmin'>): boolean {
   return s.pooledAdmin !== 'inactive';
 }
 
+export type PoolNumbers = ThresholdNumbers & { enabled: number };
+
 /** Counts behind the threshold for a set of servers. */
-export function thresholdNumbers(
-  servers: Record<string, Pick<ServerState, 'pooledAdmin' | 'up' | 'pooled'>>,
-  threshold: number,
-): ThresholdNumbers & { enabled: number } {
+export function thresholdNumbers(servers: Iterable<Counted>, threshold: number): PoolNumbers {
   let total = 0;
   let upEnabled = 0;
   let pooled = 0;
   let enabled = 0;
-  for (const host in servers) {
-    const s = servers[host];
-    if (isMember(s)) total++;
-    if (isEnabled(s)) {
+  for (const s of servers) {
+    if (s.pooledAdmin !== 'inactive') total++;
+    if (s.pooledAdmin === 'yes') {
       enabled++;
       if (s.up) upEnabled++;
     }
@@ -47,56 +50,68 @@ export function thresholdNumbers(
   return { upEnabled, total, threshold, required: requiredCount(total, threshold), pooled, enabled };
 }
 
-export function canDepool(servers: Record<string, Pick<ServerState, 'pooledAdmin' | 'up' | 'pooled'>>, threshold: number): boolean {
+export function canDepool(servers: Iterable<Counted>, threshold: number): boolean {
   const n = thresholdNumbers(servers, threshold);
-  return canDepoolWith(n.upEnabled, n.total, threshold);
+  return n.upEnabled >= n.required;
 }
 
 export interface SettleResult {
-  servers: Record<string, ServerState>;
+  servers: Map<string, ServerState>;
   pooledDown: string[];
+  numbers: PoolNumbers;
 }
 
 /**
  * Returns the settled servers (objects that did not change are reused) and the sorted pooledDown list.
- * `servers` must have its keys sorted by host name: force-pooling picks hosts in that order.
+ * `servers` must be in host-name order: force-pooling picks hosts in that order.
  */
-export function settle(servers: Record<string, ServerState>, threshold: number): SettleResult {
-  const out: Record<string, ServerState> = {};
+export function settle(servers: ReadonlyMap<string, ServerState>, threshold: number): SettleResult {
+  const out = new Map<string, ServerState>();
   const setPooled = (s: ServerState, pooled: boolean): ServerState => (s.pooled === pooled ? s : { ...s, pooled });
+  let total = 0;
+  let enabled = 0;
+  let upEnabled = 0;
+  let pooled = 0;
+  const down: string[] = []; // pooled, enabled and down: kept or depooled together in step 3
 
-  // Steps 1 and 2.
-  for (const host in servers) {
-    const s = servers[host];
-    if (!isEnabled(s)) out[host] = setPooled(s, false);
-    else if (s.up) out[host] = setPooled(s, true);
-    else out[host] = s;
+  // Steps 1 and 2, counting as we go.
+  for (const [host, cur] of servers) {
+    let s = cur;
+    if (s.pooledAdmin !== 'yes') s = setPooled(s, false);
+    else if (s.up) s = setPooled(s, true);
+    out.set(host, s);
+    if (s.pooledAdmin !== 'inactive') total++;
+    if (s.pooledAdmin === 'yes') {
+      enabled++;
+      if (s.up) upEnabled++;
+    }
+    if (s.pooled) {
+      pooled++;
+      if (!s.up) down.push(host);
+    }
   }
 
   // Step 3.
-  const n = thresholdNumbers(out, threshold);
-  const depoolAllDown = n.upEnabled >= n.required;
-  const pooledDown: string[] = [];
-  let pooled = 0;
-  for (const host in out) {
-    const s = out[host];
-    if (s.pooled && !s.up) {
-      if (depoolAllDown) out[host] = setPooled(s, false);
-      else pooledDown.push(host);
-    }
-    if (out[host].pooled) pooled++;
+  const required = requiredCount(total, threshold);
+  let pooledDown: string[];
+  if (upEnabled >= required) {
+    for (const host of down) out.set(host, setPooled(out.get(host) as ServerState, false));
+    pooled -= down.length;
+    pooledDown = [];
+  } else {
+    pooledDown = down;
   }
 
   // Step 4.
-  if (pooled < n.required) {
-    for (const host of Object.keys(out)) {
-      if (!isEnabled(out[host]) || out[host].pooled) continue;
-      if (pooled >= n.required) break;
-      out[host] = setPooled(out[host], true);
+  if (pooled < required) {
+    for (const [host, s] of out) {
+      if (pooled >= required) break;
+      if (s.pooledAdmin !== 'yes' || s.pooled) continue;
+      out.set(host, setPooled(s, true));
       pooledDown.push(host);
       pooled++;
     }
     pooledDown.sort();
   }
-  return { servers: out, pooledDown };
+  return { servers: out, pooledDown, numbers: { upEnabled, total, threshold, required, pooled, enabled } };
 }

@@ -43,8 +43,11 @@ export interface CoordinatorCounters {
 
 export interface CoordinatorState extends ServiceKey {
   depoolThreshold: number;
-  /** Keys are kept sorted by host name, so iteration (and everything derived) is deterministic. */
-  servers: Record<string, ServerState>;
+  /**
+   * By host, in host-name order, so iteration (and everything derived) is deterministic. A Map rather than
+   * a Record: pools of thousands of servers are copied on every event, and large Records are slow.
+   */
+  servers: ReadonlyMap<string, ServerState>;
   /** Hosts that are pooled although down, because the threshold kept them. Sorted by name. */
   pooledDown: string[];
   /** Increases by one on every event that changed anything. */

@@ -42,10 +42,13 @@ import {
 export const ASSUMED_UP_REASON = 'no health result yet (assumed up)';
 export const NOT_REGISTERED_REASON = 'not in conftool';
 
-function sortedRecord<T>(rec: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const k of Object.keys(rec).sort()) out[k] = rec[k];
-  return out;
+/** A Record lookup that ignores inherited properties (a host may be called `constructor`). */
+export function own<T>(rec: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return rec !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+
+function sortedMap<T>(m: ReadonlyMap<string, T>): Map<string, T> {
+  return new Map([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function checkThreshold(where: string, threshold: unknown): void {
@@ -113,9 +116,6 @@ function emptyCounters(): CoordinatorState['counters'] {
   return { couldNotDepool: 0, forcePooled: 0, depooled: 0, repooled: 0 };
 }
 
-function viewOf(state: CoordinatorState): DiffView {
-  return state;
-}
 
 /** Builds the pool's state at start: reuse known health, then ensure the threshold. */
 export function createCoordinator(input: StartInput): Transition {
@@ -126,11 +126,11 @@ export function createCoordinator(input: StartInput): Transition {
   for (const host of Object.keys(admin)) checkAdmin(where, host, admin[host]);
 
   const hosts = new Set([...Object.keys(service.servers), ...Object.keys(admin)]);
-  const servers: Record<string, ServerState> = {};
+  const servers = new Map<string, ServerState>();
   for (const host of [...hosts].sort()) {
-    let s = newServer(host, at, admin[host], service.servers[host]?.weight);
-    const prev = previous?.servers[host];
-    const fresh = health[host];
+    let s = newServer(host, at, own(admin, host), own(service.servers, host)?.weight);
+    const prev = own(previous?.servers, host);
+    const fresh = own(health, host);
     if (fresh !== undefined) s = withHealth(s, fresh);
     else if (prev !== undefined && s.registered) {
       s = {
@@ -146,7 +146,7 @@ export function createCoordinator(input: StartInput): Transition {
     // A server pooled before the restart stays pooled while the threshold needs it (no flap); settle
     // depools it if it is down and the threshold allows.
     if (prev?.pooled === true && s.pooledAdmin === 'yes') s = { ...s, pooled: true };
-    servers[host] = s;
+    servers.set(host, s);
   }
   const settled = settle(servers, service.depoolThreshold);
   const state: CoordinatorState = {
@@ -164,11 +164,11 @@ export function createCoordinator(input: StartInput): Transition {
   // got pooled, without a serverAdded per host.
   const baseline: DiffView =
     previous !== undefined
-      ? previous
+      ? { ...previous, servers: new Map(Object.keys(previous.servers).sort().map((h) => [h, previous.servers[h]])) }
       : {
           depoolThreshold: service.depoolThreshold,
           pooledDown: [],
-          servers: Object.fromEntries(Object.entries(settled.servers).map(([h, s]) => [h, { ...s, pooled: false }])),
+          servers: new Map([...settled.servers].map(([h, s]) => [h, { ...s, pooled: false }])),
         };
   const effects = diffEffects(baseline, state, {
     name: poolName(service),
@@ -178,37 +178,38 @@ export function createCoordinator(input: StartInput): Transition {
   return { state: { ...state, counters: countEffects(state.counters, effects) }, effects };
 }
 
-function applyAdmin(state: CoordinatorState, host: string, value: ConftoolValue | null, at: number): Record<string, ServerState> | string {
-  const cur = state.servers[host];
+type Servers = ReadonlyMap<string, ServerState>;
+
+function replaced(servers: Servers, host: string, s: ServerState): Map<string, ServerState> {
+  return new Map(servers).set(host, s);
+}
+
+function applyAdmin(state: CoordinatorState, host: string, value: ConftoolValue | null, at: number): Servers | string {
+  const cur = state.servers.get(host);
   if (value === null) {
     if (cur === undefined || !cur.registered) return `conftool entry of ${host} deleted, but it was not known`;
-    const next = { ...state.servers };
     if (cur.defined) {
-      next[host] = { ...cur, registered: false, pooledAdmin: 'inactive', reason: cur.checked ? cur.reason : NOT_REGISTERED_REASON };
-    } else {
-      delete next[host];
+      const reason = cur.checked ? cur.reason : NOT_REGISTERED_REASON;
+      return replaced(state.servers, host, { ...cur, registered: false, pooledAdmin: 'inactive', reason });
     }
+    const next = new Map(state.servers);
+    next.delete(host);
     return next;
   }
   checkAdmin(`admin change in ${servicePath(state)}`, host, value);
-  if (cur === undefined) {
-    return sortedRecord({ ...state.servers, [host]: newServer(host, at, value, undefined) });
-  }
+  if (cur === undefined) return sortedMap(replaced(state.servers, host, newServer(host, at, value, undefined)));
   if (cur.registered && cur.pooledAdmin === value.pooled && cur.weight === value.weight) return state.servers;
-  return {
-    ...state.servers,
-    [host]: {
-      ...cur,
-      registered: true,
-      pooledAdmin: value.pooled,
-      weight: value.weight,
-      reason: cur.checked ? cur.reason : ASSUMED_UP_REASON,
-    },
-  };
+  return replaced(state.servers, host, {
+    ...cur,
+    registered: true,
+    pooledAdmin: value.pooled,
+    weight: value.weight,
+    reason: cur.checked ? cur.reason : ASSUMED_UP_REASON,
+  });
 }
 
-function applyHealth(state: CoordinatorState, e: Extract<CoordinatorEvent, { type: 'healthChanged' }>): Record<string, ServerState> | string {
-  const cur = state.servers[e.host];
+function applyHealth(state: CoordinatorState, e: Extract<CoordinatorEvent, { type: 'healthChanged' }>): Servers | string {
+  const cur = state.servers.get(e.host);
   if (cur === undefined) return `health of ${e.host}, which is not in pool ${servicePath(state)}`;
   const next = withHealth(cur, e);
   const same =
@@ -217,39 +218,45 @@ function applyHealth(state: CoordinatorState, e: Extract<CoordinatorEvent, { typ
     cur.reason === next.reason &&
     cur.flapping === next.flapping &&
     JSON.stringify(cur.findings) === JSON.stringify(next.findings);
-  return same ? state.servers : { ...state.servers, [e.host]: next };
+  return same ? state.servers : replaced(state.servers, e.host, next);
 }
 
-function applyConfig(state: CoordinatorState, service: ServiceDef, at: number): Record<string, ServerState> {
+function applyConfig(state: CoordinatorState, service: ServiceDef, at: number): Servers {
   const where = `config change of ${servicePath(state)}`;
   checkKey(where, state, service);
   checkThreshold(where, service.depoolThreshold);
-  const next: Record<string, ServerState> = {};
-  for (const host of Object.keys(state.servers)) {
-    const cur = state.servers[host];
-    const def = service.servers[host];
+  const next = new Map<string, ServerState>();
+  let added = false;
+  for (const [host, cur] of state.servers) {
+    const def = own(service.servers, host);
     if (def === undefined && !cur.registered) continue; // neither defined nor in conftool: gone
     const weight = cur.registered ? cur.weight : (def?.weight ?? cur.weight);
     const defined = def !== undefined;
-    next[host] = cur.defined === defined && cur.weight === weight ? cur : { ...cur, defined, weight };
+    next.set(host, cur.defined === defined && cur.weight === weight ? cur : { ...cur, defined, weight });
   }
   for (const host of Object.keys(service.servers)) {
-    if (next[host] === undefined) next[host] = newServer(host, at, undefined, service.servers[host].weight);
+    if (!next.has(host)) {
+      next.set(host, newServer(host, at, undefined, service.servers[host].weight));
+      added = true;
+    }
   }
-  return sortedRecord(next);
+  return added ? sortedMap(next) : next;
 }
 
-function sameServers(a: Record<string, ServerState>, b: Record<string, ServerState>): boolean {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || a[ka[i]] !== b[kb[i]]) return false;
+function sameServers(a: Servers, b: Servers): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  const ib = b.entries();
+  for (const [host, s] of a) {
+    const [hb, sb] = ib.next().value as [string, ServerState];
+    if (host !== hb || s !== sb) return false;
+  }
   return true;
 }
 
 /** Applies one event. Throws CoordinatorInputError on invalid input; never mutates `state`. */
 export function applyEvent(state: CoordinatorState, event: CoordinatorEvent): Transition {
-  let servers: Record<string, ServerState> | string;
+  let servers: Servers | string;
   let threshold = state.depoolThreshold;
   let primary: string | undefined;
   switch (event.type) {
@@ -287,7 +294,7 @@ export function applyEvent(state: CoordinatorState, event: CoordinatorEvent): Tr
     revision: state.revision + 1,
     updatedAt: event.at,
   };
-  const effects: CoordinatorEffect[] = diffEffects(viewOf(state), next, { name: poolName(state), primary, announceAdded: true });
+  const effects: CoordinatorEffect[] = diffEffects(state, next, { name: poolName(state), primary, announceAdded: true });
   return { state: { ...next, counters: countEffects(state.counters, effects) }, effects };
 }
 
@@ -313,7 +320,7 @@ export function configChanged(state: CoordinatorState, service: ServiceDef, at: 
 
 /** PyBal's canDepool for the current state: another down server may leave the pool. */
 export function canDepool(state: CoordinatorState): boolean {
-  return canDepoolServers(state.servers, state.depoolThreshold);
+  return canDepoolServers(state.servers.values(), state.depoolThreshold);
 }
 
 /**
@@ -322,8 +329,7 @@ export function canDepool(state: CoordinatorState): boolean {
  */
 export function effectiveState(state: CoordinatorState): PoolState {
   const servers: Record<string, EffectiveServer> = {};
-  for (const host in state.servers) {
-    const s = state.servers[host];
+  for (const [host, s] of state.servers) {
     servers[host] = {
       pooledAdmin: s.pooledAdmin,
       enabled: s.pooledAdmin === 'yes',

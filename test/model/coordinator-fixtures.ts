@@ -45,7 +45,7 @@ export function run(state: CoordinatorState, events: readonly CoordinatorEvent[]
 }
 
 export function pooledHosts(state: CoordinatorState): string[] {
-  return Object.keys(state.servers).filter((h) => state.servers[h].pooled);
+  return [...state.servers.keys()].filter((h) => state.servers.get(h)!.pooled);
 }
 
 /** Effects without the threshold numbers, for compact exact comparisons. */

@@ -66,11 +66,18 @@ function scenario(opts: { healthOnly: boolean }): fc.Arbitrary<Scenario> {
 }
 
 function deepFreeze<T>(o: T): T {
-  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+  if (o instanceof Map) {
+    for (const v of o.values()) deepFreeze(v);
+  } else if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
     Object.freeze(o);
     for (const v of Object.values(o as object)) deepFreeze(v);
   }
   return o;
+}
+
+/** JSON with Maps written as their entries (JSON.stringify writes a Map as {}). */
+function serialize(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x instanceof Map ? { map: [...x] } : x));
 }
 
 function start(s: Scenario): Transition {
@@ -79,13 +86,13 @@ function start(s: Scenario): Transition {
 
 /** The invariants of DESIGN §6 (plus PyBal's "up and enabled implies pooled"); returns the first violation. */
 function violation(st: CoordinatorState): string | null {
-  const hosts = Object.keys(st.servers);
+  const hosts = [...st.servers.keys()];
   if (hosts.join() !== [...hosts].sort().join()) return 'servers not sorted';
   let total = 0;
   let enabled = 0;
   let pooled = 0;
   for (const h of hosts) {
-    const s = st.servers[h];
+    const s = st.servers.get(h)!;
     if (s.pooledAdmin !== 'inactive') total++;
     if (s.pooledAdmin === 'yes') enabled++;
     if (s.pooled) pooled++;
@@ -97,7 +104,7 @@ function violation(st: CoordinatorState): string | null {
   const pd = st.pooledDown;
   if (pd.join() !== [...new Set(pd)].sort().join()) return `pooledDown not sorted/unique: ${pd.join()}`;
   for (const h of pd) {
-    const s = st.servers[h];
+    const s = st.servers.get(h)!;
     if (s === undefined) return `stale pooledDown entry ${h}: not a server`;
     if (!s.pooled || s.up || s.pooledAdmin !== 'yes') return `stale pooledDown entry ${h}`;
   }
@@ -110,7 +117,7 @@ function violation(st: CoordinatorState): string | null {
 }
 
 function pooledSet(st: CoordinatorState): Set<string> {
-  return new Set(Object.keys(st.servers).filter((h) => st.servers[h].pooled));
+  return new Set([...st.servers.keys()].filter((h) => st.servers.get(h)!.pooled));
 }
 
 /** Replays the pool-membership effects on the old pooled set; must give the new pooled set. */
@@ -136,8 +143,10 @@ t.test('invariants hold after every event; effects explain every change; states 
       let v = violation(tr.state);
       if (v !== null) throw new Error(`after start: ${v}`);
       for (const [i, e] of s.events.entries()) {
-        const before = deepFreeze(tr.state); // a mutation of the old state would throw
+        const before = deepFreeze(tr.state); // a mutation of a server object would throw
+        const snapshot = serialize(before);
         tr = applyEvent(before, e);
+        if (serialize(before) !== snapshot) throw new Error(`event ${i} mutated the old state`);
         v = violation(tr.state) ?? effectsExplain(before, tr);
         if (v !== null) throw new Error(`after event ${i} ${JSON.stringify(e)}: ${v}`);
         const changed = tr.state !== before;
@@ -164,7 +173,7 @@ t.test('determinism: the same events give the same states and effects', async (t
       };
       const a = once();
       const b = once();
-      if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error('runs differ');
+      if (serialize(a) !== serialize(b)) throw new Error('runs differ');
     }),
     { numRuns: 150 },
   );
@@ -231,7 +240,7 @@ t.test('on health events the coordinator agrees with PyBal step by step', async 
         if (e.up) ref.resultUp(e.host);
         else ref.resultDown(e.host);
         for (const h of members) {
-          if (ref.pool.get(h) !== tr.state.servers[h].pooled) throw new Error(`${h}: PyBal pool=${ref.pool.get(h)}, poold ${tr.state.servers[h].pooled}`);
+          if (ref.pool.get(h) !== tr.state.servers.get(h)!.pooled) throw new Error(`${h}: PyBal pool=${ref.pool.get(h)}, poold ${tr.state.servers.get(h)!.pooled}`);
         }
         const refDown = [...ref.pooledDown].sort().join();
         if (refDown !== tr.state.pooledDown.join()) throw new Error(`pooledDown: PyBal {${refDown}}, poold {${tr.state.pooledDown.join()}}`);
@@ -249,9 +258,9 @@ t.test('a restart from the published state changes nothing', async (t) => {
       for (const e of s.events) tr = applyEvent(tr.state, e);
       const published = effectiveState(tr.state);
       const admin: Record<string, ConftoolValue> = {};
-      for (const [h, srv] of Object.entries(tr.state.servers)) if (srv.registered) admin[h] = { weight: srv.weight, pooled: srv.pooledAdmin };
-      const defined = Object.keys(tr.state.servers).filter((h) => tr.state.servers[h].defined);
-      const svc = { ...service(defined, tr.state.depoolThreshold), servers: Object.fromEntries(defined.map((h) => [h, { weight: tr.state.servers[h].weight }])) };
+      for (const [h, srv] of [...tr.state.servers]) if (srv.registered) admin[h] = { weight: srv.weight, pooled: srv.pooledAdmin };
+      const defined = [...tr.state.servers.keys()].filter((h) => tr.state.servers.get(h)!.defined);
+      const svc = { ...service(defined, tr.state.depoolThreshold), servers: Object.fromEntries(defined.map((h) => [h, { weight: tr.state.servers.get(h)!.weight }])) };
       const restarted = createCoordinator({ at: 1000, service: svc, admin, previous: published });
       const pooledBefore = [...pooledSet(tr.state)].sort().join();
       const pooledAfter = [...pooledSet(restarted.state)].sort().join();

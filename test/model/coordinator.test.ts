@@ -12,8 +12,8 @@ t.test('start without health: every enabled server is assumed up and pooled (PyB
   const { state, effects } = startPool([A, B, C, D], 0.5);
   t.same(pooledHosts(state), [A, B, C, D]);
   t.same(state.pooledDown, []);
-  t.equal(state.servers[A].reason, ASSUMED_UP_REASON);
-  t.equal(state.servers[A].checked, false);
+  t.equal(state.servers.get(A)!.reason, ASSUMED_UP_REASON);
+  t.equal(state.servers.get(A)!.checked, false);
   t.same(kinds(effects), [`repooled ${A}`, `repooled ${B}`, `repooled ${C}`, `repooled ${D}`]);
   t.equal(state.revision, 1);
   t.same(state.counters, { couldNotDepool: 0, forcePooled: 0, depooled: 0, repooled: 4 });
@@ -112,8 +112,8 @@ t.test('the first check: an assumed-up server reporting up changes nothing; repo
   let tr = startPool([A, B, C, D], 0.5);
   tr = applyEvent(tr.state, up(A, 1, 'status 200'));
   t.same(tr.effects, [], 'already up and pooled');
-  t.equal(tr.state.servers[A].checked, true);
-  t.equal(tr.state.servers[A].reason, 'status 200');
+  t.equal(tr.state.servers.get(A)!.checked, true);
+  t.equal(tr.state.servers.get(A)!.reason, 'status 200');
   t.equal(tr.state.revision, 2, 'the reason changed, so the published state changed');
   // All four fail their first check: two leave, two are kept.
   tr = run(tr.state, [down(A, 2), down(B, 2), down(C, 2), down(D, 2)]);
@@ -169,7 +169,7 @@ t.test('weight 0 (drain) stays pooled with weight 0', async (t) => {
   let tr = startPool([A, B], 0.5);
   tr = applyEvent(tr.state, { type: 'adminChanged', host: A, value: yes(0), at: 1 });
   t.same(kinds(tr.effects), [`weightChanged ${A}`]);
-  t.equal(tr.state.servers[A].pooled, true);
+  t.equal(tr.state.servers.get(A)!.pooled, true);
   t.equal(effectiveState(tr.state).servers[A].weight, 0);
 });
 
@@ -186,7 +186,7 @@ t.test('admin no and inactive always leave the pool, even a pooled-down server',
   tr = applyEvent(tr.state, { type: 'adminChanged', host: C, value: { weight: 10, pooled: 'inactive' }, at: 6 });
   t.same(kinds(tr.effects), [`adminChanged ${C}`, `depooled ${C}`, `forcePooled ${B}`, 'alert']);
   t.same(tr.state.pooledDown, [A, B]);
-  t.notOk(tr.state.servers[C].pooled);
+  t.notOk(tr.state.servers.get(C)!.pooled);
 });
 
 t.test('config change re-evaluation honours the threshold (T184715)', async (t) => {
@@ -211,10 +211,10 @@ t.test('removing a pooled-down server leaves no stale entry', async (t) => {
   t.same(tr.state.pooledDown, [B]);
   // The host leaves the definition; its conftool entry is deleted by the sync.
   tr = applyEvent(tr.state, { type: 'configChanged', service: service([A], 0.5), at: 3 });
-  t.equal(tr.state.servers[B].defined, false, 'still in conftool, so still a member');
+  t.equal(tr.state.servers.get(B)!.defined, false, 'still in conftool, so still a member');
   tr = applyEvent(tr.state, { type: 'adminChanged', host: B, value: null, at: 4 });
   t.same(kinds(tr.effects), [`depooled ${B}`, `serverRemoved ${B}`, `forcePooled ${A}`, 'alert']);
-  t.same(Object.keys(tr.state.servers), [A]);
+  t.same([...tr.state.servers.keys()], [A]);
   t.same(tr.state.pooledDown, [A]);
   t.equal(
     alertsText(computeAlerts([effectiveState(tr.state)])),
@@ -224,19 +224,19 @@ t.test('removing a pooled-down server leaves no stale entry', async (t) => {
 
 t.test('hosts defined but not in conftool are shown inactive and never counted', async (t) => {
   const tr = createCoordinator({ at: 0, service: service([A, B, C], 1), admin: adminAll([A, B]) });
-  t.equal(tr.state.servers[C].pooledAdmin, 'inactive');
-  t.equal(tr.state.servers[C].registered, false);
+  t.equal(tr.state.servers.get(C)!.pooledAdmin, 'inactive');
+  t.equal(tr.state.servers.get(C)!.registered, false);
   t.same(pooledHosts(tr.state), [A, B]);
   t.ok(canDepool(tr.state), 'total is 2, not 3');
   // Registering it makes it a member, assumed up until checked.
   const tr2 = applyEvent(tr.state, { type: 'adminChanged', host: C, value: yes(), at: 1 });
   t.same(kinds(tr2.effects), [`adminChanged ${C}`, `repooled ${C}`]);
-  t.equal(tr2.state.servers[C].reason, ASSUMED_UP_REASON);
+  t.equal(tr2.state.servers.get(C)!.reason, ASSUMED_UP_REASON);
   // A new conftool-only host is added as a member.
   const E = 'cp1099.eqiad.wmnet';
   const tr3 = applyEvent(tr2.state, { type: 'adminChanged', host: E, value: yes(), at: 2 });
   t.same(kinds(tr3.effects), [`serverAdded ${E}`, `repooled ${E}`]);
-  t.same(Object.keys(tr3.state.servers), [A, B, C, E], 'kept sorted');
+  t.same([...tr3.state.servers.keys()], [A, B, C, E], 'kept sorted');
 });
 
 t.test('events about unknown hosts are ignored, visibly', async (t) => {
