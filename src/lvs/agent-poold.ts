@@ -16,6 +16,11 @@ export interface PooldSourceOptions {
   pollMs?: number;
   /** Per-request deadline. Default 2000 ms. */
   timeoutMs?: number;
+  /**
+   * Every this many polls, fetch every pool's detail even if its state revision did not move: the
+   * summary has no definition revision, so an LVS definition change alone is seen this way. Default 10.
+   */
+  fullEvery?: number;
 }
 
 interface Summary extends ServiceKey {
@@ -31,6 +36,7 @@ export class PooldSource implements AgentSource {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private polling: Promise<boolean> | undefined;
+  private polls = 0;
   private onChange: (services: string[]) => void = () => undefined;
 
   constructor(private readonly opts: PooldSourceOptions) {
@@ -80,11 +86,12 @@ export class PooldSource implements AgentSource {
       const list = (await this.get('/v1/pools')) as { pools?: Summary[] };
       if (!Array.isArray(list.pools)) throw new StoreError(`poold ${this.base}/v1/pools: no "pools" array`, {});
       const changed: string[] = [];
+      const full = this.polls++ % (this.opts.fullEvery ?? 10) === 0;
       for (const p of list.pools) {
         const path = servicePath(p);
         if (!this.opts.filter(path)) continue;
         const known = this.entries.get(path);
-        if (known && known.revision === p.revision && p.revision !== null) continue;
+        if (!full && known && known.revision === p.revision && p.revision !== null) continue;
         const where = `${this.base}/v1/pools/${path}`;
         const detail = await this.get(`/v1/pools/${path.split('/').map(encodeURIComponent).join('/')}`);
         let entry: ServiceInputs & { revision: number | null };
@@ -94,6 +101,7 @@ export class PooldSource implements AgentSource {
         } catch (err) {
           entry = { revision: p.revision, problem: errorText(err) };
         }
+        if (known && JSON.stringify(known) === JSON.stringify(entry)) continue;
         this.entries.set(path, entry);
         changed.push(path);
       }
