@@ -200,3 +200,8 @@ export function renderPybalForDc(services: ServiceDef[], dc: string, pooldUrl: s
     `lvs-configs/${dc}.conf`,
   ).text;
 }
+
+/** The poold URL the committed lvs-configs/ use: the service name convention plus PyBal's instrumentation port. */
+export function defaultPooldUrl(dc: string): string {
+  return `http://poold.svc.${dc}.wmnet:9090`;
+}
