@@ -177,7 +177,20 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Feeds one check result observed at `at`. */
 export function applyResult(state: HealthState, cfg: HysteresisConfig, ids: HealthIds, result: ResultSummary, at: number): HealthStep {
-  const next: Mutable<HealthState> = { ...state, last: { at, up: result.up, code: result.code, message: result.message } };
+  // An explicit literal, not a spread: this runs for every check result (10k/s), and a fixed-shape
+  // literal is several times cheaper to build.
+  const next: Mutable<HealthState> = {
+    up: state.up,
+    okStreak: state.okStreak,
+    failStreak: state.failStreak,
+    transitions: state.transitions,
+    flapping: state.flapping,
+    flappingReason: state.flappingReason,
+    since: state.since,
+    code: state.code,
+    message: state.message,
+    last: { at, up: result.up, code: result.code, message: result.message },
+  };
   let events: HealthEvent[] | null = null;
   const push = (e: HealthEvent) => (events ??= []).push(e);
 
@@ -214,9 +227,11 @@ export function applyResult(state: HealthState, cfg: HysteresisConfig, ids: Heal
     }
   }
 
-  const flapEvents: HealthEvent[] = [];
-  evaluateFlapping(next, cfg, ids, at, flapEvents);
-  for (const e of flapEvents) push(e);
+  if (next.transitions.length > 0 || next.flapping) {
+    const flapEvents: HealthEvent[] = [];
+    evaluateFlapping(next, cfg, ids, at, flapEvents);
+    for (const e of flapEvents) push(e);
+  }
   return { state: next, events: events ?? NO_EVENTS };
 }
 
