@@ -333,3 +333,18 @@ t.test('a service with problems is left out; valid services in the same file sti
   t.same(r.problems.map((p) => `${p.line}:${p.col}`), ['14:33']);
   t.same(r.services.map((s) => s.service), ['cxserver']);
 });
+
+t.test('wrong shapes for whole sections say what shape is expected', async (t) => {
+  t.same(problemsOf(withLine(5, '    lvs: 10.2.2.18:8080')), [
+    '5:10: lvs must be a map such as { ip: 10.2.2.18, port: 8080 } (got "10.2.2.18:8080")',
+  ]);
+  t.same(problemsOf(withLine(10, '      sca1001.eqiad.wmnet: 10')), [
+    '10:28: sca1001.eqiad.wmnet: a server must be a map such as { weight: 10, address: 10.64.0.1 } (got 10)',
+  ]);
+  t.same(problemsOf(withLine(8, '        path: /_info\n      - http')), [
+    '9:9: checks[1]: a check must be a map with a kind, such as { kind: http, path: / } (got "http")',
+  ]);
+  t.same(problemsOf('dc: eqiad\nservices:\n  cxserver:\n'), [
+    '3:3: cxserver: a service must be a map with cluster, lvs, checks and servers (got null)',
+  ]);
+});
