@@ -66,3 +66,23 @@ t.test('nagios: the real `nagios4 -v` accepts the generated config', { skip: has
   const broken = await validateNagios(renderNagios(SERVICES, OPTS).replace('poold-check!', 'nope-check!'));
   t.not(broken.code, 0, 'validator rejects an unknown command');
 });
+
+t.test('the committed pools/ samples export to config both validators accept', async (t) => {
+  const { loadPoolsOrThrow } = await import('../../src/config/pools/index.js');
+  const services = await loadPoolsOrThrow(new URL('../../pools', import.meta.url).pathname);
+  const backends = services.reduce((n, s) => n + Object.keys(s.servers).length, 0);
+  for (const dc of [...new Set(services.map((s) => s.dc))]) {
+    const inDc = services.filter((s) => s.dc === dc);
+    const v = await validateIcinga2(renderIcinga2(inDc, { pooldUrl: `http://poold.svc.${dc}.wmnet:9090` }));
+    t.equal(v.code, 0, `${dc}: ${v.output.slice(-2000)}`);
+  }
+  const all = await validateIcinga2(renderIcinga2(services, OPTS));
+  t.equal(all.code, 0, all.output.slice(-2000));
+  // one service per backend, one per pool, one /alerts service per dc
+  const dcs = new Set(services.map((s) => s.dc)).size;
+  t.match(all.output, new RegExp(`Instantiated ${backends + services.length + dcs} Services`));
+  if (hasNagios4) {
+    const n = await validateNagios(renderNagios(services, OPTS));
+    t.equal(n.code, 0, n.output.slice(-2000));
+  }
+});
