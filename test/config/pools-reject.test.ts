@@ -75,6 +75,13 @@ t.test('unknown keys, with did-you-mean when close', async (t) => {
   t.same(problemsOf(withLine(10, '      sca1001.eqiad.wmnet: { weight: 10, zone: a }')), [
     '10:42: unknown key "zone" (allowed: weight, address)',
   ]);
+  // Keys written one level too high say where they belong.
+  t.same(problemsOf(withLine(8, '        path: /_info\n        status: [200]')), [
+    '9:9: unknown key "status"; it belongs under expect',
+  ]);
+  t.same(problemsOf(withLine(8, '        path: /_info\n        expect: { contains: ok }')), [
+    '9:19: unknown key "contains"; it belongs under expect.body',
+  ]);
   t.same(problemsOf(withLine(1, 'dcx: eqiad')), [
     '1:1: missing required key "dc"',
     '1:1: unknown key "dcx"; did you mean "dc"?',

@@ -52,6 +52,25 @@ function show(value: unknown): string {
 
 type SchemaNode = Record<string, unknown>;
 
+/** Keys people put one level too high; when one shows up where it is unknown, say where it belongs. */
+const BELONGS_UNDER: Record<string, string> = {
+  status: 'expect',
+  body: 'expect',
+  non_empty: 'expect.body',
+  contains: 'expect.body',
+  regex: 'expect.body',
+  json: 'expect.body',
+  ip: 'lvs',
+  scheduler: 'lvs',
+  protocol: 'lvs',
+  weight: 'servers.<host>',
+  address: 'servers.<host>',
+  verify: 'tls',
+  sni: 'tls',
+  transitions: 'flapping',
+  window: 'flapping',
+};
+
 function customMessage(e: ErrorObject): string | undefined {
   const parent = e.parentSchema as SchemaNode | undefined;
   const m = parent?.errorMessage;
@@ -70,7 +89,8 @@ function describe(e: ErrorObject, path: DataPath): Issue | undefined {
     case 'additionalProperties': {
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
       const allowed = Object.keys((parent.properties ?? {}) as SchemaNode);
-      const hint = didYouMean(key, allowed) || ` (allowed: ${allowed.join(', ')})`;
+      const under = BELONGS_UNDER[key];
+      const hint = didYouMean(key, allowed) || (under ? `; it belongs under ${under}` : ` (allowed: ${allowed.join(', ')})`);
       return { path: [...path, key], target: 'key', message: `unknown key "${key}"${hint}` };
     }
     case 'required': {
