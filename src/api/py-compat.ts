@@ -5,50 +5,58 @@
 // This is an independent implementation from the CPython 2.7 algorithms (64-bit build, hash
 // randomization off as in PyBal's default environment), not a port of PyBal code.
 
-const MASK64 = (1n << 64n) - 1n;
-const SIGN64 = 1n << 63n;
+// 64-bit values are kept as two unsigned 32-bit halves in plain numbers: BigInt arithmetic made a
+// 10k-host pool take ~0.5 s, this takes a few ms. Every product stays below 2^53, so it is exact.
+const MULT = 1000003;
+const TWO32 = 0x1_0000_0000;
 
-function toSigned64(x: bigint): bigint {
-  const u = x & MASK64;
-  return u >= SIGN64 ? u - (1n << 64n) : u;
+interface U64 {
+  hi: number;
+  lo: number;
 }
 
-/** CPython 2.7 `hash(str)` on a 64-bit build (bytes of the UTF-8 encoding, as PyBal's str). */
-export function py2StrHash(s: string): bigint {
+/** CPython 2.7's string hash of the UTF-8 bytes, as unsigned halves (equal to hash(u'') for ASCII). */
+function hash64(s: string): U64 {
   const bytes = Buffer.from(s, 'utf8');
-  if (bytes.length === 0) return 0n;
-  let x = BigInt(bytes[0]) << 7n;
-  for (const b of bytes) x = toSigned64(toSigned64(1000003n * x) ^ BigInt(b));
-  x = toSigned64(x ^ BigInt(bytes.length));
-  return x === -1n ? -2n : x;
+  if (bytes.length === 0) return { hi: 0, lo: 0 };
+  let hi = 0;
+  let lo = (bytes[0] << 7) >>> 0;
+  for (const b of bytes) {
+    const low = lo * MULT;
+    const loMul = low % TWO32;
+    hi = (hi * MULT + Math.floor(low / TWO32)) % TWO32;
+    lo = (loMul ^ b) >>> 0;
+  }
+  lo = (lo ^ bytes.length) >>> 0;
+  // hi stays as computed: the length is far below 2^32. CPython reserves -1 for errors.
+  if (hi === 0xffffffff && lo === 0xffffffff) lo = 0xfffffffe;
+  return { hi, lo };
 }
 
-/** Slot index sequence of CPython 2.7's dict probing for one hash in a table of `size` slots. */
-function findFreeSlot(table: (string | null)[], hash: bigint): number {
-  const mask = BigInt(table.length - 1);
-  let i = hash & MASK64;
-  let perturb = hash & MASK64;
-  let slot = Number(i & mask);
-  while (table[slot] !== null) {
-    i = (((i << 2n) + i + perturb + 1n) & MASK64);
-    perturb >>= 5n;
-    slot = Number(i & mask);
+/** CPython 2.7 `hash(str)` on a 64-bit build, as a signed 64-bit integer. */
+export function py2StrHash(s: string): bigint {
+  const { hi, lo } = hash64(s);
+  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+}
+
+/**
+ * CPython 2.7 dict probing: slot = hash & mask, then i = 5i + perturb + 1 with perturb >>= 5.
+ * Tables never reach 2^32 slots, so only the low 32 bits of i matter. `table` holds key indexes
+ * (-1 = empty) so it stays a typed array.
+ */
+function findFreeSlot(table: Int32Array, hi: number, lo: number): number {
+  const mask = table.length - 1;
+  let i = lo;
+  let pHi = hi;
+  let pLo = lo;
+  let slot = i & mask;
+  while (table[slot] !== -1) {
+    i = (i * 5 + pLo + 1) % TWO32;
+    pLo = ((pLo >>> 5) | ((pHi & 31) << 27)) >>> 0;
+    pHi = pHi >>> 5;
+    slot = i & mask;
   }
   return slot;
-}
-
-function resized(table: (string | null)[], hashes: Map<string, bigint>, used: number): (string | null)[] {
-  // dictresize(mp, (used > 50000 ? 2 : 4) * used): smallest power of two > minused, at least 8.
-  const minused = (used > 50000 ? 2 : 4) * used;
-  let size = 8;
-  while (size <= minused) size <<= 1;
-  const next: (string | null)[] = new Array(size).fill(null);
-  for (const key of table) {
-    if (key === null) continue;
-    const h = hashes.get(key) as bigint;
-    next[findFreeSlot(next, h)] = key;
-  }
-  return next;
 }
 
 /**
@@ -56,19 +64,30 @@ function resized(table: (string | null)[], hashes: Map<string, bigint>, used: nu
  * given order into an empty dict, with no deletions.
  */
 export function py2DictOrder(keys: readonly string[]): string[] {
-  const hashes = new Map<string, bigint>();
-  let table: (string | null)[] = new Array(8).fill(null);
-  let used = 0;
-  for (const key of keys) {
-    if (hashes.has(key)) continue;
-    const h = py2StrHash(key);
-    hashes.set(key, h);
-    table[findFreeSlot(table, h)] = key;
-    used++;
-    // No deletions, so fill == used; CPython resizes once fill*3 >= (mask+1)*2.
-    if (used * 3 >= table.length * 2) table = resized(table, hashes, used);
+  const unique = [...new Set(keys)];
+  const his = new Uint32Array(unique.length);
+  const los = new Uint32Array(unique.length);
+  let table = new Int32Array(8).fill(-1);
+  for (let k = 0; k < unique.length; k++) {
+    const h = hash64(unique[k]);
+    his[k] = h.hi;
+    los[k] = h.lo;
+    table[findFreeSlot(table, h.hi, h.lo)] = k;
+    const used = k + 1;
+    // No deletions, so fill == used; CPython resizes once fill*3 >= (mask+1)*2, to the smallest
+    // power of two above (used > 50000 ? 2 : 4) * used, re-inserting in old slot order.
+    if (used * 3 >= table.length * 2) {
+      const minused = (used > 50000 ? 2 : 4) * used;
+      let size = 8;
+      while (size <= minused) size <<= 1;
+      const next = new Int32Array(size).fill(-1);
+      for (const idx of table) if (idx !== -1) next[findFreeSlot(next, his[idx], los[idx])] = idx;
+      table = next;
+    }
   }
-  return table.filter((k): k is string => k !== null);
+  const out: string[] = [];
+  for (const idx of table) if (idx !== -1) out.push(unique[idx]);
+  return out;
 }
 
 /**

@@ -4,7 +4,7 @@
 //  - a host is "partially up" when it is not up but at least one of its checks is;
 //  - JSON is Python's json.dumps, dict orders are CPython 2.7's (see py-compat.ts).
 import type { FastifyReply } from 'fastify';
-import type { EffectiveServer } from '../model/types.js';
+import type { EffectiveServer, PoolState } from '../model/types.js';
 import {
   PYBAL_SERVER_KEYS,
   pybalHostOrder,
@@ -17,10 +17,21 @@ import type { PoolEntry } from './state-view.js';
 
 export const NOT_FOUND_TEXT = 'The desired url was not found';
 
+// A published PoolState is replaced, never mutated, so its PyBal order can be kept with it
+// (about 25 ms for a 10k-host pool; requests for an unchanged state then cost nothing).
+const orderCache = new WeakMap<PoolState, string[]>();
+
 /** The hosts PyBal would have in this pool, in PyBal's order. */
 export function pybalHosts(entry: PoolEntry): string[] {
-  const servers = entry.state?.servers ?? {};
-  return pybalHostOrder(Object.keys(servers).filter((h) => servers[h].pooledAdmin !== 'inactive'));
+  const state = entry.state;
+  if (!state) return [];
+  let order = orderCache.get(state);
+  if (!order) {
+    const servers = state.servers;
+    order = pybalHostOrder(Object.keys(servers).filter((h) => servers[h].pooledAdmin !== 'inactive'));
+    orderCache.set(state, order);
+  }
+  return order;
 }
 
 /** Whether any check of the host is currently up: this instance's verdicts, else any observer's. */

@@ -8,7 +8,7 @@ import { alertsJson, alertsText, type AlertsResult } from '../model/alerts.js';
 import { poolName } from '../model/types.js';
 import { alertsFor } from './alerts-adapter.js';
 import { poolParamsSchema, textBodySchema } from './http-errors.js';
-import { pybalHosts, renderHost, renderNotFound, renderPool, renderPoolList, sendPybal, wantsJson } from './pybal-format.js';
+import { renderHost, renderNotFound, renderPool, renderPoolList, sendPybal, wantsJson } from './pybal-format.js';
 import type { PoolView } from './state-view.js';
 
 export interface PybalRoutesOptions {
@@ -57,7 +57,11 @@ export const pybalRoutes: FastifyPluginAsync<PybalRoutesOptions> = async (app, {
   };
   const hostHandler = async (request: FastifyRequest<{ Params: { pool: string; host: string } }>, reply: FastifyReply) => {
     const entry = view.byPybalName(request.params.pool);
-    if (!entry || !pybalHosts(entry).includes(request.params.host)) return send(request, reply, 404, renderNotFound);
+    const server = entry?.state?.servers[request.params.host];
+    // Object.hasOwn: a host named `constructor` must not find Object.prototype's.
+    if (!entry || !server || !Object.hasOwn(entry.state!.servers, request.params.host) || server.pooledAdmin === 'inactive') {
+      return send(request, reply, 404, renderNotFound);
+    }
     return send(request, reply, 200, (json) => renderHost(entry, request.params.host, json));
   };
   app.get('/pools/:pool/:host', { schema: hostSchema }, hostHandler);

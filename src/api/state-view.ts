@@ -142,7 +142,8 @@ export class PoolView implements MetricsSource {
   }
 
   /**
-   * Publishes the pool's effective state (as the leader computed it). Emits one `state` event per
+   * Publishes the pool's effective state (as the leader computed it). The object is kept as is and
+   * must not be mutated afterwards (pass a new object for each revision). Emits one `state` event per
    * host whose effective state changed, counts transitions, and counts hosts newly kept pooled while
    * down (could-not-depool). States with a revision older than the current one are ignored
    * (returns false), so a late watch event never rolls the view back.

@@ -127,7 +127,7 @@ t.test('Accept: JSON only when one Accept header is exactly application/json, as
 t.test('unknown paths, pools and hosts: 404 with PyBal text or JSON', async (t) => {
   const app = buildApi({ view: cxView() });
   t.teardown(() => app.close());
-  for (const url of ['/test', '/pools/nope', '/pools/cxserver/sca2001.codfw.wmnet', '/pools/cxserver/sca1005.eqiad.wmnet', '/', '/v2/pools']) {
+  for (const url of ['/test', '/pools/nope', '/pools/cxserver/sca2001.codfw.wmnet', '/pools/cxserver/sca1005.eqiad.wmnet', '/', '/v2/pools', '/pools/cxserver/constructor', '/pools/__proto__']) {
     const r = await app.inject({ url });
     t.equal(r.statusCode, 404, url);
     t.equal(r.body, 'The desired url was not found', url);
