@@ -1,7 +1,7 @@
 // The audit log: one record per changed key, written in the same etcd transaction as the change
 // (so a change without its record, or a record without its change, cannot exist).
 // Record ids start with the ISO time, so key order is time order and "the latest N" is one
-// descending range with a limit.
+// descending range with a limit. (Writers' clocks order records; ties go by etcd revision.)
 import { randomBytes } from 'node:crypto';
 import { InvalidStoredValueError } from '../model/errors.js';
 import type { Kv, TxnOp } from './kv.js';
@@ -117,5 +117,6 @@ export async function listAudit(kv: Kv, keys: Keys, opts: ListAuditOptions): Pro
     if (!r.more || r.kvs.length === 0) break;
     high = r.kvs[r.kvs.length - 1].key;
   }
-  return out;
+  // Ids order by time to the millisecond; within one millisecond the etcd revision decides.
+  return out.sort((a, b) => (a.time === b.time ? b.revision - a.revision : a.time < b.time ? 1 : -1));
 }
