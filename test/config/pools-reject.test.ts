@@ -355,3 +355,9 @@ t.test('wrong shapes for whole sections say what shape is expected', async (t) =
     '3:3: cxserver: a service must be a map with cluster, lvs, checks and servers (got null)',
   ]);
 });
+
+t.test('CRLF files report the same positions as LF files', async (t) => {
+  const lf = withLine(10, '      sca1001.eqiad.wmnet: { weight: -1 }');
+  t.same(problemsOf(lf.replace(/\n/g, '\r\n')), problemsOf(lf));
+  t.same(problemsOf(lf), ['10:38: weight must be a whole number from 0 to 65535 (got -1)']);
+});

@@ -88,7 +88,7 @@ export function parsePoolsFile(text: string, file: string): ParsedFile {
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
-    // toJS throws only on alias-expansion limits; that is a problem with the file, reported like the others.
+    // toJS throws on limits such as alias expansion; that is a problem with the file, reported like the others.
     problems.push({ file, line: 1, col: 1, message: `cannot expand the document: ${(err as Error).message}` });
     return { file, services: [], problems: problems.sort(byPosition) };
   }
