@@ -1,0 +1,175 @@
+// LVS agent latency: from a change written to etcd to the agent having applied it with ipvsadm -R
+// (the time the recording stand-in logged the applied restore). DESIGN §11 target: p99 ≤ 50 ms.
+//
+//   npm run build && node dist/bench/lvs/agent-latency.js [--mode state|depool] [--trials 200] [--warmup 20] [--json out.json]
+//
+// --mode state   (default) the segment the agent owns: the leader's PoolState write in etcd →
+//                etcd watch → reconcile (diff against the cached table) → ipvsadm -R applied.
+// --mode depool  the whole path: a conftool depool written with the store call poolctl uses
+//                (updateHosts) → the poold daemon publishes the new PoolState → agent → ipvsadm -R.
+//                Needs the daemon (src/daemon/daemon.ts exporting startDaemon); see BENCHMARKS.md.
+//
+// Each trial flips one host of a 10-host pool (depool, then repool the next trial). Per trial we
+// record, from the write's start (t0):
+//   applied  the stand-in's log time after it applied the -R input (the number that matters);
+//   spawned  when the stand-in process started (so agent work + fork/exec);
+//   standin  applied - spawned: the stand-in's own cost, a Node process start (~80-100 ms here)
+//            where /sbin/ipvsadm, a small C program, takes about a millisecond.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEtcd } from '../../test/helpers/etcd.js';
+import { runAgent } from '../../src/lvs/agent.js';
+import type { ReconcileReport } from '../../src/lvs/agent-reconciler.js';
+import { openKv } from '../../src/store/connection.js';
+import { Keys } from '../../src/store/keys.js';
+import type { Kv } from '../../src/store/kv.js';
+import type { EffectiveServer, PoolState, ServiceDef } from '../../src/model/types.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+// Works from bench/lvs (source) and from dist/bench/lvs (built).
+const FAKE = [resolve(here, '../../test/fixtures/fake-ipvsadm'), resolve(here, '../../../test/fixtures/fake-ipvsadm')].find((p) => {
+  try {
+    readFileSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
+}
+
+const MODE = arg('mode', 'state');
+const TRIALS = Number(arg('trials', '200'));
+const WARMUP = Number(arg('warmup', '20'));
+const JSON_OUT = arg('json', '');
+const HOSTS = Array.from({ length: 10 }, (_, i) => `bench${1001 + i}.eqiad.wmnet`);
+const wall = () => performance.timeOrigin + performance.now();
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+function stats(xs: number[]) {
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return { p50: r(pct(xs, 50)), p90: r(pct(xs, 90)), p99: r(pct(xs, 99)), max: r(Math.max(...xs)), n: xs.length };
+}
+
+interface LogEntry {
+  argv: string[];
+  stdin: string;
+  startedAt: number;
+  at: number;
+}
+
+async function main(): Promise<void> {
+  if (!FAKE) throw new Error('test/fixtures/fake-ipvsadm not found next to the bench');
+  if (MODE !== 'state' && MODE !== 'depool') throw new Error(`--mode ${MODE}: expected state or depool`);
+  const dir = mkdtempSync(join(tmpdir(), 'poold-lvs-bench-'));
+  const env = { FAKE_IPVSADM_STATE: join(dir, 'ipvs.json'), FAKE_IPVSADM_LOG: join(dir, 'ipvsadm.log') };
+  const readLog = (): LogEntry[] => readFileSync(env.FAKE_IPVSADM_LOG, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LogEntry);
+
+  // Reference: the stand-in alone, as a process start (what a real ipvsadm would not cost).
+  const alone: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = wall();
+    spawnSync(FAKE, ['-S', '-n'], { env: { ...process.env, ...env } });
+    alone.push(wall() - t);
+  }
+
+  const etcd = await startEtcd();
+  const keys = new Keys();
+  const kv: Kv = await openKv({ endpoints: etcd.endpoints }, 'etcd3');
+  const def: ServiceDef = {
+    dc: 'eqiad', cluster: 'bench', service: 'web',
+    lvs: { ip: '10.2.2.50', port: 80, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
+    depoolThreshold: 0.5, checks: [], flapping: { transitions: 6, windowMs: 600_000 }, monitoring: {},
+    servers: Object.fromEntries(HOSTS.map((h, i) => [h, { weight: 10, address: `10.64.50.${i + 1}` }])),
+  };
+  let revision = 1;
+  const server = (pooled: boolean): EffectiveServer => ({
+    pooledAdmin: pooled ? 'yes' : 'no', enabled: pooled, up: true, pooled, weight: 10, reason: 'ok', flapping: false, findings: [],
+  });
+  const state = (depooled: string | undefined): PoolState => ({
+    dc: def.dc, cluster: def.cluster, service: def.service, revision: revision++, updatedAt: Date.now(), depoolThreshold: 0.5, pooledDown: [],
+    servers: Object.fromEntries(HOSTS.map((h) => [h, server(h !== depooled)])),
+  });
+  const put = (key: string, value: unknown) => kv.txn({ compare: [], success: [{ type: 'put', key, value: JSON.stringify(value) }] });
+  if (MODE === 'depool') throw new Error('--mode depool needs the poold daemon, which is not in this tree yet; use --mode state');
+  await put(keys.service(def), def);
+  await put(keys.state(def), state(undefined));
+
+  let waiter: ((r: ReconcileReport) => void) | undefined;
+  const agent = await runAgent({
+    host: 'lvs-bench',
+    services: ['eqiad/bench/web'],
+    source: { kind: 'etcd', etcd: { endpoints: etcd.endpoints } },
+    ipvsadmPath: FAKE,
+    ipvsadmEnv: env,
+    periodMs: 600_000, // no periodic reconcile in the way of the measurement
+    listen: false,
+    log: () => undefined,
+    onReport: (r) => waiter?.(r),
+  });
+
+  const applied: number[] = [];
+  const spawned: number[] = [];
+  const standin: number[] = [];
+  let depooled: string | undefined;
+  for (let i = 0; i < WARMUP + TRIALS; i++) {
+    // Alternate: depool host k, then repool it.
+    const host = HOSTS[Math.floor(i / 2) % HOSTS.length]!;
+    depooled = depooled === undefined ? host : undefined;
+    const expected = depooled !== undefined ? `-d -t 10.2.2.50:80 -r ${def.servers[host]!.address}\n` : `-a -t 10.2.2.50:80 -r ${def.servers[host]!.address} -w 10\n`;
+    const done = new Promise<ReconcileReport>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`trial ${i}: no apply within 10 s`)), 10_000);
+      waiter = (r) => {
+        if (r.result === 'applied' || r.result === 'error') {
+          clearTimeout(timer);
+          res(r);
+        }
+      };
+    });
+    const t0 = wall();
+    await put(keys.state(def), state(depooled));
+    const rep = await done;
+    if (rep.result !== 'applied') throw new Error(`trial ${i}: ${rep.error}`);
+    const entry = readLog().filter((e) => e.argv[0] === '-R').at(-1)!;
+    if (entry.stdin !== expected) throw new Error(`trial ${i}: applied ${JSON.stringify(entry.stdin)}, expected ${JSON.stringify(expected)}`);
+    if (i < WARMUP) continue;
+    applied.push(entry.at - t0);
+    spawned.push(entry.startedAt - t0);
+    standin.push(entry.at - entry.startedAt);
+  }
+  await agent.stop();
+  await kv.close();
+  await etcd.stop();
+  rmSync(dir, { recursive: true, force: true });
+
+  const result = {
+    mode: MODE,
+    trials: TRIALS,
+    node: process.version,
+    appliedMs: stats(applied),
+    spawnedMs: stats(spawned),
+    standinMs: stats(standin),
+    standinAloneMs: stats(alone),
+  };
+  console.log(`LVS agent latency, mode=${MODE}, ${TRIALS} trials (after ${WARMUP} warm-up), ms from the etcd write:`);
+  console.log(`  applied (stand-in logged -R applied)  p50 ${result.appliedMs.p50}  p90 ${result.appliedMs.p90}  p99 ${result.appliedMs.p99}  max ${result.appliedMs.max}`);
+  console.log(`  spawned (agent work + fork/exec)      p50 ${result.spawnedMs.p50}  p90 ${result.spawnedMs.p90}  p99 ${result.spawnedMs.p99}  max ${result.spawnedMs.max}`);
+  console.log(`  stand-in's own run (Node start-up)    p50 ${result.standinMs.p50}  p90 ${result.standinMs.p90}  p99 ${result.standinMs.p99}  max ${result.standinMs.max}`);
+  console.log(`  stand-in alone, spawnSync -S -n       p50 ${result.standinAloneMs.p50}  p99 ${result.standinAloneMs.p99}`);
+  if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
