@@ -31,6 +31,12 @@ export interface ExchangeSpec {
   deadline: number;
   /** 0 disables the unclosed observation (policy ignore, or keep-alive). */
   unclosedGraceMs: number;
+  /**
+   * Without the unclosed observation: after resolving, how long to keep the socket waiting for the
+   * server's close before destroying it. Letting the server close first keeps TIME_WAIT on the
+   * backend instead of on the checker, and is cheaper for both sides than our active close.
+   */
+  lingerMs: number;
   /** A kept-alive socket to reuse instead of connecting. */
   reuse?: net.Socket;
   /** Keep the socket open after a complete response and hand it back (keep-alive). */
@@ -51,7 +57,7 @@ export interface ExchangeOutcome {
   staleReuse: boolean;
 }
 
-type Phase = 'connect' | 'tls' | 'headers' | 'body' | 'unclosed' | 'settled';
+type Phase = 'connect' | 'tls' | 'headers' | 'body' | 'unclosed' | 'linger' | 'settled';
 
 export function exchange(spec: ExchangeSpec): Promise<ExchangeOutcome> {
   return new Promise((resolve) => {
@@ -62,6 +68,7 @@ export function exchange(spec: ExchangeSpec): Promise<ExchangeOutcome> {
     let phase: Phase = spec.reuse ? 'headers' : 'connect';
     let gotBytes = false;
     let timer: NodeJS.Timeout | undefined;
+    let reported = false;
     /** Set once the response is complete and only the server's close is awaited. */
     let completed: Partial<ExchangeOutcome> | undefined;
 
@@ -114,6 +121,12 @@ export function exchange(spec: ExchangeSpec): Promise<ExchangeOutcome> {
         socket.on('error', ignoreError);
         socket.destroy();
       }
+      report(outcome);
+    }
+
+    function report(outcome: Partial<ExchangeOutcome>): void {
+      if (reported) return;
+      reported = true;
       resolve({
         bodyBytes: parser.bodyBytes,
         head: parser.head ?? undefined,
@@ -135,8 +148,17 @@ export function exchange(spec: ExchangeSpec): Promise<ExchangeOutcome> {
         finish({ body: keepBody, socket }, true);
         return;
       }
-      if (spec.unclosedGraceMs <= 0 || socket.readableEnded) {
+      if (socket.readableEnded) {
         finish({ body: keepBody });
+        return;
+      }
+      if (spec.unclosedGraceMs <= 0) {
+        // The result is known now; the socket lingers only for a clean teardown.
+        completed = { body: keepBody, timings: timings() };
+        report(completed);
+        phase = 'linger';
+        clearTimeout(timer);
+        timer = setTimeout(() => finish({}), Math.max(0, Math.min(spec.lingerMs, spec.deadline - Date.now())));
         return;
       }
       // The response is the result; only the server's close is still awaited, within the grace
@@ -153,7 +175,7 @@ export function exchange(spec: ExchangeSpec): Promise<ExchangeOutcome> {
         gotBytes = true;
         firstByteMs = ms(t0, performance.now());
       }
-      if (phase === 'unclosed') return; // bytes after a complete response are not ours to judge
+      if (phase === 'unclosed' || phase === 'linger') return; // bytes after a complete response are not ours to judge
       try {
         const state = parser.push(chunk);
         if (state === 'body') phase = 'body';

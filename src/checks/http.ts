@@ -8,7 +8,9 @@
 //   header, as in pybal.conf.
 // - The response complete by its framing IS the result. With `Connection: close` sent, a server that
 //   still holds the socket `unclosedGraceMs` later (bounded by the deadline) yields an `unclosed`
-//   finding: ignore -> nothing (we do not wait); warn -> up with a warning finding; fail -> down.
+//   finding: ignore -> nothing (the result does not wait; the socket is closed in the background);
+//   warn -> up with a warning finding; fail -> down. With keepAlive there is no `Connection: close`
+//   and so no unclosed observation.
 // - Deadline codes: see http-exchange.ts. A trickling body ends at the deadline as `body_timeout`
 //   (meaning: headers arrived, the body was not complete by the deadline, stalled or trickling).
 import { readFileSync } from 'node:fs';
@@ -96,6 +98,7 @@ export class HttpChecker implements Checker {
       keepBodyBytes: this.keepBody,
       deadline,
       unclosedGraceMs: def.keepAlive || def.unclosed === 'ignore' ? 0 : def.unclosedGraceMs,
+      lingerMs: def.unclosedGraceMs,
       keepAlive: def.keepAlive,
     };
     let outcome: ExchangeOutcome;

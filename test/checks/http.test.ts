@@ -1,6 +1,6 @@
 // The http check against real sockets served by the backend simulator: every behaviour yields its
 // exact reason code, and every verdict arrives within the deadline + 100 ms.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { HttpChecker } from '../../src/checks/http.js';
 import type { HttpCheckDef, CheckResult } from '../../src/model/types.js';
 import type { Behaviour, BehaviourOptions } from '../../src/sim/behaviours.js';
@@ -54,7 +54,7 @@ async function run(b: Behaviour, over: Partial<HttpCheckDef> = {}): Promise<{ r:
   return { r, elapsed, def };
 }
 
-function inTime(tt: { ok(v: unknown, msg?: string): unknown }, elapsed: number, timeout = TIMEOUT): void {
+function inTime(tt: Test, elapsed: number, timeout = TIMEOUT): void {
   tt.ok(elapsed <= timeout + SLACK, `verdict in ${elapsed} ms, within deadline ${timeout} + ${SLACK} ms`);
 }
 
@@ -133,6 +133,9 @@ t.test('never-close under each unclosed policy', async (tt) => {
   tt.equal(ignore.r.up, true);
   tt.same(ignore.r.findings, []);
   tt.ok(ignore.elapsed < 150, `ignore does not wait for the close (${ignore.elapsed} ms)`);
+  await new Promise((r) => setTimeout(r, 250));
+  const { address, port } = addr['never-close']!;
+  tt.equal(sim.stats(address, port).open, 0, 'the lingering socket was closed in the background after the grace');
 });
 
 t.test('a well-behaved server closes: no unclosed finding even under fail', async (tt) => {
