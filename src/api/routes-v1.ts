@@ -7,20 +7,11 @@ import { requiredCount } from '../model/coordinator-threshold.js';
 import { poolName, servicePath } from '../model/types.js';
 import { errorBodySchema, NAME_PATTERN, noQuerySchema, poolParamsSchema, type ApiErrorBody } from './http-errors.js';
 import { healthWord } from './pybal-format.js';
-import type { PoolEntry, PoolView } from './state-view.js';
+import { poolCounts, type PoolEntry, type PoolView } from './state-view.js';
 
 export interface V1RoutesOptions {
   view: PoolView;
   now: () => number;
-}
-
-interface Counts {
-  total: number;
-  enabled: number;
-  up: number;
-  pooled: number;
-  pooledDown: number;
-  inactive: number;
 }
 
 /**
@@ -35,24 +26,12 @@ interface Threshold {
   headroom: number;
 }
 
-function countsOf(e: PoolEntry): { counts: Counts; threshold: Threshold | null } {
-  const counts: Counts = { total: 0, enabled: 0, up: 0, pooled: 0, pooledDown: 0, inactive: 0 };
-  let upEnabled = 0;
-  for (const s of Object.values(e.state?.servers ?? {})) {
-    if (s.pooledAdmin === 'inactive') {
-      counts.inactive++;
-      continue;
-    }
-    counts.total++;
-    if (s.enabled) counts.enabled++;
-    if (s.up) counts.up++;
-    if (s.pooled) counts.pooled++;
-    if (s.up && s.enabled) upEnabled++;
-  }
-  counts.pooledDown = e.state?.pooledDown.length ?? 0;
+function countsOf(e: PoolEntry) {
+  const { upEnabled, ...counts } = poolCounts(e.state);
   if (!e.state) return { counts, threshold: null };
   const required = requiredCount(counts.total, e.state.depoolThreshold);
-  return { counts, threshold: { depoolThreshold: e.state.depoolThreshold, required, upEnabled, headroom: upEnabled - required } };
+  const threshold: Threshold = { depoolThreshold: e.state.depoolThreshold, required, upEnabled, headroom: upEnabled - required };
+  return { counts, threshold };
 }
 
 const countsSchema = {

@@ -357,21 +357,40 @@ export class PoolView implements MetricsSource {
 
   metricPools(): { key: ServiceKey; counts: Record<ServerStateLabel, number>; stale: boolean }[] {
     return this.list().map((e) => {
-      const counts: Record<ServerStateLabel, number> = { total: 0, enabled: 0, up: 0, pooled: 0, pooled_down: 0, inactive: 0 };
-      for (const s of Object.values(e.state?.servers ?? {})) {
-        if (s.pooledAdmin === 'inactive') {
-          counts.inactive++;
-          continue;
-        }
-        counts.total++;
-        if (s.enabled) counts.enabled++;
-        if (s.up) counts.up++;
-        if (s.pooled) counts.pooled++;
-      }
-      counts.pooled_down = e.state?.pooledDown.length ?? 0;
+      const c = poolCounts(e.state);
+      const counts = { total: c.total, enabled: c.enabled, up: c.up, pooled: c.pooled, pooled_down: c.pooledDown, inactive: c.inactive };
       return { key: e.key, counts, stale: e.stale };
     });
   }
+}
+
+/** Host counts of a published state. `total` excludes inactive hosts, as PyBal's pool does. */
+export interface PoolCounts {
+  total: number;
+  enabled: number;
+  up: number;
+  pooled: number;
+  /** Down but kept pooled by the threshold. */
+  pooledDown: number;
+  inactive: number;
+  /** Up and enabled: what PyBal's canDepool counts. */
+  upEnabled: number;
+}
+
+export function poolCounts(state: PoolState | null): PoolCounts {
+  const c: PoolCounts = { total: 0, enabled: 0, up: 0, pooled: 0, pooledDown: state?.pooledDown.length ?? 0, inactive: 0, upEnabled: 0 };
+  for (const s of Object.values(state?.servers ?? {})) {
+    if (s.pooledAdmin === 'inactive') {
+      c.inactive++;
+      continue;
+    }
+    c.total++;
+    if (s.enabled) c.enabled++;
+    if (s.up) c.up++;
+    if (s.pooled) c.pooled++;
+    if (s.up && s.enabled) c.upEnabled++;
+  }
+  return c;
 }
 
 export function cmpKey(a: ServiceKey, b: ServiceKey): number {
