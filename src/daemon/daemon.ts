@@ -1,0 +1,304 @@
+// poold's wiring (the imperative shell around the pure model): etcd mirrors → data → observer
+// (checks) and leader (coordinators) → published state → view → API. Every instance observes and
+// serves; one elected instance coordinates. While etcd is unreachable everything keeps running on
+// the last known data, marked stale, and nothing is published empty.
+import { startApi, type RunningApi } from '../api/server.js';
+import { PoolMetrics } from '../api/metrics.js';
+import { PoolView } from '../api/state-view.js';
+import { createChecker } from '../checks/index.js';
+import { CheckScheduler } from '../checks/scheduler.js';
+import type { StoreError } from '../model/errors.js';
+import type { QuorumSetting } from '../model/quorum.js';
+import { validateServiceDef } from '../model/service-def-validate.js';
+import type { ConftoolValue, HostKey, Observation, PoolState, ServiceKey } from '../model/types.js';
+import { servicePath } from '../model/types.js';
+import { parseConftoolValue } from '../store/conftool-value.js';
+import { openKv, describeEtcdOptions, type EtcdOptions } from '../store/connection.js';
+import { Election } from '../store/election.js';
+import { Keys } from '../store/keys.js';
+import type { Etcd3Kv } from '../store/kv-etcd3.js';
+import { ObservationPublisher } from '../store/observations.js';
+import { DaemonData } from './data.js';
+import { Leader } from './leader.js';
+import type { Logger } from './logger.js';
+import { Mirror, type MirrorHandlers } from './mirror.js';
+import { Observer } from './observer.js';
+
+export interface DaemonOptions {
+  etcd: EtcdOptions;
+  keys?: Keys;
+  /** This instance's name as an observer and election candidate (default: host name). */
+  observer: string;
+  /** Pools of these dcs only (default: all). */
+  dcs?: string[];
+  quorum: QuorumSetting;
+  host: string;
+  port: number;
+  /** TTL of this instance's lease (observations, leadership). */
+  leaseTtlSeconds: number;
+  log: Logger;
+  checkConcurrency?: number;
+}
+
+export class Daemon {
+  readonly data = new DaemonData();
+  readonly metrics = new PoolMetrics();
+  readonly view: PoolView;
+  readonly keys: Keys;
+  private kv: Etcd3Kv | undefined;
+  private api: RunningApi | undefined;
+  private publisher: ObservationPublisher | undefined;
+  private scheduler: CheckScheduler | undefined;
+  private observer: Observer | undefined;
+  private leader: Leader | undefined;
+  private election: Election | undefined;
+  private readonly mirrors: Mirror[] = [];
+  private readonly disconnected = new Set<string>();
+  private staleSince = 0;
+  private servicesDirty = false;
+
+  constructor(private readonly o: DaemonOptions) {
+    this.keys = o.keys ?? new Keys();
+    this.view = new PoolView({ dcs: o.dcs, metrics: this.metrics });
+  }
+
+  get url(): string {
+    return this.api ? `http://${this.api.host.includes(':') ? `[${this.api.host}]` : this.api.host}:${this.api.port}` : '';
+  }
+
+  get isLeader(): boolean {
+    return this.leader?.isActive ?? false;
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.o;
+    log.info({ etcd: describeEtcdOptions(this.o.etcd), observer: this.o.observer, dcs: this.o.dcs ?? 'all' }, 'starting poold');
+    this.kv = (await openKv(this.o.etcd, 'etcd3')) as Etcd3Kv;
+    this.api = await startApi({ view: this.view, metrics: this.metrics, logger: log, host: this.o.host, port: this.o.port });
+    log.info({ url: this.url }, 'API listening');
+
+    this.publisher = new ObservationPublisher(this.kv, this.keys, {
+      ttlSeconds: this.o.leaseTtlSeconds,
+      onLeaseLost: (err) => log.warn({ err: err.message }, 'observation lease lost; re-publishing under a new lease'),
+      onError: (err) => log.warn({ err: err.message }, 'could not re-publish observations yet'),
+    });
+    await this.publisher.start();
+    this.scheduler = new CheckScheduler({
+      createChecker,
+      concurrency: this.o.checkConcurrency,
+      onError: (err, ctx) => log.error({ err, ...ctx }, 'check scheduler error'),
+    });
+    this.observer = new Observer({
+      observer: this.o.observer,
+      scheduler: this.scheduler,
+      publisher: this.publisher,
+      view: this.view,
+      log,
+      initialUp: (k) => this.data.states.get(servicePath(k))?.servers[k.host]?.up,
+    });
+    this.leader = new Leader({ kv: this.kv, keys: this.keys, data: this.data, quorum: this.o.quorum, log, now: Date.now });
+
+    // States first, so a (re)started instance serves and starts its checks from the last published health.
+    await this.mirror('state', this.keys.statePrefix(), this.stateHandlers());
+    await this.mirror('services', this.keys.servicesPrefix(), this.serviceHandlers());
+    await this.mirror('admin', this.keys.poolsPrefix(), this.adminHandlers());
+    await this.mirror('health', this.keys.healthPrefix(), this.healthHandlers());
+    this.scheduler.start();
+
+    const scope = this.o.dcs && this.o.dcs.length > 0 ? [...this.o.dcs].sort().join('+') : 'all';
+    this.election = new Election(this.kv, { key: this.keys.election(`leader-${scope}`), candidate: this.o.observer, ttlSeconds: this.o.leaseTtlSeconds }, {
+      onLeader: () => {
+        log.info('elected leader: coordinating pools');
+        this.leader?.activate();
+        this.view.setLeadership({ leader: true, leaderId: this.o.observer });
+      },
+      onFollower: (leader) => {
+        if (this.leader?.isActive) log.warn({ leader }, 'no longer leader');
+        this.leader?.deactivate();
+        this.view.setLeadership({ leader: false, leaderId: leader ?? null });
+      },
+      onError: (err) => log.warn({ err: err.message }, 'election: etcd error, retrying'),
+    });
+    this.election.start();
+  }
+
+  async stop(): Promise<void> {
+    this.leader?.deactivate();
+    await this.election?.stop().catch((err: unknown) => this.o.log.warn({ err }, 'election stop failed'));
+    await this.scheduler?.stop();
+    await Promise.all(this.mirrors.map((m) => m.stop()));
+    await this.publisher?.stop().catch((err: unknown) => this.o.log.warn({ err }, 'lease revoke failed'));
+    await this.api?.close();
+    await this.kv?.close();
+  }
+
+  /** Simulates a crash for tests: stops keepalives and checks without resigning or revoking. */
+  async crash(): Promise<void> {
+    this.publisher?.abandon();
+    await this.scheduler?.stop();
+    await this.api?.close();
+  }
+
+  private async mirror(name: string, prefix: string, h: Omit<MirrorHandlers, 'connection' | 'error'>): Promise<void> {
+    const m = new Mirror(this.kv!, prefix, {
+      ...h,
+      connection: (state) => this.connection(name, state),
+      error: (err: StoreError) => this.o.log.error({ err: err.message, prefix }, 'etcd watch stopped'),
+    });
+    await m.start();
+    this.mirrors.push(m);
+  }
+
+  private connection(name: string, state: 'connected' | 'disconnected'): void {
+    const wasStale = this.disconnected.size > 0;
+    if (state === 'disconnected') this.disconnected.add(name);
+    else this.disconnected.delete(name);
+    const stale = this.disconnected.size > 0;
+    if (stale === wasStale) return;
+    if (stale) {
+      this.staleSince = Date.now();
+      this.o.log.warn('lost etcd: serving the last known state, marked stale');
+    } else {
+      this.o.log.info({ staleForMs: Date.now() - this.staleSince }, 'etcd reachable again');
+    }
+    this.view.setAllStale(stale, this.staleSince);
+  }
+
+  private inScope(k: Pick<ServiceKey, 'dc'>): boolean {
+    return this.view.inScope(k);
+  }
+
+  private stateHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
+    return {
+      upsert: (key, value) => {
+        const sk = this.keys.parseState(key);
+        if (sk === undefined || !this.inScope(sk)) return;
+        try {
+          const state = JSON.parse(value) as PoolState;
+          this.data.states.set(servicePath(sk), state);
+          this.view.setState(state);
+          this.metrics.setEtcdWatchLag(Math.max(0, Date.now() - state.updatedAt) / 1000);
+        } catch (err) {
+          this.o.log.error({ key, err: (err as Error).message }, 'unreadable published state ignored');
+        }
+      },
+      remove: (key) => {
+        const sk = this.keys.parseState(key);
+        if (sk !== undefined) this.data.states.delete(servicePath(sk));
+      },
+    };
+  }
+
+  private serviceHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
+    return {
+      upsert: (key, value) => {
+        const sk = this.keys.parseService(key);
+        if (sk === undefined || !this.inScope(sk)) return;
+        const path = servicePath(sk);
+        try {
+          const def = validateServiceDef(key, JSON.parse(value));
+          this.data.services.set(path, def);
+          this.data.invalidServices.delete(path);
+          this.view.setService(def);
+        } catch (err) {
+          // Keep running the last good definition, and say so loudly in /alerts.
+          const msg = (err as Error).message;
+          this.data.invalidServices.set(path, msg);
+          this.o.log.error({ key, err: msg, keeping: this.data.services.has(path) ? 'last good definition' : 'nothing' }, 'invalid service definition in etcd');
+        }
+        this.refreshProblems(sk);
+        this.servicesDirty = true;
+        this.leader?.serviceChanged(path);
+      },
+      remove: (key) => {
+        const sk = this.keys.parseService(key);
+        if (sk === undefined || !this.inScope(sk)) return;
+        const path = servicePath(sk);
+        this.data.services.delete(path);
+        this.data.invalidServices.delete(path);
+        this.view.removeService(sk);
+        this.servicesDirty = true;
+        this.leader?.serviceChanged(path);
+      },
+      settled: () => {
+        if (!this.servicesDirty) return;
+        this.servicesDirty = false;
+        this.observer?.setServices([...this.data.services.values()]).catch((err: unknown) =>
+          this.o.log.error({ err }, 'could not configure checks'));
+      },
+    };
+  }
+
+  private refreshProblems(sk: ServiceKey): void {
+    const invalid = this.data.invalidServices.get(servicePath(sk));
+    this.view.setDrift(sk, invalid === undefined ? [] : [{ where: 'etcd', message: `${invalid}; running the last good definition` }]);
+  }
+
+  private adminHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
+    return {
+      upsert: (key, value) => {
+        const hk = this.keys.parseHost(key);
+        if (hk === undefined || !this.inScope(hk)) return;
+        const path = servicePath(hk);
+        let parsed: ConftoolValue;
+        try {
+          parsed = parseConftoolValue(key, value);
+          this.data.invalidAdmin.delete(key);
+        } catch (err) {
+          // Another tool wrote something unusable: keep acting on the last good value.
+          this.data.invalidAdmin.set(key, (err as Error).message);
+          this.o.log.error({ key, err: (err as Error).message }, 'invalid conftool value ignored; keeping the last good one');
+          return;
+        }
+        const hosts = this.data.admin.get(path) ?? new Map<string, ConftoolValue>();
+        this.data.admin.set(path, hosts);
+        const before = hosts.get(hk.host) ?? null;
+        hosts.set(hk.host, parsed);
+        this.view.recordAdminChange(hk, before, parsed);
+        this.leader?.adminChanged(path, hk.host);
+      },
+      remove: (key) => {
+        const hk = this.keys.parseHost(key);
+        if (hk === undefined || !this.inScope(hk)) return;
+        const path = servicePath(hk);
+        const before = this.data.admin.get(path)?.get(hk.host) ?? null;
+        this.data.admin.get(path)?.delete(hk.host);
+        this.view.recordAdminChange(hk, before, null);
+        this.leader?.adminChanged(path, hk.host);
+      },
+    };
+  }
+
+  private healthHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
+    return {
+      upsert: (key, value) => {
+        const hk = this.keys.parseHealth(key);
+        if (hk === undefined || !this.inScope(hk)) return;
+        let obs: Observation;
+        try {
+          obs = JSON.parse(value) as Observation;
+          if (typeof obs.up !== 'boolean') throw new Error('"up" must be true or false');
+        } catch (err) {
+          this.o.log.error({ key, err: (err as Error).message }, 'unreadable observation ignored');
+          return;
+        }
+        obs = { ...obs, observer: hk.observer };
+        const path = servicePath(hk);
+        const host: HostKey = { dc: hk.dc, cluster: hk.cluster, service: hk.service, host: hk.host };
+        const newObserver = this.data.setObservation(path, hk.host, obs);
+        this.view.setObservation(host, obs);
+        if (newObserver) this.leader?.observersChanged();
+        else this.leader?.healthChanged(path, hk.host);
+      },
+      remove: (key) => {
+        const hk = this.keys.parseHealth(key);
+        if (hk === undefined || !this.inScope(hk)) return;
+        const path = servicePath(hk);
+        const gone = this.data.removeObservation(path, hk.host, hk.observer);
+        this.view.removeObservation({ dc: hk.dc, cluster: hk.cluster, service: hk.service, host: hk.host }, hk.observer);
+        if (gone) this.leader?.observersChanged();
+        else this.leader?.healthChanged(path, hk.host);
+      },
+    };
+  }
+}

@@ -1,0 +1,174 @@
+// The elected leader's job: one pure coordinator per pool (src/model/coordinator.ts), fed with admin
+// state, quorum-decided health and config changes; every change is published to
+// /poold/v1/state/<pool>. Publishing is coalesced per pool (one write per pool per tick) and
+// retried with backoff while etcd is unreachable; the last state stays published meanwhile.
+import { applyEvent, createCoordinator, effectiveState } from '../model/coordinator.js';
+import type { CoordinatorEffect, CoordinatorEvent, CoordinatorState } from '../model/coordinator-types.js';
+import { decideHealth, type QuorumSetting } from '../model/quorum.js';
+import type { HealthInput } from '../model/coordinator-types.js';
+import type { ServiceKey } from '../model/types.js';
+import { servicePath } from '../model/types.js';
+import type { Keys } from '../store/keys.js';
+import type { Kv } from '../store/kv.js';
+import type { DaemonData } from './data.js';
+import type { Logger } from './logger.js';
+
+export interface LeaderDeps {
+  kv: Kv;
+  keys: Keys;
+  data: DaemonData;
+  quorum: QuorumSetting;
+  log: Logger;
+  now(): number;
+  /** Called with every effect, for metrics and logs. */
+  onEffects?(key: ServiceKey, effects: CoordinatorEffect[]): void;
+}
+
+export class Leader {
+  private readonly coordinators = new Map<string, CoordinatorState>();
+  private readonly dirty = new Set<string>();
+  private flushScheduled = false;
+  private retryMs = 100;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private active = false;
+
+  constructor(private readonly d: LeaderDeps) {}
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /** Became leader: build every pool from what we know (published state, admin, observations). */
+  activate(): void {
+    this.active = true;
+    for (const path of this.d.data.services.keys()) this.rebuild(path);
+  }
+
+  deactivate(): void {
+    this.active = false;
+    this.coordinators.clear();
+    this.dirty.clear();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+
+  /** A pool's definition appeared, changed or went away. */
+  serviceChanged(path: string): void {
+    if (!this.active) return;
+    const def = this.d.data.services.get(path);
+    const state = this.coordinators.get(path);
+    if (def === undefined) {
+      this.coordinators.delete(path);
+      return;
+    }
+    if (state === undefined) this.rebuild(path);
+    else this.apply(path, { type: 'configChanged', at: this.d.now(), service: def });
+  }
+
+  adminChanged(path: string, host: string): void {
+    if (!this.active || !this.coordinators.has(path)) return;
+    const value = this.d.data.admin.get(path)?.get(host) ?? null;
+    this.apply(path, { type: 'adminChanged', at: this.d.now(), host, value });
+  }
+
+  /** The observations of one host changed (an observer published, or its lease went away). */
+  healthChanged(path: string, host: string): void {
+    const state = this.coordinators.get(path);
+    if (!this.active || state === undefined) return;
+    const h = this.decide(path, host, state);
+    if (h === undefined) return;
+    this.apply(path, { type: 'healthChanged', at: h.at, host, up: h.up, reason: h.reason, flapping: h.flapping, findings: h.findings });
+  }
+
+  /** An observer's lease ended or began: every host's vote count may change. */
+  observersChanged(): void {
+    if (!this.active) return;
+    for (const [path, state] of this.coordinators) {
+      for (const host of state.servers.keys()) this.healthChanged(path, host);
+    }
+  }
+
+  private decide(path: string, host: string, state: CoordinatorState): HealthInput | undefined {
+    const obs = [...(this.d.data.observations.get(path)?.get(host)?.values() ?? [])];
+    const prev = state.servers.get(host);
+    const v = decideHealth(obs, this.d.data.liveObservers(), prev && { up: prev.up, reason: prev.reason }, { quorum: this.d.quorum });
+    if (v === null || !v.decided) return undefined;
+    return { up: v.up, reason: v.reason, at: v.at, flapping: v.flapping, findings: v.findings };
+  }
+
+  private rebuild(path: string): void {
+    const service = this.d.data.services.get(path);
+    if (service === undefined) return;
+    const admin = Object.fromEntries(this.d.data.admin.get(path) ?? []);
+    const health: Record<string, HealthInput> = {};
+    const observed = this.d.data.observations.get(path);
+    for (const host of observed?.keys() ?? []) {
+      const prev = this.d.data.states.get(path)?.servers[host];
+      const obs = [...(observed?.get(host)?.values() ?? [])];
+      const v = decideHealth(obs, this.d.data.liveObservers(), prev && { up: prev.up, reason: prev.reason }, { quorum: this.d.quorum });
+      if (v !== null && v.decided) health[host] = { up: v.up, reason: v.reason, at: v.at, flapping: v.flapping, findings: v.findings };
+    }
+    try {
+      const t = createCoordinator({ at: this.d.now(), service, admin, previous: this.d.data.states.get(path), health });
+      this.coordinators.set(path, t.state);
+      this.d.onEffects?.(service, t.effects);
+      this.markDirty(path);
+    } catch (err) {
+      this.d.log.error({ err, pool: path }, 'cannot coordinate pool; its published state is left as it is');
+    }
+  }
+
+  private apply(path: string, event: CoordinatorEvent): void {
+    const state = this.coordinators.get(path);
+    if (state === undefined) return;
+    try {
+      const t = applyEvent(state, event);
+      this.coordinators.set(path, t.state);
+      if (t.effects.length > 0) this.d.onEffects?.(t.state, t.effects);
+      if (t.state.revision !== state.revision) this.markDirty(path);
+    } catch (err) {
+      this.d.log.error({ err, pool: path, event: event.type }, 'coordinator rejected an event; state unchanged');
+    }
+  }
+
+  private markDirty(path: string): void {
+    this.dirty.add(path);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    if (!this.active || this.dirty.size === 0) return;
+    const paths = [...this.dirty];
+    this.dirty.clear();
+    const puts = paths.flatMap((path) => {
+      const state = this.coordinators.get(path);
+      if (state === undefined) return [];
+      return [{ type: 'put' as const, key: this.d.keys.state(state), value: JSON.stringify(effectiveState(state)) }];
+    });
+    if (puts.length === 0) return;
+    try {
+      await this.d.kv.txn({ compare: [], success: puts });
+      this.retryMs = 100;
+    } catch (err) {
+      for (const p of paths) this.dirty.add(p);
+      this.d.log.warn({ err: (err as Error).message, pools: paths, retryMs: this.retryMs }, 'could not publish pool state; retrying');
+      this.retryTimer = setTimeout(() => void this.flush(), this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 2, 5000);
+    }
+  }
+
+  /** For tests and status: the coordinator state of one pool. */
+  coordinator(path: string): CoordinatorState | undefined {
+    return this.coordinators.get(path);
+  }
+
+  pools(): string[] {
+    return [...this.coordinators.keys()].map((p) => p).sort((a, b) => (a < b ? -1 : 1));
+  }
+}
+
+export function pathOf(k: ServiceKey): string {
+  return servicePath(k);
+}

@@ -1,0 +1,63 @@
+// An in-memory mirror of one etcd prefix: a consistent list, then every change exactly once
+// (store/watch.ts), delivered as typed upserts and deletes. Connection state is reported so the
+// daemon can mark what it serves as stale while etcd is unreachable (fail-static, never emptied).
+import type { StoreError } from '../model/errors.js';
+import type { Etcd3Kv } from '../store/kv-etcd3.js';
+import type { KvEntry } from '../store/kv.js';
+import { listThenWatch, type ListWatch, type WatchEvent } from '../store/watch.js';
+
+export interface MirrorHandlers {
+  /** A key was listed or written. */
+  upsert(key: string, value: string, modRevision: number): void;
+  /** A key was deleted (or was absent from a re-list). */
+  remove(key: string): void;
+  /** After the initial list and every batch of events: a good moment to recompute. */
+  settled?(): void;
+  connection?(state: 'connected' | 'disconnected', err?: unknown): void;
+  error(err: StoreError): void;
+}
+
+export class Mirror {
+  private readonly known = new Set<string>();
+  private watch: ListWatch | undefined;
+
+  constructor(private readonly kv: Etcd3Kv, readonly prefix: string, private readonly h: MirrorHandlers) {}
+
+  async start(): Promise<void> {
+    this.watch = await listThenWatch(this.kv, this.prefix, {
+      onList: (entries: KvEntry[]) => {
+        // A re-list (after compaction) replaces the contents: keys not listed were deleted meanwhile.
+        const listed = new Set(entries.map((e) => e.key));
+        for (const k of [...this.known]) {
+          if (!listed.has(k)) {
+            this.known.delete(k);
+            this.h.remove(k);
+          }
+        }
+        for (const e of entries) {
+          this.known.add(e.key);
+          this.h.upsert(e.key, e.value, e.modRevision);
+        }
+        this.h.settled?.();
+      },
+      onEvents: (events: WatchEvent[]) => {
+        for (const ev of events) {
+          if (ev.type === 'put') {
+            this.known.add(ev.key);
+            this.h.upsert(ev.key, ev.value, ev.modRevision);
+          } else {
+            this.known.delete(ev.key);
+            this.h.remove(ev.key);
+          }
+        }
+        this.h.settled?.();
+      },
+      onError: (err) => this.h.error(err),
+      onConnection: (state, err) => this.h.connection?.(state, err),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.watch?.stop();
+  }
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// poold: the daemon. With no etcd configured it runs an embedded etcd (single-machine mode).
+import { hostname } from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+import { describeError, EXIT, exitCodeFor } from '../cli/exit.js';
+import { loadPools } from '../config/pools/index.js';
+import { ConfigError, UsageError } from '../model/errors.js';
+import { checkQuorum } from '../model/quorum.js';
+import { resolveActor } from '../store/audit.js';
+import { etcdConfigPath, loadEtcdOptions, openKv, type EtcdFlags } from '../store/connection.js';
+import { Keys } from '../store/keys.js';
+import { syncServices } from '../store/sync.js';
+import { Daemon } from './daemon.js';
+import { startEmbeddedEtcd, type EmbeddedEtcd } from './embedded-etcd.js';
+import { createLogger, type Logger } from './logger.js';
+
+interface PooldFlags extends EtcdFlags {
+  listen: string;
+  observer?: string;
+  dc?: string;
+  quorum: string;
+  leaseTtl: string;
+  sync?: string;
+  dataDir: string;
+  logLevel?: string;
+}
+
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`bad --listen '${text}': expected HOST:PORT, e.g. 127.0.0.1:9090`);
+  return { host: m[1] ?? (m[2] === '' ? '127.0.0.1' : m[2]), port };
+}
+
+function program(): Command {
+  return new Command('poold')
+    .description('LVS pool manager: health checks, depool thresholds and PyBal-compatible state, kept in etcd.')
+    .option('--listen <host:port>', 'API address (loopback by default)', '127.0.0.1:9090')
+    .option('--observer <name>', 'this instance\'s name (default: the host name)')
+    .option('--dc <dcs>', 'only pools of these dcs, comma-separated (default: all)')
+    .option('--quorum <q>', "observers needed to call a host up: 'majority' or a number", 'majority')
+    .option('--lease-ttl <seconds>', 'TTL of this instance\'s etcd lease (observations, leadership)', '5')
+    .option('--sync <dir>', 'sync pools/*.yaml into etcd at start (as poolctl sync)')
+    .option('--data-dir <dir>', 'embedded etcd data directory (only without --etcd)', 'var/etcd')
+    .option('--etcd <urls>', 'etcd endpoints (env POOLD_ETCD); none: run an embedded etcd on 127.0.0.1:2379')
+    .option('--etcd-ca <file>').option('--etcd-cert <file>').option('--etcd-key <file>')
+    .option('--etcd-user <user>').option('--etcd-password <password>').option('--etcd-config <file>')
+    .addOption(new Option('--log-level <level>').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']))
+    .exitOverride();
+}
+
+function etcdConfigured(flags: PooldFlags): boolean {
+  return flags.etcd !== undefined || (process.env.POOLD_ETCD ?? '') !== '' || etcdConfigPath(flags, process.env) !== undefined;
+}
+
+async function syncAtStart(dir: string, flags: PooldFlags, keys: Keys, log: Logger): Promise<void> {
+  const loaded = await loadPools(dir);
+  if (loaded.problems.length > 0) throw new ConfigError(loaded.problems);
+  const kv = await openKv(loadEtcdOptions(flags, process.env), 'gateway');
+  try {
+    const r = await syncServices(kv, loaded, { keys, actor: resolveActor(process.env, kv.user), reason: `poold --sync ${dir}`, dryRun: false, newHostPooled: 'yes' });
+    log.info({ dir, changes: r.lines.length, services: loaded.services.length }, 'synced pools');
+  } finally {
+    await kv.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let flags: PooldFlags;
+  try {
+    flags = program().parse(argv, { from: 'user' }).opts<PooldFlags>();
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    throw err;
+  }
+  const log = createLogger(flags.logLevel);
+  let embedded: EmbeddedEtcd | undefined;
+  let daemon: Daemon | undefined;
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, 'stopping');
+    await daemon?.stop().catch((err: unknown) => log.error({ err }, 'error while stopping'));
+    await embedded?.stop();
+    process.exit(0);
+  };
+  try {
+    const { host, port } = parseListen(flags.listen);
+    const quorum = checkQuorum(/^\d+$/.test(flags.quorum) ? Number(flags.quorum) : flags.quorum);
+    const ttl = Number(flags.leaseTtl);
+    if (!Number.isInteger(ttl) || ttl < 2) throw new UsageError(`bad --lease-ttl '${flags.leaseTtl}': whole seconds >= 2`);
+    if (!etcdConfigured(flags)) {
+      embedded = await startEmbeddedEtcd({ dataDir: flags.dataDir });
+      flags.etcd = embedded.endpoint;
+      log.info({ endpoint: embedded.endpoint, dataDir: embedded.dataDir }, 'started embedded etcd (no --etcd given)');
+    }
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    const keys = new Keys({ conftool: process.env.POOLD_CONFTOOL_ROOT, poold: process.env.POOLD_ROOT });
+    if (flags.sync !== undefined) await syncAtStart(flags.sync, flags, keys, log);
+    daemon = new Daemon({
+      etcd: loadEtcdOptions(flags, process.env),
+      keys,
+      observer: flags.observer ?? hostname(),
+      dcs: flags.dc?.split(',').map((s) => s.trim()).filter(Boolean),
+      quorum,
+      host,
+      port,
+      leaseTtlSeconds: ttl,
+      log,
+    });
+    await daemon.start();
+    log.info({ api: daemon.url, pools: `${daemon.url}/pools`, alerts: `${daemon.url}/alerts` }, 'poold ready');
+    return EXIT.ok;
+  } catch (err) {
+    process.stderr.write(`poold: ${describeError(err)}\n`);
+    await daemon?.stop().catch((e: unknown) => log.error({ err: e }, "error while stopping after a failed start"));
+    await embedded?.stop();
+    return exitCodeFor(err);
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code !== EXIT.ok) process.exit(code);
+});
