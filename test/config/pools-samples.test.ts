@@ -76,11 +76,12 @@ t.test('the other incident services carry their lessons', async (t) => {
   t.equal(content.checkAll, true);
   t.equal(content.urls.length, 2);
   t.same(content.expect, { status: [{ from: 200, to: 299 }], body: { nonEmpty: true } });
+  t.same((rb.checks[1] as HttpCheckDef).urls, ['/_info']);
   t.same((rb.checks[1] as HttpCheckDef).expect.body, { json: { path: 'status', equals: 'ok' } });
   t.equal(content.host, 'restbase.svc.codfw.wmnet', 'codfw hosts name codfw');
 
   const mobile = s.get('eqiad/mobileapps')!.checks[0] as HttpCheckDef;
-  t.equal(mobile.urls.length, 3);
+  t.same(mobile.urls, ['/_info', '/']);
   t.equal(mobile.checkAll, false, 'one URL per round, rotating');
 
   const el = s.get('eqiad/eventlogging')!;
