@@ -56,3 +56,20 @@ export function alertsToNagios(text: string, opts: { pool?: string; httpStatus?:
   }
   return { exit, output: `POOLD ${NAGIOS_STATES[exit]} - ${pluginText(msg)}` };
 }
+
+/**
+ * `poolctl alerts --url URL [--pool P] --nagios`: fetches /alerts and maps it. Never throws: an
+ * unreachable poold is CRITICAL, as check_pybal reports a failed fetch. An empty pool means all pools.
+ */
+export async function fetchAlertsNagios(url: string, opts: { pool?: string; timeoutMs?: number } = {}): Promise<NagiosOutput> {
+  const pool = opts.pool === '' ? undefined : opts.pool;
+  try {
+    const res = await fetch(url, { headers: { Accept: 'text/plain' }, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+    const text = await res.text();
+    return alertsToNagios(text, { pool, httpStatus: res.status });
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    const why = err.cause?.code ?? err.cause?.message ?? `${err.name}: ${err.message}`;
+    return { exit: 2, output: `POOLD CRITICAL - cannot fetch ${pluginText(url)}: ${pluginText(why)}` };
+  }
+}

@@ -84,6 +84,7 @@ export function checkRunsToNagios(runs: HostCheckRun[], pool: string): NagiosOut
       ? `${pool}: all ${runs.length} backends OK`
       : `${pool}: ${bad.length} of ${runs.length} backends not OK: ${bad.map((e) => e.out.output.split('\n')[0].replace(/^POOLD \w+ - /, '').replace(/ \|.*$/, '')).join('; ')}`;
   const perf = each.map((e) => `${perfLabel(`${e.run.host}_time`)}=${perfSeconds(Math.max(0, ...e.run.results.map((r) => r.result.timings.totalMs)))}`);
-  const long = each.map((e) => `${e.run.host}: ${e.out.output.split('\n')[0].replace(/^POOLD /, '').replace(/ \|.*$/, '')}`);
+  // `<host>: <STATE> - <check>: <message>` (the host is not repeated from the per-host first line).
+  const long = each.map((e) => `${e.run.host}: ${e.out.output.split('\n')[0].replace(/^POOLD /, '').replace(/ \|.*$/, '').replace(` - ${e.run.host} `, ' - ')}`);
   return { exit, output: [`POOLD ${NAGIOS_STATES[exit]} - ${pluginText(summary)} | ${perf.join(' ')}`, ...long].join('\n') };
 }

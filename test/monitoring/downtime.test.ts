@@ -65,3 +65,18 @@ t.test('unreachable or refusing Icinga gives a warning result and never throws',
     filter_vars: { poold_host: 'sca1001.eqiad.wmnet', poold_service: 'eqiad/sca/cxserver' },
   });
 });
+
+t.test('API settings: flags over environment, none means not configured, incomplete is a usage error', async (t) => {
+  const { loadIcingaApiConfig } = await import('../../src/monitoring/downtime-config.js');
+  t.equal(await loadIcingaApiConfig({}, {}), null);
+  t.same(await loadIcingaApiConfig({ user: 'flag-user' }, { POOLD_ICINGA_API_URL: 'https://icinga:5665', POOLD_ICINGA_API_USER: 'env', POOLD_ICINGA_API_PASSWORD: 'pw' }), {
+    url: 'https://icinga:5665',
+    user: 'flag-user',
+    password: 'pw',
+    ca: undefined,
+    serverName: undefined,
+    timeoutMs: undefined,
+  });
+  await t.rejects(loadIcingaApiConfig({ url: 'https://icinga:5665' }, {}), { name: 'UsageError', message: /needs a user and password/ });
+  await t.rejects(loadIcingaApiConfig({ url: 'https://icinga:5665', user: 'u', password: 'p', caFile: '/nonexistent/ca.pem' }, {}), { name: 'UsageError', message: /cannot read the Icinga API CA \/nonexistent\/ca\.pem/ });
+});

@@ -53,8 +53,8 @@ t.test('a whole pool: worst state, one long-output line per backend', async (t) 
     out.output,
     [
       'POOLD CRITICAL - cxserver: 1 of 2 backends not OK: sca1002.eqiad.wmnet http: connection refused | sca1001.eqiad.wmnet_time=0.012s;;;0 sca1002.eqiad.wmnet_time=0.012s;;;0',
-      'sca1001.eqiad.wmnet: OK - sca1001.eqiad.wmnet http: status 200',
-      'sca1002.eqiad.wmnet: CRITICAL - sca1002.eqiad.wmnet http: connection refused',
+      'sca1001.eqiad.wmnet: OK - http: status 200',
+      'sca1002.eqiad.wmnet: CRITICAL - http: connection refused',
     ].join('\n'),
   );
 });
@@ -73,4 +73,23 @@ t.test('alertsToNagios reads /alerts like check_pybal', async (t) => {
   t.same(alertsToNagios('', { httpStatus: 503 }), { exit: 2, output: 'POOLD CRITICAL - bad response from poold /alerts: HTTP 503' });
   t.equal(alertsToNagios('<html>gateway</html>').exit, 3);
   t.equal(alertsToNagios('{"status":"fine"}').exit, 3);
+});
+
+t.test('fetchAlertsNagios: real HTTP, pool filter, unreachable poold is CRITICAL', async (t) => {
+  const { createServer } = await import('node:http');
+  const { fetchAlertsNagios } = await import('../../src/monitoring/alerts-plugin.js');
+  let body = 'CRITICAL - cxserver: Servers sca1001.eqiad.wmnet are marked down but pooled';
+  const srv = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(body));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}/alerts`;
+  t.same(await fetchAlertsNagios(url, { pool: 'cxserver' }), { exit: 2, output: `POOLD ${body}` });
+  t.same(await fetchAlertsNagios(url, { pool: 'parsoid' }), { exit: 0, output: 'POOLD OK - Pool parsoid is healthy' });
+  body = 'OK - All pools are healthy';
+  t.same(await fetchAlertsNagios(url, { pool: '' }), { exit: 0, output: 'POOLD OK - All pools are healthy' });
+  srv.closeAllConnections();
+  await new Promise<void>((r) => srv.close(() => r()));
+  const { freePort } = await import('./icinga-api.js');
+  const down = await fetchAlertsNagios(`http://127.0.0.1:${await freePort()}/alerts`);
+  t.equal(down.exit, 2);
+  t.match(down.output, /^POOLD CRITICAL - cannot fetch http:\/\/127\.0\.0\.1:\d+\/alerts: ECONNREFUSED$/);
 });
