@@ -1,7 +1,7 @@
 // The one place where the pooled set is decided. Every event (start, admin, health, config) updates the
-// inputs and then calls `settle`, which restores DESIGN §6's invariants from whatever state it is given.
-// Because it is a function of the state and not of the event, a config change cannot skip the threshold
-// (PyBal bug T184715) and no event can leave a stale pooled-down entry behind.
+// inputs and then settles the pool, which restores DESIGN §6's invariants from whatever state it is in.
+// Because settling is a function of the state and not of the event, a config change cannot skip the
+// threshold (PyBal bug T184715) and no event can leave a stale pooled-down entry behind.
 //
 // Steps, in this order:
 // 1. A server that is not enabled (admin no / inactive / not in conftool) is not pooled.
@@ -16,8 +16,10 @@
 // in both cases upEnabled < required (up and enabled implies pooled), so every pooled-down server is
 // genuinely kept by the threshold (P1).
 //
-// Cost: one pass over the pool plus a pass over the pooled-down servers (a second full pass only when
-// servers must be force-pooled), so a 10k-server pool settles in about a millisecond.
+// Cost: a Draft is a private copy of the pool whose counters and pooled-down set are kept up to date on
+// every change, so settling after an event touches only the changed servers and the pooled-down ones
+// (a scan of the pool only when servers must be force-pooled). Copying the pool is the only O(n) step,
+// once per batch of events (applyEvents).
 import { requiredCount } from './coordinator-threshold.js';
 import type { ServerState, ThresholdNumbers } from './coordinator-types.js';
 
@@ -25,10 +27,6 @@ type Counted = Pick<ServerState, 'pooledAdmin' | 'up' | 'pooled'>;
 
 export function isEnabled(s: Pick<ServerState, 'pooledAdmin'>): boolean {
   return s.pooledAdmin === 'yes';
-}
-
-export function isMember(s: Pick<ServerState, 'pooledAdmin'>): boolean {
-  return s.pooledAdmin !== 'inactive';
 }
 
 export type PoolNumbers = ThresholdNumbers & { enabled: number };
@@ -55,63 +53,131 @@ export function canDepool(servers: Iterable<Counted>, threshold: number): boolea
   return n.upEnabled >= n.required;
 }
 
-export interface SettleResult {
-  servers: Map<string, ServerState>;
-  pooledDown: string[];
-  numbers: PoolNumbers;
+function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
- * Returns the settled servers (objects that did not change are reused) and the sorted pooledDown list.
- * `servers` must be in host-name order: force-pooling picks hosts in that order.
+ * A mutable working copy of one pool. Never shared: the coordinator makes one per call and hands out
+ * only the frozen result of `finish()`, so callers still see pure functions.
  */
-export function settle(servers: ReadonlyMap<string, ServerState>, threshold: number): SettleResult {
-  const out = new Map<string, ServerState>();
-  const setPooled = (s: ServerState, pooled: boolean): ServerState => (s.pooled === pooled ? s : { ...s, pooled });
-  let total = 0;
-  let enabled = 0;
-  let upEnabled = 0;
-  let pooled = 0;
-  const down: string[] = []; // pooled, enabled and down: kept or depooled together in step 3
+export class Draft {
+  private readonly servers: Map<string, ServerState>;
+  private sorted = true;
+  threshold: number;
+  total = 0;
+  enabled = 0;
+  upEnabled = 0;
+  pooled = 0;
+  /** Exactly the servers that are pooled and down. */
+  readonly pooledDown = new Set<string>();
+  /** The first version of each server changed since the last `takeChanges()`; undefined = did not exist. */
+  private changes = new Map<string, ServerState | undefined>();
 
-  // Steps 1 and 2, counting as we go.
-  for (const [host, cur] of servers) {
-    let s = cur;
-    if (s.pooledAdmin !== 'yes') s = setPooled(s, false);
-    else if (s.up) s = setPooled(s, true);
-    out.set(host, s);
-    if (s.pooledAdmin !== 'inactive') total++;
+  /** `servers` must be in host-name order. */
+  constructor(servers: ReadonlyMap<string, ServerState>, threshold: number) {
+    this.servers = new Map(servers);
+    this.threshold = threshold;
+    for (const [host, s] of this.servers) this.count(host, s, 1);
+  }
+
+  private count(host: string, s: ServerState, sign: 1 | -1): void {
+    if (s.pooledAdmin !== 'inactive') this.total += sign;
     if (s.pooledAdmin === 'yes') {
-      enabled++;
-      if (s.up) upEnabled++;
+      this.enabled += sign;
+      if (s.up) this.upEnabled += sign;
     }
-    if (s.pooled) {
-      pooled++;
-      if (!s.up) down.push(host);
+    if (s.pooled) this.pooled += sign;
+    if (s.pooled && !s.up) {
+      if (sign > 0) this.pooledDown.add(host);
+      else this.pooledDown.delete(host);
     }
   }
 
-  // Step 3.
-  const required = requiredCount(total, threshold);
-  let pooledDown: string[];
-  if (upEnabled >= required) {
-    for (const host of down) out.set(host, setPooled(out.get(host) as ServerState, false));
-    pooled -= down.length;
-    pooledDown = [];
-  } else {
-    pooledDown = down;
+  get(host: string): ServerState | undefined {
+    return this.servers.get(host);
   }
 
-  // Step 4.
-  if (pooled < required) {
-    for (const [host, s] of out) {
-      if (pooled >= required) break;
-      if (s.pooledAdmin !== 'yes' || s.pooled) continue;
-      out.set(host, setPooled(s, true));
-      pooledDown.push(host);
-      pooled++;
-    }
-    pooledDown.sort();
+  has(host: string): boolean {
+    return this.servers.has(host);
   }
-  return { servers: out, pooledDown, numbers: { upEnabled, total, threshold, required, pooled, enabled } };
+
+  hosts(): string[] {
+    this.sort();
+    return [...this.servers.keys()];
+  }
+
+  /** Replaces (or with undefined, removes) a server, keeping the counters and pooledDown exact. */
+  set(host: string, s: ServerState | undefined): void {
+    const cur = this.servers.get(host);
+    if (cur === s) return;
+    if (!this.changes.has(host)) this.changes.set(host, cur);
+    if (cur !== undefined) this.count(host, cur, -1);
+    if (s === undefined) {
+      this.servers.delete(host);
+      return;
+    }
+    if (cur === undefined) this.sorted = false;
+    this.servers.set(host, s);
+    this.count(host, s, 1);
+  }
+
+  private setPooled(host: string, pooled: boolean): void {
+    const s = this.servers.get(host);
+    if (s !== undefined && s.pooled !== pooled) this.set(host, { ...s, pooled });
+  }
+
+  private sort(): void {
+    if (this.sorted) return;
+    const entries = [...this.servers].sort(([a], [b]) => byName(a, b));
+    this.servers.clear();
+    for (const [h, s] of entries) this.servers.set(h, s);
+    this.sorted = true;
+  }
+
+  /** Settles the pool after `touched` servers changed (all servers: pass `this.hosts()`). */
+  settle(touched: Iterable<string>): void {
+    // Steps 1 and 2.
+    for (const host of touched) {
+      const s = this.servers.get(host);
+      if (s === undefined) continue;
+      if (s.pooledAdmin !== 'yes') this.setPooled(host, false);
+      else if (s.up) this.setPooled(host, true);
+    }
+    const required = requiredCount(this.total, this.threshold);
+    // Step 3.
+    if (this.upEnabled >= required && this.pooledDown.size > 0) {
+      for (const host of [...this.pooledDown].sort(byName)) this.setPooled(host, false);
+    }
+    // Step 4. Pooled implies enabled, so there are candidates exactly when enabled > pooled.
+    if (this.pooled < required && this.enabled > this.pooled) {
+      this.sort();
+      for (const [host, s] of this.servers) {
+        if (this.pooled >= required) break;
+        if (s.pooledAdmin === 'yes' && !s.pooled) this.setPooled(host, true);
+      }
+    }
+  }
+
+  numbers(): PoolNumbers {
+    const { upEnabled, total, threshold, pooled, enabled } = this;
+    return { upEnabled, total, threshold, required: requiredCount(total, threshold), pooled, enabled };
+  }
+
+  pooledDownSorted(): string[] {
+    return [...this.pooledDown].sort(byName);
+  }
+
+  /** The servers changed since the last call, each with its version before the first change. */
+  takeChanges(): Map<string, ServerState | undefined> {
+    const c = this.changes;
+    this.changes = new Map();
+    return c;
+  }
+
+  /** The servers, in host-name order. The draft must not be used afterwards. */
+  finish(): Map<string, ServerState> {
+    this.sort();
+    return this.servers;
+  }
 }

@@ -21,12 +21,14 @@ import type {
   CoordinatorEvent,
   CoordinatorState,
   HealthInput,
+  PoolAlert,
   ServerState,
   StartInput,
   Transition,
 } from './coordinator-types.js';
-import { countEffects, diffEffects, type DiffView } from './coordinator-effects.js';
-import { canDepool as canDepoolServers, settle } from './coordinator-settle.js';
+import { poolAlertOf } from './alerts.js';
+import { alertEffect, countEffects, diffEffects, type DiffServer, type PoolSummary } from './coordinator-effects.js';
+import { canDepool as canDepoolServers, Draft, thresholdNumbers } from './coordinator-settle.js';
 import { thresholdProblem } from './coordinator-threshold.js';
 import {
   POOLED_VALUES,
@@ -34,6 +36,7 @@ import {
   servicePath,
   type ConftoolValue,
   type EffectiveServer,
+  type Finding,
   type PoolState,
   type ServiceDef,
   type ServiceKey,
@@ -45,10 +48,6 @@ export const NOT_REGISTERED_REASON = 'not in conftool';
 /** A Record lookup that ignores inherited properties (a host may be called `constructor`). */
 export function own<T>(rec: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
   return rec !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined;
-}
-
-function sortedMap<T>(m: ReadonlyMap<string, T>): Map<string, T> {
-  return new Map([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function checkThreshold(where: string, threshold: unknown): void {
@@ -117,6 +116,10 @@ function emptyCounters(): CoordinatorState['counters'] {
 }
 
 
+function alertNow(name: string, draft: Draft): PoolAlert {
+  return poolAlertOf({ name, total: draft.total, threshold: draft.threshold, pooledDown: draft.pooledDownSorted() });
+}
+
 /** Builds the pool's state at start: reuse known health, then ensure the threshold. */
 export function createCoordinator(input: StartInput): Transition {
   const { service, admin, previous, health = {}, at } = input;
@@ -143,159 +146,183 @@ export function createCoordinator(input: StartInput): Transition {
         since: previous?.updatedAt ?? at,
       };
     }
-    // A server pooled before the restart stays pooled while the threshold needs it (no flap); settle
+    // A server pooled before the restart stays pooled while the threshold needs it (no flap); settling
     // depools it if it is down and the threshold allows.
     if (prev?.pooled === true && s.pooledAdmin === 'yes') s = { ...s, pooled: true };
     servers.set(host, s);
   }
-  const settled = settle(servers, service.depoolThreshold);
+  const draft = new Draft(servers, service.depoolThreshold);
+  draft.settle(draft.hosts());
+  draft.takeChanges();
+  const name = poolName(service);
+
+  // Effects compare with the previous state or, without one, with "the same servers, none pooled" (so
+  // they list what got pooled, without a serverAdded per host).
+  const changed = new Map<string, DiffServer | undefined>();
+  let before: PoolSummary;
+  let alertBefore: PoolAlert;
+  if (previous !== undefined) {
+    for (const host of new Set([...Object.keys(previous.servers), ...draft.hosts()])) changed.set(host, own(previous.servers, host));
+    const numbers = thresholdNumbers(Object.values(previous.servers), previous.depoolThreshold);
+    alertBefore = poolAlertOf({ name, total: numbers.total, threshold: previous.depoolThreshold, pooledDown: previous.pooledDown });
+    before = { threshold: previous.depoolThreshold, numbers };
+  } else {
+    for (const host of draft.hosts()) changed.set(host, { ...(draft.get(host) as ServerState), pooled: false });
+    const numbers = thresholdNumbers(changed.values() as Iterable<DiffServer>, service.depoolThreshold);
+    alertBefore = { status: 'ok', message: '' };
+    before = { threshold: service.depoolThreshold, numbers };
+  }
+  const after: PoolSummary = { threshold: draft.threshold, numbers: draft.numbers() };
+  const effects = [
+    ...diffEffects(before, after, changed, (h) => draft.get(h), { announceAdded: previous !== undefined, alwaysReportUnmet: true }),
+    ...alertEffect(alertBefore, alertNow(name, draft)),
+  ];
+  const pooledDown = draft.pooledDownSorted();
   const state: CoordinatorState = {
     dc: service.dc,
     cluster: service.cluster,
     service: service.service,
     depoolThreshold: service.depoolThreshold,
-    servers: settled.servers,
-    pooledDown: settled.pooledDown,
+    servers: draft.finish(),
+    pooledDown,
     revision: (previous?.revision ?? 0) + 1,
     updatedAt: at,
-    counters: emptyCounters(),
+    counters: countEffects(emptyCounters(), effects),
   };
-  // Without a previous state the baseline is "the same servers, none pooled": effects then list what
-  // got pooled, without a serverAdded per host.
-  const baseline: DiffView =
-    previous !== undefined
-      ? { ...previous, servers: new Map(Object.keys(previous.servers).sort().map((h) => [h, previous.servers[h]])) }
-      : {
-          depoolThreshold: service.depoolThreshold,
-          pooledDown: [],
-          servers: new Map([...settled.servers].map(([h, s]) => [h, { ...s, pooled: false }])),
-        };
-  const effects = diffEffects(baseline, state, {
-    name: poolName(service),
-    announceAdded: previous !== undefined,
-    alwaysReportUnmet: true,
-  });
-  return { state: { ...state, counters: countEffects(state.counters, effects) }, effects };
+  return { state, effects };
 }
 
-type Servers = ReadonlyMap<string, ServerState>;
-
-function replaced(servers: Servers, host: string, s: ServerState): Map<string, ServerState> {
-  return new Map(servers).set(host, s);
-}
-
-function applyAdmin(state: CoordinatorState, host: string, value: ConftoolValue | null, at: number): Servers | string {
-  const cur = state.servers.get(host);
+/** Applies an admin change to the draft; returns the touched hosts, or why the event was ignored. */
+function applyAdmin(draft: Draft, pool: ServiceKey, host: string, value: ConftoolValue | null, at: number): string[] | string {
+  const cur = draft.get(host);
   if (value === null) {
     if (cur === undefined || !cur.registered) return `conftool entry of ${host} deleted, but it was not known`;
     if (cur.defined) {
       const reason = cur.checked ? cur.reason : NOT_REGISTERED_REASON;
-      return replaced(state.servers, host, { ...cur, registered: false, pooledAdmin: 'inactive', reason });
+      draft.set(host, { ...cur, registered: false, pooledAdmin: 'inactive', reason });
+    } else {
+      draft.set(host, undefined);
     }
-    const next = new Map(state.servers);
-    next.delete(host);
-    return next;
+    return [host];
   }
-  checkAdmin(`admin change in ${servicePath(state)}`, host, value);
-  if (cur === undefined) return sortedMap(replaced(state.servers, host, newServer(host, at, value, undefined)));
-  if (cur.registered && cur.pooledAdmin === value.pooled && cur.weight === value.weight) return state.servers;
-  return replaced(state.servers, host, {
-    ...cur,
-    registered: true,
-    pooledAdmin: value.pooled,
-    weight: value.weight,
-    reason: cur.checked ? cur.reason : ASSUMED_UP_REASON,
-  });
+  checkAdmin(`admin change in ${servicePath(pool)}`, host, value);
+  if (cur === undefined) {
+    draft.set(host, newServer(host, at, value, undefined));
+  } else if (!cur.registered || cur.pooledAdmin !== value.pooled || cur.weight !== value.weight) {
+    draft.set(host, {
+      ...cur,
+      registered: true,
+      pooledAdmin: value.pooled,
+      weight: value.weight,
+      reason: cur.checked ? cur.reason : ASSUMED_UP_REASON,
+    });
+  }
+  return [host];
 }
 
-function applyHealth(state: CoordinatorState, e: Extract<CoordinatorEvent, { type: 'healthChanged' }>): Servers | string {
-  const cur = state.servers.get(e.host);
-  if (cur === undefined) return `health of ${e.host}, which is not in pool ${servicePath(state)}`;
+function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+function applyHealth(draft: Draft, pool: ServiceKey, e: Extract<CoordinatorEvent, { type: 'healthChanged' }>): string[] | string {
+  const cur = draft.get(e.host);
+  if (cur === undefined) return `health of ${e.host}, which is not in pool ${servicePath(pool)}`;
   const next = withHealth(cur, e);
   const same =
-    cur.checked &&
-    cur.up === next.up &&
-    cur.reason === next.reason &&
-    cur.flapping === next.flapping &&
-    JSON.stringify(cur.findings) === JSON.stringify(next.findings);
-  return same ? state.servers : replaced(state.servers, e.host, next);
+    cur.checked && cur.up === next.up && cur.reason === next.reason && cur.flapping === next.flapping && sameFindings(cur.findings, next.findings);
+  if (!same) draft.set(e.host, next);
+  return [e.host];
 }
 
-function applyConfig(state: CoordinatorState, service: ServiceDef, at: number): Servers {
-  const where = `config change of ${servicePath(state)}`;
-  checkKey(where, state, service);
+function applyConfig(draft: Draft, pool: ServiceKey, service: ServiceDef, at: number): string[] {
+  const where = `config change of ${servicePath(pool)}`;
+  checkKey(where, pool, service);
   checkThreshold(where, service.depoolThreshold);
-  const next = new Map<string, ServerState>();
-  let added = false;
-  for (const [host, cur] of state.servers) {
+  for (const host of draft.hosts()) {
+    const cur = draft.get(host) as ServerState;
     const def = own(service.servers, host);
-    if (def === undefined && !cur.registered) continue; // neither defined nor in conftool: gone
+    if (def === undefined && !cur.registered) {
+      draft.set(host, undefined); // neither defined nor in conftool: gone
+      continue;
+    }
     const weight = cur.registered ? cur.weight : (def?.weight ?? cur.weight);
     const defined = def !== undefined;
-    next.set(host, cur.defined === defined && cur.weight === weight ? cur : { ...cur, defined, weight });
+    if (cur.defined !== defined || cur.weight !== weight) draft.set(host, { ...cur, defined, weight });
   }
   for (const host of Object.keys(service.servers)) {
-    if (!next.has(host)) {
-      next.set(host, newServer(host, at, undefined, service.servers[host].weight));
-      added = true;
-    }
+    if (!draft.has(host)) draft.set(host, newServer(host, at, undefined, service.servers[host].weight));
   }
-  return added ? sortedMap(next) : next;
+  draft.threshold = service.depoolThreshold;
+  return draft.hosts();
 }
 
-function sameServers(a: Servers, b: Servers): boolean {
-  if (a === b) return true;
-  if (a.size !== b.size) return false;
-  const ib = b.entries();
-  for (const [host, s] of a) {
-    const [hb, sb] = ib.next().value as [string, ServerState];
-    if (host !== hb || s !== sb) return false;
+/**
+ * Applies events in order, with exactly the semantics of applying them one by one (PyBal's outcome is
+ * history-dependent, so a batch is never settled as a whole), but copies the pool only once: use it for
+ * bursts of health changes in large pools. Throws CoordinatorInputError on invalid input (nothing of the
+ * batch is applied then); never mutates `state`.
+ */
+export function applyEvents(state: CoordinatorState, events: readonly CoordinatorEvent[]): Transition {
+  const draft = new Draft(state.servers, state.depoolThreshold);
+  const name = poolName(state);
+  const effects: CoordinatorEffect[] = [];
+  let revision = state.revision;
+  let updatedAt = state.updatedAt;
+  let before: PoolSummary = { threshold: state.depoolThreshold, numbers: draft.numbers() };
+  const totalBefore = draft.total;
+  for (const event of events) {
+    let touched: string[] | string;
+    let primary: string | undefined;
+    switch (event.type) {
+      case 'adminChanged':
+        touched = applyAdmin(draft, state, event.host, event.value, event.at);
+        primary = event.host;
+        break;
+      case 'healthChanged':
+        touched = applyHealth(draft, state, event);
+        primary = event.host;
+        break;
+      case 'configChanged':
+        touched = applyConfig(draft, state, event.service, event.at);
+        break;
+      default: {
+        const never: never = event;
+        throw new CoordinatorInputError(`unknown coordinator event ${JSON.stringify(never)}`, { event: never });
+      }
+    }
+    if (typeof touched === 'string') {
+      effects.push({ kind: 'ignored', host: primary, reason: touched });
+      continue;
+    }
+    draft.settle(touched);
+    const changed = draft.takeChanges();
+    if (changed.size === 0 && draft.threshold === before.threshold) continue;
+    const after: PoolSummary = { threshold: draft.threshold, numbers: draft.numbers() };
+    effects.push(...diffEffects(before, after, changed, (h) => draft.get(h), { primary, announceAdded: true }));
+    revision++;
+    updatedAt = event.at;
+    before = after;
   }
-  return true;
+  if (revision === state.revision) return { state, effects };
+  const alertBefore = poolAlertOf({ name, total: totalBefore, threshold: state.depoolThreshold, pooledDown: state.pooledDown });
+  effects.push(...alertEffect(alertBefore, alertNow(name, draft)));
+  return {
+    state: {
+      ...state,
+      depoolThreshold: draft.threshold,
+      pooledDown: draft.pooledDownSorted(),
+      servers: draft.finish(),
+      revision,
+      updatedAt,
+      counters: countEffects(state.counters, effects),
+    },
+    effects,
+  };
 }
 
 /** Applies one event. Throws CoordinatorInputError on invalid input; never mutates `state`. */
 export function applyEvent(state: CoordinatorState, event: CoordinatorEvent): Transition {
-  let servers: Servers | string;
-  let threshold = state.depoolThreshold;
-  let primary: string | undefined;
-  switch (event.type) {
-    case 'adminChanged':
-      servers = applyAdmin(state, event.host, event.value, event.at);
-      primary = event.host;
-      break;
-    case 'healthChanged':
-      servers = applyHealth(state, event);
-      primary = event.host;
-      break;
-    case 'configChanged':
-      servers = applyConfig(state, event.service, event.at);
-      threshold = event.service.depoolThreshold;
-      break;
-    default: {
-      const never: never = event;
-      throw new CoordinatorInputError(`unknown coordinator event ${JSON.stringify(never)}`, { event: never });
-    }
-  }
-  if (typeof servers === 'string') return { state, effects: [{ kind: 'ignored', host: primary, reason: servers }] };
-
-  const settled = settle(servers, threshold);
-  const unchanged =
-    threshold === state.depoolThreshold &&
-    sameServers(settled.servers, state.servers) &&
-    settled.pooledDown.join('\n') === state.pooledDown.join('\n');
-  if (unchanged) return { state, effects: [] };
-
-  const next: CoordinatorState = {
-    ...state,
-    depoolThreshold: threshold,
-    servers: settled.servers,
-    pooledDown: settled.pooledDown,
-    revision: state.revision + 1,
-    updatedAt: event.at,
-  };
-  const effects: CoordinatorEffect[] = diffEffects(state, next, { name: poolName(state), primary, announceAdded: true });
-  return { state: { ...next, counters: countEffects(state.counters, effects) }, effects };
+  return applyEvents(state, [event]);
 }
 
 /** Convenience wrappers over applyEvent. */

@@ -3,7 +3,7 @@
 // exactly with a step-by-step re-statement of PyBal's resultDown/resultUp/depool/repool.
 import t from 'tap';
 import fc from 'fast-check';
-import { applyEvent, canDepool, createCoordinator, effectiveState } from '../../src/model/coordinator.js';
+import { applyEvent, applyEvents, canDepool, createCoordinator, effectiveState } from '../../src/model/coordinator.js';
 import type { CoordinatorEvent, CoordinatorState, HealthInput, Transition } from '../../src/model/coordinator-types.js';
 import { requiredCount } from '../../src/model/coordinator-threshold.js';
 import { computeAlerts } from '../../src/model/alerts.js';
@@ -178,6 +178,30 @@ t.test('determinism: the same events give the same states and effects', async (t
     { numRuns: 150 },
   );
   t.pass('150 random sequences');
+});
+
+t.test('a batch (applyEvents) is exactly the events applied one by one, with one alert effect', async (t) => {
+  fc.assert(
+    fc.property(scenario({ healthOnly: false }), (s) => {
+      const start0 = start(s).state;
+      let seq: Transition = { state: start0, effects: [] };
+      const seqEffects = [];
+      for (const e of s.events) {
+        seq = applyEvent(seq.state, e);
+        seqEffects.push(...seq.effects.filter((x) => x.kind !== 'alert'));
+      }
+      const batch = applyEvents(start0, s.events);
+      if (serialize(batch.state) !== serialize(seq.state)) throw new Error('batch state differs');
+      if (serialize(batch.effects.filter((x) => x.kind !== 'alert')) !== serialize(seqEffects)) throw new Error('batch effects differ');
+      const alerts = batch.effects.filter((x) => x.kind === 'alert');
+      const from = computeAlerts([effectiveState(start0)]);
+      const to = computeAlerts([effectiveState(batch.state)]);
+      if (alerts.length !== (from.msg === to.msg ? 0 : 1)) throw new Error(`alert effects: ${serialize(alerts)}`);
+      if (alerts.length === 1 && batch.effects[batch.effects.length - 1].kind !== 'alert') throw new Error('alert must come last');
+    }),
+    { numRuns: 200 },
+  );
+  t.pass('200 random batches');
 });
 
 /**
