@@ -13,7 +13,9 @@
 //   the FIFO is full the slot is dropped (counted), never accumulated.
 // - The checker contract says check() settles by its deadline. A watchdog still reports a `deadline`
 //   failure for a run that overstays by `watchdogGraceMs`, so a buggy checker cannot freeze a server's
-//   health at its last value; the group stays blocked until the promise really settles.
+//   health at its last value; the group stays blocked until the promise really settles. A run must be
+//   seen overdue by two consecutive sweeps: after an event-loop stall (GC, CPU starvation) the sweep
+//   can run before the checkers' own deadline timers, and reporting then would fake a failure.
 
 import type { CheckDef, CheckResult, FlappingDef, ServiceKey } from '../model/types.js';
 import { UsageError } from '../model/errors.js';
@@ -94,7 +96,7 @@ export interface SchedulerOptions {
   spreadFraction?: number;
   /** Cap on the per-round delay (default 500 ms). */
   maxSpreadMs?: number;
-  /** A run that has not settled this long after its deadline is reported as failed (default 1000 ms). */
+  /** A run that has not settled this long after its deadline is reported as failed (default 2000 ms). */
   watchdogGraceMs?: number;
   /** Where listener exceptions, checker bugs and close() failures go (default: process.emitWarning). */
   onError?: (err: unknown, context: { where: string; target?: string }) => void;
@@ -141,6 +143,8 @@ interface Group extends HeapItem {
   runDeadline: number;
   /** The watchdog already reported the current run. */
   runReported: boolean;
+  /** Sweep number that first saw the current run overdue (0: none). */
+  overdueSweep: number;
   /** Lost its last slot to a full queue; gets precedence over fresh entries next time. */
   starved: boolean;
 }
@@ -196,6 +200,7 @@ export class CheckScheduler {
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
   private watchdog: TimerHandle | null = null;
+  private sweeps = 0;
   private started = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -212,7 +217,7 @@ export class CheckScheduler {
     this.staggerFraction = opts.staggerFraction ?? 1;
     this.spreadFraction = opts.spreadFraction ?? 0.05;
     this.maxSpreadMs = opts.maxSpreadMs ?? 500;
-    this.watchdogGraceMs = opts.watchdogGraceMs ?? 1000;
+    this.watchdogGraceMs = opts.watchdogGraceMs ?? 2000;
     this.onError =
       opts.onError ??
       ((err, ctx) => process.emitWarning(`check scheduler: ${ctx.where}${ctx.target ? ` (${ctx.target})` : ''}: ${errorMessage(err)}`));
@@ -377,6 +382,7 @@ export class CheckScheduler {
       runStart: 0,
       runDeadline: 0,
       runReported: false,
+      overdueSweep: 0,
       starved: false,
       due: 0,
       heapIndex: -1,
@@ -415,7 +421,7 @@ export class CheckScheduler {
     try {
       await g.checker.close();
     } catch (err) {
-      this.onError(err, { where: 'closing checker', target: g.key });
+      this.onError(err, { where: 'closing checker', target: this.label(g) });
     }
   }
 
@@ -567,6 +573,7 @@ export class CheckScheduler {
     g.runStart = now;
     g.runDeadline = now + g.def.timeoutMs;
     g.runReported = false;
+    g.overdueSweep = 0;
     g.starved = false;
     this.running.add(g);
     this.counters.started++;
@@ -585,7 +592,7 @@ export class CheckScheduler {
 
   private checkerFailed(g: Group, err: unknown): CheckResult {
     this.counters.checkerErrors++;
-    this.onError(err, { where: 'checker threw instead of returning a result', target: g.key });
+    this.onError(err, { where: 'checker threw instead of returning a result', target: this.label(g) });
     return {
       up: false,
       code: 'error',
@@ -686,18 +693,31 @@ export class CheckScheduler {
       this.wakeIdleWaiters();
       // Keep sweeping while stop() may still be waiting on runs.
       if (this.started || this.idleWaiters.length > 0) this.armWatchdog();
-    }, Math.max(250, this.watchdogGraceMs));
+    }, Math.max(250, this.watchdogGraceMs / 2));
+  }
+
+  /** For messages: the targets of a probe, not its (long) dedupe key. */
+  private label(g: Group): string {
+    const first = g.subs.keys().next();
+    const who = first.done ? '(removed target)' : first.value;
+    const more = g.subs.size > 1 ? ` and ${g.subs.size - 1} more` : '';
+    return `${who}${more} at ${g.target.address}:${g.target.port}`;
   }
 
   private sweepOverdue(): void {
+    this.sweeps++;
     const now = this.clock.now();
     for (const g of this.running) {
       if (g.runReported || now < g.runDeadline + this.watchdogGraceMs) continue;
+      if (g.overdueSweep === 0) {
+        g.overdueSweep = this.sweeps;
+        continue;
+      }
       g.runReported = true;
       this.counters.overdue++;
       this.onError(new Error(`check did not settle ${now - g.runDeadline} ms after its deadline`), {
         where: 'checker overstayed its deadline',
-        target: g.key,
+        target: this.label(g),
       });
       this.deliver(
         g,

@@ -291,6 +291,21 @@ t.test('checker bugs become down results: a throw is an `error` result; a hang i
   await halt(clock, sched);
 });
 
+t.test('the watchdog needs two sweeps: a run that settles just past deadline+grace (an event-loop stall) is not faked as failed', async (t) => {
+  const { clock, backends, sched, results } = setup({ staggerFraction: 0, spreadFraction: 0, watchdogGraceMs: 500 });
+  // timeout 1000, grace 500, sweeps every 250 ms: the first sweep past 1500 ms only marks the run; the
+  // checker settles at 1600 ms, before the next sweep could report it.
+  backends.verdict = () => ({ up: true, latencyMs: 1600 });
+  const key = sched.upsert(target(1, { initialUp: true, check: tcpDef({ timeoutMs: 1000, intervalMs: 5000 }) }));
+  sched.start();
+  await clock.advance(4000);
+  await halt(clock, sched);
+  t.equal(sched.stats().overdue, 0);
+  const mine = results.filter((r) => r.target === key);
+  t.ok(mine.length >= 1);
+  t.ok(mine.every((r) => r.result.up), 'the checker\'s own result was delivered, not a watchdog failure');
+});
+
 t.test('a throwing listener does not break scheduling or other listeners', async (t) => {
   const errors: string[] = [];
   const { clock, sched, results } = setup({ onError: (_e, c) => errors.push(c.where) });
