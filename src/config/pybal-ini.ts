@@ -113,7 +113,45 @@ export function parseIni(text: string, file: string): IniDocument {
   });
 
   for (const s of doc.sections) {
-    for (const [k, v] of defaults) if (!s.options.has(k)) s.options.set(k, v);
+    for (const [k, v] of defaults) if (!s.options.has(k)) s.options.set(k, { ...v });
+    for (const o of s.options.values()) {
+      const r = interpolate(o.value, s.options, 0);
+      if (typeof r === 'string') o.value = r;
+      else doc.problems.push({ file, line: o.line, col: o.valueCol + r.offset, message: `[${s.name}] ${o.rawName}: ${r.message}` });
+    }
   }
   return doc;
+}
+
+const MAX_INTERPOLATION_DEPTH = 10;
+
+/**
+ * SafeConfigParser's %-interpolation, which PyBal's config.items() applies: `%(name)s` is another
+ * option of the section (or [DEFAULT]), `%%` is a literal %, any other % is an error.
+ */
+function interpolate(value: string, options: Map<string, IniOption>, depth: number): string | { offset: number; message: string } {
+  if (!value.includes('%')) return value;
+  if (depth > MAX_INTERPOLATION_DEPTH) return { offset: 0, message: 'interpolation nested too deeply (a %(name)s loop?)' };
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c !== '%') {
+      out += c;
+      continue;
+    }
+    if (value[i + 1] === '%') {
+      out += '%';
+      i++;
+      continue;
+    }
+    const m = /^%\(([^)]+)\)s/.exec(value.slice(i));
+    if (!m) return { offset: i, message: "'%' must be followed by '%' or '(name)s' (write %% for a literal %)" };
+    const ref = options.get(m[1].toLowerCase());
+    if (!ref) return { offset: i, message: `%(${m[1]})s names no option of this section or [DEFAULT]` };
+    const inner = interpolate(ref.value, options, depth + 1);
+    if (typeof inner !== 'string') return { offset: i, message: inner.message };
+    out += inner;
+    i += m[0].length - 1;
+  }
+  return out;
 }

@@ -156,10 +156,8 @@ function renderSection(svc: ServiceDef, section: string, pooldUrl: string, warni
   if (monitors.length === 0) b.warn('no check is rendered, so PyBal would consider every server up');
   if (svc.lvs.method !== 'g') b.warn(`forwarding method -${svc.lvs.method}: pybal.conf cannot set it (PyBal uses direct routing)`);
 
-  return [
-    `[${section}]`,
-    `# ${servicePath(svc)}`,
-    ...own,
+  // PyBal's ConfigParser %-interpolates values: a literal % (e.g. in a URL path) must be written %%.
+  const options = [
     `protocol = ${svc.lvs.protocol}`,
     `ip = ${svc.lvs.ip}`,
     `port = ${svc.lvs.port}`,
@@ -168,7 +166,8 @@ function renderSection(svc: ServiceDef, section: string, pooldUrl: string, warni
     `depool-threshold = ${svc.depoolThreshold}`,
     `monitors = [ ${monitors.map((m) => JSON.stringify(m)).join(', ')} ]`,
     ...monitorLines,
-  ];
+  ].map((line) => line.replace(/%/g, '%%'));
+  return [`[${section}]`, `# ${servicePath(svc)}`, ...own, ...options];
 }
 
 function byPool(a: ServiceDef, b: ServiceDef): number {

@@ -108,3 +108,28 @@ t.test('python literals', async (t) => {
   t.same(parsePyLiteral(`'abc`), { ok: false, offset: 0, message: 'unterminated string starting with \'' });
   t.equal(formatPyLiteral(['x', new PyName('server.host'), "it's"]), `[ 'x', server.host, 'it\\'s' ]`);
 });
+
+t.test('ConfigParser %-interpolation, [DEFAULT] inheritance', async (t) => {
+  const conf = parsePybalConf(
+    `[DEFAULT]
+dc = eqiad
+scheduler = wrr
+[cxserver]
+protocol = tcp
+ip = 10.2.2.18
+port = 8080
+config = http://config-master/pybal/%(dc)s/cxserver
+monitors = [ 'ProxyFetch' ]
+proxyfetch.url = [ 'http://cxserver.svc.%(dc)s.wmnet/_info?q=100%%' ]
+`,
+    'f',
+  );
+  const s = conf.services[0];
+  t.equal(s.scheduler, 'wrr');
+  t.equal(s.config, 'http://config-master/pybal/eqiad/cxserver');
+  t.same(s.proxyfetch?.urls, ['http://cxserver.svc.eqiad.wmnet/_info?q=100%']);
+  t.throws(() => parsePybalConf('[a]\nprotocol=tcp\nip=1.2.3.4\nport=80\nscheduler=wrr\nconfig=http://x/%20y\n', 'g'), {
+    message: "g:6:17: [a] config: '%' must be followed by '%' or '(name)s' (write %% for a literal %)",
+  });
+  t.throws(() => parsePybalConf('[a]\nprotocol=tcp\nip=%(nope)s\nport=80\nscheduler=wrr\nconfig=x\n', 'g'), { message: /g:3:4: \[a\] ip: %\(nope\)s names no option/ });
+});

@@ -87,3 +87,9 @@ t.test('renderPybalForDc keeps one dc and names sections uniquely', async (t) =>
   const names = parsePybalConf(text, 'x').services.map((s) => s.name);
   t.same(names, ['cxserver_4000', 'cxserver_8080']);
 });
+
+t.test('a % in a check URL is escaped for ConfigParser and reads back intact', async (t) => {
+  const { text } = renderPybal([cxserver({ checks: [httpCheck({ urls: ['/wiki/100%25_sure'] })] })], POOLD);
+  t.match(text, "proxyfetch.url = [ 'http://cxserver.svc.eqiad.wmnet/wiki/100%%25_sure' ]");
+  t.same(parsePybalConf(text, 'x').services[0].proxyfetch?.urls, ['http://cxserver.svc.eqiad.wmnet/wiki/100%25_sure']);
+});
