@@ -3,16 +3,14 @@
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError, EXIT, exitCodeFor } from '../cli/exit.js';
-import { loadPools } from '../config/pools/index.js';
-import { ConfigError, UsageError } from '../model/errors.js';
+import { UsageError } from '../model/errors.js';
 import { checkQuorum } from '../model/quorum.js';
-import { resolveActor } from '../store/audit.js';
-import { etcdConfigPath, loadEtcdOptions, openKv, type EtcdFlags } from '../store/connection.js';
+import { etcdConfigPath, loadEtcdOptions, type EtcdFlags } from '../store/connection.js';
 import { Keys } from '../store/keys.js';
-import { syncServices } from '../store/sync.js';
+import { syncAtStart } from './sync-at-start.js';
 import { Daemon } from './daemon.js';
 import { startEmbeddedEtcd, type EmbeddedEtcd } from './embedded-etcd.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger } from './logger.js';
 
 interface PooldFlags extends EtcdFlags {
   listen: string;
@@ -53,18 +51,6 @@ function etcdConfigured(flags: PooldFlags): boolean {
   return flags.etcd !== undefined || (process.env.POOLD_ETCD ?? '') !== '' || etcdConfigPath(flags, process.env) !== undefined;
 }
 
-async function syncAtStart(dir: string, flags: PooldFlags, keys: Keys, log: Logger): Promise<void> {
-  const loaded = await loadPools(dir);
-  if (loaded.problems.length > 0) throw new ConfigError(loaded.problems);
-  const kv = await openKv(loadEtcdOptions(flags, process.env), 'gateway');
-  try {
-    const r = await syncServices(kv, loaded, { keys, actor: resolveActor(process.env, kv.user), reason: `poold --sync ${dir}`, dryRun: false, newHostPooled: 'yes' });
-    log.info({ dir, changes: r.lines.length, services: loaded.services.length }, 'synced pools');
-  } finally {
-    await kv.close();
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
   let flags: PooldFlags;
   try {
@@ -95,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => void shutdown('SIGINT'));
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     const keys = new Keys({ conftool: process.env.POOLD_CONFTOOL_ROOT, poold: process.env.POOLD_ROOT });
-    if (flags.sync !== undefined) await syncAtStart(flags.sync, flags, keys, log);
+    if (flags.sync !== undefined) await syncAtStart(flags.sync, loadEtcdOptions(flags, process.env), keys, log);
     daemon = new Daemon({
       etcd: loadEtcdOptions(flags, process.env),
       keys,
