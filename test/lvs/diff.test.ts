@@ -115,6 +115,6 @@ t.test('property: applying the diff yields desired, and unchanged servers get no
         }
       }
     }),
-    { numRuns: 25 },
+    { numRuns: 15 },
   );
 });
