@@ -3,7 +3,9 @@
 //
 // - Without health data (no published state yet) the serving hosts are the admin-pooled ones.
 // - With health data (the published PoolState), a host serves when conftool says yes AND the coordinator
-//   has it pooled AND it is up; a host the state does not know yet is not counted as serving.
+//   has it pooled AND it is up. A host the state does not know yet counts as its admin state says: the
+//   coordinator assumes a new host up until its first check (PyBal's default).
+// - A host with weight 0 (drained) takes no new connections, so it never counts as serving.
 // - Total is the hosts that are not inactive (after the change: decommissioning removes from the total).
 // - Depooling hosts that do not serve never reduces serving, so it is always allowed (taking a dead host
 //   out must stay possible when a pool is already in trouble).
@@ -21,8 +23,8 @@ export interface GuardPool extends ServiceKey {
 export interface GuardOptions {
   /** The published effective state, when one exists. */
   health?: PoolState | null;
-  /** What the hosts become: `no` (depool, the default) or `inactive` (decommission). */
-  to?: 'no' | 'inactive';
+  /** What the hosts become: `no` (depool, the default), `inactive` (decommission) or `drain` (weight 0). */
+  to?: 'no' | 'inactive' | 'drain';
 }
 
 export interface GuardNumbers {
@@ -39,11 +41,11 @@ export interface GuardNumbers {
 
 export type GuardResult = ({ ok: true } & GuardNumbers) | ({ ok: false; message: string } & GuardNumbers);
 
-function serving(pool: GuardPool, host: string, health: PoolState | null | undefined): boolean {
-  if (pool.admin[host].pooled !== 'yes') return false;
-  if (health === null || health === undefined) return true;
+function serving(value: ConftoolValue, host: string, health: PoolState | null | undefined): boolean {
+  if (value.pooled !== 'yes' || value.weight === 0) return false;
+  if (health === null || health === undefined || !Object.hasOwn(health.servers, host)) return true;
   const s = health.servers[host];
-  return s !== undefined && s.pooled && s.up;
+  return s.pooled && s.up;
 }
 
 export function guardDepool(pool: GuardPool, hostsToDepool: readonly string[], opts: GuardOptions = {}): GuardResult {
@@ -51,7 +53,7 @@ export function guardDepool(pool: GuardPool, hostsToDepool: readonly string[], o
   const problem = thresholdProblem(pool.depoolThreshold);
   if (problem !== null) throw new UsageError(`${path}: ${problem}`, { pool: path });
   if (hostsToDepool.length === 0) throw new UsageError(`no hosts to depool in ${path}`, { pool: path });
-  const missing = hostsToDepool.filter((h) => pool.admin[h] === undefined);
+  const missing = hostsToDepool.filter((h) => !Object.hasOwn(pool.admin, h));
   if (missing.length > 0) {
     throw new NotFoundError(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in ${path}`, { pool: path, hosts: missing });
   }
@@ -62,9 +64,10 @@ export function guardDepool(pool: GuardPool, hostsToDepool: readonly string[], o
   let servingBefore = 0;
   let servingAfter = 0;
   for (const host of Object.keys(pool.admin)) {
-    const pooledAfter = leaving.has(host) ? to : pool.admin[host].pooled;
+    const value = pool.admin[host];
+    const pooledAfter = leaving.has(host) && to === 'inactive' ? 'inactive' : value.pooled;
     if (pooledAfter !== 'inactive') total++;
-    if (serving(pool, host, health)) {
+    if (serving(value, host, health)) {
       servingBefore++;
       if (!leaving.has(host)) servingAfter++;
     }
@@ -81,7 +84,7 @@ export function guardDepool(pool: GuardPool, hostsToDepool: readonly string[], o
     required,
   };
   if (servingAfter >= required || servingAfter === servingBefore) return { ok: true, ...numbers };
-  const verb = to === 'inactive' ? 'decommissioning' : 'depooling';
+  const verb = to === 'inactive' ? 'decommissioning' : to === 'drain' ? 'draining' : 'depooling';
   const message =
     `refusing: ${verb} ${hostsToDepool.join(', ')} would leave ${servingAfter} of ${total} hosts serving in ${path}; ` +
     `the threshold ${pool.depoolThreshold} needs at least ${required}. Use --force to override.`;
