@@ -5,6 +5,7 @@
 import { InvalidStoredValueError } from '../model/errors.js';
 import type { EffectiveServer, LvsDef, PoolState, Pooled, ServiceDef, ServiceKey } from '../model/types.js';
 import { POOLED_VALUES } from '../model/types.js';
+import { validateServiceDef } from '../model/service-def-validate.js';
 
 type Obj = Record<string, unknown>;
 
@@ -62,17 +63,19 @@ function checkKey(o: Obj, where: string, expected?: ServiceKey): ServiceKey {
   return key;
 }
 
-/** A ServiceDef as sync stores it. Fields the agent does not use are passed through unchecked. */
+/**
+ * A ServiceDef as sync stores it: the daemon's validation (so the agent and poold agree on what a
+ * usable definition is), plus what only the agent relies on: the key, method, scheduler, addresses.
+ */
 export function parseServiceDef(raw: string, where: string, expected?: ServiceKey): ServiceDef {
-  const o = obj(parseJson(raw, where), where);
+  const def = validateServiceDef(where, parseJson(raw, where));
+  const o = def as unknown as Obj;
   checkKey(o, where, expected);
   const lvs = checkLvsDef(o.lvs, where);
-  const servers = obj(o.servers ?? {}, `${where} servers`);
-  for (const [host, s] of Object.entries(servers)) {
-    const so = obj(s, `${where} servers.${host}`);
-    if (so.address !== undefined && typeof so.address !== 'string') fail(`${where} servers.${host}`, '"address" must be a string');
+  for (const [host, s] of Object.entries(def.servers)) {
+    if (s.address !== undefined && typeof s.address !== 'string') fail(`${where} servers.${host}`, '"address" must be a string');
   }
-  return { ...(o as unknown as ServiceDef), lvs, servers: servers as ServiceDef['servers'] };
+  return { ...def, lvs };
 }
 
 function checkPooled(v: unknown, where: string): Pooled {

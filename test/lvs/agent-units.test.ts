@@ -24,9 +24,11 @@ t.test('service definitions and states are checked where the agent relies on the
   const bad = (raw: string, re: RegExp, fn: (raw: string) => unknown = (r) => parseServiceDef(r, '/poold/v1/services/eqiad/sca/cxserver', key)) =>
     t.throws(() => fn(raw), { name: 'InvalidStoredValueError', message: re });
   bad('{', /\/poold\/v1\/services\/eqiad\/sca\/cxserver: not valid JSON/);
+  bad('[]', /invalid service definition at \/poold\/v1\/services\/eqiad\/sca\/cxserver: not a JSON object/);
   bad(JSON.stringify({ ...def, service: 'other' }), /names eqiad\/sca\/other, not eqiad\/sca\/cxserver/);
-  bad(JSON.stringify({ ...def, lvs: { ...def.lvs, protocol: 'sctp' } }), /lvs: "protocol" must be tcp or udp/);
-  bad(JSON.stringify({ ...def, lvs: { ...def.lvs, port: 0 } }), /lvs: "port" must be an integer 1..65535/);
+  bad(JSON.stringify({ ...def, lvs: { ...def.lvs, protocol: 'sctp' } }), /lvs.protocol must be tcp or udp/);
+  bad(JSON.stringify({ ...def, lvs: { ...def.lvs, port: 0 } }), /lvs.port must be 1-65535/);
+  bad(JSON.stringify({ ...def, lvs: { ...def.lvs, method: 'x' } }), /lvs: "method" must be g, i or m/);
   bad(JSON.stringify({ ...def, lvs: { ...def.lvs, scheduler: 'wrr; rm' } }), /is not a scheduler name/);
   bad(JSON.stringify({ ...def, servers: { h: { weight: 1, address: 7 } } }), /servers.h: "address" must be a string/);
 
