@@ -102,6 +102,12 @@ export interface SchedulerOptions {
   onError?: (err: unknown, context: { where: string; target?: string }) => void;
 }
 
+export interface SetTargetsResult {
+  upserted: number;
+  removed: number;
+  rejected: { target: string; error: unknown }[];
+}
+
 export interface SchedulerStats {
   targets: number;
   groups: number;
@@ -319,15 +325,28 @@ export class CheckScheduler {
     return true;
   }
 
-  /** Makes the target set exactly `targets` (the daemon calls this on every etcd change). */
-  setTargets(targets: readonly ScheduledTarget[]): { upserted: number; removed: number } {
+  /**
+   * Makes the target set exactly `targets` (the daemon calls this on every etcd change). A target that
+   * cannot be applied (bad definition, checker refused it) is reported in `rejected` and does not stop
+   * the others; if it existed before, it keeps running with its previous definition.
+   */
+  setTargets(targets: readonly ScheduledTarget[]): SetTargetsResult {
     const keep = new Set<string>();
-    for (const t of targets) keep.add(this.upsert(t));
+    const rejected: SetTargetsResult['rejected'] = [];
+    for (const t of targets) {
+      const key = targetKey(t.service, t.host, t.check?.name);
+      keep.add(key);
+      try {
+        this.upsert(t);
+      } catch (error) {
+        rejected.push({ target: key, error });
+      }
+    }
     let removed = 0;
     for (const key of [...this.subs.keys()]) {
       if (!keep.has(key) && this.remove(key)) removed++;
     }
-    return { upserted: keep.size, removed };
+    return { upserted: keep.size - rejected.length, removed, rejected };
   }
 
   /** Current health of one target, or undefined if unknown. */

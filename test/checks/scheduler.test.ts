@@ -255,8 +255,15 @@ t.test('setTargets makes the set exact and validates input with clear errors', a
   const { sched } = setup();
   sched.setTargets([target(1), target(2), target(3)]);
   const r = sched.setTargets([target(2), target(5)]);
-  t.same(r, { upserted: 2, removed: 2 });
+  t.same(r, { upserted: 2, removed: 2, rejected: [] });
   t.equal(sched.stats().targets, 2);
+  // One bad target does not block the rest; an existing one keeps its previous definition.
+  const bad = sched.setTargets([target(2, { check: tcpDef({ rise: 0 }) }), target(5), target(6), target(7, { address: '' })]);
+  t.equal(bad.upserted, 2);
+  t.same(bad.rejected.map((x) => x.target), ['eqiad/sca/cxserver/sca1002.eqiad.wmnet/tcp', 'eqiad/sca/cxserver/sca1007.eqiad.wmnet/tcp']);
+  t.match(String(bad.rejected[0].error), /rise must be an integer >= 1/);
+  t.same(sched.targetKeys().sort(), ['sca1002', 'sca1005', 'sca1006'].map((h) => `eqiad/sca/cxserver/${h}.eqiad.wmnet/tcp`));
+  t.equal(sched.health('eqiad/sca/cxserver/sca1002.eqiad.wmnet/tcp') !== undefined, true, 'sca1002 still checked with its old definition');
   t.throws(() => sched.upsert(target(1, { check: tcpDef({ intervalMs: 0 }) })), {
     name: 'UsageError',
     message: /eqiad\/sca\/cxserver\/sca1001.eqiad.wmnet\/tcp: check interval must be > 0 ms, got 0/,
@@ -264,7 +271,7 @@ t.test('setTargets makes the set exact and validates input with clear errors', a
   t.throws(() => sched.upsert(target(1, { check: tcpDef({ fall: 0 }) })), { message: /fall must be an integer >= 1/ });
   t.throws(() => sched.upsert(target(1, { address: '' })), UsageError);
   t.throws(() => new CheckScheduler({ createChecker: () => null!, concurrency: 0 }), { message: /concurrency must be an integer >= 1/ });
-  t.equal(sched.stats().targets, 2, 'rejected targets were not added');
+  t.equal(sched.stats().targets, 3, 'rejected targets were not added');
 });
 
 t.test('checker bugs become down results: a throw is an `error` result; a hang is reported at deadline+grace', async (t) => {
