@@ -1,10 +1,11 @@
 // The one place that maps a CheckDef to its Checker.
-import type { CheckDef } from '../model/types.js';
+import type { CheckDef, CheckResult } from '../model/types.js';
 import type { Checker } from './checker.js';
 import { CommandChecker } from './command.js';
 import { DnsChecker } from './dns.js';
 import { HttpChecker } from './http.js';
 import { IdleConnectionChecker } from './idle-connection.js';
+import { downResult } from './result.js';
 import { TcpChecker } from './tcp.js';
 
 /**
@@ -14,6 +15,10 @@ import { TcpChecker } from './tcp.js';
  * Throws PooldError for definitions that cannot work (no urls, unreadable CA file, empty argv).
  */
 export function createChecker(def: CheckDef): Checker {
+  return guarded(build(def));
+}
+
+function build(def: CheckDef): Checker {
   switch (def.kind) {
     case 'http':
       return new HttpChecker(def);
@@ -26,6 +31,27 @@ export function createChecker(def: CheckDef): Checker {
     case 'dns':
       return new DnsChecker(def);
   }
+}
+
+/**
+ * Backend behaviour never throws, but a bad target (port 70000, a NUL byte in an argv) makes node
+ * throw synchronously. The scheduler must get a result, not an exception: such errors become a down
+ * result with code `error` that names the check and the cause.
+ */
+function guarded(inner: Checker): Checker {
+  const fail = (err: unknown): CheckResult =>
+    downResult('error', `${inner.def.kind} check ${inner.def.name} could not run: ${err instanceof Error ? err.message : String(err)}`, { totalMs: 0 });
+  return {
+    def: inner.def,
+    check(target, deadline) {
+      try {
+        return inner.check(target, deadline).catch(fail);
+      } catch (err) {
+        return Promise.resolve(fail(err));
+      }
+    },
+    close: inner.close ? () => inner.close!() : undefined,
+  };
 }
 
 export type { Checker, CheckTarget } from './checker.js';
