@@ -5,7 +5,9 @@
 //   a dead observer must not vote. Optionally, observations older than `maxAgeMs` do not vote either.
 // - The electorate is the live observers that have observed this host. An observer that has not checked
 //   the host yet (just started) is not a "down" vote.
-// - quorum 'majority': up when more than half of the electorate sees the host up (a 1–1 tie is down).
+// - quorum 'majority': down only when MORE than half of the electorate sees the host down; a tie
+//   (1–1 with two observers) is up. Depooling is the drastic action, so one observer that cannot reach
+//   a backend (its own network problem as likely as the backend's) must not outvote one that can.
 //   quorum N: up when at least N see it up; with fewer than N voters, all of them must (min(N, voters)),
 //   so a lone surviving observer still decides instead of freezing every host down.
 // - No live observation at all: keep the previous verdict (fail-static); with no previous verdict there
@@ -56,7 +58,8 @@ export function checkQuorum(quorum: unknown): QuorumSetting {
 
 /** Up votes needed among `voters` observers. */
 export function votesNeeded(quorum: QuorumSetting, voters: number): number {
-  if (quorum === 'majority') return Math.floor(voters / 2) + 1;
+  // Down needs a strict majority of down votes, so up needs the rest: ceil(voters / 2).
+  if (quorum === 'majority') return voters - Math.floor(voters / 2);
   return Math.min(quorum, voters);
 }
 
