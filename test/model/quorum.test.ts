@@ -29,10 +29,14 @@ t.test('unanimous verdicts have plain reasons; different reasons are attributed'
   t.equal(decideHealth([obs('a', true, 'ok')], ['a'])?.reason, 'ok');
 });
 
-t.test('a 1-1 tie is not a majority: down', async (t) => {
+t.test('majority: down needs a strict majority of down votes, so a 1-1 tie is up', async (t) => {
   const v = decideHealth([obs('a', true), obs('b', false)], ['a', 'b']);
-  t.equal(v?.up, false);
-  t.equal(v?.reason, 'refused (1 of 2 observers see it up, 2 needed; dissenting: a)');
+  t.match(v, { up: true, needed: 1, upVotes: ['a'], downVotes: ['b'] });
+  t.equal(v?.reason, 'ok (up on 1 of 2 observers; dissenting: b: refused)');
+  const four = decideHealth([obs('a', true), obs('b', true), obs('c', false), obs('d', false)], ['a', 'b', 'c', 'd']);
+  t.equal(four?.up, true, '2-2 is a tie: up');
+  const three = decideHealth([obs('a', true), obs('b', false), obs('c', false)], ['a', 'b', 'c']);
+  t.equal(three?.up, false, '2 of 3 down is a strict majority: down');
 });
 
 t.test('observations of dead observers do not vote', async (t) => {
@@ -57,7 +61,8 @@ t.test('stale observations do not vote when maxAgeMs is given', async (t) => {
 t.test('integer quorum: at least N up, capped at the number of voters', async (t) => {
   t.equal(votesNeeded(1, 3), 1);
   t.equal(votesNeeded(2, 1), 1);
-  t.equal(votesNeeded('majority', 4), 3);
+  t.equal(votesNeeded('majority', 4), 2);
+  t.equal(votesNeeded('majority', 5), 3);
   t.equal(votesNeeded('majority', 1), 1);
   const live = ['a', 'b', 'c'];
   t.equal(decideHealth([obs('a', true), obs('b', false), obs('c', false)], live, undefined, { quorum: 1 })?.up, true);
