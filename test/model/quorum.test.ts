@@ -1,4 +1,5 @@
 import t from 'tap';
+import fc from 'fast-check';
 import { decideHealth, votesNeeded, QuorumInputError, type QuorumObservation } from '../../src/model/quorum.js';
 
 const obs = (observer: string, up: boolean, reason = up ? 'ok' : 'refused', at = 10, extra: Partial<QuorumObservation> = {}): QuorumObservation => ({
@@ -86,4 +87,35 @@ t.test('flapping and findings are merged from the voters', async (t) => {
   );
   t.equal(v?.flapping, true);
   t.same(v?.findings, [f], 'deduplicated');
+});
+
+t.test('properties: order does not matter, dead observers never count, verdict follows the vote count', async (t) => {
+  const observers = ['poold-a', 'poold-b', 'poold-c', 'poold-d', 'poold-e'];
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ observer: fc.constantFrom(...observers, 'dead1', 'dead2'), up: fc.boolean(), at: fc.integer({ min: 0, max: 5 }) }), { maxLength: 12 }),
+      fc.subarray(observers),
+      fc.oneof(fc.constant('majority' as const), fc.integer({ min: 1, max: 5 })),
+      (raw, live, quorum) => {
+        const list = raw.map((r) => obs(r.observer, r.up, r.up ? 'ok' : 'refused', r.at));
+        const v = decideHealth(list, live, { up: true, reason: 'prev' }, { quorum });
+        const rev = decideHealth([...list].reverse(), [...live].reverse(), { up: true, reason: 'prev' }, { quorum });
+        if (JSON.stringify(v) !== JSON.stringify(rev)) throw new Error('order matters');
+        const withoutDead = decideHealth(list.filter((o) => live.includes(o.observer)), live, { up: true, reason: 'prev' }, { quorum });
+        if (JSON.stringify(v) !== JSON.stringify(withoutDead)) throw new Error('dead observers changed the verdict');
+        if (v === null) throw new Error('a previous verdict exists');
+        const voters = new Set(list.filter((o) => live.includes(o.observer)).map((o) => o.observer));
+        if (voters.size === 0) {
+          if (v.decided || v.reason !== 'prev') throw new Error('must keep the previous verdict');
+          return;
+        }
+        if (v.upVotes.length + v.downVotes.length !== voters.size) throw new Error('one vote per live observer');
+        if (v.up !== v.upVotes.length >= votesNeeded(quorum, voters.size)) throw new Error('verdict does not follow the votes');
+        const dissenters = v.up ? v.downVotes : v.upVotes;
+        for (const d of dissenters) if (!v.reason.includes(d)) throw new Error(`reason does not name dissenting ${d}`);
+      },
+    ),
+    { numRuns: 500 },
+  );
+  t.pass('500 random vote sets');
 });
