@@ -24,6 +24,11 @@ export function mapEtcdError(message: string, scope: ErrorScope, cause?: unknown
       `permission denied: ${who} may not ${scope.op} ${keyList(scope.keys)}; ` +
       'ask an etcd admin to grant the role this prefix, or use credentials that have it', ctx, { cause });
   }
+  if (/authentication is not enabled/i.test(message)) {
+    return new AuthenticationError(
+      `etcd at ${scope.endpoint} has authentication disabled, but an etcd user ("${scope.user}") was configured; ` +
+      'drop --etcd-user/POOLD_ETCD_USER or enable auth on etcd', ctx, { cause });
+  }
   if (/user name is empty|authentication failed|invalid auth token|auth: revision/i.test(message)) {
     return new AuthenticationError(
       `etcd authentication failed at ${scope.endpoint}: ${message}; ` +

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { startEtcd } from '../helpers/etcd.js';
 import { openKv, type KvAdapter } from '../../src/store/connection.js';
-import { CompactedError, StoreUnavailableError } from '../../src/store/errors.js';
+import { AuthenticationError, CompactedError, StoreUnavailableError } from '../../src/store/errors.js';
 import { freePort } from '../helpers/etcd-ports.js';
 
 const etcd = await startEtcd();
@@ -74,6 +74,14 @@ for (const adapter of ['gateway', 'etcd3'] as KvAdapter[]) {
     // Compaction: a read below the compaction point is a typed error (callers re-list).
     await etcd.etcdctl(['compact', String(cas.revision)]);
     await t.rejects(kv.range({ key: `${p}a`, revision: created.revision }), CompactedError);
+  });
+
+  t.test(`${adapter} adapter: credentials for an etcd without auth are refused clearly`, async (t) => {
+    const kv = await openKv({ endpoints: etcd.endpoints, user: 'someone', password: 'pw' }, adapter);
+    t.teardown(() => kv.close());
+    const err = await kv.get('/x').catch((e: unknown) => e);
+    t.type(err, AuthenticationError);
+    t.match((err as Error).message, /authentication disabled, but an etcd user \("someone"\) was configured/);
   });
 
   t.test(`${adapter} adapter: unreachable etcd is StoreUnavailableError; a dead first endpoint fails over`, async (t) => {
