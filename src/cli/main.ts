@@ -80,6 +80,50 @@ export function buildProgram(): Command {
     .option('--key <prefix>', 'only records of keys starting with this')
     .action(lazy(() => import('./commands/audit.js')));
 
+  const offline = (c: Command) => c
+    .option('--pools <dir>', 'read service definitions from pools/*.yaml instead of etcd')
+    .option('--dc <dc>', 'only this dc');
+  offline(etcdOptions(program.command('check <pool> [host]')
+    .description('run a pool\'s checks once now (dc/cluster/service or an unambiguous service name)')))
+    .option('--nagios', 'Nagios plugin output and exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)')
+    .action(lazy(() => import('./commands/check.js')));
+  program.command('alerts').description('read poold /alerts the check_pybal way')
+    .option('--url <url>', 'poold /alerts URL', 'http://127.0.0.1:9090/alerts')
+    .option('--pool <pool>', 'only this pool')
+    .option('--nagios', 'Nagios plugin exit codes')
+    .action(lazy(() => import('./commands/alerts.js')));
+  const lvs = program.command('lvs').description('LVS: pybal.conf rendering and the IPVS agent');
+  offline(etcdOptions(lvs.command('render-pybal').description('write pybal.conf sections for every service')))
+    .option('--poold-url <url>', 'poold API base URL for the `config =` lines (default http://poold.svc.<dc>.wmnet:9090)')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action(lazy(async () => ({ run: (await import('./commands/lvs.js')).renderPybalCommand })));
+  etcdOptions(lvs.command('agent').description('reconcile this host\'s IPVS table from poold state (runs until stopped)'))
+    .requiredOption('--host <name>', 'this LVS host\'s name')
+    .option('--services <list>', 'dc/cluster/service,... this host serves (default: all)')
+    .option('--poold <url>', 'poll poold\'s JSON API instead of watching etcd')
+    .option('--ipvsadm <path>', 'ipvsadm binary', '/sbin/ipvsadm')
+    .option('--period <ms>', 'full reconcile period (repairs hand edits)', '5000')
+    .option('--listen <host:port>', "agent /metrics and /status ('none' to disable)", '127.0.0.1:9095')
+    .option('--dry-run', 'print the ipvsadm commands, apply nothing')
+    .action(lazy(async () => ({ run: (await import('./commands/lvs.js')).agentCommand })));
+  program.command('import <kind> <file>').description('import an existing pybal.conf as pools/ YAML (kind: pybal)')
+    .option('--dc <dc>', 'the dc this pybal.conf serves')
+    .option('--cluster <cluster>', 'conftool cluster for the imported services')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action(lazy(() => import('./commands/import-pybal.js')));
+  offline(etcdOptions(program.command('monitoring <action>').description('monitoring render: Icinga config from the pool definitions')))
+    .addOption(new Option('--format <format>', 'output syntax').choices(['icinga2', 'nagios']).default('icinga2'))
+    .option('--poold-url <url>', 'poold API base URL the /alerts checks read')
+    .option('--poolctl <path>', 'poolctl path on the Icinga host', '/usr/bin/poolctl')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action(lazy(() => import('./commands/monitoring.js')));
+  offline(etcdOptions(program.command('drift').description('compare deployed pybal.conf / Icinga config with the pool definitions (Nagios output)')))
+    .option('--pybal <file>', 'deployed pybal.conf')
+    .option('--icinga <file>', 'deployed Icinga config')
+    .addOption(new Option('--icinga-format <format>').choices(['icinga2', 'nagios']).default('icinga2'))
+    .option('--poold-url <url>', 'expected poold URL in `config =` lines')
+    .action(lazy(() => import('./commands/drift.js')));
+
   return program;
 }
 

@@ -1,0 +1,38 @@
+// Service definitions for commands that need them: from etcd (what the daemon runs; the default),
+// or from pools/ files with --pools DIR (offline: renderers, drift, tests).
+import { loadPoolsOrThrow } from '../config/pools/index.js';
+import { NotFoundError } from '../model/errors.js';
+import { validateServiceDef } from '../model/service-def-validate.js';
+import type { ServiceDef } from '../model/types.js';
+import { servicePath } from '../model/types.js';
+import { withContext, type CliOpts } from './context.js';
+
+export async function loadServiceDefs(opts: CliOpts): Promise<ServiceDef[]> {
+  if (typeof opts.pools === 'string') return loadPoolsOrThrow(opts.pools);
+  return withContext(opts, async (ctx) => {
+    const r = await ctx.kv.range({ key: ctx.keys.servicesPrefix(), prefix: true });
+    const defs: ServiceDef[] = [];
+    for (const e of r.kvs) {
+      if (ctx.keys.parseService(e.key) === undefined) continue;
+      try {
+        defs.push(validateServiceDef(e.key, JSON.parse(e.value)));
+      } catch (err) {
+        ctx.out.warn(`skipping ${e.key}: ${(err as Error).message}`);
+      }
+    }
+    if (defs.length === 0) throw new NotFoundError('no service definitions in etcd; run poolctl sync pools/ (or pass --pools DIR)');
+    return defs;
+  });
+}
+
+/** `dc/cluster/service`, or a service name that only one dc has. */
+export function resolvePool(services: ServiceDef[], text: string): ServiceDef {
+  const exact = services.find((s) => servicePath(s) === text);
+  if (exact) return exact;
+  const byName = services.filter((s) => s.service === text);
+  if (byName.length === 1) return byName[0];
+  if (byName.length > 1) {
+    throw new NotFoundError(`pool '${text}' is ambiguous; use one of: ${byName.map(servicePath).join(', ')}`, { pool: text });
+  }
+  throw new NotFoundError(`no pool '${text}'; known pools: ${services.map(servicePath).join(', ')}`, { pool: text });
+}
