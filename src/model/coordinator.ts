@@ -1,7 +1,8 @@
 // The coordinator for ONE pool: a pure state machine (no I/O, no clocks; every event carries its time).
-// `createCoordinator` builds the state at start, `applyEvent` applies admin, health and config events.
-// Each returns the new state (the old one is never mutated) and the effects, in a deterministic order
-// (see coordinator-effects.ts). The pooled set itself is decided by `settle` (coordinator-settle.ts).
+// `createCoordinator` builds the state at start, `applyEvent` / `applyEvents` apply admin, health and
+// config events. Each returns the new state (the old one is never mutated) and the effects, in a
+// deterministic order (see coordinator-effects.ts). The pooled set itself is decided by settling
+// (coordinator-settle.ts).
 //
 // Semantics are PyBal's (pybal/coordinator.py) with these deliberate choices:
 // - Membership follows conftool, as PyBal's etcd config does: a host is a pool member when it has a
@@ -12,7 +13,7 @@
 // - A server without any health result is assumed up, like PyBal's Server.DEF_STATE, so (re)starting or
 //   adding a server does not depool anything before checks have run. At start, health comes from
 //   `health`, else from the last published state, so a restart does not flap.
-// - Every event re-settles the whole pool, so threshold changes, admin changes and removals are held to
+// - Every event re-settles the pool, so threshold changes, admin changes and removals are held to
 //   the threshold at once (PyBal 1.15 bug T184715 skipped it) and pooledDown never holds stale entries.
 // - A weight of 0 (drain) is just a weight: the server stays pooled with weight 0 and counts as up.
 import { CoordinatorInputError } from './coordinator-types.js';
@@ -168,7 +169,7 @@ export function createCoordinator(input: StartInput): Transition {
     before = { threshold: previous.depoolThreshold, numbers };
   } else {
     for (const host of draft.hosts()) changed.set(host, { ...(draft.get(host) as ServerState), pooled: false });
-    const numbers = thresholdNumbers(changed.values() as Iterable<DiffServer>, service.depoolThreshold);
+    const numbers = thresholdNumbers(changed.values() as Iterable<ServerState>, service.depoolThreshold);
     alertBefore = { status: 'ok', message: '' };
     before = { threshold: service.depoolThreshold, numbers };
   }
