@@ -7,7 +7,8 @@
 //                etcd watch → reconcile (diff against the cached table) → ipvsadm -R applied.
 // --mode depool  the whole path: a conftool depool written with the store call poolctl uses
 //                (updateHosts) → the poold daemon publishes the new PoolState → agent → ipvsadm -R.
-//                Needs the daemon (src/daemon/daemon.ts exporting startDaemon); see BENCHMARKS.md.
+//                The daemon runs as a child process (dist/src/daemon/poold.js), as in production,
+//                with a command check (/bin/true) per host so every host is up.
 //
 // Each trial flips one host of a 10-host pool (depool, then repool the next trial). Per trial we
 // record, from the write's start (t0):
@@ -15,7 +16,7 @@
 //   spawned  when the stand-in process started (so agent work + fork/exec);
 //   standin  applied - spawned: the stand-in's own cost, a Node process start (~80-100 ms here)
 //            where /sbin/ipvsadm, a small C program, takes about a millisecond.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -25,6 +26,8 @@ import { runAgent } from '../../src/lvs/agent.js';
 import type { ReconcileReport } from '../../src/lvs/agent-reconciler.js';
 import { openKv } from '../../src/store/connection.js';
 import { Keys } from '../../src/store/keys.js';
+import { serializeConftoolValue } from '../../src/store/conftool-value.js';
+import { updateHosts } from '../../src/store/write.js';
 import type { Kv } from '../../src/store/kv.js';
 import type { EffectiveServer, PoolState, ServiceDef } from '../../src/model/types.js';
 
@@ -68,6 +71,38 @@ interface LogEntry {
   at: number;
 }
 
+async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** poold as built (dist/src/daemon/poold.js), its log in the bench directory. */
+async function startDaemon(etcdUrl: string, dir: string): Promise<ChildProcess> {
+  const entry = [resolve(here, '../../src/daemon/poold.js'), resolve(here, '../../dist/src/daemon/poold.js')].find((p) => {
+    try {
+      readFileSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!entry) throw new Error('dist/src/daemon/poold.js not found: run npm run build first');
+  const child = spawn(process.execPath, [entry, '--etcd', etcdUrl, '--listen', '127.0.0.1:0', '--lease-ttl', '2', '--observer', 'bench'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const errs: string[] = [];
+  child.stderr?.on('data', (b: Buffer) => errs.push(b.toString()));
+  child.on('exit', (code) => {
+    if (code !== 0 && code !== null) process.stderr.write(`poold exited ${code}: ${errs.join('').slice(-2000)}\n`);
+  });
+  // Never leave the daemon behind, whatever happens to the bench.
+  process.on('exit', () => child.kill('SIGKILL'));
+  return child;
+}
+
 async function main(): Promise<void> {
   if (!FAKE) throw new Error('test/fixtures/fake-ipvsadm not found next to the bench');
   if (MODE !== 'state' && MODE !== 'depool') throw new Error(`--mode ${MODE}: expected state or depool`);
@@ -101,9 +136,30 @@ async function main(): Promise<void> {
     servers: Object.fromEntries(HOSTS.map((h) => [h, server(h !== depooled)])),
   });
   const put = (key: string, value: unknown) => kv.txn({ compare: [], success: [{ type: 'put', key, value: JSON.stringify(value) }] });
-  if (MODE === 'depool') throw new Error('--mode depool needs the poold daemon, which is not in this tree yet; use --mode state');
-  await put(keys.service(def), def);
-  await put(keys.state(def), state(undefined));
+  let daemon: ChildProcess | undefined;
+  // The write under test: the leader's state (mode state) or an operator's depool (mode depool).
+  let write: (host: string, depool: boolean) => Promise<unknown>;
+  if (MODE === 'state') {
+    await put(keys.service(def), def);
+    await put(keys.state(def), state(undefined));
+    write = () => put(keys.state(def), state(depooled));
+  } else {
+    def.checks = [{ kind: 'command', name: 'true', argv: ['/bin/true'], timeoutMs: 1000, intervalMs: 1000, rise: 1, fall: 1 }];
+    await put(keys.service(def), def);
+    for (const h of HOSTS) {
+      await kv.txn({ compare: [], success: [{ type: 'put', key: keys.host({ ...def, host: h }), value: serializeConftoolValue({ weight: 10, pooled: 'yes' }) }] });
+    }
+    daemon = await startDaemon(etcd.clientUrl, dir);
+    await waitFor(async () => {
+      const v = await kv.get(keys.state(def));
+      const st = v ? (JSON.parse(v.value) as PoolState) : undefined;
+      return st !== undefined && HOSTS.every((h) => st.servers[h]?.pooled === true);
+    }, 30_000, 'poold to publish a state with every host pooled');
+    // poolctl's write path: the JSON-gateway Kv and the store's CAS updateHosts (with its audit record).
+    const cliKv = await openKv({ endpoints: etcd.endpoints });
+    write = (host, depool) =>
+      updateHosts(cliKv, [{ key: keys.host({ ...def, host }), patch: { pooled: depool ? 'no' : 'yes' } }], { keys, actor: 'bench', reason: 'lvs latency bench' });
+  }
 
   let waiter: ((r: ReconcileReport) => void) | undefined;
   const agent = await runAgent({
@@ -137,7 +193,7 @@ async function main(): Promise<void> {
       };
     });
     const t0 = wall();
-    await put(keys.state(def), state(depooled));
+    await write(host, depooled !== undefined);
     const rep = await done;
     if (rep.result !== 'applied') throw new Error(`trial ${i}: ${rep.error}`);
     const entry = readLog().filter((e) => e.argv[0] === '-R').at(-1)!;
@@ -148,6 +204,7 @@ async function main(): Promise<void> {
     standin.push(entry.at - entry.startedAt);
   }
   await agent.stop();
+  daemon?.kill('SIGTERM');
   await kv.close();
   await etcd.stop();
   rmSync(dir, { recursive: true, force: true });
