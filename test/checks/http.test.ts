@@ -199,6 +199,7 @@ t.test('slow-under is up, slow-over is headers_timeout', async (tt) => {
   const under = await run('slow-under');
   tt.equal(under.r.up, true, under.r.message);
   tt.ok(under.elapsed >= 300);
+  inTime(tt, under.elapsed);
   const over = await run('slow-over');
   tt.equal(over.r.code, 'headers_timeout');
   inTime(tt, over.elapsed);
@@ -228,9 +229,14 @@ t.test('plain http to a TLS port fails, not hangs', async (tt) => {
 t.test('flapping alternates ok and 503 every 2 requests', async (tt) => {
   const checker = new HttpChecker(httpDef());
   const { address, port } = addr.flapping!;
-  const seq: boolean[] = [];
-  for (let i = 0; i < 6; i++) seq.push((await checker.check({ host: 'h', address, port }, Date.now() + TIMEOUT)).up);
-  tt.same(seq, [true, true, false, false, true, true]);
+  const seq: [boolean, string][] = [];
+  for (let i = 0; i < 6; i++) {
+    const start = Date.now();
+    const r = await checker.check({ host: 'h', address, port }, start + TIMEOUT);
+    inTime(tt, Date.now() - start);
+    seq.push([r.up, r.code]);
+  }
+  tt.same(seq, [[true, 'ok'], [true, 'ok'], [false, 'status'], [false, 'status'], [true, 'ok'], [true, 'ok']]);
 });
 
 t.test('checkAll with maxFailures (PyBal semantics)', async (tt) => {

@@ -125,3 +125,30 @@ t.test('10k backends in one process', async (tt) => {
   }
   tt.comment(`started 10k backends in ${Date.now() - start} ms`);
 });
+
+t.test('flapping by time alternates every N seconds', async (tt) => {
+  const sim = await startSimulator({ backends: [{ address: loopbackAddress(), port: 0, behaviour: 'flapping', flapEvery: { seconds: 0.3 } }] });
+  tt.teardown(() => sim.stop());
+  const [{ address, port }] = sim.list();
+  const checker = new HttpChecker(httpDef());
+  await sim.setBehaviour(address, port, 'flapping', { flapEvery: { seconds: 0.3 } }); // restarts the phase clock
+  const t0 = Date.now();
+  // Judge each sample by the phase it was served in; samples that straddle a phase boundary (with
+  // 30 ms of margin) are skipped, so event-loop lag on a busy machine cannot fail the test.
+  const judged: string[] = [];
+  const states = new Set<boolean>();
+  while (Date.now() - t0 < 1500) {
+    const sent = Date.now() - t0;
+    const r = await checker.check({ host: 'h', address, port }, Date.now() + 500);
+    const answered = Date.now() - t0;
+    const phase = Math.floor((sent - 30) / 300);
+    if (phase === Math.floor((answered + 30) / 300) && sent >= 30) {
+      const expectUp = phase % 2 === 0;
+      judged.push(`${sent}-${answered} ms: ${r.up ? 'up' : 'down'}${r.up === expectUp ? '' : ' (WRONG)'}`);
+      states.add(r.up);
+    }
+    await new Promise((res) => setTimeout(res, 70));
+  }
+  tt.notMatch(judged.join('; '), /WRONG/, judged.join('; '));
+  tt.same([...states].sort(), [false, true], 'both phases were observed');
+});
