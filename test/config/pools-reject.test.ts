@@ -111,6 +111,13 @@ t.test('duplicate hosts (duplicate YAML keys) and duplicate addresses', async (t
   t.same(problemsOf(withLine(11, '      sca1001.eqiad.wmnet: { weight: 20 }')), [
     '11:7: duplicate key "sca1001.eqiad.wmnet"',
   ]);
+  // Inside flow maps too, and the first copy is the one validated.
+  t.same(problemsOf(withLine(10, '      sca1001.eqiad.wmnet: { weight: -1, weight: 2 }')), [
+    '10:38: weight must be a whole number from 0 to 65535 (got -1)',
+    '10:42: duplicate key "weight"',
+  ]);
+  // A service defined twice in one file.
+  t.same(problemsOf(VALID + VALID.split('\n').slice(2).join('\n')), ['12:3: duplicate key "cxserver"']);
   const sameAddress = VALID.replace('{ weight: 10 }\n', '{ weight: 10, address: 127.0.0.9 }\n').replace(
     '      sca1002.eqiad.wmnet: { weight: 10 }',
     '      sca1002.eqiad.wmnet: { weight: 10, address: 127.0.0.9 }',

@@ -1,5 +1,5 @@
 // One pools file: YAML → schema → semantic rules → ServiceDefs, every problem located as file:line:col.
-import { isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
+import { isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { ConfigProblem } from '../../model/errors.js';
 import type { ServiceDef } from '../../model/types.js';
 import type { Issue } from './issue.js';
@@ -29,61 +29,48 @@ function byPosition(a: ConfigProblem, b: ConfigProblem): number {
   return a.line - b.line || a.col - b.col || a.message.localeCompare(b.message);
 }
 
-function duplicateKeyName(doc: Document, offset: number): string | undefined {
-  let name: string | undefined;
-  visit(doc, {
-    Pair(_, pair) {
-      if (isPair(pair) && isScalar(pair.key) && pair.key.range?.[0] === offset) {
-        name = String(pair.key.value);
-        return visit.BREAK;
-      }
-      return undefined;
-    },
-  });
-  return name;
-}
-
 /**
- * Drops the second and later copies of duplicated keys (already reported), so the first copy is what gets
- * validated: otherwise toJS would keep the last one and problems in the first would go unreported.
+ * Reports keys repeated in one map and removes the later copies, so the first copy is what gets validated
+ * (toJS would otherwise keep the last and hide problems in the first). Done here rather than with yaml's
+ * uniqueKeys, which compares every pair of keys: minutes for a 10k-server pool. Keys are compared as
+ * the strings they become in JSON, so `1` and "1" collide too.
  */
-function dropDuplicates(doc: Document, offsets: Set<number>): void {
-  if (offsets.size === 0) return;
+function duplicateKeys(doc: Document, lines: LineIndex, file: string): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
   visit(doc, {
-    Pair(_, pair) {
-      const start = isPair(pair) && isScalar(pair.key) ? pair.key.range?.[0] : undefined;
-      return start !== undefined && offsets.has(start) ? visit.REMOVE : undefined;
+    Map(_, map) {
+      const seen = new Set<string>();
+      map.items = map.items.filter((pair) => {
+        if (!isScalar(pair.key)) return true;
+        const name = String(pair.key.value);
+        if (!seen.has(name)) {
+          seen.add(name);
+          return true;
+        }
+        out.push({ file, ...lines.pos(pair.key.range?.[0] ?? 0), message: `duplicate key "${name}"` });
+        return false;
+      });
     },
   });
+  return out;
 }
 
 function yamlProblems(doc: Document, lines: LineIndex, file: string): ConfigProblem[] {
-  const out: ConfigProblem[] = [];
-  for (const e of [...doc.errors, ...doc.warnings]) {
-    const pos = lines.pos(e.pos[0]);
-    let message = e.message;
-    if (e.code === 'DUPLICATE_KEY') {
-      const name = duplicateKeyName(doc, e.pos[0]);
-      message = name === undefined ? 'duplicate key' : `duplicate key "${name}"`;
-    }
-    out.push({ file, ...pos, message });
-  }
-  return out;
+  return [...doc.errors, ...doc.warnings].map((e) => ({ file, ...lines.pos(e.pos[0]), message: e.message }));
 }
 
 export function parsePoolsFile(text: string, file: string): ParsedFile {
   const lines = new LineIndex(text);
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
   const problems = yamlProblems(doc, lines, file);
-  // Duplicate keys leave a well-formed tree, so the rest can still be checked; other YAML errors do not.
-  const structural = [...doc.errors, ...doc.warnings].some((e) => e.code !== 'DUPLICATE_KEY');
-  if (structural) return { file, services: [], problems: problems.sort(byPosition) };
+  // After a syntax error the tree is a guess: checking it would mostly report the guess.
+  if (problems.length > 0) return { file, services: [], problems: problems.sort(byPosition) };
+  problems.push(...duplicateKeys(doc, lines, file));
   if (doc.contents === null) {
     problems.push({ file, line: 1, col: 1, message: 'empty file: expected "dc" and "services"' });
     return { file, services: [], problems };
   }
 
-  dropDuplicates(doc, new Set(doc.errors.filter((e) => e.code === 'DUPLICATE_KEY').map((e) => e.pos[0])));
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });

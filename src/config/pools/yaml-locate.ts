@@ -1,6 +1,6 @@
 // Maps a path in the parsed data (as ajv or our own checks name it) back to a YAML node, so every
 // problem can be reported as file:line:col. Aliases resolve to their anchor: that is where the text is.
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 
 export type DataPath = ReadonlyArray<string | number>;
 
@@ -33,13 +33,30 @@ interface Step {
   fallback: Node | undefined;
 }
 
+/** Per-map key index, so locating every one of 10k servers stays linear. */
+const keyIndex = new WeakMap<object, Map<string, Pair>>();
+
+function pairOf(map: YAMLMap, key: string): Pair | undefined {
+  let index = keyIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const p of map.items) {
+      const k = keyText(p.key);
+      // The first copy wins, as in validation (duplicates are reported separately).
+      if (k !== undefined && !index.has(k)) index.set(k, p);
+    }
+    keyIndex.set(map, index);
+  }
+  return index.get(key);
+}
+
 function walk(doc: Document, path: DataPath): Step {
   let node = resolve(doc, doc.contents) as Node | undefined;
   let key: Node | undefined;
   let fallback: Node | undefined = node;
   for (const seg of path) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg));
+      const pair = pairOf(node, String(seg));
       if (!pair) return { fallback: key ?? node };
       key = pair.key as Node;
       fallback = key;
