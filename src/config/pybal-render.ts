@@ -1,9 +1,13 @@
 // ServiceDefs → pybal.conf sections whose monitors check exactly what poold checks (the cxserver lesson:
 // one definition of healthy). What PyBal cannot express is written as a `# poold: WARNING` comment in the
 // section and returned, never dropped silently. Output is deterministic: sorted, no timestamps.
-import type { CheckDef, HttpCheckDef, ServiceDef, StatusRange } from '../model/types.js';
+import type { CheckDef, ServiceDef } from '../model/types.js';
 import { servicePath } from '../model/types.js';
 import { formatPyLiteral, PyName, type PyValue } from './pybal-literal.js';
+import { proxyFetchPlan, wholeSeconds, type ProxyFetchPlan } from './pybal-proxyfetch.js';
+
+// Re-exported: callers of the renderer also need how a check maps to ProxyFetch.
+export { formatStatusRanges, httpCheckHostHeader, proxyFetchUrls, proxyFetchPlan, type ProxyFetchPlan } from './pybal-proxyfetch.js';
 
 export interface PybalRenderWarning {
   /** dc/cluster/service */
@@ -23,22 +27,6 @@ export function pybalConfigUrl(pooldUrl: string, svc: ServiceDef): string {
   return `${pooldUrl.replace(/\/+$/, '')}/pybal/${servicePath(svc)}`;
 }
 
-/** The Host header a ProxyFetch URL carries: the check's, else the VIP (PyBal cannot vary it per server). */
-export function httpCheckHostHeader(check: HttpCheckDef, svc: ServiceDef): string {
-  if (check.host) return check.host;
-  return svc.lvs.ip.includes(':') ? `[${svc.lvs.ip}]` : svc.lvs.ip;
-}
-
-/** ProxyFetch URLs for an http check: scheme://host-header + path, one per checked URL. */
-export function proxyFetchUrls(check: HttpCheckDef, svc: ServiceDef): string[] {
-  const host = httpCheckHostHeader(check, svc);
-  return check.urls.map((u) => `${check.scheme}://${host}${u.startsWith('/') ? u : `/${u}`}`);
-}
-
-export function formatStatusRanges(ranges: StatusRange[]): string {
-  return ranges.map((r) => (r.from === r.to ? String(r.from) : `${r.from}-${r.to}`)).join(',');
-}
-
 /**
  * Section names: the pool name (the service), or `<service>_<port>` when two services of the
  * rendered set share a name (PyBal sections must be unique).
@@ -51,45 +39,23 @@ export function pybalSectionNames(services: ServiceDef[]): Map<ServiceDef, strin
   return out;
 }
 
-function seconds(ms: number): number {
-  return Math.max(1, Math.ceil(ms / 1000));
-}
-
 const PLACEHOLDER_NAMES: Record<string, string> = { '{host}': 'server.host', '{address}': 'server.ip', '{port}': 'server.port' };
 
 interface SectionBuilder {
   lines: string[];
   warn(message: string, check?: CheckDef): void;
+  warnNamed(message: string, check?: string): void;
 }
 
-function renderHttp(b: SectionBuilder, check: HttpCheckDef, svc: ServiceDef): void {
-  if (!check.host) b.warn(`no Host header set; PyBal sends the VIP ${svc.lvs.ip} where poold sends each server's name`, check);
-  if (check.port !== undefined && check.port !== svc.lvs.port) {
-    b.warn(`checks port ${check.port}, but PyBal's ProxyFetch always connects to the service port ${svc.lvs.port}`, check);
-  }
-  const status = check.expect.status;
-  const first = status[0]?.from ?? 200;
-  if (status.length !== 1 || status[0].from !== status[0].to) {
-    b.warn(`expects status ${formatStatusRanges(status)}; PyBal can only expect one status, rendered ${first}`, check);
-  }
-  const body = check.expect.body;
-  if (body && (body.nonEmpty || body.contains !== undefined || body.regex !== undefined || body.json)) {
-    b.warn('body rules (non_empty/contains/regex/json) have no ProxyFetch equivalent; PyBal checks the status only', check);
-  }
-  if (Object.keys(check.headers).length > 0) b.warn(`headers ${Object.keys(check.headers).sort().join(', ')} cannot be sent by ProxyFetch`, check);
-  if (check.method !== 'GET') b.warn(`method ${check.method}: ProxyFetch always uses GET`, check);
-  if (check.scheme === 'https' && check.tls.verify) b.warn('TLS verification: ProxyFetch does not verify certificates', check);
-  if (check.tls.sni && check.tls.sni !== check.host) b.warn(`TLS SNI ${check.tls.sni} differs from the Host header; ProxyFetch sends the URL host`, check);
-  if (check.timeoutMs % 1000 !== 0) b.warn(`timeout ${check.timeoutMs}ms rounded up to ${seconds(check.timeoutMs)}s (PyBal takes whole seconds)`, check);
-  if (check.intervalMs % 1000 !== 0) b.warn(`interval ${check.intervalMs}ms rounded up to ${seconds(check.intervalMs)}s`, check);
-
-  b.lines.push(`proxyfetch.url = ${formatPyLiteral(proxyFetchUrls(check, svc))}`);
-  b.lines.push(`proxyfetch.timeout = ${seconds(check.timeoutMs)}`);
-  b.lines.push(`proxyfetch.http_status = ${first}`);
-  b.lines.push(`proxyfetch.interval = ${seconds(check.intervalMs)}`);
-  if (check.checkAll && check.urls.length > 1) {
+function renderProxyFetch(b: SectionBuilder, plan: ProxyFetchPlan): void {
+  for (const w of plan.warnings) b.warnNamed(w.message, w.check);
+  b.lines.push(`proxyfetch.url = ${formatPyLiteral(plan.urls)}`);
+  b.lines.push(`proxyfetch.timeout = ${plan.timeoutS}`);
+  b.lines.push(`proxyfetch.http_status = ${plan.status}`);
+  b.lines.push(`proxyfetch.interval = ${plan.intervalS}`);
+  if (plan.checkAll && plan.urls.length > 1) {
     b.lines.push('proxyfetch.check_all = yes');
-    b.lines.push(`proxyfetch.max_failures = ${check.maxFailures}`);
+    b.lines.push(`proxyfetch.max_failures = ${plan.maxFailures}`);
   }
 }
 
@@ -106,8 +72,11 @@ function renderSection(svc: ServiceDef, section: string, pooldUrl: string, warni
   const b: SectionBuilder = {
     lines: monitorLines,
     warn(message, check) {
-      own.push(`# poold: WARNING: ${check ? `check ${check.name}: ` : ''}${message}`);
-      warnings.push({ service: servicePath(svc), section, check: check?.name, message });
+      this.warnNamed(message, check?.name);
+    },
+    warnNamed(message, check) {
+      own.push(`# poold: WARNING: ${check ? `check ${check}: ` : ''}${message}`);
+      warnings.push({ service: servicePath(svc), section, check, message });
     },
   };
   const monitors: string[] = [];
@@ -125,19 +94,24 @@ function renderSection(svc: ServiceDef, section: string, pooldUrl: string, warni
   for (const check of svc.checks) {
     switch (check.kind) {
       case 'http':
-        if (claim('ProxyFetch', check)) renderHttp(b, check, svc);
+        // All http checks become one ProxyFetch (merged or first-only); the plan names what is lost.
+        if (!taken.has('ProxyFetch')) {
+          taken.add('ProxyFetch');
+          monitors.push('ProxyFetch');
+          renderProxyFetch(b, proxyFetchPlan(svc)!);
+        }
         break;
       case 'idle-connection':
         if (claim('IdleConnection', check)) {
-          monitorLines.push(`idleconnection.timeout-clean-reconnect = ${seconds(check.reconnectTimeoutMs)}`);
+          monitorLines.push(`idleconnection.timeout-clean-reconnect = ${wholeSeconds(check.reconnectTimeoutMs)}`);
         }
         break;
       case 'command':
         if (claim('RunCommand', check)) {
           monitorLines.push(`runcommand.command = ${check.argv[0]}`);
           monitorLines.push(`runcommand.arguments = ${formatPyLiteral(check.argv.slice(1).map((a) => commandArg(a, b, check)))}`);
-          monitorLines.push(`runcommand.timeout = ${seconds(check.timeoutMs)}`);
-          monitorLines.push(`runcommand.interval = ${seconds(check.intervalMs)}`);
+          monitorLines.push(`runcommand.timeout = ${wholeSeconds(check.timeoutMs)}`);
+          monitorLines.push(`runcommand.interval = ${wholeSeconds(check.intervalMs)}`);
         }
         break;
       case 'dns':
@@ -145,7 +119,7 @@ function renderSection(svc: ServiceDef, section: string, pooldUrl: string, warni
           if (check.expect?.length) b.warn('expected addresses cannot be checked by DNSQuery; it only checks that the server answers', check);
           if (check.type !== 'A') b.warn(`query type ${check.type}: DNSQuery looks up both A and AAAA`, check);
           monitorLines.push(`dnsquery.hostnames = ${formatPyLiteral([check.query])}`);
-          monitorLines.push(`dnsquery.interval = ${seconds(check.intervalMs)}`);
+          monitorLines.push(`dnsquery.interval = ${wholeSeconds(check.intervalMs)}`);
         }
         break;
       case 'tcp':

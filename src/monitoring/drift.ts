@@ -5,7 +5,7 @@ import { servicePath } from '../model/types.js';
 import { UsageError } from '../model/errors.js';
 import { formatProblem, type ConfigProblem } from '../model/errors.js';
 import { parsePybalConf, type PybalServiceConf } from '../config/pybal-parse.js';
-import { formatStatusRanges, httpCheckHostHeader, pybalConfigUrl, pybalSectionNames } from '../config/pybal-render.js';
+import { formatStatusRanges, httpCheckHostHeader, proxyFetchPlan, pybalConfigUrl, pybalSectionNames } from '../config/pybal-render.js';
 import type { PybalServerEntry } from '../config/pybal-servers.js';
 import { parseIcinga2, parseNagios, type IcingaObject, type IcingaValue } from './icinga-parse.js';
 import { POOLD_ALERTS, POOLD_CHECK, httpCheckVars } from './monitoring-plan.js';
@@ -48,7 +48,6 @@ export interface DriftInput {
 }
 
 const fmtList = (xs: readonly (string | number)[]) => (xs.length === 0 ? '(none)' : xs.join(', '));
-const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 function firstHttp(svc: ServiceDef): HttpCheckDef | undefined {
   return svc.checks.find((c): c is HttpCheckDef => c.kind === 'http');
@@ -86,21 +85,23 @@ function comparePybalService(svc: ServiceDef, p: PybalServiceConf, input: NonNul
   add('depool threshold', svc.depoolThreshold, p.depoolThreshold, 'depool-threshold');
   if (input.pooldUrl) add('config URL', pybalConfigUrl(input.pooldUrl, svc), p.config, 'config');
 
-  const http = firstHttp(svc);
-  if (http && !p.proxyfetch) {
+  const plan = proxyFetchPlan(svc);
+  if (plan && !p.proxyfetch) {
     add('monitors', 'ProxyFetch (http check)', fmtList(p.monitors), 'monitors');
-  } else if (!http && p.proxyfetch) {
+  } else if (!plan && p.proxyfetch) {
     add('monitors', 'no ProxyFetch (pools/ has no http check)', fmtList(p.monitors), 'monitors');
-  } else if (http && p.proxyfetch) {
+  } else if (plan && p.proxyfetch) {
     const urls = p.proxyfetch.urls.map((u) => /^(https?):\/\/([^/]+)(\/.*)?$/.exec(u)).filter((m): m is RegExpExecArray => m !== null);
-    add('check path', fmtList(http.urls), fmtList(urls.map((m) => m[3] ?? '/')), 'proxyfetch.url');
-    add('Host header', httpCheckHostHeader(http, svc), fmtList([...new Set(urls.map((m) => m[2]))]), 'proxyfetch.url');
-    add('scheme', http.scheme, fmtList([...new Set(urls.map((m) => m[1]))]), 'proxyfetch.url');
+    add('check path', fmtList(plan.paths), fmtList(urls.map((m) => m[3] ?? '/')), 'proxyfetch.url');
+    add('Host header', plan.host, fmtList([...new Set(urls.map((m) => m[2]))]), 'proxyfetch.url');
+    add('scheme', plan.scheme, fmtList([...new Set(urls.map((m) => m[1]))]), 'proxyfetch.url');
     // ProxyFetch always connects to the service port.
-    add('check port', http.port ?? svc.lvs.port, p.port, 'port');
-    add('timeout', `${seconds(http.timeoutMs)}s`, `${p.proxyfetch.timeoutS}s`, 'proxyfetch.timeout');
-    if (!statusAccepts(http, p.proxyfetch.httpStatus)) add('expected status', formatStatusRanges(http.expect.status), p.proxyfetch.httpStatus, 'proxyfetch.http_status');
-    if (http.urls.length > 1) add('check all URLs', http.checkAll ? 'yes' : 'no', p.proxyfetch.checkAll ? 'yes' : 'no', 'proxyfetch.check_all');
+    add('check port', plan.port, p.port, 'port');
+    add('timeout', `${plan.timeoutS}s`, `${p.proxyfetch.timeoutS}s`, 'proxyfetch.timeout');
+    if (!plan.checks.some((c) => statusAccepts(c, p.proxyfetch!.httpStatus))) {
+      add('expected status', formatStatusRanges(plan.checks[0].expect.status), p.proxyfetch.httpStatus, 'proxyfetch.http_status');
+    }
+    if (plan.paths.length > 1) add('check all URLs', plan.checkAll ? 'yes' : 'no', p.proxyfetch.checkAll ? 'yes' : 'no', 'proxyfetch.check_all');
   }
   const idle = svc.checks.some((c) => c.kind === 'idle-connection');
   if (idle !== Boolean(p.idleconnection)) add('IdleConnection monitor', idle ? 'yes' : 'no', p.idleconnection ? 'yes' : 'no', 'monitors');

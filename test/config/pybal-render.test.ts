@@ -93,3 +93,22 @@ t.test('a % in a check URL is escaped for ConfigParser and reads back intact', a
   t.match(text, "proxyfetch.url = [ 'http://cxserver.svc.eqiad.wmnet/wiki/100%%25_sure' ]");
   t.same(parsePybalConf(text, 'x').services[0].proxyfetch?.urls, ['http://cxserver.svc.eqiad.wmnet/wiki/100%25_sure']);
 });
+
+t.test('several http checks that must all pass merge into one ProxyFetch with check_all; incompatible ones are named', async (t) => {
+  const merged = renderPybal(
+    [cxserver({ checks: [httpCheck({ name: 'info', timeoutMs: 2000 }), httpCheck({ name: 'list', urls: ['/v1/list', '/v1/pairs'], checkAll: true, maxFailures: 0, intervalMs: 1000 })] })],
+    POOLD,
+  );
+  t.same(merged.warnings, []);
+  t.same(parsePybalConf(merged.text, 'x').services[0].proxyfetch, {
+    urls: ['http://cxserver.svc.eqiad.wmnet/_info', 'http://cxserver.svc.eqiad.wmnet/v1/list', 'http://cxserver.svc.eqiad.wmnet/v1/pairs'],
+    timeoutS: 2,
+    httpStatus: 200,
+    checkAll: true,
+    maxFailures: 0,
+    intervalS: 1,
+  });
+  const apart = renderPybal([cxserver({ checks: [httpCheck({ name: 'info' }), httpCheck({ name: 'other', host: 'other.svc.eqiad.wmnet', urls: ['/x'] })] })], POOLD);
+  t.match(apart.warnings, [{ check: 'other', message: /a second http check cannot be rendered/ }]);
+  t.same(parsePybalConf(apart.text, 'x').services[0].proxyfetch?.urls, ['http://cxserver.svc.eqiad.wmnet/_info']);
+});
