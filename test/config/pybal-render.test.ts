@@ -102,11 +102,11 @@ t.test('several http checks that must all pass merge into one ProxyFetch with ch
   t.same(merged.warnings, []);
   t.same(parsePybalConf(merged.text, 'x').services[0].proxyfetch, {
     urls: ['http://cxserver.svc.eqiad.wmnet/_info', 'http://cxserver.svc.eqiad.wmnet/v1/list', 'http://cxserver.svc.eqiad.wmnet/v1/pairs'],
-    timeoutS: 2,
+    timeoutS: 5, // the longest of the merged checks
     httpStatus: 200,
     checkAll: true,
     maxFailures: 0,
-    intervalS: 1,
+    intervalS: 1, // the shortest
   });
   const apart = renderPybal([cxserver({ checks: [httpCheck({ name: 'info' }), httpCheck({ name: 'other', host: 'other.svc.eqiad.wmnet', urls: ['/x'] })] })], POOLD);
   t.match(apart.warnings, [{ check: 'other', message: /a second http check cannot be rendered/ }]);
