@@ -94,7 +94,7 @@ export type CoordinatorEvent =
 /** Why a server left the pool. */
 export type DepoolCause = 'down' | 'admin' | 'removed';
 
-/** Numbers behind a threshold decision, for logs and events. */
+/** Numbers behind a threshold decision, for logs and events, as they stand after the event. */
 export interface ThresholdNumbers {
   /** Servers that are up and enabled (admin yes). */
   upEnabled: number;
