@@ -86,3 +86,10 @@ t.test('the committed pools/ samples export to config both validators accept', a
     t.equal(n.code, 0, n.output.slice(-2000));
   }
 });
+
+t.test('renderMonitoring dispatches by format and rejects unknown ones', async (t) => {
+  const { renderMonitoring } = await import('../../src/monitoring/render.js');
+  t.equal(renderMonitoring(SERVICES, 'icinga2', OPTS), renderIcinga2(SERVICES, OPTS));
+  t.equal(renderMonitoring(SERVICES, 'nagios', OPTS), renderNagios(SERVICES, OPTS));
+  t.throws(() => renderMonitoring(SERVICES, 'zabbix', OPTS), { name: 'UsageError', message: 'unknown monitoring format "zabbix": use icinga2 or nagios' });
+});
