@@ -20,7 +20,7 @@ export class KeptLease {
   private constructor(private readonly kv: Etcd3Kv, private readonly lease: Lease, readonly id: string, readonly ttlSeconds: number) {}
 
   /** Safety margin before the TTL at which we consider the lease gone. */
-  static readonly MARGIN_MS = 200;
+  static readonly MARGIN_MS = 300;
 
   /** Grants a lease of `ttlSeconds` (etcd's minimum is about 2 s in practice) and keeps it alive. */
   static async grant(kv: Etcd3Kv, ttlSeconds: number, onLost: (err: LeaseLostError) => void): Promise<KeptLease> {
@@ -51,7 +51,7 @@ export class KeptLease {
         declareLost(`no keepalive confirmed by etcd for ${ttlSeconds}s`);
         k.lease.release();
       }
-    }, Math.max(50, ttlSeconds * 100));
+    }, Math.min(100, ttlSeconds * 50));
     k.watchdog.unref();
     return kept;
   }
