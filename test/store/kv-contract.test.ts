@@ -71,6 +71,11 @@ for (const adapter of ['gateway', 'etcd3'] as KvAdapter[]) {
     await kv.txn({ compare: [], success: [{ type: 'delete', key: `${p}b` }] });
     t.equal(await kv.get(`${p}b`), undefined, 'single delete');
 
+    const granted = await etcd.etcdctl(['lease', 'grant', '60']);
+    const leaseId = BigInt('0x' + /lease ([0-9a-f]+) granted/.exec(granted)![1]).toString();
+    await kv.txn({ compare: [], success: [{ type: 'put', key: `${p}leased`, value: 'l', lease: leaseId }] });
+    t.equal((await kv.get(`${p}leased`))?.lease, leaseId, 'puts attach 64-bit lease ids intact');
+
     // Compaction: a read below the compaction point is a typed error (callers re-list).
     await etcd.etcdctl(['compact', String(cas.revision)]);
     await t.rejects(kv.range({ key: `${p}a`, revision: created.revision }), CompactedError);
