@@ -130,6 +130,9 @@ export class EtcdMember {
   /** Spawns etcd (without waiting for health). */
   spawnProcess(): void {
     if (this.child) throw new Error(`etcd member ${this.spec.name} is already running`);
+    if (!existsSync(ETCD_BIN)) {
+      throw new Error(`etcd not found at ${ETCD_BIN}: install Debian's etcd-server (apt-get install -y etcd-server) or set POOLD_TEST_ETCD_BIN`);
+    }
     // A data dir that already holds a member restarts it; the initial-cluster flags are then ignored.
     const hasData = existsSync(join(this.spec.dataDir, 'member'));
     this.log = '';
