@@ -2,8 +2,7 @@
 // PyBal checked `/`, Icinga `/_info`, for hours.) Every difference is reported with both sides.
 import type { HttpCheckDef, ServiceDef } from '../model/types.js';
 import { servicePath } from '../model/types.js';
-import { UsageError } from '../model/errors.js';
-import { formatProblem, type ConfigProblem } from '../model/errors.js';
+import { formatProblem, UsageError, type ConfigProblem } from '../model/errors.js';
 import { parsePybalConf, type PybalServiceConf } from '../config/pybal-parse.js';
 import { formatStatusRanges, httpCheckHostHeader, proxyFetchPlan, pybalConfigUrl, pybalSectionNames } from '../config/pybal-render.js';
 import type { PybalServerEntry } from '../config/pybal-servers.js';

@@ -116,15 +116,12 @@ class Icinga2Parser {
 
   /** Skips one balanced group starting at the current `{`, `[` or `(`. */
   skipGroup(): void {
-    const open = this.peek()!;
-    const close = open.text === '{' ? '}' : open.text === '[' ? ']' : ')';
     let depth = 0;
     while (this.i < this.toks.length) {
       const t = this.toks[this.i++];
       if (t.kind === 'punct' && (t.text === '{' || t.text === '[' || t.text === '(')) depth++;
       if (t.kind === 'punct' && (t.text === '}' || t.text === ']' || t.text === ')')) depth--;
       if (depth === 0) return;
-      void close;
     }
   }
 
