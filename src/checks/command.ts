@@ -130,7 +130,7 @@ export class CommandChecker implements Checker {
 }
 
 /** SIGKILLs a process group; true if it still had members. */
-function killGroup(pgid: number): boolean {
+export function killGroup(pgid: number): boolean {
   try {
     process.kill(-pgid, 'SIGKILL');
     return true;

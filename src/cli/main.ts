@@ -124,6 +124,23 @@ export function buildProgram(): Command {
     .option('--poold-url <url>', 'expected poold URL in `config =` lines')
     .action(lazy(() => import('./commands/drift.js')));
 
+  for (const name of ['rolling', 'restart'] as const) {
+    const c = etcdOptions(program.command(`${name} <pool>`)
+      .description(name === 'rolling'
+        ? 'one host at a time: depool, run --command, wait for checks, repool; stops at the first failure'
+        : 'rolling restart of a systemd unit (shorthand for rolling --command "ssh {host} sudo systemctl restart UNIT")'))
+      .option('--reason <text>', 'why; recorded in the audit log')
+      .option('--yes', 'confirm (several hosts are changed)')
+      .option('--hosts <list>', 'only these hosts, in this order (default: all, sorted)')
+      .option('--downtime <duration>', 'schedule Icinga downtime while each host is out')
+      .option('--command-timeout <duration>', 'per host', '10m')
+      .option('--state-timeout <duration>', 'wait for poold to publish each (de)pool', '30s')
+      .option('--health-timeout <duration>', 'wait for the checks to pass after the command', '5m');
+    if (name === 'rolling') c.option('--command <command>', 'run for each host, argv (no shell); {host} {address} {pool} substituted');
+    else c.option('--unit <unit>', 'systemd unit').option('--via <prefix>', 'how to reach the host', 'ssh {host} sudo');
+    c.action(lazy(async () => ({ run: (await import('./commands/rolling.js')).verb(name) })));
+  }
+
   return program;
 }
 
