@@ -50,6 +50,8 @@ export interface ExchangeOutcome {
   bodyBytes: number;
   /** The server kept the socket open past the grace after a complete response. */
   unclosed: boolean;
+  /** How long the server was watched for its close (the grace, or less when the deadline came first). */
+  unclosedWaitMs?: number;
   timings: CheckTimings;
   /** With keepAlive: the still-open socket, ready for the next request. */
   socket?: net.Socket;
@@ -167,7 +169,7 @@ export function exchange(spec: ExchangeSpec): Promise<ExchangeOutcome> {
       clearTimeout(timer);
       const wait = Math.max(0, Math.min(spec.unclosedGraceMs, spec.deadline - Date.now()));
       completed = { body: keepBody, timings: timings() };
-      timer = setTimeout(() => finish({ ...completed, unclosed: true }), wait);
+      timer = setTimeout(() => finish({ ...completed, unclosed: true, unclosedWaitMs: wait }), wait);
     }
 
     function onData(chunk: Buffer): void {

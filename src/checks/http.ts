@@ -118,7 +118,7 @@ export class HttpChecker implements Checker {
     const findings: Finding[] = [];
     let unclosedDown = false;
     if (o.unclosed) {
-      const message = `server kept the connection open ${this.def.unclosedGraceMs} ms after a complete response (Connection: close was sent)`;
+      const message = `server kept the connection open ${o.unclosedWaitMs} ms after a complete response (Connection: close was sent)`;
       if (this.def.unclosed === 'fail') unclosedDown = true;
       findings.push({ code: 'unclosed', message, severity: this.def.unclosed === 'fail' ? 'critical' : 'warning' });
     }
