@@ -1,6 +1,7 @@
 // A listener whose accept queue is full, so new SYNs are dropped and connects hang: the only way to
-// get a real connect timeout on loopback. Node always accepts, so a tiny python3 process holds a
-// socket with listen(0) that never accepts; one connection from us fills its queue.
+// get a real connect timeout on loopback. A child node process listens with a backlog of 1 and then
+// blocks its own event loop for good (Atomics.wait), so it never accepts; we connect until a connect hangs,
+// i.e. the queue is full. (A process, not a Worker: SIGKILL ends it reliably whatever it is blocked in.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 
@@ -10,31 +11,46 @@ export interface Blackhole {
   stop(): Promise<void>;
 }
 
-const PY = `
-import socket, sys
-s = socket.socket()
-s.bind((sys.argv[1], 0))
-s.listen(0)
-print(s.getsockname()[1], flush=True)
-sys.stdin.read()
+const CHILD = `
+const net = require('node:net');
+const server = net.createServer();
+server.listen({ host: process.argv[1], port: 0, backlog: 1 }, () => {
+  process.stdout.write(server.address().port + '\\n', () => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+  });
+});
 `;
 
 export async function startBlackhole(address: string): Promise<Blackhole> {
-  const child: ChildProcess = spawn('python3', ['-c', PY, address], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, ['-e', CHILD, address], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`blackhole child exited ${code}`)));
     child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
   });
-  const filler = net.connect(port, address);
-  filler.on('error', () => undefined);
-  await new Promise<void>((r) => filler.once('connect', () => r()));
+  // Node passes 0 as "default backlog", and Linux lets backlog + 1 connections queue: fill until full.
+  const fillers: net.Socket[] = [];
+  for (let i = 0; i < 16; i++) {
+    const s = net.connect(port, address);
+    s.on('error', () => undefined);
+    fillers.push(s);
+    const connected = await new Promise<boolean>((r) => {
+      const t = setTimeout(() => r(false), 200);
+      s.once('connect', () => {
+        clearTimeout(t);
+        r(true);
+      });
+    });
+    if (!connected) break;
+  }
   return {
     address,
     port,
     async stop() {
-      filler.destroy();
-      child.stdin!.end();
-      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+      for (const s of fillers) s.destroy();
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
