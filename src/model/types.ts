@@ -117,7 +117,7 @@ export interface FlappingDef {
 }
 
 export interface MonitoringDef {
-  /** Severity of the unclosed finding in Icinga (the check result under `warn`). */
+  /** Free text for the generated Icinga services (e.g. a runbook link). */
   notes?: string;
   /** Contact groups for the generated Icinga services. */
   contactGroups?: string[];
