@@ -133,3 +133,24 @@ proxyfetch.url = [ 'http://cxserver.svc.%(dc)s.wmnet/_info?q=100%%' ]
   });
   t.throws(() => parsePybalConf('[a]\nprotocol=tcp\nip=%(nope)s\nport=80\nscheduler=wrr\nconfig=x\n', 'g'), { message: /g:3:4: \[a\] ip: %\(nope\)s names no option/ });
 });
+
+t.test('any input either parses or fails with located ConfigProblems, never another error', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const piece = fc.constantFrom('[a]\n', '[global]\n', 'protocol = tcp\n', 'ip = 1.2.3.4\n', 'port = 80\n', 'port = x\n', 'scheduler = wrr\n', 'config = file:///x\n',
+    "monitors = [ 'ProxyFetch' ]\n", "proxyfetch.url = [ 'http://h/", "'\n", ' continued\n', '%(ip)s', '%', '; c\n', '\n', '=', ']', '[', '"', 'runcommand.arguments = [ server.host ]\n');
+  const text = fc.array(fc.oneof(piece, fc.string({ maxLength: 5 })), { maxLength: 30 }).map((a) => a.join(''));
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(text, (s) => {
+        const lines = s.split(/\r?\n/).length;
+        try {
+          parsePybalConf(s, 'fuzz.conf');
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw e;
+          for (const p of e.problems) if (p.file !== 'fuzz.conf' || p.line < 1 || p.line > lines || p.col < 1) throw new Error(`bad location ${JSON.stringify(p)}`);
+        }
+      }),
+      { numRuns: 1000 },
+    ),
+  );
+});
