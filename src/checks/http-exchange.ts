@@ -22,7 +22,7 @@ import { classifySocketError, ms, type NamedFailure } from './result.js';
 export interface ExchangeSpec {
   address: string;
   port: number;
-  tls?: { servername?: string; rejectUnauthorized: boolean; ca?: string | Buffer };
+  tls?: { servername?: string; rejectUnauthorized: boolean; secureContext: tls.SecureContext };
   request: Buffer;
   /** HEAD: no body whatever the headers say. */
   noBody: boolean;
@@ -83,7 +83,7 @@ export function exchange(spec: ExchangeSpec): Promise<ExchangeOutcome> {
           port: spec.port,
           servername: spec.tls.servername,
           rejectUnauthorized: spec.tls.rejectUnauthorized,
-          ca: spec.tls.ca,
+          secureContext: spec.tls.secureContext,
         });
         s.once('connect', () => {
           connectMs = ms(t0, performance.now());

@@ -13,7 +13,6 @@
 //   and so no unclosed observation.
 // - Deadline codes: see http-exchange.ts. A trickling body ends at the deadline as `body_timeout`
 //   (meaning: headers arrived, the body was not complete by the deadline, stalled or trickling).
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { PooldError } from '../model/errors.js';
 import type { CheckResult, CheckTimings, Finding, HttpCheckDef } from '../model/types.js';
@@ -22,6 +21,7 @@ import { exchange, type ExchangeOutcome } from './http-exchange.js';
 import { checkBody, checkStatus, compileBodyRules, needsBody, type CompiledBodyRules } from './http-expect.js';
 import { KeepAlivePool } from './http-pool.js';
 import { resolveAddress } from './resolve.js';
+import { clientContext } from './tls-context.js';
 import { downResult, hostPort, upResult } from './result.js';
 
 /** Body bytes kept for body rules; larger bodies are judged on their first MiB. */
@@ -39,7 +39,6 @@ export class HttpChecker implements Checker {
   private readonly urls: UrlSpec[];
   private readonly body: CompiledBodyRules | undefined;
   private readonly keepBody: number;
-  private readonly ca: Buffer | undefined;
   private readonly requests = new Map<string, Buffer>();
   private readonly rotation = new Map<string, number>();
   private readonly pool = new KeepAlivePool();
@@ -52,13 +51,8 @@ export class HttpChecker implements Checker {
     }
     this.body = compileBodyRules(def.expect.body);
     this.keepBody = needsBody(def.expect.body) ? MAX_KEPT_BODY : 0;
-    if (def.tls.ca !== undefined) {
-      try {
-        this.ca = readFileSync(def.tls.ca);
-      } catch (err) {
-        throw new PooldError(`http check ${def.name}: cannot read CA file ${def.tls.ca}: ${(err as Error).message}`, { check: def.name, ca: def.tls.ca }, { cause: err });
-      }
-    }
+    // Fails now, with the check's name, if the CA file is unreadable.
+    if (def.scheme === 'https') clientContext(def.tls.ca, def.name);
   }
 
   async check(target: CheckTarget, deadline: number): Promise<CheckResult> {
@@ -89,10 +83,18 @@ export class HttpChecker implements Checker {
     const hostHeader = def.host ?? url.urlHost ?? target.host;
     const servername = def.tls.sni ?? (isIP(hostHeader.replace(/:\d+$/, '')) ? undefined : hostHeader.replace(/:\d+$/, ''));
     const poolKey = `${address}|${port}|${hostHeader}`;
+    let secureContext;
+    if (def.scheme === 'https') {
+      try {
+        secureContext = clientContext(def.tls.ca, def.name);
+      } catch (err) {
+        return downResult('tls_error', (err as Error).message, { totalMs: 0 });
+      }
+    }
     const spec = {
       address,
       port,
-      tls: def.scheme === 'https' ? { servername, rejectUnauthorized: def.tls.verify, ca: this.ca } : undefined,
+      tls: secureContext ? { servername, rejectUnauthorized: def.tls.verify, secureContext } : undefined,
       request: this.request(url, hostHeader),
       noBody: def.method === 'HEAD',
       keepBodyBytes: this.keepBody,

@@ -342,5 +342,6 @@ t.test('bad definitions are rejected with what and where', async (tt) => {
   tt.throws(() => new HttpChecker(httpDef({ urls: [] })), /http check http: no urls/);
   tt.throws(() => new HttpChecker(httpDef({ urls: ['no-slash'] })), /must start with \//);
   tt.throws(() => new HttpChecker(httpDef({ headers: { 'X-A': 'a\r\nb' } })), /contains CR, LF/);
-  tt.throws(() => new HttpChecker(httpDef({ tls: { verify: true, ca: '/nonexistent/ca.pem' } })), /cannot read CA file \/nonexistent\/ca\.pem/);
+  tt.throws(() => new HttpChecker(httpDef({ scheme: 'https', tls: { verify: true, ca: '/nonexistent/ca.pem' } })), /http check http: cannot read CA file \/nonexistent\/ca\.pem/);
+  tt.throws(() => new HttpChecker(httpDef({ scheme: 'https', tls: { verify: true, ca: '/etc/hostname' } })), /CA file \/etc\/hostname is not usable PEM/);
 });
