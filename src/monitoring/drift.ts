@@ -110,6 +110,8 @@ function comparePybalService(svc: ServiceDef, p: PybalServiceConf, input: NonNul
 
   const list = input.serverLists?.[p.config];
   if (list) report.items.push(...backendItems(svc, Object.keys(list), 'pybal', at('config'), `the server list ${p.config}`));
+  // poold's own server list for this service is built from pools/ and etcd: nothing to compare.
+  else if (p.config.endsWith(`/pybal/${servicePath(svc)}`)) return;
   else if (/^https?:\/\//.test(p.config)) report.warnings.push(`${servicePath(svc)}: server list ${p.config} is an http URL, not fetched offline; backends not compared`);
   else report.warnings.push(`${servicePath(svc)}: server list ${p.config} not available; backends not compared`);
 }
