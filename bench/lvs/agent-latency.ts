@@ -13,6 +13,7 @@
 // Each trial flips one host of a 10-host pool (depool, then repool the next trial). Per trial we
 // record, from the write's start (t0):
 //   applied   the stand-in's log time after it applied the -R input (what the brief measures);
+//   reconcile when the agent started the reconcile (etcd commit + watch delivery + JSON decoding);
 //   received  when `ipvsadm -R` had all its commands: ipvsadm is fronted by stamping-ipvsadm.sh,
 //             a shell that starts in ~1 ms as /sbin/ipvsadm (C) does, stamps, then runs the stand-in;
 //   standin   applied - received: the stand-in's own cost, mostly a Node process start
@@ -178,6 +179,7 @@ async function main(): Promise<void> {
   });
 
   const applied: number[] = [];
+  const reconcile: number[] = [];
   const received: number[] = [];
   const standin: number[] = [];
   let depooled: string | undefined;
@@ -205,6 +207,7 @@ async function main(): Promise<void> {
     const stamp = stamps().at(-1)!;
     applied.push(entry.at - t0);
     received.push(stamp - t0);
+    reconcile.push(rep.startedAt - t0);
     standin.push(entry.at - stamp);
   }
   await agent.stop();
@@ -219,12 +222,14 @@ async function main(): Promise<void> {
     node: process.version,
     appliedMs: stats(applied),
     receivedMs: stats(received),
+    reconcileStartMs: stats(reconcile),
     standinMs: stats(standin),
     standinAloneMs: stats(alone),
   };
   console.log(`LVS agent latency, mode=${MODE}, ${TRIALS} trials (after ${WARMUP} warm-up), ms from the etcd write:`);
   console.log(`  applied (stand-in logged -R applied)  p50 ${result.appliedMs.p50}  p90 ${result.appliedMs.p90}  p99 ${result.appliedMs.p99}  max ${result.appliedMs.max}`);
   console.log(`  received (ipvsadm -R had its input)   p50 ${result.receivedMs.p50}  p90 ${result.receivedMs.p90}  p99 ${result.receivedMs.p99}  max ${result.receivedMs.max}`);
+  console.log(`    of which: reconcile started         p50 ${result.reconcileStartMs.p50}  p90 ${result.reconcileStartMs.p90}  p99 ${result.reconcileStartMs.p99}  max ${result.reconcileStartMs.max}`);
   console.log(`  stand-in's own run (Node start-up)    p50 ${result.standinMs.p50}  p90 ${result.standinMs.p90}  p99 ${result.standinMs.p99}  max ${result.standinMs.max}`);
   console.log(`  stand-in alone, spawnSync -S -n       p50 ${result.standinAloneMs.p50}  p99 ${result.standinAloneMs.p99}`);
   if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);

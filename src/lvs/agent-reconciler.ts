@@ -35,6 +35,9 @@ export interface ServiceStatus {
 }
 
 export interface ReconcileReport {
+  /** Epoch ms (fractional) when the reconcile began, i.e. when its trigger was taken up. */
+  startedAt: number;
+  /** Epoch ms when it ended. */
   at: number;
   reason: ReconcileReason;
   result: ReconcileResult;
@@ -143,8 +146,9 @@ export class Reconciler {
   private async reconcile(reason: ReconcileReason): Promise<ReconcileReport> {
     const now = this.opts.now ?? Date.now;
     const t0 = performance.now();
+    const startedAt = performance.timeOrigin + t0;
     const report = (result: ReconcileResult, services: ServiceStatus[], commands: string[] = [], error?: string): ReconcileReport => ({
-      at: now(), reason, result, commands, durationMs: performance.now() - t0, services, ...(error !== undefined ? { error } : {}),
+      startedAt, at: now(), reason, result, commands, durationMs: performance.now() - t0, services, ...(error !== undefined ? { error } : {}),
     });
     const sourceUp = reason === 'period' ? await this.opts.source.probe() : this.opts.source.healthy();
     if (!sourceUp) {
