@@ -74,7 +74,12 @@ export class Daemon {
     const { log } = this.o;
     log.info({ etcd: describeEtcdOptions(this.o.etcd), observer: this.o.observer, dcs: this.o.dcs ?? 'all' }, 'starting poold');
     this.kv = (await openKv(this.o.etcd, 'etcd3')) as Etcd3Kv;
-    this.api = await startApi({ view: this.view, metrics: this.metrics, logger: log, host: this.o.host, port: this.o.port });
+    // fastify logs every request at info: at a few requests per second from LVS agents and
+    // monitoring that drowns the daemon's own logs, so the API logs warnings and errors only.
+    // ('silent' has no entry in levels.values: treat it as above every level.)
+    const apiLevel = (log.levels.values[log.level] ?? Infinity) >= log.levels.values.warn ? log.level : 'warn';
+    const apiLog = log.child({ component: 'api' }, { level: apiLevel });
+    this.api = await startApi({ view: this.view, metrics: this.metrics, logger: apiLog, host: this.o.host, port: this.o.port });
     log.info({ url: this.url }, 'API listening');
 
     this.publisher = new ObservationPublisher(this.kv, this.keys, {
@@ -132,11 +137,19 @@ export class Daemon {
     await this.kv?.close();
   }
 
-  /** Simulates a crash for tests: stops keepalives and checks without resigning or revoking. */
+  /**
+   * Simulates a crash for tests: stops keepalives and checks without resigning or revoking, so the
+   * observations and the leadership key expire after the lease TTL, as after SIGKILL. The election
+   * is abandoned too: before, its lease kept being renewed, so a "crashed" leader stayed leader.
+   */
   async crash(): Promise<void> {
+    this.leader?.deactivate();
     this.publisher?.abandon();
+    await this.election?.abandon();
     await this.scheduler?.stop();
+    await Promise.all(this.mirrors.map((m) => m.stop()));
     await this.api?.close();
+    await this.kv?.close();
   }
 
   private async mirror(name: string, prefix: string, h: Omit<MirrorHandlers, 'connection' | 'error'>): Promise<void> {
@@ -201,8 +214,10 @@ export class Daemon {
           this.data.invalidServices.delete(path);
           this.view.setService(def);
         } catch (err) {
-          // Keep running the last good definition, and say so loudly in /alerts.
-          const msg = (err as Error).message;
+          // Keep running the last good definition, and say so loudly in /alerts, naming the key so
+          // the operator knows what to fix (JSON.parse's message says only "at position 16").
+          const raw = (err as Error).message;
+          const msg = raw.includes(key) ? raw : `${key}: ${err instanceof SyntaxError ? 'not valid JSON: ' : ''}${raw}`;
           this.data.invalidServices.set(path, msg);
           this.o.log.error({ key, err: msg, keeping: this.data.services.has(path) ? 'last good definition' : 'nothing' }, 'invalid service definition in etcd');
         }

@@ -10,6 +10,8 @@ import { startEmbeddedEtcd } from './embedded-etcd.js';
 import { createLogger } from './logger.js';
 import { syncAtStart } from './sync-at-start.js';
 import { describeError } from '../cli/exit.js';
+import { UsageError } from '../model/errors.js';
+import { join } from 'node:path';
 
 /** Incident replays: which host of which pool misbehaves, and how. Everything else answers ok. */
 const FAULTS: Array<{ dc: string; service: string; index: number; behaviour: Behaviour; why: string; flapEvery?: { seconds: number } }> = [
@@ -21,8 +23,21 @@ const FAULTS: Array<{ dc: string; service: string; index: number; behaviour: Beh
   { dc: 'codfw', service: 'mobileapps', index: 2, behaviour: 'hang-before-headers', why: 'accepts, never answers: down on headers timeout' },
 ];
 
+/** A port from the environment (the demo's fixed defaults can be taken, e.g. by tests running in parallel). */
+function envPort(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`bad ${name}='${text}': expected a port number (0-65535)`);
+  return n;
+}
+
+/** What must be stopped on the way out, newest first; a failed start must not leave etcd behind. */
+const cleanups: Array<() => Promise<void>> = [];
+
 async function main(): Promise<void> {
   const log = createLogger(process.env.POOLD_LOG_LEVEL ?? 'warn');
+  const ports = { api: envPort('POOLD_PORT', 9090), sim: envPort('POOLD_SIM_PORT', 9191), etcd: envPort('POOLD_ETCD_PORT', 2379) };
   const services = await loadPoolsOrThrow('pools');
   const backends: BackendSpec[] = [];
   const notes: string[] = [];
@@ -35,9 +50,12 @@ async function main(): Promise<void> {
     });
   }
 
-  const etcd = await startEmbeddedEtcd({ dataDir: 'var/etcd' });
+  const etcd = await startEmbeddedEtcd({ dataDir: process.env.POOLD_DATA_DIR ?? join('var', 'etcd'), clientPort: ports.etcd });
+  cleanups.unshift(() => etcd.stop());
   const sim = await startSimulator({ backends });
-  const control = await startControl(sim, '127.0.0.1', Number(process.env.POOLD_SIM_PORT ?? 9191));
+  cleanups.unshift(() => sim.stop());
+  const control = await startControl(sim, '127.0.0.1', ports.sim);
+  cleanups.unshift(() => control.close());
   const keys = new Keys();
   await syncAtStart('pools', { endpoints: [etcd.endpoint] }, keys, log);
   const daemon = new Daemon({
@@ -46,19 +64,17 @@ async function main(): Promise<void> {
     observer: 'demo',
     quorum: 'majority',
     host: '127.0.0.1',
-    port: Number(process.env.POOLD_PORT ?? 9090),
+    port: ports.api,
     leaseTtlSeconds: 5,
     log,
   });
+  cleanups.unshift(() => daemon.stop().catch((err: unknown) => log.error({ err }, 'poold stop failed')));
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nstopping poold, simulator and etcd...\n');
-    await daemon.stop().catch((err: unknown) => log.error({ err }, 'poold stop failed'));
-    await control.close();
-    await sim.stop();
-    await etcd.stop();
+    await cleanUp();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());
@@ -67,6 +83,8 @@ async function main(): Promise<void> {
 
   const api = daemon.url;
   const sc = `http://${control.address}:${control.port}`;
+  // poolctl's default endpoint is 127.0.0.1:2379; on another port it must be told.
+  const env = ports.etcd === 2379 ? '' : `POOLD_ETCD=${etcd.endpoint} `;
   process.stdout.write([
     '',
     `poold is running on ${services.length} sample pools (${backends.length} simulated backends), etcd at ${etcd.endpoint}.`,
@@ -83,8 +101,8 @@ async function main(): Promise<void> {
     ...notes,
     '',
     'Try, in another terminal:',
-    '  npx poolctl status cxserver',
-    '  npx poolctl depool sca1001 --reason "deploy"',
+    `  ${env}npx poolctl status cxserver`,
+    `  ${env}npx poolctl depool sca1001 --reason "deploy"`,
     `  curl -X POST -d '{"behaviour":"404-root"}' ${sc}/backends/127.10.1.1:8080/behaviour`,
     '',
     'Ctrl-C stops everything.',
@@ -92,7 +110,14 @@ async function main(): Promise<void> {
   ].join('\n'));
 }
 
-main().catch((err: unknown) => {
+async function cleanUp(): Promise<void> {
+  for (const c of cleanups.splice(0)) {
+    await c().catch((err: unknown) => process.stderr.write(`poold demo: while stopping: ${describeError(err)}\n`));
+  }
+}
+
+main().catch(async (err: unknown) => {
   process.stderr.write(`poold demo: ${describeError(err)}\n`);
+  await cleanUp();
   process.exit(1);
 });

@@ -12,7 +12,7 @@ import { POOLD, runPoolctl, ROOT, type RunResult } from '../helpers/poolctl.js';
 export const testLog = pino({ level: process.env.POOLD_TEST_LOG ?? 'error', base: { name: 'poold-test' } }, pino.destination(2));
 
 /** A service block for pools/*.yaml with fast checks (300 ms, rise/fall 1) on `http://addr:port/`. */
-export function serviceYaml(o: { name: string; cluster: string; ip: string; port: number; threshold: number; servers: Record<string, string> }): string {
+export function serviceYaml(o: { name: string; cluster: string; ip: string; port: number; threshold: number; servers: Record<string, string>; interval?: string }): string {
   const servers = Object.entries(o.servers).map(([h, a]) => `      ${h}: { weight: 10${a === '' ? '' : `, address: ${a}`} }`).join('\n');
   return `  ${o.name}:
     cluster: ${o.cluster}
@@ -23,7 +23,7 @@ export function serviceYaml(o: { name: string; cluster: string; ip: string; port
         path: /
         expect: { status: [200], body: { non_empty: true } }
         timeout: 1s
-        interval: 300ms
+        interval: ${o.interval ?? '300ms'}
         rise: 1
         fall: 1
     servers:
