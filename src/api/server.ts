@@ -11,6 +11,7 @@ import { pybalRoutes } from './routes-pybal.js';
 import { v1Routes } from './routes-v1.js';
 import { metricsRoutes } from './routes-metrics.js';
 import { eventRoutes } from './routes-events.js';
+import { dashboardRoutes } from './dashboard/routes-dashboard.js';
 import type { PoolView } from './state-view.js';
 
 export interface ApiOptions {
@@ -100,6 +101,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.register(v1Routes, { view, now });
   app.register(metricsRoutes, { metrics });
   app.register(eventRoutes, { view, heartbeatMs: options.sseHeartbeatMs ?? 15_000 });
+  app.register(dashboardRoutes, {});
   return app;
 }
 
