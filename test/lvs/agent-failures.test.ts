@@ -81,3 +81,19 @@ t.test('a deleted service definition leaves its virtual service in place', async
   t.same(r.services, [{ service: 'eqiad/sca/going', skipped: 'no service definition' }]);
   t.same(fake.log().slice(mark).filter((e) => e.argv[0] === '-R'), [], 'no command');
 });
+
+t.test('the period timer alone repairs a hand edit', async (t) => {
+  const fake = fakeIpvsadm();
+  t.teardown(fake.cleanup);
+  const def = serviceDef({ service: 'timer' });
+  await putDef(kv, def);
+  await putState(kv, poolState(def, { 'sca1001.eqiad.wmnet': {}, 'sca1002.eqiad.wmnet': {} }, 1));
+  const a = await startTestAgent(fake, source, { services: ['eqiad/sca/timer'], periodMs: 300 });
+  t.teardown(() => a.agent.stop());
+  await a.next((r) => r.result === 'applied');
+  fake.run(['-d', '-t', '10.2.2.18:8080', '-r', '10.64.0.2']);
+  const mark = fake.log().length;
+  const r = await a.next((x) => x.result === 'applied' && x.reason === 'period');
+  t.same(r.commands, ['-a -t 10.2.2.18:8080 -r 10.64.0.2 -w 10']);
+  t.same(fake.log().slice(mark).filter((e) => e.argv[0] === '-R').map((e) => e.stdin), ['-a -t 10.2.2.18:8080 -r 10.64.0.2 -w 10\n']);
+});
