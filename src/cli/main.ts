@@ -67,6 +67,8 @@ export function buildProgram(): Command {
         'actions: get | pool | depool | drain | decommission | weight N | set/pooled=no:weight=5'),
   ).action(lazy(() => import('./commands/select.js')));
   etcdOptions(program.command('status [pool]').description('hosts of a pool (or all): admin, up, pooled, reason'))
+    .option('--watch', 'then follow changes as they happen (from poold\'s event stream)')
+    .option('--api <url>', 'poold API for --watch', 'http://127.0.0.1:9090')
     .action(lazy(() => import('./commands/status.js')));
   etcdOptions(program.command('sync [dir]').description('create/update pools in etcd from pools/*.yaml (default ./pools)'))
     .option('--dry-run', 'print the diff, write nothing')

@@ -52,9 +52,30 @@ export function statusLines(rows: StatusRow[]): string[] {
 }
 
 export async function run(args: string[], opts: CliOpts): Promise<number> {
-  return withContext(opts, async (ctx) => {
-    const rows = statusRows(await readInventory(ctx), args[0]);
-    ctx.out.result(statusLines(rows), rows);
-    return 0;
+  const rows = await withContext(opts, async (ctx) => {
+    const r = statusRows(await readInventory(ctx), args[0]);
+    ctx.out.result(statusLines(r), r);
+    return r;
   });
+  if (opts.watch !== true) return 0;
+  // Follow poold's events for the pools shown, until interrupted.
+  const pools = new Set(rows.map((r) => servicePath(r)));
+  const { followEvents, describeEvent } = await import('../event-stream.js');
+  const api = typeof opts.api === 'string' ? opts.api : 'http://127.0.0.1:9090';
+  await new Promise<void>((resolve) => {
+    const f = followEvents(api, ['state', 'admin', 'flapping', 'drift', 'stale', 'leadership'], {
+      event: (e) => {
+        if ('pool' in e && e.pool !== null && !pools.has(servicePath(e.pool))) return;
+        process.stdout.write(opts.json === true ? `${JSON.stringify(e)}\n` : `${describeEvent(e)}\n`);
+      },
+      status: (line) => process.stderr.write(`${line}\n`),
+    });
+    const stop = () => {
+      f.stop();
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
 }
