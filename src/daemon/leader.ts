@@ -27,6 +27,8 @@ export interface LeaderDeps {
 export class Leader {
   private readonly coordinators = new Map<string, CoordinatorState>();
   private readonly dirty = new Set<string>();
+  /** Pools whose definition is gone: their published state is deleted on the next flush. */
+  private readonly removed = new Map<string, ServiceKey>();
   private flushScheduled = false;
   private retryMs = 100;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -42,12 +44,19 @@ export class Leader {
   activate(): void {
     this.active = true;
     for (const path of this.d.data.services.keys()) this.rebuild(path);
+    // A state published for a pool whose definition was deleted while nobody led would otherwise
+    // stay in etcd for ever (LVS agents and restarted instances would keep serving it). Not for a
+    // pool whose stored definition is merely invalid: that one is still configured.
+    for (const [path, state] of this.d.data.states) {
+      if (!this.d.data.services.has(path) && !this.d.data.invalidServices.has(path)) this.markRemoved(path, state);
+    }
   }
 
   deactivate(): void {
     this.active = false;
     this.coordinators.clear();
     this.dirty.clear();
+    this.removed.clear();
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
@@ -57,9 +66,13 @@ export class Leader {
     const def = this.d.data.services.get(path);
     const state = this.coordinators.get(path);
     if (def === undefined) {
+      const key = state ?? this.d.data.states.get(path);
       this.coordinators.delete(path);
+      this.dirty.delete(path);
+      if (key !== undefined) this.markRemoved(path, key);
       return;
     }
+    this.removed.delete(path);
     if (state === undefined) this.rebuild(path);
     else this.apply(path, { type: 'configChanged', at: this.d.now(), service: def });
   }
@@ -130,8 +143,17 @@ export class Leader {
     }
   }
 
+  private markRemoved(path: string, key: ServiceKey): void {
+    this.removed.set(path, { dc: key.dc, cluster: key.cluster, service: key.service });
+    this.scheduleFlush();
+  }
+
   private markDirty(path: string): void {
     this.dirty.add(path);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => void this.flush());
@@ -139,20 +161,25 @@ export class Leader {
 
   private async flush(): Promise<void> {
     this.flushScheduled = false;
-    if (!this.active || this.dirty.size === 0) return;
+    if (!this.active || (this.dirty.size === 0 && this.removed.size === 0)) return;
     const paths = [...this.dirty];
     this.dirty.clear();
+    const removed = [...this.removed];
+    this.removed.clear();
     const puts = paths.flatMap((path) => {
       const state = this.coordinators.get(path);
       if (state === undefined) return [];
       return [{ type: 'put' as const, key: this.d.keys.state(state), value: JSON.stringify(effectiveState(state)) }];
     });
-    if (puts.length === 0) return;
+    const deletes = removed.map(([, key]) => ({ type: 'delete' as const, key: this.d.keys.state(key) }));
+    if (puts.length === 0 && deletes.length === 0) return;
     try {
-      await this.d.kv.txn({ compare: [], success: puts });
+      await this.d.kv.txn({ compare: [], success: [...puts, ...deletes] });
       this.retryMs = 100;
     } catch (err) {
       for (const p of paths) this.dirty.add(p);
+      // A pool defined again meanwhile is not deleted on retry.
+      for (const [path, key] of removed) if (!this.d.data.services.has(path)) this.removed.set(path, key);
       this.d.log.warn({ err: (err as Error).message, pools: paths, retryMs: this.retryMs }, 'could not publish pool state; retrying');
       this.retryTimer = setTimeout(() => void this.flush(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, 5000);

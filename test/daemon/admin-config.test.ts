@@ -3,6 +3,7 @@
 // once, by repooling down servers if needed (PyBal 1.15's T184715 ignored the threshold on reload).
 import t from 'tap';
 import { startEtcd } from '../helpers/etcd.js';
+import { GatewayKv } from '../../src/store/kv-gateway.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import { lines, poolctl, poolsDir, serviceYaml, startDaemon, text, waitFor } from './harness.js';
 import { writeFileSync } from 'node:fs';
@@ -11,8 +12,9 @@ import { join } from 'node:path';
 const PORT = 8082;
 const A = ['127.0.62.1', '127.0.62.2', '127.0.62.3', '127.0.62.4'];
 const H = ['ad1001.eqiad.wmnet', 'ad1002.eqiad.wmnet', 'ad1003.eqiad.wmnet', 'ad1004.eqiad.wmnet'];
-const yaml = (threshold: number) =>
-  `dc: eqiad\nservices:\n${serviceYaml({ name: 'adsvc', cluster: 'adc', ip: '10.9.62.1', port: PORT, threshold, servers: Object.fromEntries(H.map((h, i) => [h, A[i]])) })}`;
+const GONE = serviceYaml({ name: 'adgone', cluster: 'adc', ip: '10.9.62.2', port: PORT, threshold: 0.5, servers: { 'adgone1001.eqiad.wmnet': A[1] } });
+const yaml = (threshold: number, withGone = true) =>
+  `dc: eqiad\nservices:\n${serviceYaml({ name: 'adsvc', cluster: 'adc', ip: '10.9.62.1', port: PORT, threshold, servers: Object.fromEntries(H.map((h, i) => [h, A[i]])) })}${withGone ? GONE : ''}`;
 
 const etcd = await startEtcd();
 t.teardown(() => etcd.stop());
@@ -58,7 +60,7 @@ t.test('threshold raised to .75 in pools/ and synced: 3 must stay pooled, so ad1
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
-  writeFileSync(join(dir, 'eqiad.yaml'), yaml(0.75));
+  writeFileSync(join(dir, 'eqiad.yaml'), yaml(0.75, true));
   const r = await poolctl(['sync', dir], etcd.clientUrl);
   t.match(r.stdout, /adsvc/, 'sync reports the service change');
   const want = expectPool(['disabled/up/not pooled', UP, 'enabled/down/pooled', 'enabled/down/pooled']);
@@ -78,4 +80,17 @@ t.test('recovery under the new threshold: both repooled servers are healthy agai
   const want = expectPool(['disabled/up/not pooled', UP, UP, UP]);
   t.same(lines(await waitFor('all enabled up', pool, same(want))), want);
   t.equal(await text(`${d.url}/alerts`), 'OK - All pools are healthy');
+});
+
+t.test('a pool removed from pools/ and synced leaves /pools, and its published state is deleted', async (t) => {
+  const kv = new GatewayKv({ endpoints: etcd.endpoints });
+  t.teardown(() => kv.close());
+  t.same(lines(await text(`${d.url}/pools`)), ['adgone', 'adsvc']);
+  t.ok(await kv.get('/poold/v1/state/eqiad/adc/adgone'), 'published while defined');
+  writeFileSync(join(dir, 'eqiad.yaml'), yaml(0.75, false));
+  const r = await poolctl(['sync', dir], etcd.clientUrl);
+  t.match(r.stdout, /- service eqiad\/adc\/adgone/);
+  t.equal(await waitFor('adgone gone from /pools', () => text(`${d.url}/pools`), (b) => b === 'adsvc\n'), 'adsvc\n');
+  await waitFor('state key deleted', () => kv.get('/poold/v1/state/eqiad/adc/adgone'), (e) => e === undefined);
+  t.equal(await text(`${d.url}/pools/adgone`), 'The desired url was not found');
 });
