@@ -21,6 +21,7 @@ const NEEDED = {
     chromium: 'chromium',
     openssl: 'openssl',
     '/usr/lib/nagios/plugins/check_tcp': 'monitoring-plugins-basic',
+    '/usr/sbin/nagios4': 'nagios4-core',
   },
 };
 

@@ -23,6 +23,7 @@ import { Leader } from './leader.js';
 import type { Logger } from './logger.js';
 import { Mirror, type MirrorHandlers } from './mirror.js';
 import { Observer } from './observer.js';
+import { DriftWatch } from './drift-watch.js';
 
 export interface DaemonOptions {
   etcd: EtcdOptions;
@@ -38,6 +39,8 @@ export interface DaemonOptions {
   leaseTtlSeconds: number;
   log: Logger;
   checkConcurrency?: number;
+  /** Deployed pybal.conf / Icinga config to compare with the pool definitions (drift in /alerts). */
+  drift?: { pybalFile?: string; icingaFile?: string; icingaFormat?: 'icinga2' | 'nagios'; intervalMs?: number };
 }
 
 export class Daemon {
@@ -56,6 +59,7 @@ export class Daemon {
   private readonly disconnected = new Set<string>();
   private staleSince = 0;
   private servicesDirty = false;
+  private drift: DriftWatch | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     this.keys = o.keys ?? new Keys();
@@ -109,6 +113,19 @@ export class Daemon {
     await this.mirror('admin', this.keys.poolsPrefix(), this.adminHandlers());
     await this.mirror('health', this.keys.healthPrefix(), this.healthHandlers());
     this.scheduler.start();
+    if (this.o.drift?.pybalFile !== undefined || this.o.drift?.icingaFile !== undefined) {
+      this.drift = new DriftWatch({
+        ...this.o.drift,
+        dc: this.o.dcs?.length === 1 ? this.o.dcs[0] : undefined,
+        intervalMs: this.o.drift.intervalMs ?? 60_000,
+        services: () => [...this.data.services.values()],
+        onChange: (paths) => {
+          for (const def of this.data.services.values()) if (paths.has(servicePath(def))) this.refreshProblems(def);
+        },
+        log: this.o.log,
+      });
+      this.drift.start();
+    }
 
     const scope = this.o.dcs && this.o.dcs.length > 0 ? [...this.o.dcs].sort().join('+') : 'all';
     this.election = new Election(this.kv, { key: this.keys.election(`leader-${scope}`), candidate: this.o.observer, ttlSeconds: this.o.leaseTtlSeconds }, {
@@ -128,6 +145,7 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    this.drift?.stop();
     this.leader?.deactivate();
     await this.election?.stop().catch((err: unknown) => this.o.log.warn({ err }, 'election stop failed'));
     await this.scheduler?.stop();
@@ -238,6 +256,7 @@ export class Daemon {
       settled: () => {
         if (!this.servicesDirty) return;
         this.servicesDirty = false;
+        this.drift?.kick();
         this.observer?.setServices([...this.data.services.values()]).catch((err: unknown) =>
           this.o.log.error({ err }, 'could not configure checks'));
       },
@@ -245,8 +264,12 @@ export class Daemon {
   }
 
   private refreshProblems(sk: ServiceKey): void {
-    const invalid = this.data.invalidServices.get(servicePath(sk));
-    this.view.setDrift(sk, invalid === undefined ? [] : [{ where: 'etcd', message: `${invalid}; running the last good definition` }]);
+    const path = servicePath(sk);
+    const invalid = this.data.invalidServices.get(path);
+    this.view.setDrift(sk, [
+      ...(invalid === undefined ? [] : [{ where: 'etcd', message: `${invalid}; running the last good definition` }]),
+      ...(this.drift?.problems(path) ?? []),
+    ]);
   }
 
   private adminHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {

@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError, EXIT, exitCodeFor } from '../cli/exit.js';
+import { parseDuration } from '../model/duration.js';
 import { UsageError } from '../model/errors.js';
 import { checkQuorum } from '../model/quorum.js';
 import { etcdConfigPath, loadEtcdOptions, type EtcdFlags } from '../store/connection.js';
@@ -21,6 +22,10 @@ interface PooldFlags extends EtcdFlags {
   sync?: string;
   dataDir: string;
   logLevel?: string;
+  driftPybal?: string;
+  driftIcinga?: string;
+  driftIcingaFormat?: 'icinga2' | 'nagios';
+  driftInterval: string;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -43,6 +48,10 @@ function program(): Command {
     .option('--etcd <urls>', 'etcd endpoints (env POOLD_ETCD); none: run an embedded etcd on 127.0.0.1:2379')
     .option('--etcd-ca <file>').option('--etcd-cert <file>').option('--etcd-key <file>')
     .option('--etcd-user <user>').option('--etcd-password <password>').option('--etcd-config <file>')
+    .option('--drift-pybal <file>', 'deployed pybal.conf to compare with the pool definitions (drift goes to /alerts)')
+    .option('--drift-icinga <file>', 'deployed Icinga config to compare likewise')
+    .addOption(new Option('--drift-icinga-format <format>').choices(['icinga2', 'nagios']).default('icinga2'))
+    .option('--drift-interval <duration>', 'how often to re-compare', '1m')
     .addOption(new Option('--log-level <level>').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']))
     .exitOverride();
 }
@@ -72,6 +81,8 @@ export async function main(argv: string[]): Promise<number> {
     const { host, port } = parseListen(flags.listen);
     const quorum = checkQuorum(/^\d+$/.test(flags.quorum) ? Number(flags.quorum) : flags.quorum);
     const ttl = Number(flags.leaseTtl);
+    const driftIntervalMs = parseDuration(flags.driftInterval);
+    if (driftIntervalMs === null || driftIntervalMs < 1000) throw new UsageError(`bad --drift-interval '${flags.driftInterval}': a duration >= 1s`);
     if (!Number.isInteger(ttl) || ttl < 2) throw new UsageError(`bad --lease-ttl '${flags.leaseTtl}': whole seconds >= 2`);
     if (!etcdConfigured(flags)) {
       embedded = await startEmbeddedEtcd({ dataDir: flags.dataDir });
@@ -92,6 +103,7 @@ export async function main(argv: string[]): Promise<number> {
       port,
       leaseTtlSeconds: ttl,
       log,
+      drift: { pybalFile: flags.driftPybal, icingaFile: flags.driftIcinga, icingaFormat: flags.driftIcingaFormat, intervalMs: driftIntervalMs },
     });
     await daemon.start();
     log.info({ api: daemon.url, pools: `${daemon.url}/pools`, alerts: `${daemon.url}/alerts` }, 'poold ready');
