@@ -11,7 +11,8 @@ const purpose = process.argv[2] ?? 'test';
 
 // Debian package per binary. `start` needs only etcd; the suite drives the real peers too.
 const NEEDED = {
-  start: { etcd: 'etcd-server' },
+  // The demo's EventLogging pool runs a Nagios plugin (check_tcp) as its command check.
+  start: { etcd: 'etcd-server', '/usr/lib/nagios/plugins/check_tcp': 'monitoring-plugins-basic' },
   test: {
     etcd: 'etcd-server',
     etcdctl: 'etcd-client',
