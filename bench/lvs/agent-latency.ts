@@ -14,8 +14,9 @@
 // record, from the write's start (t0):
 //   applied   the stand-in's log time after it applied the -R input (what the brief measures);
 //   reconcile when the agent started the reconcile (etcd commit + watch delivery + JSON decoding);
-//   received  when `ipvsadm -R` had all its commands: ipvsadm is fronted by stamping-ipvsadm.sh,
-//             a shell that starts in ~1 ms as /sbin/ipvsadm (C) does, stamps, then runs the stand-in;
+//   received  when `ipvsadm -R` had all its commands: ipvsadm is fronted by stamp-front.c (a small
+//             C program that starts as fast as /sbin/ipvsadm; stamping-ipvsadm.sh without cc),
+//             which stamps the time, then runs the stand-in on the same input;
 //   standin   applied - received: the stand-in's own cost, mostly a Node process start
 //             (~80-100 ms on an idle machine) that a real ipvsadm does not have.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -73,6 +74,19 @@ interface LogEntry {
   at: number;
 }
 
+/**
+ * The ipvsadm the agent runs: bench/lvs/stamp-front.c compiled with cc when possible (starts in
+ * well under 1 ms, like /sbin/ipvsadm), else the shell version (a few ms: sh, cat and date forks).
+ */
+function stampingFront(fake: string, dir: string): string {
+  const src = fake.replace(/test\/fixtures\/fake-ipvsadm$/, 'bench/lvs/stamp-front.c');
+  const bin = join(dir, 'stamp-front');
+  const cc = spawnSync('cc', ['-O2', '-Wall', '-o', bin, src], { encoding: 'utf8' });
+  if (cc.status === 0) return bin;
+  console.error(`cc failed (${cc.error?.message ?? cc.stderr.trim()}); using the shell front, which adds a few ms to "received"`);
+  return src.replace(/stamp-front\.c$/, 'stamping-ipvsadm.sh');
+}
+
 async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
@@ -110,7 +124,7 @@ async function main(): Promise<void> {
   if (MODE !== 'state' && MODE !== 'depool') throw new Error(`--mode ${MODE}: expected state or depool`);
   const dir = mkdtempSync(join(tmpdir(), 'poold-lvs-bench-'));
   const env = { FAKE_IPVSADM_STATE: join(dir, 'ipvs.json'), FAKE_IPVSADM_LOG: join(dir, 'ipvsadm.log'), FAKE_IPVSADM_BIN: FAKE, STAMP_LOG: join(dir, 'stamps.log') };
-  const FRONT = FAKE.replace(/test\/fixtures\/fake-ipvsadm$/, 'bench/lvs/stamping-ipvsadm.sh');
+  const FRONT = stampingFront(FAKE, dir);
   const stamps = (): number[] => readFileSync(env.STAMP_LOG, 'utf8').trim().split('\n').map((l) => Number(BigInt(l) / 1000n) / 1000);
   const readLog = (): LogEntry[] => readFileSync(env.FAKE_IPVSADM_LOG, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LogEntry);
 
@@ -226,6 +240,7 @@ async function main(): Promise<void> {
     standinMs: stats(standin),
     standinAloneMs: stats(alone),
   };
+  console.log(`ipvsadm front: ${FRONT.endsWith('.sh') ? 'shell' : 'compiled'}`);
   console.log(`LVS agent latency, mode=${MODE}, ${TRIALS} trials (after ${WARMUP} warm-up), ms from the etcd write:`);
   console.log(`  applied (stand-in logged -R applied)  p50 ${result.appliedMs.p50}  p90 ${result.appliedMs.p90}  p99 ${result.appliedMs.p99}  max ${result.appliedMs.max}`);
   console.log(`  received (ipvsadm -R had its input)   p50 ${result.receivedMs.p50}  p90 ${result.receivedMs.p90}  p99 ${result.receivedMs.p99}  max ${result.receivedMs.max}`);
