@@ -9,8 +9,8 @@ const codes = new Map<string, number>();
 
 serve({
   start(arg) {
-    const { targets, concurrency } = arg as { targets: ScheduledTarget[]; concurrency?: number };
-    sched = new CheckScheduler({ createChecker, concurrency });
+    const { targets, concurrency, batchMs } = arg as { targets: ScheduledTarget[]; concurrency?: number; batchMs?: number };
+    sched = new CheckScheduler({ createChecker, concurrency, batchMs });
     sched.addListener({
       result(e) {
         if (!e.result.up) {

@@ -1,15 +1,19 @@
 // Health-check benchmark: poold's scheduler + http checker vs HAProxy, checking the same simulated
 // backends (one per 127.x address) at a 1 s interval, one new connection per check.
 //
-//   npm run build && node dist/bench/checks/run.js [--sizes 1000,5000,10000] [--seconds 20] [--warmup 5] [--json out.json]
+//   npm run build && node dist/bench/checks/run.js [--sizes 1000,5000,10000] [--seconds 12] [--warmup 5]
+//        [--rounds 2] [--sim-procs 2] [--json out.json]
 //   (BENCH_POOLD_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the poold child; HAPROXY=path overrides the binary.)
 //
-// Each size runs: simulator child up; poold child alone (warm-up, then per-second samples); poold
-// stopped; HAProxy alone on the same backends (same sampling); simulator down. Only one checker runs at
-// a time, which keeps every process under the 20000 open-file hard limit and off each other's CPU.
-// checks/s is counted at the simulator (requests), CPU from /proc/<pid>/stat (all threads).
+// For each size: simulator children up (backends split across --sim-procs processes); then --rounds
+// times, alternately: poold child alone (warm-up, then one sample per second), HAProxy alone on the
+// same backends (same sampling). Alternating rounds spread drifting machine load over both peers.
+// Only one checker runs at a time, which keeps every process under the 20000 open-file hard limit
+// and off each other's CPU. checks/s is counted at the simulator (requests answered); CPU comes from
+// /proc/<pid>/stat (all threads); reported figures are medians of the per-second samples.
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { call } from './ipc.js';
@@ -26,8 +30,10 @@ function arg(name: string, dflt: string): string {
 }
 
 const SIZES = arg('sizes', '1000,5000,10000').split(',').map(Number);
-const SECONDS = Number(arg('seconds', '20'));
+const SECONDS = Number(arg('seconds', '12'));
 const WARMUP = Number(arg('warmup', '5'));
+const ROUNDS = Number(arg('rounds', '2'));
+const SIM_PROCS = Number(arg('sim-procs', '2'));
 const JSON_OUT = arg('json', '');
 
 const SERVICE = 'benchsvc';
@@ -38,6 +44,7 @@ function addresses(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `127.${100 + Math.floor(i / 62_500)}.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`);
 }
 
+/** What poold would run for `check: {kind: http, path: /_info}` with PyBal-like settings. */
 const CHECK: HttpCheckDef = {
   kind: 'http',
   name: 'http',
@@ -58,7 +65,6 @@ const CHECK: HttpCheckDef = {
   keepAlive: false,
 };
 
-/** BENCH_POOLD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the poold child only. */
 function forkChild(file: string, nodeArgs = ''): ChildProcess {
   return fork(join(here, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: nodeArgs.split(' ').filter(Boolean) });
 }
@@ -68,98 +74,156 @@ interface Sample {
   cpuCores: number;
   cpuPerCheckUs: number;
   rssMiB: number;
+  load1: number;
 }
 
-interface Measured {
-  samples: Sample[];
+interface Summary {
   checksPerSec: number;
   cpuCores: number;
   cpuPerCheckUs: number;
-  /** Whole-window CPU / checks, a check on the per-second medians. */
-  windowCpuPerCheckUs: number;
   rssMaxMiB: number;
+  load1: number;
 }
 
-/** Samples `pid` every second for SECONDS, counting checks at the simulator. */
-async function measure(pid: number, sim: ChildProcess): Promise<Measured> {
-  const reqs = async () => (await call<{ requests: number }>(sim, 'totals')).requests;
+function summarize(samples: Sample[]): Summary {
+  return {
+    checksPerSec: median(samples.map((x) => x.checksPerSec)),
+    cpuCores: median(samples.map((x) => x.cpuCores)),
+    cpuPerCheckUs: median(samples.map((x) => x.cpuPerCheckUs)),
+    rssMaxMiB: Math.max(...samples.map((x) => x.rssMiB)),
+    load1: median(samples.map((x) => x.load1)),
+  };
+}
+
+class Sims {
+  private constructor(private readonly children: ChildProcess[]) {}
+
+  static async start(all: string[]): Promise<{ sims: Sims; backends: { address: string; port: number }[] }> {
+    const per = Math.ceil(all.length / SIM_PROCS);
+    const children: ChildProcess[] = [];
+    const lists = await Promise.all(
+      Array.from({ length: SIM_PROCS }, (_, k) => {
+        const child = forkChild('sim-child.js');
+        children.push(child);
+        return call<{ address: string; port: number }[]>(child, 'start', { addresses: all.slice(k * per, (k + 1) * per), service: SERVICE });
+      }),
+    );
+    return { sims: new Sims(children), backends: lists.flat() };
+  }
+
+  async requests(): Promise<number> {
+    const t = await Promise.all(this.children.map((c) => call<{ requests: number }>(c, 'totals')));
+    return t.reduce((a, x) => a + x.requests, 0);
+  }
+
+  cpuMicros(): number {
+    return this.children.reduce((a, c) => a + cpuMicros(c.pid!), 0);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.children.map((c) => call(c, 'stop').catch(() => c.kill())));
+  }
+}
+
+/** One sample per second for SECONDS: CPU and RSS of `pid`, checks answered by the simulators. */
+async function measure(pid: number, sims: Sims): Promise<{ samples: Sample[]; simCpuPerCheckUs: number }> {
   const samples: Sample[] = [];
   let prevCpu = cpuMicros(pid);
-  let prevReq = await reqs();
+  let prevReq = await sims.requests();
   let prevT = performance.now();
-  const cpu0 = prevCpu;
+  const sim0 = sims.cpuMicros();
   const req0 = prevReq;
-  let rssMax = 0;
   for (let s = 0; s < SECONDS; s++) {
     await sleep(1000);
     const cpu = cpuMicros(pid);
-    const req = await reqs();
+    const req = await sims.requests();
     const t = performance.now();
-    const rss = rssMiB(pid).rss;
-    rssMax = Math.max(rssMax, rss);
     const dt = (t - prevT) / 1000;
     const checks = req - prevReq;
-    samples.push({ checksPerSec: checks / dt, cpuCores: (cpu - prevCpu) / 1e6 / dt, cpuPerCheckUs: checks > 0 ? (cpu - prevCpu) / checks : NaN, rssMiB: rss });
+    samples.push({
+      checksPerSec: checks / dt,
+      cpuCores: (cpu - prevCpu) / 1e6 / dt,
+      cpuPerCheckUs: checks > 0 ? (cpu - prevCpu) / checks : NaN,
+      rssMiB: rssMiB(pid).rss,
+      load1: loadavg()[0],
+    });
     prevCpu = cpu;
     prevReq = req;
     prevT = t;
   }
-  return {
-    samples,
-    checksPerSec: median(samples.map((x) => x.checksPerSec)),
-    cpuCores: median(samples.map((x) => x.cpuCores)),
-    cpuPerCheckUs: median(samples.map((x) => x.cpuPerCheckUs)),
-    windowCpuPerCheckUs: (prevCpu - cpu0) / Math.max(1, prevReq - req0),
-    rssMaxMiB: rssMax,
-  };
+  return { samples, simCpuPerCheckUs: (sims.cpuMicros() - sim0) / Math.max(1, prevReq - req0) };
+}
+
+interface PooldStats {
+  lateness: { p50: number; p99: number; max: number };
+  completed: number;
+  failures: number;
+  failureCodes: Record<string, number>;
+  missedSlots: number;
+  queueFullDrops: number;
 }
 
 async function benchSize(n: number) {
-  const sim = forkChild('sim-child.js');
-  const backends = await call<{ address: string; port: number }[]>(sim, 'start', { addresses: addresses(n), service: SERVICE });
+  const { sims, backends } = await Sims.start(addresses(n));
+  const targets: ScheduledTarget[] = backends.map((b, i) => ({
+    service: { dc: 'bench', cluster: 'bench', service: SERVICE },
+    host: `backend${i}.bench`,
+    address: b.address,
+    port: b.port,
+    check: CHECK,
+    flapping: { transitions: 0, windowMs: 0 },
+    initialUp: true,
+  }));
+  const pooldSamples: Sample[] = [];
+  const hapSamples: Sample[] = [];
+  const pooldStats: PooldStats[] = [];
+  const simCost: number[] = [];
   try {
-    // poold
-    const targets: ScheduledTarget[] = backends.map((b, i) => ({
-      service: { dc: 'bench', cluster: 'bench', service: SERVICE },
-      host: `backend${i}.bench`,
-      address: b.address,
-      port: b.port,
-      check: CHECK,
-      flapping: { transitions: 0, windowMs: 0 },
-      initialUp: true,
-    }));
-    const poold = forkChild('poold-child.js', process.env.BENCH_POOLD_NODE_ARGS ?? '');
-    await call(poold, 'start', { targets });
-    await sleep(WARMUP * 1000);
-    await call(poold, 'resetStats');
-    const pooldM = await measure(poold.pid!, sim);
-    const st = await call<{ lateness: { p50: number; p99: number; max: number }; completed: number; failures: number; failureCodes: Record<string, number>; missedSlots: number; queueFullDrops: number }>(poold, 'stats');
-    await call(poold, 'stop');
-    await sleep(1500); // let TIME_WAIT and the simulator settle between the two peers
-
-    // HAProxy
-    const hap = await startHaproxy(backends);
-    let hapM: Measured;
-    try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const poold = forkChild('poold-child.js', process.env.BENCH_POOLD_NODE_ARGS ?? '');
+      await call(poold, 'start', { targets, batchMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined });
       await sleep(WARMUP * 1000);
-      hapM = await measure(hap.child.pid!, sim);
-    } finally {
-      await hap.stop();
+      await call(poold, 'resetStats');
+      const pm = await measure(poold.pid!, sims);
+      pooldSamples.push(...pm.samples);
+      simCost.push(pm.simCpuPerCheckUs);
+      pooldStats.push(await call<PooldStats>(poold, 'stats'));
+      await call(poold, 'stop');
+      await sleep(1500); // let the simulators drain between the two peers
+
+      const hap = await startHaproxy(backends);
+      try {
+        await sleep(WARMUP * 1000);
+        hapSamples.push(...(await measure(hap.child.pid!, sims)).samples);
+      } finally {
+        await hap.stop();
+      }
+      await sleep(1500);
     }
-    const result = {
-      backends: n,
-      seconds: SECONDS,
-      poold: { ...pooldM, samples: undefined, lateness: st.lateness, failures: st.failures, failureCodes: st.failureCodes, missedSlots: st.missedSlots, queueFullDrops: st.queueFullDrops },
-      haproxy: { ...hapM, samples: undefined },
-      ratioCpuPerCheck: pooldM.cpuPerCheckUs / hapM.cpuPerCheckUs,
-      samples: { poold: pooldM.samples, haproxy: hapM.samples },
-    };
-    return result;
   } finally {
-    await call(sim, 'stop').catch(() => sim.kill());
+    await sims.stop();
   }
+  const poold = summarize(pooldSamples);
+  const haproxy = summarize(hapSamples);
+  return {
+    backends: n,
+    seconds: SECONDS * ROUNDS,
+    poold: {
+      ...poold,
+      latenessP50: median(pooldStats.map((s) => s.lateness.p50)),
+      latenessP99: Math.max(...pooldStats.map((s) => s.lateness.p99)),
+      failures: pooldStats.reduce((a, s) => a + s.failures, 0),
+      failureCodes: pooldStats.map((s) => s.failureCodes),
+      missedSlots: pooldStats.reduce((a, s) => a + s.missedSlots, 0),
+    },
+    haproxy,
+    ratioCpuPerCheck: poold.cpuPerCheckUs / haproxy.cpuPerCheckUs,
+    simulatorCpuPerCheckUs: median(simCost),
+    samples: { poold: pooldSamples, haproxy: hapSamples },
+  };
 }
 
+const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 
@@ -169,17 +233,21 @@ for (const n of SIZES) {
   const r = await benchSize(n);
   results.push(r);
   process.stderr.write(
-    `  poold   ${f1(r.poold.checksPerSec)} checks/s, ${f1(r.poold.cpuPerCheckUs)} µs/check, ${f2(r.poold.cpuCores)} cores, RSS ${f1(r.poold.rssMaxMiB)} MiB, lateness p99 ${r.poold.lateness.p99} ms, failures ${r.poold.failures}\n` +
-      `  haproxy ${f1(r.haproxy.checksPerSec)} checks/s, ${f1(r.haproxy.cpuPerCheckUs)} µs/check, ${f2(r.haproxy.cpuCores)} cores, RSS ${f1(r.haproxy.rssMaxMiB)} MiB\n` +
-      `  ratio   ${f2(r.ratioCpuPerCheck)}x\n`,
+    `  poold   ${f0(r.poold.checksPerSec)} checks/s, ${f1(r.poold.cpuPerCheckUs)} µs/check, ${f2(r.poold.cpuCores)} cores, RSS ${f0(r.poold.rssMaxMiB)} MiB, ` +
+      `lateness p50/p99 ${r.poold.latenessP50}/${r.poold.latenessP99} ms, failures ${r.poold.failures}, load ${f1(r.poold.load1)}\n` +
+      `  haproxy ${f0(r.haproxy.checksPerSec)} checks/s, ${f1(r.haproxy.cpuPerCheckUs)} µs/check, ${f2(r.haproxy.cpuCores)} cores, RSS ${f0(r.haproxy.rssMaxMiB)} MiB, load ${f1(r.haproxy.load1)}\n` +
+      `  ratio   ${f2(r.ratioCpuPerCheck)}x (simulator ${f1(r.simulatorCpuPerCheckUs)} µs/check)\n`,
   );
 }
 
-console.log('| backends | poold checks/s | poold µs CPU/check | poold cores | poold RSS MiB | lateness p50/p99 ms | HAProxy checks/s | HAProxy µs CPU/check | HAProxy cores | ratio poold/HAProxy |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log(
+  '| backends | poold checks/s | poold µs CPU/check | poold cores | poold RSS MiB | poold lateness p50/p99 ms | poold failed checks | HAProxy checks/s | HAProxy µs CPU/check | HAProxy cores | ratio poold/HAProxy per check | load avg (poold/HAProxy) |',
+);
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
   console.log(
-    `| ${r.backends} | ${f1(r.poold.checksPerSec)} | ${f1(r.poold.cpuPerCheckUs)} | ${f2(r.poold.cpuCores)} | ${f1(r.poold.rssMaxMiB)} | ${r.poold.lateness.p50}/${r.poold.lateness.p99} | ${f1(r.haproxy.checksPerSec)} | ${f1(r.haproxy.cpuPerCheckUs)} | ${f2(r.haproxy.cpuCores)} | ${f2(r.ratioCpuPerCheck)} |`,
+    `| ${r.backends} | ${f0(r.poold.checksPerSec)} | ${f1(r.poold.cpuPerCheckUs)} | ${f2(r.poold.cpuCores)} | ${f0(r.poold.rssMaxMiB)} | ${r.poold.latenessP50}/${r.poold.latenessP99} | ${r.poold.failures} | ` +
+      `${f0(r.haproxy.checksPerSec)} | ${f1(r.haproxy.cpuPerCheckUs)} | ${f2(r.haproxy.cpuCores)} | ${f2(r.ratioCpuPerCheck)} | ${f1(r.poold.load1)}/${f1(r.haproxy.load1)} |`,
   );
 }
-if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, results }, null, 2));
+if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), results }, null, 2));

@@ -182,6 +182,20 @@ t.test('lateness = actual start - due time, with p50/p99', async (t) => {
   await halt(clock, sched);
 });
 
+t.test('batchMs starts due checks together on ticks, adding at most one tick of lateness', async (t) => {
+  const { clock, backends, sched, t0 } = setup({ batchMs: 100 });
+  for (let i = 0; i < 50; i++) sched.upsert(target(i));
+  sched.start();
+  await clock.advance(5000);
+  const starts = backends.calls.map((c) => c.startedAt);
+  t.ok(starts.length >= 200);
+  t.ok(starts.every((s) => s % 100 === 0), 'every start on a 100 ms tick');
+  t.ok(new Set(starts.map((s) => s - t0)).size <= 51, 'at most one start time per tick');
+  const st = sched.stats();
+  t.ok(st.lateness.max < 100 && st.lateness.p50 > 0, `lateness within one tick (p50 ${st.lateness.p50}, max ${st.lateness.max})`);
+  await halt(clock, sched);
+});
+
 t.test('identical checks across pools run once and fan out to every subscriber', async (t) => {
   const { clock, backends, sched, results, health } = setup();
   const same = { host: 'sca1001.eqiad.wmnet', address: '127.0.0.11', port: 8080 };
