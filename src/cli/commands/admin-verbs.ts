@@ -4,7 +4,6 @@ import { UsageError } from '../../model/errors.js';
 import { applyAdminChange, reportLines, type AdminPatch } from '../admin-change.js';
 import { withContext, type CliOpts } from '../context.js';
 import { parseServiceFilter, readInventory, resolveHost } from '../inventory.js';
-import { applyDowntime, parseDowntime } from '../downtime.js';
 
 export function parseWeight(text: string): number {
   if (!/^\d+$/.test(text.trim())) throw new UsageError(`bad weight '${text}': a weight is a whole number >= 0`, { weight: text });
@@ -25,7 +24,9 @@ function patchFor(verb: string, args: string[]): AdminPatch {
 export function verb(name: string) {
   return async (args: string[], opts: CliOpts): Promise<number> => {
     const patch = patchFor(name, args);
-    const downtimeMs = name === 'depool' && typeof opts.downtime === 'string' ? parseDowntime(opts.downtime) : undefined;
+    // Downtime code (https, Icinga config) loads only when asked for: depool must start fast.
+    const downtime = name === 'depool' && typeof opts.downtime === 'string' ? await import('../downtime.js') : undefined;
+    const downtimeMs = downtime !== undefined ? downtime.parseDowntime(opts.downtime as string) : undefined;
     const filter = parseServiceFilter(typeof opts.service === 'string' ? opts.service : undefined);
     return withContext(opts, async (ctx) => {
       const inv = await readInventory(ctx);
@@ -37,7 +38,8 @@ export function verb(name: string) {
         force: opts.force === true,
       });
       for (const w of report.warnings) ctx.out.warn(w);
-      if (!report.dryRun && (downtimeMs !== undefined || name === 'pool')) {
+      if (!report.dryRun && (downtimeMs !== undefined || (name === 'pool' && process.env.POOLD_ICINGA_API_URL))) {
+        const { applyDowntime } = downtime ?? (await import('../downtime.js'));
         const reason = typeof opts.reason === 'string' ? opts.reason : `poolctl ${name}`;
         const action = downtimeMs !== undefined ? { schedule: downtimeMs } : 'remove' as const;
         for (const w of await applyDowntime(report, action, ctx.actor, reason)) ctx.out.warn(w);
