@@ -59,6 +59,7 @@ export class Daemon {
   private readonly disconnected = new Set<string>();
   private staleSince = 0;
   private servicesDirty = false;
+  private configuring: Promise<void> = Promise.resolve();
   private drift: DriftWatch | undefined;
 
   constructor(private readonly o: DaemonOptions) {
@@ -161,6 +162,7 @@ export class Daemon {
    * is abandoned too: before, its lease kept being renewed, so a "crashed" leader stayed leader.
    */
   async crash(): Promise<void> {
+    this.drift?.stop();
     this.leader?.deactivate();
     this.publisher?.abandon();
     await this.election?.abandon();
@@ -257,8 +259,12 @@ export class Daemon {
         if (!this.servicesDirty) return;
         this.servicesDirty = false;
         this.drift?.kick();
-        this.observer?.setServices([...this.data.services.values()]).catch((err: unknown) =>
-          this.o.log.error({ err }, 'could not configure checks'));
+        // One reconfiguration at a time, each reading the definitions when it runs: setServices
+        // awaits name resolution, so two overlapping calls could finish out of order and leave the
+        // older set of checks in place.
+        this.configuring = this.configuring
+          .then(() => this.observer?.setServices([...this.data.services.values()]))
+          .catch((err: unknown) => this.o.log.error({ err }, 'could not configure checks'));
       },
     };
   }

@@ -84,13 +84,14 @@ export async function main(argv: string[]): Promise<number> {
     const driftIntervalMs = parseDuration(flags.driftInterval);
     if (driftIntervalMs === null || driftIntervalMs < 1000) throw new UsageError(`bad --drift-interval '${flags.driftInterval}': a duration >= 1s`);
     if (!Number.isInteger(ttl) || ttl < 2) throw new UsageError(`bad --lease-ttl '${flags.leaseTtl}': whole seconds >= 2`);
+    // Before anything is started, so a Ctrl-C during start-up still stops the embedded etcd.
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
     if (!etcdConfigured(flags)) {
       embedded = await startEmbeddedEtcd({ dataDir: flags.dataDir });
       flags.etcd = embedded.endpoint;
       log.info({ endpoint: embedded.endpoint, dataDir: embedded.dataDir }, 'started embedded etcd (no --etcd given)');
     }
-    process.once('SIGINT', () => void shutdown('SIGINT'));
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
     const keys = new Keys({ conftool: process.env.POOLD_CONFTOOL_ROOT, poold: process.env.POOLD_ROOT });
     if (flags.sync !== undefined) await syncAtStart(flags.sync, loadEtcdOptions(flags, process.env), keys, log);
     daemon = new Daemon({
