@@ -105,7 +105,9 @@ services:
     cluster: dvc
     lvs: { ip: 10.9.69.1, port: ${PORT} }
     depool_threshold: 0.5
-    checks: [{ kind: http, path: /, interval: 1s, timeout: 1s, rise: 1, fall: 1 }]
+    # Generous timeout and fall 2: on a loaded machine a starved check must not depool a host, or
+    # the threshold guard could refuse the benchmark's own depools.
+    checks: [{ kind: http, path: /, interval: 1s, timeout: 3s, rise: 1, fall: 2 }]
     servers:
 ${servers}
 `);
@@ -169,6 +171,11 @@ ${servers}
     const depoolCmd = `${process.execPath} ${POOLCTL} depool ${host} --reason bench`;
     const poolCmd = `${process.execPath} ${POOLCTL} pool ${host} --reason bench`;
     let cli: { tool: string; medianMs: number; meanMs: number; minMs: number; maxMs: number; runs: number };
+    // One untimed round first: a failing command would otherwise only show as hyperfine's exit code.
+    for (const c of [poolCmd, depoolCmd, poolCmd]) {
+      const r = spawnSync('/bin/sh', ['-c', c], { env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${c} exited ${r.status}: ${r.stderr}${r.stdout}`);
+    }
     const hf = spawnSync('hyperfine', ['--version'], { encoding: 'utf8' });
     if (hf.status === 0) {
       const exportFile = join(dir, 'hyperfine.json');

@@ -11,7 +11,11 @@ import { POOLD, runPoolctl, ROOT, type RunResult } from '../helpers/poolctl.js';
 /** Errors only, on stderr, so tap's stdout stays TAP. POOLD_TEST_LOG=debug to see everything. */
 export const testLog = pino({ level: process.env.POOLD_TEST_LOG ?? 'error', base: { name: 'poold-test' } }, pino.destination(2));
 
-/** A service block for pools/*.yaml with fast checks (300 ms, rise/fall 1) on `http://addr:port/`. */
+/**
+ * A service block for pools/*.yaml with fast checks (every 300 ms, rise/fall 1) on `http://addr:port/`.
+ * The timeout is long on purpose: failures here are refusals and bad bodies (immediate), and on a
+ * machine shared by parallel test runs a 1 s timeout could call a healthy but starved backend down.
+ */
 export function serviceYaml(o: { name: string; cluster: string; ip: string; port: number; threshold: number; servers: Record<string, string>; interval?: string }): string {
   const servers = Object.entries(o.servers).map(([h, a]) => `      ${h}: { weight: 10${a === '' ? '' : `, address: ${a}`} }`).join('\n');
   return `  ${o.name}:
@@ -22,7 +26,7 @@ export function serviceYaml(o: { name: string; cluster: string; ip: string; port
       - kind: http
         path: /
         expect: { status: [200], body: { non_empty: true } }
-        timeout: 1s
+        timeout: 3s
         interval: ${o.interval ?? '300ms'}
         rise: 1
         fall: 1
