@@ -11,7 +11,8 @@
 // resolve the host, applyAdminChange (threshold guard + one audited atomic write) — then poll
 // `GET /pools/<pool>/<host>` on a keep-alive connection until it reads `disabled/...`. Segments:
 //   written  t0 → applyAdminChange resolved (the CLI's work, etcd commit included);
-//   visible  t0 → first poll answering `disabled/` (the number the target is about).
+//   visible  t0 → first poll answering `disabled/` (the number the target is about);
+//   poold    written → visible: poold's share (watch, coordinator, state write, watch, view, poll).
 // The path in between is poold's: admin watch → leader's coordinator → state published to etcd →
 // state watch → view. Between trials the host is repooled (untimed) and we wait until it is visible.
 //
@@ -136,6 +137,7 @@ ${servers}
     const opts = { etcd: etcd.clientUrl };
     const written: number[] = [];
     const visible: number[] = [];
+    const poold: number[] = [];
     for (let i = 0; i < WARMUP + TRIALS; i++) {
       const host = HOSTS[i % HOSTS.length]!;
       const url = `${base}/pools/dvsvc/${host}`;
@@ -153,6 +155,7 @@ ${servers}
       if (i >= WARMUP) {
         written.push(tw - t0);
         visible.push(tv - t0);
+        poold.push(tv - tw);
       }
       // Repool, untimed, and wait until it is visible so the next trial starts from a settled pool.
       const c2 = await openContext(opts);
@@ -200,6 +203,7 @@ ${servers}
       trials: TRIALS, warmup: WARMUP, loadavg: loadavg().map((x) => +x.toFixed(2)), node: process.version,
       depoolToVisibleMs: summary(visible),
       depoolWrittenMs: summary(written),
+      writtenToVisibleMs: summary(poold),
       poolctlDepoolWallMs: cli,
       peer: "conftool's confctl is not installable here (no Debian package or PyPI access); DESIGN §11 quotes its median ≈ 380 ms",
     };
