@@ -153,7 +153,7 @@ export class Reconciler {
     const sourceUp = reason === 'period' ? await this.opts.source.probe() : this.opts.source.healthy();
     if (!sourceUp) {
       this.table = undefined; // whatever happens meanwhile, read the kernel table again afterwards
-      return report('source-down', [], [], `${this.opts.source.kind} unreachable: ${this.opts.source.lastError() ?? 'not connected yet'}; table left as it is`);
+      return report('source-down', [], [], `${this.opts.source.kind} unavailable: ${this.opts.source.lastError() ?? 'not connected yet'}; table left as it is`);
     }
     const statuses: ServiceStatus[] = [];
     let lines: string[] = [];

@@ -66,7 +66,7 @@ t.test('poold unreachable: table frozen; back: hand edit repaired', async (t) =>
   await a.agent.reconcileNow();
   const down = await a.next((x) => x.reason === 'period', since);
   t.equal(down.result, 'source-down');
-  t.match(down.error, /poold unreachable: cannot reach poold at http:\/\/127\.0\.0\.1:\d+\/v1\/pools/);
+  t.match(down.error, /poold unavailable: cannot reach poold at http:\/\/127\.0\.0\.1:\d+\/v1\/pools/);
   fake.run(['-e', '-t', '10.2.2.18:8080', '-r', '10.64.0.1', '-w', '3']);
   const mark = fake.log().length;
   await a.agent.reconcileNow();
