@@ -97,4 +97,7 @@ t.test('restart after SIGKILL publishes nothing that depools or repools', async 
   // The host is still really checked by the new process: when it recovers it is seen up.
   await sim.setBehaviour(A[2], PORT, 'ok');
   await waitFor('rs1003 up', () => text(`${second.url}/pools/rssvc/${H[2]}`), (b) => b === 'enabled/up/pooled\n', 10_000);
+  // At --log-level info the daemon logs its own events, but not fastify's line per request.
+  t.match(second.output(), /"msg":"elected leader: coordinating pools"/);
+  t.notMatch(second.output(), /incoming request|request completed/, 'no per-request logs');
 });
