@@ -37,3 +37,33 @@ t.test('an empty pool is an empty body; a bad weight is an error naming the host
   t.throws(() => renderServerList({ ...state, servers: { h1: server({ weight: 1.5 }) } }), LvsInputError);
   t.throws(() => renderServerList({ ...state, servers: { h1: server({ weight: -1 }) } }), /h1: weight -1/);
 });
+
+// PyBal reads this list with CPython 2.7: each non-empty, non-# line through ast.literal_eval, then
+// host → {enabled, weight}. Run the real interpreter on our output (skipped where there is none).
+const PY2_ENV = { ...process.env, PYENV_VERSION: '2.7.18' };
+const pyParse = [
+  'import ast, json, sys',
+  'config = {}',
+  'for line in sys.stdin.read().split("\\n"):',
+  '    line = line.strip()',
+  '    if not line or line.startswith("#"): continue',
+  '    server = ast.literal_eval(line)',
+  '    host = server.pop("host")',
+  '    config[host] = {"enabled": server["enabled"], "weight": server["weight"]}',
+  'print(json.dumps(config, sort_keys=True))',
+].join('\n');
+const { spawnSync } = await import('node:child_process');
+const hasPy2 = spawnSync('python2', ['-c', 'print 1'], { env: PY2_ENV }).status === 0;
+
+t.test('CPython 2.7 reads the list back as PyBal does', { skip: hasPy2 ? false : 'no CPython 2.7 here' }, async (t) => {
+  const s = { ...state, servers: { ...state.servers, "we'ird\\host": server({ weight: 3 }) } };
+  const r = spawnSync('python2', ['-c', pyParse], { env: PY2_ENV, input: renderServerList(s), encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.same(JSON.parse(r.stdout), {
+    'sca1001.eqiad.wmnet': { enabled: true, weight: 10 },
+    'sca1002.eqiad.wmnet': { enabled: false, weight: 10 },
+    'sca1003.eqiad.wmnet': { enabled: false, weight: 5 },
+    'sca1005.eqiad.wmnet': { enabled: true, weight: 0 },
+    "we'ird\\host": { enabled: true, weight: 3 },
+  });
+});
