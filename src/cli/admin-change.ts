@@ -1,6 +1,6 @@
 // The one write path for operator admin changes (pool, depool, drain, weight, decommission, select):
 // resolve → compute the change → threshold guard → confirm → one atomic, audited etcd write.
-import { SafetyRefusal } from '../model/errors.js';
+import { InvalidStoredValueError, SafetyRefusal } from '../model/errors.js';
 import type { Pooled } from '../model/types.js';
 import { servicePath } from '../model/types.js';
 import { updateHosts } from '../store/write.js';
@@ -46,6 +46,14 @@ export async function applyAdminChange(
   patch: AdminPatch,
   opts: AdminChangeOptions,
 ): Promise<ChangeReport> {
+  // A value another tool broke cannot be reasoned about (is that host serving?), so the threshold
+  // guard cannot vouch for the change: refuse with the stored value's problem instead of guessing.
+  const broken = targets.filter((t) => t.invalid !== undefined);
+  if (broken.length > 0) {
+    throw new InvalidStoredValueError(
+      `${broken.map((t) => t.invalid).join('\n')}\nrewrite ${broken.length === 1 ? 'it' : 'them'} first, e.g. etcdctl put ${broken[0].key} '{"weight": 10, "pooled": "no"}'`,
+      { keys: broken.map((t) => t.key) });
+  }
   const planned = targets.map((t) => {
     const before = t.value === null ? null : { ...t.value };
     const after = { ...(t.value ?? {}), ...patch } as Record<string, unknown>;
