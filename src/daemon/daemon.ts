@@ -106,7 +106,12 @@ export class Daemon {
       log,
       initialUp: (k) => this.data.states.get(servicePath(k))?.servers[k.host]?.up,
     });
-    this.leader = new Leader({ kv: this.kv, keys: this.keys, data: this.data, quorum: this.o.quorum, log, now: Date.now });
+    const scope = this.o.dcs && this.o.dcs.length > 0 ? [...this.o.dcs].sort().join('+') : 'all';
+    const electionKey = this.keys.election(`leader-${scope}`);
+    this.leader = new Leader({
+      kv: this.kv, keys: this.keys, data: this.data, quorum: this.o.quorum, log, now: Date.now,
+      fence: { key: electionKey, holder: this.o.observer },
+    });
 
     // States first, so a (re)started instance serves and starts its checks from the last published health.
     await this.mirror('state', this.keys.statePrefix(), this.stateHandlers());
@@ -128,8 +133,7 @@ export class Daemon {
       this.drift.start();
     }
 
-    const scope = this.o.dcs && this.o.dcs.length > 0 ? [...this.o.dcs].sort().join('+') : 'all';
-    this.election = new Election(this.kv, { key: this.keys.election(`leader-${scope}`), candidate: this.o.observer, ttlSeconds: this.o.leaseTtlSeconds }, {
+    this.election = new Election(this.kv, { key: electionKey, candidate: this.o.observer, ttlSeconds: this.o.leaseTtlSeconds }, {
       onLeader: () => {
         log.info('elected leader: coordinating pools');
         this.leader?.activate();

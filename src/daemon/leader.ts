@@ -20,6 +20,13 @@ export interface LeaderDeps {
   quorum: QuorumSetting;
   log: Logger;
   now(): number;
+  /**
+   * Publish only while the election key still names us (compared in the same transaction). The
+   * election notices a lost lease within the TTL, but a leader paused meanwhile (GC, CPU starvation,
+   * SIGSTOP) could wake up and flush before noticing; the fence makes that write fail instead of
+   * overwriting the new leader's state.
+   */
+  fence?: { key: string; holder: string };
   /** Called with every effect, for metrics and logs. */
   onEffects?(key: ServiceKey, effects: CoordinatorEffect[]): void;
 }
@@ -173,9 +180,17 @@ export class Leader {
     });
     const deletes = removed.map(([, key]) => ({ type: 'delete' as const, key: this.d.keys.state(key) }));
     if (puts.length === 0 && deletes.length === 0) return;
+    const fence = this.d.fence;
     try {
-      await this.d.kv.txn({ compare: [], success: [...puts, ...deletes] });
+      const r = await this.d.kv.txn({
+        compare: fence ? [{ key: fence.key, target: 'value', op: '==', value: fence.holder }] : [],
+        success: [...puts, ...deletes],
+      });
       this.retryMs = 100;
+      if (!r.succeeded) {
+        // Not retried: whoever holds the key now publishes; the election will make us a follower.
+        this.d.log.warn({ pools: paths, electionKey: fence?.key }, 'not publishing: the election key no longer names this instance');
+      }
     } catch (err) {
       for (const p of paths) this.dirty.add(p);
       // A pool defined again meanwhile is not deleted on retry.
