@@ -30,7 +30,7 @@ serve({
     return true;
   },
   stats() {
-    return { ...sched!.stats(), failures, failureCodes: Object.fromEntries(codes) };
+    return { ...sched!.stats(), failures, failureCodes: Object.fromEntries(codes), memory: process.memoryUsage() };
   },
   async stop() {
     await sched?.stop();

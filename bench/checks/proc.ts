@@ -9,14 +9,18 @@ function clkTck(): number {
   return ticksPerSecond;
 }
 
-/** utime + stime of `pid`, in microseconds (resolution 1/CLK_TCK s). */
-export function cpuMicros(pid: number): number {
+/** utime and stime of `pid`, in microseconds (resolution 1/CLK_TCK s). */
+export function cpuSplitMicros(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the parenthesised command name, which may itself contain spaces.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  return ((utime + stime) * 1e6) / clkTck();
+  return { user: (Number(rest[11]) * 1e6) / clkTck(), system: (Number(rest[12]) * 1e6) / clkTck() };
+}
+
+/** utime + stime of `pid`, in microseconds. */
+export function cpuMicros(pid: number): number {
+  const c = cpuSplitMicros(pid);
+  return c.user + c.system;
 }
 
 /** Resident set size of `pid` in MiB (VmRSS), and its peak (VmHWM). */

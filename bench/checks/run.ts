@@ -17,7 +17,7 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { call } from './ipc.js';
-import { cpuMicros, median, rssMiB } from './proc.js';
+import { cpuMicros, cpuSplitMicros, median, rssMiB } from './proc.js';
 import { startHaproxy } from './haproxy.js';
 import type { ScheduledTarget } from '../../src/checks/scheduler.js';
 import type { HttpCheckDef } from '../../src/model/types.js';
@@ -73,6 +73,8 @@ interface Sample {
   checksPerSec: number;
   cpuCores: number;
   cpuPerCheckUs: number;
+  userPerCheckUs: number;
+  systemPerCheckUs: number;
   rssMiB: number;
   load1: number;
 }
@@ -81,6 +83,8 @@ interface Summary {
   checksPerSec: number;
   cpuCores: number;
   cpuPerCheckUs: number;
+  userPerCheckUs: number;
+  systemPerCheckUs: number;
   rssMaxMiB: number;
   load1: number;
 }
@@ -90,6 +94,8 @@ function summarize(samples: Sample[]): Summary {
     checksPerSec: median(samples.map((x) => x.checksPerSec)),
     cpuCores: median(samples.map((x) => x.cpuCores)),
     cpuPerCheckUs: median(samples.map((x) => x.cpuPerCheckUs)),
+    userPerCheckUs: median(samples.map((x) => x.userPerCheckUs)),
+    systemPerCheckUs: median(samples.map((x) => x.systemPerCheckUs)),
     rssMaxMiB: Math.max(...samples.map((x) => x.rssMiB)),
     load1: median(samples.map((x) => x.load1)),
   };
@@ -128,14 +134,16 @@ class Sims {
 /** One sample per second for SECONDS: CPU and RSS of `pid`, checks answered by the simulators. */
 async function measure(pid: number, sims: Sims): Promise<{ samples: Sample[]; simCpuPerCheckUs: number }> {
   const samples: Sample[] = [];
-  let prevCpu = cpuMicros(pid);
+  let prevSplit = cpuSplitMicros(pid);
+  let prevCpu = prevSplit.user + prevSplit.system;
   let prevReq = await sims.requests();
   let prevT = performance.now();
   const sim0 = sims.cpuMicros();
   const req0 = prevReq;
   for (let s = 0; s < SECONDS; s++) {
     await sleep(1000);
-    const cpu = cpuMicros(pid);
+    const split = cpuSplitMicros(pid);
+    const cpu = split.user + split.system;
     const req = await sims.requests();
     const t = performance.now();
     const dt = (t - prevT) / 1000;
@@ -144,10 +152,13 @@ async function measure(pid: number, sims: Sims): Promise<{ samples: Sample[]; si
       checksPerSec: checks / dt,
       cpuCores: (cpu - prevCpu) / 1e6 / dt,
       cpuPerCheckUs: checks > 0 ? (cpu - prevCpu) / checks : NaN,
+      userPerCheckUs: checks > 0 ? (split.user - prevSplit.user) / checks : NaN,
+      systemPerCheckUs: checks > 0 ? (split.system - prevSplit.system) / checks : NaN,
       rssMiB: rssMiB(pid).rss,
       load1: loadavg()[0],
     });
     prevCpu = cpu;
+    prevSplit = split;
     prevReq = req;
     prevT = t;
   }
@@ -161,6 +172,7 @@ interface PooldStats {
   failureCodes: Record<string, number>;
   missedSlots: number;
   queueFullDrops: number;
+  memory: NodeJS.MemoryUsage;
 }
 
 async function benchSize(n: number) {
@@ -215,6 +227,8 @@ async function benchSize(n: number) {
       failures: pooldStats.reduce((a, s) => a + s.failures, 0),
       failureCodes: pooldStats.map((s) => s.failureCodes),
       missedSlots: pooldStats.reduce((a, s) => a + s.missedSlots, 0),
+      heapUsedMiB: Math.max(...pooldStats.map((s) => s.memory.heapUsed / 2 ** 20)),
+      heapTotalMiB: Math.max(...pooldStats.map((s) => s.memory.heapTotal / 2 ** 20)),
     },
     haproxy,
     ratioCpuPerCheck: poold.cpuPerCheckUs / haproxy.cpuPerCheckUs,
@@ -233,21 +247,21 @@ for (const n of SIZES) {
   const r = await benchSize(n);
   results.push(r);
   process.stderr.write(
-    `  poold   ${f0(r.poold.checksPerSec)} checks/s, ${f1(r.poold.cpuPerCheckUs)} µs/check, ${f2(r.poold.cpuCores)} cores, RSS ${f0(r.poold.rssMaxMiB)} MiB, ` +
+    `  poold   ${f0(r.poold.checksPerSec)} checks/s, ${f1(r.poold.cpuPerCheckUs)} µs/check (user ${f1(r.poold.userPerCheckUs)}, sys ${f1(r.poold.systemPerCheckUs)}), ${f2(r.poold.cpuCores)} cores, RSS ${f0(r.poold.rssMaxMiB)} MiB (heap ${f0(r.poold.heapUsedMiB)}/${f0(r.poold.heapTotalMiB)}), ` +
       `lateness p50/p99 ${r.poold.latenessP50}/${r.poold.latenessP99} ms, failures ${r.poold.failures}, load ${f1(r.poold.load1)}\n` +
-      `  haproxy ${f0(r.haproxy.checksPerSec)} checks/s, ${f1(r.haproxy.cpuPerCheckUs)} µs/check, ${f2(r.haproxy.cpuCores)} cores, RSS ${f0(r.haproxy.rssMaxMiB)} MiB, load ${f1(r.haproxy.load1)}\n` +
+      `  haproxy ${f0(r.haproxy.checksPerSec)} checks/s, ${f1(r.haproxy.cpuPerCheckUs)} µs/check (user ${f1(r.haproxy.userPerCheckUs)}, sys ${f1(r.haproxy.systemPerCheckUs)}), ${f2(r.haproxy.cpuCores)} cores, RSS ${f0(r.haproxy.rssMaxMiB)} MiB, load ${f1(r.haproxy.load1)}\n` +
       `  ratio   ${f2(r.ratioCpuPerCheck)}x (simulator ${f1(r.simulatorCpuPerCheckUs)} µs/check)\n`,
   );
 }
 
 console.log(
-  '| backends | poold checks/s | poold µs CPU/check | poold cores | poold RSS MiB | poold lateness p50/p99 ms | poold failed checks | HAProxy checks/s | HAProxy µs CPU/check | HAProxy cores | ratio poold/HAProxy per check | load avg (poold/HAProxy) |',
+  '| backends | poold checks/s | poold µs CPU/check (user+sys) | poold cores | poold RSS MiB | poold lateness p50/p99 ms | poold failed checks | HAProxy checks/s | HAProxy µs CPU/check (user+sys) | HAProxy cores | ratio poold/HAProxy per check | load avg (poold/HAProxy) |',
 );
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
   console.log(
-    `| ${r.backends} | ${f0(r.poold.checksPerSec)} | ${f1(r.poold.cpuPerCheckUs)} | ${f2(r.poold.cpuCores)} | ${f0(r.poold.rssMaxMiB)} | ${r.poold.latenessP50}/${r.poold.latenessP99} | ${r.poold.failures} | ` +
-      `${f0(r.haproxy.checksPerSec)} | ${f1(r.haproxy.cpuPerCheckUs)} | ${f2(r.haproxy.cpuCores)} | ${f2(r.ratioCpuPerCheck)} | ${f1(r.poold.load1)}/${f1(r.haproxy.load1)} |`,
+    `| ${r.backends} | ${f0(r.poold.checksPerSec)} | ${f1(r.poold.cpuPerCheckUs)} (${f0(r.poold.userPerCheckUs)}+${f0(r.poold.systemPerCheckUs)}) | ${f2(r.poold.cpuCores)} | ${f0(r.poold.rssMaxMiB)} | ${r.poold.latenessP50}/${r.poold.latenessP99} | ${r.poold.failures} | ` +
+      `${f0(r.haproxy.checksPerSec)} | ${f1(r.haproxy.cpuPerCheckUs)} (${f0(r.haproxy.userPerCheckUs)}+${f0(r.haproxy.systemPerCheckUs)}) | ${f2(r.haproxy.cpuCores)} | ${f2(r.ratioCpuPerCheck)} | ${f1(r.poold.load1)}/${f1(r.haproxy.load1)} |`,
   );
 }
 if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), results }, null, 2));

@@ -1,6 +1,6 @@
 // The scheduler's own cost: 10k targets at 1 s with a checker that answers at once (no I/O), so the
 // CPU measured is scheduling, hysteresis and fan-out only.
-//   node dist/bench/checks/scheduler-only.js [--targets 10000] [--seconds 10]
+//   node dist/bench/checks/scheduler-only.js [--targets 10000] [--seconds 10] [--batch-ms 0]
 import { CheckScheduler } from '../../src/checks/scheduler.js';
 import type { Checker } from '../../src/checks/checker.js';
 import type { CheckDef, CheckResult } from '../../src/model/types.js';
@@ -11,11 +11,12 @@ function arg(name: string, dflt: string): string {
 }
 const N = Number(arg('targets', '10000'));
 const SECONDS = Number(arg('seconds', '10'));
+const BATCH = Number(arg('batch-ms', '0'));
 
 const OK: CheckResult = { up: true, code: 'ok', message: 'ok', timings: { totalMs: 0 }, findings: [] };
 const instant = (def: CheckDef): Checker => ({ def, check: async () => OK });
 
-const sched = new CheckScheduler({ createChecker: instant });
+const sched = new CheckScheduler({ createChecker: instant, batchMs: BATCH });
 let results = 0;
 sched.addListener({ result: () => results++ });
 for (let i = 0; i < N; i++) {
@@ -41,6 +42,6 @@ const st = sched.stats();
 await sched.stop();
 const cpu = c.user + c.system;
 console.log(
-  `scheduler only: ${N} targets, ${(n / SECONDS).toFixed(0)} runs/s, ${(cpu / n).toFixed(2)} µs CPU per run, ` +
+  `scheduler only: ${N} targets, batch ${BATCH} ms, ${(n / SECONDS).toFixed(0)} runs/s, ${(cpu / n).toFixed(2)} µs CPU per run, ` +
     `${(cpu / 1e6 / SECONDS).toFixed(3)} cores, lateness p50/p99 ${st.lateness.p50}/${st.lateness.p99} ms, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
 );
