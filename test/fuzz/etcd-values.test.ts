@@ -10,6 +10,7 @@
 // fact, not a sleep.
 import t from 'tap';
 import fc from 'fast-check';
+import { pino } from 'pino';
 import { startEtcd } from '../helpers/etcd.js';
 import { runPoolctl } from '../helpers/poolctl.js';
 import { poolctl, poolsDir, startDaemon, text, waitFor } from '../daemon/harness.js';
@@ -42,7 +43,9 @@ services:
 ${[1, 2, 3].map((n) => `      ${host(n)}: { weight: 10, address: ${addr(n)} }`).join('\n')}
 `,
 })], etcd.clientUrl);
-const daemon = await startDaemon(etcd.endpoints, { observer: 'fuzz-poold' });
+// poold's error log, captured: each bad value must be reported there with its key.
+const logged: string[] = [];
+const daemon = await startDaemon(etcd.endpoints, { observer: 'fuzz-poold', log: pino({ level: 'error' }, { write: (line: string) => void logged.push(line) }) });
 t.teardown(() => daemon.stop());
 const kv = new GatewayKv({ endpoints: etcd.endpoints });
 t.teardown(() => kv.close());
@@ -95,6 +98,9 @@ t.test('garbage at a conftool key: typed error naming the key and nothing change
     // poold: alive, and fz1003 still acts on its last good value (enabled, pooled).
     const now = await pools();
     if (now.replace(/\n/g, '|') !== ALL.replace(/\n/g, '|')) throw new Error(`after ${JSON.stringify(raw.slice(0, 80))} poold shows ${JSON.stringify(now)}`);
+    const said = logged.filter((l) => l.includes(HOSTKEY(3)) && l.includes('keeping the last good one'));
+    if (said.length === 0) throw new Error(`poold did not log the bad value at ${HOSTKEY(3)}`);
+    logged.length = 0;
     // The operator's write path.
     try {
       await updateHosts(kv, [{ key: HOSTKEY(3), patch: { pooled: 'no' } }], { keys, actor: 'fuzz', reason: 'fuzz' });
