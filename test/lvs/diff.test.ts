@@ -7,6 +7,7 @@ import { renderCommand } from '../../src/lvs/render.js';
 import { applyCommands, readTable } from '../../src/lvs/apply.js';
 import { serverKey, sortTable, vsKey, type IpvsTable, type RealServer, type VirtualService, type VsId } from '../../src/lvs/table.js';
 import { fakeIpvsadm } from './fake-ipvsadm-helper.js';
+import { tableArb, toFakeState, VSS } from './lvs-arbitraries.js';
 
 const VS: VsId = { protocol: 'tcp', address: '10.2.2.18', port: 8080 };
 const rs = (n: number, weight = 10, method: RealServer['method'] = 'g'): RealServer => ({ address: `10.64.0.${n}`, port: 8080, weight, method });
@@ -49,38 +50,11 @@ t.test('services outside desired are untouched unless listed for removal', async
 
 // ---- property: diff applied by ipvsadm -R gives exactly the desired table ----
 
-const VSS: VsId[] = [
-  { protocol: 'tcp', address: '10.2.2.18', port: 8080 },
-  { protocol: 'tcp', address: '10.2.2.18', port: 443 },
-  { protocol: 'udp', address: '2620:0:861:ed1a::1', port: 53 },
-];
-const serverArb = (vs: VsId) =>
-  fc.record({
-    n: fc.integer({ min: 1, max: 6 }),
-    weight: fc.integer({ min: 0, max: 20 }),
-    method: fc.constantFrom<RealServer['method']>('g', 'i', 'm'),
-  }).map(({ n, weight, method }): RealServer => ({
-    address: vs.address.includes(':') ? `2620::${n}` : `10.64.0.${n}`, port: vs.port, weight, method,
-  }));
-const serviceArb = (vs: VsId) =>
-  fc.record({
-    present: fc.boolean(),
-    scheduler: fc.constantFrom('wrr', 'rr', 'sh'),
-    servers: fc.uniqueArray(serverArb(vs), { maxLength: 6, selector: (s) => s.address }),
-  });
-const tableArb = fc.tuple(...VSS.map(serviceArb)).map((entries) => ({
-  services: entries.flatMap((e, i) => (e.present ? [{ ...VSS[i]!, scheduler: e.scheduler, flags: [], servers: e.servers }] : [])),
-}));
-
-function toFakeState(table: IpvsTable) {
-  return { services: table.services.map((s) => ({ protocol: s.protocol, address: s.address, port: s.port, scheduler: s.scheduler, ops: false, servers: s.servers })) };
-}
-
 t.test('property: applying the diff yields desired, and unchanged servers get no command', async (t) => {
   const f = fakeIpvsadm();
   t.teardown(f.cleanup);
   await fc.assert(
-    fc.asyncProperty(tableArb, tableArb, fc.array(fc.constantFrom(...VSS), { maxLength: 3 }), async (current, desired, remove) => {
+    fc.asyncProperty(tableArb(), tableArb(), fc.array(fc.constantFrom(...VSS), { maxLength: 3 }), async (current, desired, remove) => {
       f.setRaw(toFakeState(current));
       const cmds = diffTables(current, desired.services, remove);
       await applyCommands(f.opts, cmds);

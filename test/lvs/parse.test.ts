@@ -5,7 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { parseList, parseSave } from '../../src/lvs/parse.js';
 import { IpvsParseError } from '../../src/lvs/errors.js';
 import type { IpvsTable } from '../../src/lvs/table.js';
+import fc from 'fast-check';
+import { sortTable } from '../../src/lvs/table.js';
 import { fakeIpvsadm } from './fake-ipvsadm-helper.js';
+import { tableArb, toFakeState } from './lvs-arbitraries.js';
 
 const LIST = [
   'IP Virtual Server version 1.2.1 (size=4096)',
@@ -104,4 +107,18 @@ t.test('round trip through the stand-in: its -Ln and -S -n read back as the tabl
   t.same(parseSave(save).services.map((s) => ({ ...s, flags: [] })), expected.services.map((s) => ({ ...s, flags: [] })),
     '-S -n parses back to what was restored');
   t.same(parseSave(save).services.find((s) => s.protocol === 'udp')?.flags, ['--ops'], 'save spells one-packet scheduling --ops');
+});
+
+t.test('property: any table the stand-in holds parses back from -Ln and from -S -n', async (t) => {
+  const fake = fakeIpvsadm();
+  t.teardown(fake.cleanup);
+  await fc.assert(
+    fc.asyncProperty(tableArb(250), async (table) => {
+      fake.setRaw(toFakeState(table));
+      const expected = sortTable(table);
+      t.same(parseList(fake.run(['-Ln']).stdout), expected, '-Ln');
+      t.same(parseSave(fake.run(['-S', '-n']).stdout), expected, '-S -n');
+    }),
+    { numRuns: 15 },
+  );
 });
