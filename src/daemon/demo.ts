@@ -6,11 +6,10 @@ import { startControl } from '../sim/control.js';
 import { startSimulator } from '../sim/simulator.js';
 import { Keys } from '../store/keys.js';
 import { Daemon } from './daemon.js';
-import { startEmbeddedEtcd } from './embedded-etcd.js';
+import { envPort, startEmbeddedEtcd } from './embedded-etcd.js';
 import { createLogger } from './logger.js';
 import { syncAtStart } from './sync-at-start.js';
 import { describeError } from '../cli/exit.js';
-import { UsageError } from '../model/errors.js';
 import { join } from 'node:path';
 
 /** Incident replays: which host of which pool misbehaves, and how. Everything else answers ok. */
@@ -22,15 +21,6 @@ const FAULTS: Array<{ dc: string; service: string; index: number; behaviour: Beh
   { dc: 'eqiad', service: 'eventlogging', index: 1, behaviour: 'flapping', flapEvery: { seconds: 8 }, why: 'fails and recovers all day (EventLogging): flapping alert' },
   { dc: 'codfw', service: 'mobileapps', index: 2, behaviour: 'hang-before-headers', why: 'accepts, never answers: down on headers timeout' },
 ];
-
-/** A port from the environment (the demo's fixed defaults can be taken, e.g. by tests running in parallel). */
-function envPort(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`bad ${name}='${text}': expected a port number (0-65535)`);
-  return n;
-}
 
 /** What must be stopped on the way out, newest first; a failed start must not leave etcd behind. */
 const cleanups: Array<() => Promise<void>> = [];

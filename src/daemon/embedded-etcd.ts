@@ -5,9 +5,21 @@ import { mkdirSync, createWriteStream } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { PooldError } from '../model/errors.js';
+import { PooldError, UsageError } from '../model/errors.js';
 
 export class EmbeddedEtcdError extends PooldError {}
+
+/**
+ * A port from the environment, e.g. POOLD_ETCD_PORT for the embedded etcd: the fixed defaults can be
+ * taken (another poold, tests running in parallel).
+ */
+export function envPort(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new UsageError(`bad ${name}='${text}': expected a port number (0-65535)`);
+  return n;
+}
 
 export interface EmbeddedEtcdOptions {
   dataDir?: string;
@@ -35,8 +47,11 @@ export async function startEmbeddedEtcd(opts: EmbeddedEtcdOptions = {}): Promise
       { port: clientPort },
     );
   }
-  // The peer port only matters for clustering; take 2380 when free so restarts keep the same URL.
-  const peerPort = (await portIsFree(2380)) ? 2380 : await freePort();
+  // The peer port only matters for clustering; take the one next to the client port (2380 for
+  // 2379) when free, so restarts keep the same URL and instances on other client ports (tests, a
+  // second demo) do not all race for 2380.
+  const preferredPeer = clientPort + 1;
+  const peerPort = clientPort !== 0 && preferredPeer <= 65535 && (await portIsFree(preferredPeer)) ? preferredPeer : await freePort();
   const endpoint = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const logFile = join(dataDir, '..', 'etcd.log');

@@ -10,7 +10,7 @@ import { etcdConfigPath, loadEtcdOptions, type EtcdFlags } from '../store/connec
 import { Keys } from '../store/keys.js';
 import { syncAtStart } from './sync-at-start.js';
 import { Daemon } from './daemon.js';
-import { startEmbeddedEtcd, type EmbeddedEtcd } from './embedded-etcd.js';
+import { envPort, startEmbeddedEtcd, type EmbeddedEtcd } from './embedded-etcd.js';
 import { createLogger } from './logger.js';
 
 interface PooldFlags extends EtcdFlags {
@@ -45,7 +45,7 @@ function program(): Command {
     .option('--lease-ttl <seconds>', 'TTL of this instance\'s etcd lease (observations, leadership)', '5')
     .option('--sync <dir>', 'sync pools/*.yaml into etcd at start (as poolctl sync)')
     .option('--data-dir <dir>', 'embedded etcd data directory (only without --etcd)', 'var/etcd')
-    .option('--etcd <urls>', 'etcd endpoints (env POOLD_ETCD); none: run an embedded etcd on 127.0.0.1:2379')
+    .option('--etcd <urls>', 'etcd endpoints (env POOLD_ETCD); none: run an embedded etcd on 127.0.0.1:2379 (env POOLD_ETCD_PORT)')
     .option('--etcd-ca <file>').option('--etcd-cert <file>').option('--etcd-key <file>')
     .option('--etcd-user <user>').option('--etcd-password <password>').option('--etcd-config <file>')
     .option('--drift-pybal <file>', 'deployed pybal.conf to compare with the pool definitions (drift goes to /alerts)')
@@ -88,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => void shutdown('SIGINT'));
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     if (!etcdConfigured(flags)) {
-      embedded = await startEmbeddedEtcd({ dataDir: flags.dataDir });
+      embedded = await startEmbeddedEtcd({ dataDir: flags.dataDir, clientPort: envPort('POOLD_ETCD_PORT', 2379) });
       flags.etcd = embedded.endpoint;
       log.info({ endpoint: embedded.endpoint, dataDir: embedded.dataDir }, 'started embedded etcd (no --etcd given)');
     }
