@@ -131,7 +131,8 @@ export class Reconciler {
         statuses.push({ service: path, skipped: errorText(err) });
         continue;
       }
-      paths.set(vsKey(vs), path);
+      // Two services on one VIP: the first (in path order) is served, as buildDesired keeps it.
+      if (!paths.has(vsKey(vs))) paths.set(vsKey(vs), path);
       const resolved: Record<string, string> = {};
       for (const [host, s] of Object.entries(e.state?.servers ?? {})) {
         if (!s.pooled || e.def.servers[host]?.address !== undefined) continue;
@@ -167,10 +168,13 @@ export class Reconciler {
         statuses.push({ service: path, vs: vsKey(vs), realServers: vs.servers.length, ...(state ? { revision: state.revision } : {}) });
       }
       statuses.sort((a, b) => a.service.localeCompare(b.service));
-      // A service whose definition now names another VIP/port/protocol: delete what we put there before.
+      // A service whose definition now names another VIP/port/protocol: delete what we put there
+      // before, but only when the new virtual service is being built (never for a skipped service).
+      const building = new Map<string, string>(); // path → vsKey
+      for (const vs of desired.services) building.set(paths.get(vsKey(vs))!, vsKey(vs));
       const remove: VsId[] = [];
       for (const [path, vs] of this.owned) {
-        const nowVs = [...paths.entries()].find(([, p]) => p === path)?.[0];
+        const nowVs = building.get(path);
         if (nowVs !== undefined && nowVs !== vsKey(vs)) remove.push(vs);
       }
       const fresh = reason !== 'change' || this.table === undefined;
@@ -179,6 +183,7 @@ export class Reconciler {
       lines = cmds.map(renderCommand);
       if (cmds.length === 0) {
         this.table = current;
+        this.lastPrinted = '';
         this.own(desired.services, paths, remove);
         return report('noop', statuses);
       }

@@ -65,6 +65,25 @@ t.test('a service whose VIP moves: the new virtual service is built before the o
     'the unmanaged service is still there');
 });
 
+t.test('a VIP move while the new state is unusable deletes nothing', async (t) => {
+  const fake = fakeIpvsadm();
+  t.teardown(fake.cleanup);
+  const def = serviceDef({ service: 'moving2', lvs: { ip: '10.2.2.30' } });
+  await putDef(kv, def);
+  await putState(kv, poolState(def, { 'sca1001.eqiad.wmnet': {} }, 1));
+  const a = await startTestAgent(fake, source, { services: ['eqiad/sca/moving2'] });
+  t.teardown(() => a.agent.stop());
+  await a.next((r) => r.result === 'applied');
+  const mark = fake.log().length;
+  await kv.txn({ compare: [], success: [{ type: 'delete', key: '/poold/v1/state/eqiad/sca/moving2' }] });
+  await a.next((r) => r.services.some((s) => s.skipped === 'no pool state published'));
+  const since = a.reports.length;
+  await putDef(kv, { ...def, lvs: { ...def.lvs, ip: '10.2.2.31' } });
+  const r = await a.next(() => true, since);
+  t.match(r.services[0], { service: 'eqiad/sca/moving2', vs: 'tcp 10.2.2.31:8080', skipped: 'no pool state published' });
+  t.same(fake.log().slice(mark).filter((e) => e.argv[0] === '-R'), [], 'the old virtual service stays until the new one can be built');
+});
+
 t.test('a deleted service definition leaves its virtual service in place', async (t) => {
   const fake = fakeIpvsadm();
   t.teardown(fake.cleanup);
