@@ -116,3 +116,29 @@ t.test('the period timer alone repairs a hand edit', async (t) => {
   t.same(r.commands, ['-a -t 10.2.2.18:8080 -r 10.64.0.2 -w 10']);
   t.same(fake.log().slice(mark).filter((e) => e.argv[0] === '-R').map((e) => e.stdin), ['-a -t 10.2.2.18:8080 -r 10.64.0.2 -w 10\n']);
 });
+
+t.test('etcd down at start: the existing table is left alone until etcd answers', async (t) => {
+  const fake = fakeIpvsadm();
+  t.teardown(fake.cleanup);
+  const etcd2 = await startEtcd();
+  t.teardown(() => etcd2.stop());
+  const kv2 = await openKv({ endpoints: etcd2.endpoints });
+  t.teardown(() => kv2.close());
+  const def = serviceDef({ service: 'late' });
+  await putDef(kv2, def);
+  await putState(kv2, poolState(def, { 'sca1001.eqiad.wmnet': {}, 'sca1002.eqiad.wmnet': {} }, 1));
+  // What a previous agent (or PyBal) left in the kernel: one server missing.
+  fake.run(['-R'], '-A -t 10.2.2.18:8080 -s wrr\n-a -t 10.2.2.18:8080 -r 10.64.0.1 -w 10\n');
+  await etcd2.stop();
+  const mark = fake.log().length;
+  const started = Date.now();
+  const a = await startTestAgent(fake, { kind: 'etcd', etcd: { endpoints: etcd2.endpoints } }, { services: ['eqiad/sca/late'], periodMs: 200 });
+  t.teardown(() => a.agent.stop());
+  t.ok(Date.now() - started < 10_000, 'runAgent returns although etcd is down');
+  await a.next((r) => r.reason === 'period' && r.result === 'source-down');
+  t.same(fake.log().slice(mark), [], 'no ipvsadm run at all: not even a read');
+  await etcd2.restart();
+  await a.next((r) => r.result === 'applied', 0, 30_000);
+  t.same(fake.log().slice(mark).filter((e) => e.argv[0] === '-R').map((e) => e.stdin), ['-a -t 10.2.2.18:8080 -r 10.64.0.2 -w 10\n'],
+    'then only the missing server is added (adopted, not rebuilt)');
+});
