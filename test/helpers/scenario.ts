@@ -33,6 +33,11 @@ export interface Scenario {
   table(vip: string, port: number): Record<string, number>;
   /** Lines of every ipvsadm -R stdin so far. */
   ipvsLines(): string[];
+  /**
+   * Waits until ipvsadm was given `line` (the stand-in writes its table before its log line, so a
+   * changed table does not yet mean a logged command).
+   */
+  ipvsLine(line: string, timeoutMs?: number): Promise<boolean>;
   alerts(): Promise<string>;
 }
 
@@ -80,6 +85,10 @@ export async function startScenario(t: Test, o: ScenarioOptions): Promise<Scenar
       return Object.fromEntries((svc?.servers ?? []).map((d) => [d.address, d.weight]));
     },
     ipvsLines: () => fake.restoreLines(),
+    ipvsLine: async (line, timeoutMs = 5000) => {
+      await waitFor(`ipvsadm line ${line}`, async () => fake.restoreLines(), (l) => l.includes(line), timeoutMs);
+      return true;
+    },
     async alerts() {
       const r = await fetch(`${daemon.url}/alerts`, { signal: AbortSignal.timeout(5000) });
       return r.text();

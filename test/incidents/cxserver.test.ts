@@ -89,7 +89,7 @@ t.test('sca1001 breaks, then the operator depools the last good host with --forc
   await s.sim.setBehaviour(A1, PORT, 'empty-200');
   await waitFor('sca1001 depooled by poold', () => s.state(PATH), (st) => st?.servers[H1].pooled === false && st.servers[H1].up === false);
   await waitFor('agent removed sca1001', async () => s.table(VIP, PORT), (tb) => !(A1 in tb) && A2 in tb);
-  t.ok(s.ipvsLines().includes(`-d -t ${VIP}:${PORT} -r ${A1}`), 'ipvsadm -d for sca1001');
+  t.ok(await s.ipvsLine(`-d -t ${VIP}:${PORT} -r ${A1}`), 'ipvsadm -d for sca1001');
 
   // Without --force the guard refuses: sca1002 is the only host serving.
   const refused = await s.poolctl(['depool', H2, '--reason', 'run puppet']);

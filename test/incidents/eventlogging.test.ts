@@ -118,7 +118,7 @@ t.test('a dead writer behind an open port is down: the command check fails, TCP 
   });
   t.ok(tcp, 'the port really is open');
   await waitFor('agent removed it', async () => s.table(VIP, PORT), (tb) => !(addr(1) in tb));
-  t.ok(s.ipvsLines().includes(`-d -t ${VIP}:${PORT} -r ${addr(1)}`));
+  t.ok(await s.ipvsLine(`-d -t ${VIP}:${PORT} -r ${addr(1)}`), 'ipvsadm -d for it');
 
   writers[0].start();
   await waitAllServing(s, PATH, 3, VIP, PORT);
