@@ -24,6 +24,7 @@ import type { Logger } from './logger.js';
 import { Mirror, type MirrorHandlers } from './mirror.js';
 import { Observer } from './observer.js';
 import { DriftWatch } from './drift-watch.js';
+import { electionName, overlappingScopes, scopeName, scopeOfElection } from './scope-conflict.js';
 
 export interface DaemonOptions {
   etcd: EtcdOptions;
@@ -59,11 +60,15 @@ export class Daemon {
   private readonly disconnected = new Set<string>();
   private staleSince = 0;
   private servicesDirty = false;
+  /** This instance's election scope, and the other scopes that currently have a leader. */
+  private readonly scope: string;
+  private readonly otherScopes = new Set<string>();
   private configuring: Promise<void> = Promise.resolve();
   private drift: DriftWatch | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     this.keys = o.keys ?? new Keys();
+    this.scope = scopeName(o.dcs);
     this.view = new PoolView({ dcs: o.dcs, metrics: this.metrics });
   }
 
@@ -106,8 +111,7 @@ export class Daemon {
       log,
       initialUp: (k) => this.data.states.get(servicePath(k))?.servers[k.host]?.up,
     });
-    const scope = this.o.dcs && this.o.dcs.length > 0 ? [...this.o.dcs].sort().join('+') : 'all';
-    const electionKey = this.keys.election(`leader-${scope}`);
+    const electionKey = this.keys.election(electionName(this.scope));
     this.leader = new Leader({
       kv: this.kv, keys: this.keys, data: this.data, quorum: this.o.quorum, log, now: Date.now,
       fence: { key: electionKey, holder: this.o.observer },
@@ -118,6 +122,7 @@ export class Daemon {
     await this.mirror('services', this.keys.servicesPrefix(), this.serviceHandlers());
     await this.mirror('admin', this.keys.poolsPrefix(), this.adminHandlers());
     await this.mirror('health', this.keys.healthPrefix(), this.healthHandlers());
+    await this.mirror('election', this.keys.election(electionName('')), this.electionHandlers());
     this.scheduler.start();
     if (this.o.drift?.pybalFile !== undefined || this.o.drift?.icingaFile !== undefined) {
       this.drift = new DriftWatch({
@@ -273,10 +278,31 @@ export class Daemon {
     };
   }
 
+  /** Live leader elections of other scopes (see scope-conflict.ts); changes re-alert every pool. */
+  private electionHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
+    const base = this.keys.election('x').slice(0, -1);
+    const update = (key: string, live: boolean) => {
+      const scope = scopeOfElection(key.slice(base.length));
+      if (scope === undefined || scope === this.scope) return;
+      const before = this.otherScopes.has(scope);
+      if (live) this.otherScopes.add(scope);
+      else this.otherScopes.delete(scope);
+      if (before === live) return;
+      if (live) this.o.log.error({ ours: this.scope, other: scope }, 'another poold leads an overlapping --dc scope; both would coordinate the same pools');
+      for (const def of this.data.services.values()) this.refreshProblems(def);
+    };
+    return { upsert: (key) => update(key, true), remove: (key) => update(key, false) };
+  }
+
   private refreshProblems(sk: ServiceKey): void {
     const path = servicePath(sk);
     const invalid = this.data.invalidServices.get(path);
+    const overlap = overlappingScopes(sk.dc, this.scope, this.otherScopes);
     this.view.setDrift(sk, [
+      ...overlap.map((other) => ({
+        where: 'election',
+        message: `leader scopes '${this.scope}' and '${other}' both cover dc ${sk.dc}, so two leaders coordinate this pool; give every poold of a dc the same --dc`,
+      })),
       ...(invalid === undefined ? [] : [{ where: 'etcd', message: `${invalid}; running the last good definition` }]),
       ...(this.drift?.problems(path) ?? []),
     ]);
