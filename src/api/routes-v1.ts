@@ -143,6 +143,8 @@ const hostSchema = {
   type: 'object',
   properties: {
     host: { type: 'string' },
+    /** Where the backend is checked and sent traffic, when pools/ gives it (the LVS agent uses it). */
+    address: { type: 'string' },
     admin: { type: 'object', properties: { pooled: { type: 'string' }, weight: { type: 'integer' } } },
     health: { type: 'object', properties: { up: { type: 'boolean' }, status: { type: 'string' } } },
     effective: {
@@ -207,8 +209,10 @@ function hostDetail(e: PoolEntry, host: string) {
   const observers: Record<string, unknown> = {};
   for (const [observer, o] of e.observations.get(host) ?? []) observers[observer] = o;
   const health = healthWord(e, host, s);
+  const address = e.def?.servers[host]?.address;
   return {
     host,
+    ...(address === undefined ? {} : { address }),
     admin: { pooled: s.pooledAdmin, weight: s.weight },
     health: { up: s.up, status: health },
     effective: { enabled: s.enabled, up: s.up, pooled: s.pooled, weight: s.weight },

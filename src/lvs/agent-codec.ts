@@ -116,14 +116,15 @@ export function parsePoolState(raw: string, where: string, expected?: ServiceKey
  * poold's `GET /v1/pools/:dc/:cluster/:service` answer → the LvsDef and the PoolState it describes.
  * `lvs` is null when poold has no definition for the pool; `state` is undefined before any state.
  */
-export function parsePoolDetail(body: unknown, where: string, expected: ServiceKey): { lvs: LvsDef | null; state: PoolState | undefined } {
+export function parsePoolDetail(body: unknown, where: string, expected: ServiceKey): { lvs: LvsDef | null; state: PoolState | undefined; addresses: Record<string, string> } {
   const o = obj(body, where);
   const key = checkKey(o, where, expected);
   const lvs = o.lvs === null || o.lvs === undefined ? null : checkLvsDef(o.lvs, where);
-  if (o.revision === null || o.revision === undefined) return { lvs, state: undefined };
+  if (o.revision === null || o.revision === undefined) return { lvs, state: undefined, addresses: {} };
   const hosts = Array.isArray(o.hosts) ? o.hosts : fail(where, '"hosts" must be an array');
   const servers: Record<string, EffectiveServer> = {};
   const pooledDown: string[] = [];
+  const addresses: Record<string, string> = {};
   for (const [i, h] of hosts.entries()) {
     const w = `${where} hosts[${i}]`;
     const ho = obj(h, w);
@@ -141,10 +142,12 @@ export function parsePoolDetail(body: unknown, where: string, expected: ServiceK
       findings: [],
     };
     if (ho.keptByThreshold === true) pooledDown.push(host);
+    if (ho.address !== undefined) addresses[host] = str(ho, 'address', w);
   }
   const threshold = o.threshold === null || o.threshold === undefined ? undefined : obj(o.threshold, `${where} threshold`);
   return {
     lvs,
+    addresses,
     state: {
       ...key,
       revision: int(o, 'revision', where),

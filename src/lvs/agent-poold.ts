@@ -1,6 +1,6 @@
 // Agent source B: poll poold's JSON API (`GET /v1/pools`, then `/v1/pools/:dc/:cluster/:service`
 // for pools whose revision moved). For LVS hosts that may talk HTTP to poold but not to etcd.
-// The API gives the LVS definition but not server addresses: the agent resolves host names.
+// The API gives the LVS definition and the server addresses pools/ has; other host names are resolved.
 // Any failed poll marks the source unhealthy until the next good one; the table is left alone.
 import type { ServiceDef, ServiceKey } from '../model/types.js';
 import { servicePath } from '../model/types.js';
@@ -96,8 +96,8 @@ export class PooldSource implements AgentSource {
         const detail = await this.get(`/v1/pools/${path.split('/').map(encodeURIComponent).join('/')}`);
         let entry: ServiceInputs & { revision: number | null };
         try {
-          const { lvs, state } = parsePoolDetail(detail, where, p);
-          entry = { revision: p.revision, state, ...(lvs ? { def: defFromApi(p, lvs) } : {}) };
+          const { lvs, state, addresses } = parsePoolDetail(detail, where, p);
+          entry = { revision: p.revision, state, ...(lvs ? { def: defFromApi(p, lvs, addresses) } : {}) };
         } catch (err) {
           entry = { revision: p.revision, problem: errorText(err) };
         }
@@ -142,10 +142,11 @@ export class PooldSource implements AgentSource {
   }
 }
 
-/** The API carries the LVS definition but no server addresses; those are resolved by the agent. */
-function defFromApi(key: ServiceKey, lvs: ServiceDef['lvs']): ServiceDef {
+/** The API carries the LVS definition and the addresses pools/ gives; hosts without one are resolved by the agent. */
+function defFromApi(key: ServiceKey, lvs: ServiceDef['lvs'], addresses: Record<string, string>): ServiceDef {
+  const servers = Object.fromEntries(Object.entries(addresses).map(([h, address]) => [h, { weight: 0, address }]));
   return {
     dc: key.dc, cluster: key.cluster, service: key.service, lvs,
-    depoolThreshold: 0, checks: [], flapping: { transitions: 0, windowMs: 0 }, monitoring: {}, servers: {},
+    depoolThreshold: 0, checks: [], flapping: { transitions: 0, windowMs: 0 }, monitoring: {}, servers,
   };
 }

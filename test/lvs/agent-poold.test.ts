@@ -6,7 +6,7 @@ import { fakeIpvsadm } from './fake-ipvsadm-helper.js';
 import { poolState, serviceDef } from './lvs-fixtures.js';
 import { startTestAgent } from './agent-helpers.js';
 
-// The API does not carry server addresses: the agent resolves host names (stubbed here, no DNS).
+// Hosts without an address in pools/ are resolved by the agent (stubbed here, no DNS).
 const ADDRESSES: Record<string, string> = { 'web1.test': '10.64.0.1', 'web2.test': '10.64.0.2', 'web3.test': '10.64.0.3' };
 const def = serviceDef({ service: 'web', servers: { 'web1.test': undefined, 'web2.test': undefined, 'web3.test': undefined } });
 const view = new PoolView();
@@ -77,4 +77,15 @@ t.test('poold unreachable: table frozen; back: hand edit repaired', async (t) =>
   const r = await a.next((x) => x.result === 'applied', since);
   t.equal(r.reason, 'reconnect');
   t.same(restoresSince(mark), ['-e -t 10.2.2.18:8080 -r 10.64.0.1 -w 10\n']);
+});
+
+t.test('addresses given in pools/ come through the API: no DNS needed', async (t) => {
+  const withAddr = serviceDef({ service: 'web', lvs: { scheduler: 'sh' }, servers: { 'web1.test': undefined, 'web2.test': undefined, 'web3.test': undefined, 'db7.test': '10.64.9.7' } });
+  const mark = fake.log().length;
+  const since = a.reports.length;
+  view.setService(withAddr);
+  view.setState(poolState(withAddr, { 'web1.test': {}, 'web2.test': { up: false, pooled: false }, 'web3.test': { weight: 0 }, 'db7.test': {} }, 6));
+  const r = await a.next((x) => x.result === 'applied', since);
+  t.notOk(r.services[0]?.skipped, 'the stub resolver knows nothing of db7.test, yet the service is not skipped');
+  t.same(restoresSince(mark).join(''), '-a -t 10.2.2.18:8080 -r 10.64.9.7 -w 10\n');
 });
