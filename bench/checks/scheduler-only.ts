@@ -1,6 +1,6 @@
 // The scheduler's own cost: 10k targets at 1 s with a checker that answers at once (no I/O), so the
 // CPU measured is scheduling, hysteresis and fan-out only.
-//   node dist/bench/checks/scheduler-only.js [--targets 10000] [--seconds 10] [--batch-ms 0]
+//   node dist/bench/checks/scheduler-only.js [--targets 10000] [--seconds 10] [--batch-ms 10]
 import { CheckScheduler } from '../../src/checks/scheduler.js';
 import type { Checker } from '../../src/checks/checker.js';
 import type { CheckDef, CheckResult } from '../../src/model/types.js';
@@ -11,7 +11,7 @@ function arg(name: string, dflt: string): string {
 }
 const N = Number(arg('targets', '10000'));
 const SECONDS = Number(arg('seconds', '10'));
-const BATCH = Number(arg('batch-ms', '0'));
+const BATCH = Number(arg('batch-ms', '10'));
 
 const OK: CheckResult = { up: true, code: 'ok', message: 'ok', timings: { totalMs: 0 }, findings: [] };
 const instant = (def: CheckDef): Checker => ({ def, check: async () => OK });

@@ -97,8 +97,10 @@ export interface SchedulerOptions {
   /** Cap on the per-round delay (default 500 ms). */
   maxSpreadMs?: number;
   /**
-   * Due checks are started on ticks of this many ms (default 0: as soon as due). Batching starts
-   * lets the event loop handle their I/O in fewer wake-ups; it adds at most this much lateness.
+   * Due checks are started on ticks of this many ms (default 10; 0 starts each as soon as it is due).
+   * Batching starts lets the event loop handle them in fewer wake-ups: measured with an instant checker
+   * (bench/checks/scheduler-only), 30 -> 22 µs CPU per run at 1k runs/s and 7.8 -> 5.3 µs at 10k/s.
+   * It adds at most this much lateness.
    */
   batchMs?: number;
   /** A run that has not settled this long after its deadline is reported as failed (default 2000 ms). */
@@ -229,7 +231,7 @@ export class CheckScheduler {
     this.staggerFraction = opts.staggerFraction ?? 1;
     this.spreadFraction = opts.spreadFraction ?? 0.05;
     this.maxSpreadMs = opts.maxSpreadMs ?? 500;
-    this.batchMs = opts.batchMs ?? 0;
+    this.batchMs = opts.batchMs ?? 10;
     this.watchdogGraceMs = opts.watchdogGraceMs ?? 2000;
     this.onError =
       opts.onError ??

@@ -44,7 +44,7 @@ t.test('the scheduler accepts them; the tcp check goes to its own port', async (
     'eqiad/sca/cxserver/sca1002.eqiad.wmnet/tcp',
   ]);
   sched.start();
-  await clock.advance(1049); // first slots lie within the interval plus the 5 % spread
+  await clock.advance(1100); // first slots lie within the interval, plus the 5 % spread and the 10 ms batch tick
   const ports = backends.calls.map((c) => `${c.target.address}:${c.target.port}`).sort();
   t.same(ports, ['127.0.0.11:8080', '127.0.0.11:9000', 'sca1002.eqiad.wmnet:8080', 'sca1002.eqiad.wmnet:9000']);
   const p = sched.stop();

@@ -14,7 +14,8 @@ async function halt(clock: ManualClock, sched: CheckScheduler): Promise<void> {
 function setup(opts: Partial<SchedulerOptions> = {}) {
   const clock = new ManualClock();
   const backends = new FakeBackends(clock);
-  const sched = new CheckScheduler({ createChecker: backends.create, clock, random: seeded(42), onError: () => {}, ...opts });
+  // batchMs 0: these tests pin exact start times; batching has its own test.
+  const sched = new CheckScheduler({ createChecker: backends.create, clock, random: seeded(42), onError: () => {}, batchMs: 0, ...opts });
   const results: CheckRunEvent[] = [];
   const health: TargetHealthEvent[] = [];
   sched.addListener({ result: (e) => results.push(e), health: (e) => health.push(e) });
