@@ -234,7 +234,7 @@ t.test('pool detail view: hosts, verdict timings and a duration chart drawn in S
   t.match(checkRow, /http[\s\S]*pass[\s\S]*[\d.]+ ms[\s\S]*[\d.]+ ms[\s\S]*[\d.]+ ms/, 'connect, first byte, total');
   t.match(await page.locator('#pool-observers').innerText(), /ui-test/);
   t.match(await page.locator('dl.facts').innerText(), /10\.41\.0\.1:8141/);
-  await shot(page, 'pool-detail-1280x800');
+  await shot(page, 'pool-detail-appservers-1280x800');
   await page.getByRole('link', { name: '← All pools' }).click();
   await page.locator('#pools').waitFor();
   await closePage(t, page);
@@ -247,6 +247,11 @@ t.test('layout at 1280x800 and 390x844 without horizontal overflow; controls hav
     const overflow = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
     t.ok(overflow.scroll <= overflow.inner, `${viewport.width}px: scrollWidth ${overflow.scroll} <= innerWidth ${overflow.inner}`);
     await shot(page, `overview-${viewport.width}x${viewport.height}`);
+    // What a phone shows without scrolling, and at the hosts table (full-page shots are too tall to read).
+    await page.screenshot({ path: join(ARTIFACTS, `overview-${viewport.width}x${viewport.height}-screen1.png`) });
+    await page.locator('#hosts').scrollIntoViewIfNeeded();
+    await page.evaluate(() => document.getElementById('hosts')?.scrollIntoView());
+    await page.screenshot({ path: join(ARTIFACTS, `overview-${viewport.width}x${viewport.height}-hosts.png`) });
     for (const name of ['Data centre', 'Cluster', 'Service']) t.equal(await page.getByRole('combobox', { name }).count(), 1, `select "${name}"`);
     t.equal(await page.getByRole('searchbox', { name: 'Search host' }).count(), 1);
     t.equal(await page.getByRole('table', { name: 'Pools' }).count(), 1);
@@ -260,6 +265,8 @@ t.test('layout at 1280x800 and 390x844 without horizontal overflow; controls hav
     const detail = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
     t.ok(detail.scroll <= detail.inner, `${viewport.width}px detail: scrollWidth ${detail.scroll} <= innerWidth ${detail.inner}`);
     await shot(page, `pool-detail-${viewport.width}x${viewport.height}`);
+    await page.evaluate(() => document.querySelector('.chart')?.scrollIntoView());
+    await page.screenshot({ path: join(ARTIFACTS, `pool-detail-${viewport.width}x${viewport.height}-chart.png`) });
     await closePage(t, page);
   }
 });

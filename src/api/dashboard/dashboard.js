@@ -360,7 +360,9 @@ function render() {
 
 function renderWarnings() {
   const items = [];
-  for (const p of model.pools.filter(poolMatches)) {
+  const r = route();
+  const scope = r.view === 'pool' ? (p) => poolId(p) === r.id : poolMatches;
+  for (const p of model.pools.filter(scope)) {
     const name = poolId(p);
     if (p.stale) items.push(['bad', `${name}: state is stale${p.staleForMs !== null ? ` for ${Math.round(p.staleForMs / 1000)} s` : ''} (etcd watch lost or leader silent); showing the last known state`]);
     for (const d of p.drift ?? []) items.push(['bad', `${name}: drift in ${d.where}: ${d.message}`]);
@@ -456,13 +458,14 @@ function effectiveCell(host) {
   return h('td', { 'data-label': 'Effective', class: 'effective' }, badge(kind, e.pooled ? 'pooled' : 'not pooled'), e.pooled ? h('span', { class: 'muted' }, ` w${e.weight}`) : null);
 }
 
-function timingsText(t) {
-  if (!t) return '';
+/** connect · first byte · total, each part unbreakable so a narrow cell wraps between parts only. */
+function timingParts(t) {
+  if (!t) return [];
   const parts = [];
   if (typeof t.connectMs === 'number') parts.push(`connect ${ms(t.connectMs)}`);
   if (typeof t.firstByteMs === 'number') parts.push(`first byte ${ms(t.firstByteMs)}`);
   parts.push(`total ${ms(t.totalMs)}`);
-  return parts.join(' · ');
+  return parts.flatMap((p, i) => [i ? ' · ' : null, h('span', { class: 'nowrap' }, p)]);
 }
 
 function verdictCell(host) {
@@ -478,8 +481,7 @@ function verdictCell(host) {
     ' ',
     h('code', null, v.code ?? ''),
     h('br'),
-    h('span', { class: 'timings' }, timingsText(v.timings)),
-    v.at ? h('span', { class: 'muted' }, ` · ${age(v.at)}`) : null,
+    h('span', { class: 'timings' }, timingParts(v.timings), v.at ? [' · ', h('span', { class: 'nowrap' }, age(v.at))] : null),
   );
 }
 
@@ -590,7 +592,9 @@ function renderChart(id, hostNames) {
     section.append(h('p', { class: 'muted' }, 'No check results sampled yet; points appear as checks run.'));
     return section;
   }
-  const W = 640, H = 220, L = 52, R = 12, T = 12, B = 30;
+  // Drawn at the width it will be shown at (1 user unit = 1 CSS px), so labels keep their size on a phone.
+  const W = Math.round(Math.max(300, Math.min(1100, (document.getElementById('view')?.clientWidth ?? 640) - 34)));
+  const H = W < 500 ? 200 : 240, L = 56, R = 14, T = 12, B = 30;
   const t0 = Math.min(...all.map((s) => s.at));
   const t1 = Math.max(...all.map((s) => s.at), t0 + 1000);
   const maxMs = niceCeil(Math.max(...all.map((s) => s.totalMs), 1));
@@ -607,13 +611,13 @@ function renderChart(id, hostNames) {
   const legend = [];
   series.forEach(([key, list], i) => {
     const cls = `s${i % SERIES_CLASSES}`;
-    const shape = Math.floor(i / 2) % 3;
+    const shape = i % 3;
     const pts = list.map((s) => `${x(s.at).toFixed(1)},${y(s.totalMs).toFixed(1)}`).join(' ');
     g.push(svg('polyline', { points: pts, class: `line ${cls}` }));
     for (const s of list) {
       g.push(marker(shape, x(s.at), y(s.totalMs), `point ${cls}${s.up ? '' : ' failed'}`, `${key} at ${clock(s.at)}: ${ms(s.totalMs)}${s.up ? '' : ' (failed)'}`));
     }
-    legend.push(h('li', null, svg('svg', { width: 14, height: 14, viewBox: '0 0 14 14', 'aria-hidden': 'true', class: 'key' }, marker(shape, 7, 7, `point ${cls}`, key)), ` ${key}: last ${ms(list.at(-1).totalMs)}, max ${ms(Math.max(...list.map((s) => s.totalMs)))} (${list.length} samples)`));
+    legend.push(h('li', null, svg('svg', { width: 14, height: 14, viewBox: '0 0 14 14', 'aria-hidden': 'true', class: 'key' }, marker(shape, 7, 7, `point ${cls}`, key)), ` ${key}: last ${ms(list.at(-1).totalMs)}, max ${ms(Math.max(...list.map((s) => s.totalMs)))} (${list.length} sample${list.length === 1 ? '' : 's'})`));
   });
   section.append(
     svg(
@@ -715,6 +719,7 @@ function start() {
   refreshing = refresh().finally(() => (refreshing = null));
   connectEvents();
   pollTimer = setTimeout(poll, route().view === 'pool' ? DETAIL_POLL_MS : OVERVIEW_POLL_MS);
+  window.addEventListener('resize', scheduleRender); // the chart is drawn for the current width
   // Ages ("3s ago") move on even when nothing else does.
   setInterval(scheduleRender, 5000);
 }
