@@ -86,7 +86,9 @@ function clock(epochMs) {
 function age(epochMs) {
   if (typeof epochMs !== 'number') return '';
   const s = Math.max(0, Math.round((Date.now() - epochMs) / 1000));
-  return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ago` : `${Math.floor(s / 3600)}h ago`;
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  return s < 172800 ? `${Math.floor(s / 3600)}h ago` : `${Math.floor(s / 86400)}d ago`;
 }
 
 function leadershipText(l) {
@@ -95,11 +97,12 @@ function leadershipText(l) {
   return 'Leadership: no leader known';
 }
 
-/** The latest verdict of a host (the most recent of its checks), or null. */
+/** The verdict that explains the host best: a failing check if any, else the most recent; null if none. */
 function lastVerdict(host) {
   let best = null;
   for (const [check, v] of Object.entries(host.verdicts ?? {})) {
-    if (!best || (v.at ?? 0) > (best.v.at ?? 0)) best = { check, v };
+    const better = !best || (!v.up && best.v.up) || (v.up === best.v.up && (v.at ?? 0) > (best.v.at ?? 0));
+    if (better) best = { check, v };
   }
   return best;
 }
@@ -455,7 +458,7 @@ function healthCell(host) {
 function effectiveCell(host) {
   const e = host.effective ?? {};
   const kind = e.pooled ? (e.up ? 'ok' : 'bad') : 'muted';
-  return h('td', { 'data-label': 'Effective', class: 'effective' }, badge(kind, e.pooled ? 'pooled' : 'not pooled'), e.pooled ? h('span', { class: 'muted' }, ` w${e.weight}`) : null);
+  return h('td', { 'data-label': 'Effective', class: 'effective' }, badge(kind, e.pooled ? (e.up ? 'pooled' : 'pooled while down') : 'not pooled'), e.pooled ? h('span', { class: 'muted' }, ` w${e.weight}`) : null);
 }
 
 /** connect · first byte · total, each part unbreakable so a narrow cell wraps between parts only. */
