@@ -3,7 +3,6 @@
 // and publishes it as an observation under our lease. A host's first observation waits until
 // each of its checks has a result, so a restarted poold reports nothing rather than a guess
 // (the leader keeps the last published health meanwhile: no flap on restart).
-import { lookup } from 'node:dns/promises';
 import type { CheckScheduler, CheckRunEvent, ScheduledTarget, TargetHealthEvent } from '../checks/scheduler.js';
 import type { HealthState } from '../model/hysteresis.js';
 import type { CheckResult, Finding, HostKey, Observation, ServiceDef } from '../model/types.js';
@@ -38,7 +37,6 @@ const hostId = (k: HostKey) => `${servicePath(k)}/${k.host}`;
 
 export class Observer {
   private readonly hosts = new Map<string, HostAgg>();
-  private readonly resolved = new Map<string, string>();
 
   constructor(private readonly d: ObserverDeps) {
     d.scheduler.addListener({ result: (ev) => this.onResult(ev), health: (ev) => this.onHealth(ev) });
@@ -51,8 +49,9 @@ export class Observer {
     for (const svc of services) {
       for (const [host, server] of Object.entries(svc.servers)) {
         const key: HostKey = { dc: svc.dc, cluster: svc.cluster, service: svc.service, host };
-        const address = server.address ?? (await this.resolve(host));
-        if (address === undefined) continue;
+        // Without an address in pools/, the checkers resolve the name on every check: a name that stops
+        // resolving is a down host (dns_failure), never an unchecked one, and a changed record is seen.
+        const address = server.address ?? host;
         const id = hostId(key);
         seen.add(id);
         const agg = this.hosts.get(id) ?? { key, checks: new Map(), published: undefined };
@@ -74,19 +73,6 @@ export class Observer {
     }
     const r = this.d.scheduler.setTargets(targets);
     this.d.log.info({ targets: targets.length, ...r }, 'checks configured');
-  }
-
-  private async resolve(host: string): Promise<string | undefined> {
-    const cached = this.resolved.get(host);
-    if (cached !== undefined) return cached;
-    try {
-      const { address } = await lookup(host);
-      this.resolved.set(host, address);
-      return address;
-    } catch (err) {
-      this.d.log.warn({ host, err: (err as Error).message }, 'cannot resolve backend address; give it an address in pools/ (not checked)');
-      return undefined;
-    }
   }
 
   private onResult(ev: CheckRunEvent): void {
