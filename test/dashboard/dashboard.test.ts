@@ -5,14 +5,19 @@
 // Screenshots are kept in test-artifacts/dashboard/ (gitignored) for people to look at.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startEtcd } from '../helpers/etcd.js';
 import { ROOT } from '../helpers/poolctl.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import { poolctl, poolsDir, serviceYaml, startDaemon } from '../daemon/harness.js';
+import type { PageDocument, PageElement, PageWindow } from './page-dom.js';
 
-type TestT = Parameters<Parameters<typeof t.test>[1]>[0];
+// Page-side callbacks run in chromium (see page-dom.ts).
+declare const document: PageDocument;
+declare const window: PageWindow;
+
+
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'dashboard');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -45,7 +50,7 @@ t.teardown(() => browser.close());
 const pageProblems = new WeakMap<Page, string[]>();
 
 /** A fresh page (1280x800 unless told) that records script errors and failed requests; see closePage. */
-async function openPage(t: TestT, viewport = { width: 1280, height: 800 }, hash = ''): Promise<Page> {
+async function openPage(t: Test, viewport = { width: 1280, height: 800 }, hash = ''): Promise<Page> {
   const page = await browser.newPage({ viewport });
   const problems: string[] = [];
   pageProblems.set(page, problems);
@@ -63,7 +68,7 @@ async function openPage(t: TestT, viewport = { width: 1280, height: 800 }, hash 
 }
 
 /** Asserts the page had no script errors, console errors or failed requests, then closes it. */
-async function closePage(t: TestT, page: Page): Promise<void> {
+async function closePage(t: Test, page: Page): Promise<void> {
   t.same(pageProblems.get(page), [], 'no script errors, console errors or failed requests');
   await page.close();
 }
@@ -81,7 +86,7 @@ async function hostsBecome(page: Page, want: string[]): Promise<string[]> {
 async function poolRowMatching(page: Page, id: string, re: RegExp, timeout = 2000): Promise<string> {
   const row = page.locator(`#pools tr[data-pool="${id}"]`);
   await page
-    .waitForFunction(({ id, src }) => new RegExp(src).test((document.querySelector(`#pools tr[data-pool="${id}"]`) as HTMLElement | null)?.innerText ?? ''), { id, src: re.source }, { timeout })
+    .waitForFunction(({ id, src }) => new RegExp(src).test((document.querySelector(`#pools tr[data-pool="${id}"]`) as PageElement | null)?.innerText ?? ''), { id, src: re.source }, { timeout })
     .catch(() => undefined);
   return row.innerText();
 }
@@ -98,7 +103,7 @@ async function visibleHosts(page: Page): Promise<string[]> {
 
 async function waitForAllHostsUp(page: Page): Promise<void> {
   await page.waitForFunction(
-    (n) => [...document.querySelectorAll('#hosts tbody tr[data-host] td.effective')].filter((td) => td.textContent?.startsWith('pooled')).length === n,
+    (n) => [...document.querySelectorAll('#hosts tbody tr[data-host] td.effective')].filter((td) => /^pooled w\d+$/.test(td.textContent ?? '')).length === n,
     Object.keys(ALL).length,
     { timeout: 15_000 },
   );
@@ -126,7 +131,7 @@ t.test('overview: every pool with its counts, every host with its states, live',
   const page = await openPage(t);
   await waitForAllHostsUp(page);
   const pools = await page.locator('#pools tbody tr[data-pool]').evaluateAll((rows) =>
-    rows.map((r) => [...r.querySelectorAll('th,td')].map((c) => (c as HTMLElement).innerText.trim())),
+    rows.map((r) => [...r.querySelectorAll('th,td')].map((c) => (c as PageElement).innerText.trim())),
   );
   const byName = Object.fromEntries(pools.map((cells) => [cells[0], cells.slice(1)]));
   // Pool, Status, Pooled, Up, Total, Threshold headroom, Updated
@@ -149,7 +154,7 @@ t.test('overview: every pool with its counts, every host with its states, live',
 t.test('poolctl depool shows within 1 s without a reload; a failing backend shows down with its reason', async (t) => {
   const page = await openPage(t);
   await waitForAllHostsUp(page);
-  await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same document'));
+  await page.evaluate(() => (window.marker = 'same document'));
 
   const r = await poolctl(['depool', 'mw1002.eqiad.wmnet', '--reason', 'dashboard test'], etcd.clientUrl);
   t.equal(r.code, 0);
@@ -163,7 +168,7 @@ t.test('poolctl depool shows within 1 s without a reload; a failing backend show
     { timeout: 1000 },
   );
   t.ok(Date.now() - shownAfter <= 1000, `depool visible ${Date.now() - shownAfter} ms after poolctl exited`);
-  t.equal(await page.evaluate(() => (window as unknown as { marker?: string }).marker), 'same document', 'no reload happened');
+  t.equal(await page.evaluate(() => window.marker), 'same document', 'no reload happened');
   t.match(await poolRowMatching(page, 'eqiad/appserver/appservers', /\b2\s+3\s+3\b/), /\b2\s+3\s+3\b/, 'pooled 2, up 3, total 3');
   await page.locator('#timeline li.ev-admin', { hasText: 'mw1002.eqiad.wmnet' }).first().waitFor({ timeout: 1000 });
 
@@ -178,7 +183,7 @@ t.test('poolctl depool shows within 1 s without a reload; a failing backend show
   await page.waitForFunction(() => document.querySelector('#hosts tr[data-host="sca1002.eqiad.wmnet"] td.effective')?.textContent === 'not pooled', undefined, { timeout: 5000 });
   t.match(await poolRowMatching(page, 'eqiad/sca/cxserver', /degraded\s+1\s+1\s+2/), /degraded\s+1\s+1\s+2/, 'degraded: pooled 1, up 1, total 2');
   await page.locator('#timeline li.ev-check', { hasText: 'sca1002.eqiad.wmnet' }).first().waitFor({ timeout: 1000 });
-  t.equal(await page.evaluate(() => (window as unknown as { marker?: string }).marker), 'same document', 'still no reload');
+  t.equal(await page.evaluate(() => window.marker), 'same document', 'still no reload');
   await shot(page, 'overview-after-depool-and-failure-1280x800');
   await closePage(t, page);
 });

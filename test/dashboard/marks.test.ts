@@ -12,6 +12,11 @@ import { dashboardAssetDir } from '../../src/api/dashboard/routes-dashboard.js';
 import { PooldError } from '../../src/model/errors.js';
 import { CX, cxState, cxView } from '../api/fixtures.js';
 import { ROOT } from '../helpers/poolctl.js';
+import type { PageDocument, PageElement, PageWindow } from './page-dom.js';
+
+// Page-side callbacks run in chromium (see page-dom.ts).
+declare const document: PageDocument;
+declare const window: PageWindow;
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'dashboard');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -96,7 +101,7 @@ t.test('text from the API is shown as text, never run or parsed as HTML', async 
   await page.locator('#timeline li', { hasText: HOSTILE_HOST }).first().waitFor({ timeout: 1000 });
   t.match(await page.locator('#timeline').innerText(), HOSTILE_REASON);
   const injected = await page.evaluate(() => ({
-    pwned: (window as unknown as { pwned?: number }).pwned ?? null,
+    pwned: window.pwned ?? null,
     elements: document.querySelectorAll('main img, main script, main b').length,
   }));
   t.same(injected, { pwned: null, elements: 0 });
