@@ -1,5 +1,7 @@
-#!/usr/bin/env node
-// poold: the daemon. With no etcd configured it runs an embedded etcd (single-machine mode).
+#!/usr/bin/env -S node --max-old-space-size=192
+// poold: the daemon. The heap cap keeps RSS near the live set (~45 MiB at 10k backends): V8's default
+// sizing lets garbage pile up past 300 MiB before collecting (BENCHMARKS.md, Health checks).
+// With no etcd configured it runs an embedded etcd (single-machine mode).
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError, EXIT, exitCodeFor } from '../cli/exit.js';
