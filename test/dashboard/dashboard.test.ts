@@ -17,8 +17,6 @@ import type { PageDocument, PageElement, PageWindow } from './page-dom.js';
 declare const document: PageDocument;
 declare const window: PageWindow;
 
-
-
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'dashboard');
 mkdirSync(ARTIFACTS, { recursive: true });
 
