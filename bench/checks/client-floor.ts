@@ -1,7 +1,8 @@
 // How much of a check's CPU is Node's TCP client itself: the http checker vs a minimal raw
 // net.connect/write/read/destroy exchange, against the same simulator backends (in a child process),
 // at a fixed rate. Prints CPU µs per check for both. For finding what to optimise, not a target.
-//   node dist/bench/checks/client-floor.js [--backends 1000] [--rate 2000] [--seconds 8]
+//   node dist/bench/checks/client-floor.js [--backends 1000] [--rate 2000] [--seconds 16]
+// (--seconds per variant, run as interleaved 2 s rounds; medians printed.)
 import { fork } from 'node:child_process';
 import * as net from 'node:net';
 import { dirname, join } from 'node:path';
@@ -16,7 +17,7 @@ function arg(name: string, dflt: string): string {
 }
 const N = Number(arg('backends', '1000'));
 const RATE = Number(arg('rate', '2000'));
-const SECONDS = Number(arg('seconds', '8'));
+const SECONDS = Number(arg('seconds', '16'));
 
 const sim = fork(join(dirname(fileURLToPath(import.meta.url)), 'sim-child.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 const addresses = Array.from({ length: N }, (_, i) => `127.101.${Math.floor(i / 250)}.${(i % 250) + 1}`);
@@ -70,13 +71,14 @@ const def: HttpCheckDef = {
 const checker = createChecker(def);
 const viaChecker = async (b: { address: string; port: number }) => (await checker.check({ host: 'x', address: b.address, port: b.port }, Date.now() + 900)).up;
 
-async function paced(name: string, fn: (b: { address: string; port: number }) => Promise<boolean>): Promise<void> {
+/** Runs `fn` at RATE per second for `seconds`; returns CPU µs per completed check. */
+async function paced(fn: (b: { address: string; port: number }) => Promise<boolean>, seconds: number): Promise<{ perCheck: number; failed: number }> {
   let i = 0;
   let ok = 0;
   let done = 0;
   const pending = new Set<Promise<void>>();
   const c0 = process.cpuUsage();
-  const end = Date.now() + SECONDS * 1000;
+  const end = Date.now() + seconds * 1000;
   const perTick = RATE / 100;
   while (Date.now() < end) {
     for (let k = 0; k < perTick; k++) {
@@ -91,14 +93,29 @@ async function paced(name: string, fn: (b: { address: string; port: number }) =>
   }
   await Promise.all(pending);
   const c = process.cpuUsage(c0);
-  console.log(`${name}: ${done} checks (${ok} ok), ${((c.user + c.system) / done).toFixed(1)} µs CPU/check (user ${(c.user / done).toFixed(1)}, system ${(c.system / done).toFixed(1)})`);
+  return { perCheck: (c.user + c.system) / done, failed: done - ok };
 }
 
-const rawReset = (b: { address: string; port: number }) => raw(b, true);
-for (let round = 0; round < 2; round++) {
-  await paced('raw net.Socket, FIN close', raw);
-  await paced('raw net.Socket, RST close', rawReset);
-  await paced('raw onread + RST close   ', rawOnread);
-  await paced('http checker             ', viaChecker);
+const variants: [string, (b: { address: string; port: number }) => Promise<boolean>][] = [
+  ['raw net.Socket, FIN close', raw],
+  ['raw net.Socket, RST close', (b) => raw(b, true)],
+  ['raw onread + RST close', rawOnread],
+  ['http checker', viaChecker],
+];
+// Short interleaved rounds, medians: the machine's load drifts faster than a long run per variant.
+const ROUNDS = Math.max(1, Math.round(SECONDS / 2));
+const perVariant = new Map<string, number[]>(variants.map(([n]) => [n, []]));
+let failed = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, fn] of variants) {
+    const r = await paced(fn, 2);
+    perVariant.get(name)!.push(r.perCheck);
+    failed += r.failed;
+  }
 }
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+for (const [name, xs] of perVariant) {
+  console.log(`${name.padEnd(26)} median ${med(xs).toFixed(1)} µs CPU/check (rounds: ${xs.map((x) => x.toFixed(0)).join(' ')})`);
+}
+if (failed > 0) console.log(`(${failed} checks failed)`);
 await call(sim, 'stop');
