@@ -112,7 +112,8 @@ export interface SchedulerOptions {
 export interface SetTargetsResult {
   upserted: number;
   removed: number;
-  rejected: { target: string; error: unknown }[];
+  /** `message` is the error's text, so the entry still says why when logged as plain JSON. */
+  rejected: { target: string; message: string; error: unknown }[];
 }
 
 export interface SchedulerStats {
@@ -348,7 +349,7 @@ export class CheckScheduler {
       try {
         this.upsert(t);
       } catch (error) {
-        rejected.push({ target: key, error });
+        rejected.push({ target: key, message: errorMessage(error), error });
       }
     }
     let removed = 0;

@@ -277,6 +277,7 @@ t.test('setTargets makes the set exact and validates input with clear errors', a
   t.equal(bad.upserted, 2);
   t.same(bad.rejected.map((x) => x.target), ['eqiad/sca/cxserver/sca1002.eqiad.wmnet/tcp', 'eqiad/sca/cxserver/sca1007.eqiad.wmnet/tcp']);
   t.match(String(bad.rejected[0].error), /rise must be an integer >= 1/);
+  t.match(JSON.parse(JSON.stringify(bad.rejected))[1].message, /no address to check/, 'the reason survives JSON logging');
   t.same(sched.targetKeys().sort(), ['sca1002', 'sca1005', 'sca1006'].map((h) => `eqiad/sca/cxserver/${h}.eqiad.wmnet/tcp`));
   t.equal(sched.health('eqiad/sca/cxserver/sca1002.eqiad.wmnet/tcp') !== undefined, true, 'sca1002 still checked with its old definition');
   t.throws(() => sched.upsert(target(1, { check: tcpDef({ intervalMs: 0 }) })), {
