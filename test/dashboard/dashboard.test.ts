@@ -108,8 +108,9 @@ async function waitForAllHostsUp(page: Page): Promise<void> {
 }
 
 t.test('the page is served by poold with its assets, read-only and locked down', async (t) => {
-  const page = await fetch(`${daemon.url}/`);
+  const page = await fetch(`${daemon.url}/`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
   t.equal(page.status, 200);
+  t.equal(page.headers.get('vary'), 'Accept');
   t.match(page.headers.get('content-type'), /^text\/html/);
   t.match(page.headers.get('content-security-policy'), /default-src 'none'/);
   t.match(await page.text(), /<script type="module" src="\/ui\/dashboard\.js">/);
@@ -121,6 +122,10 @@ t.test('the page is served by poold with its assets, read-only and locked down',
   // The page never writes: its only requests are GETs (fetch without a method, EventSource).
   t.notMatch(source, /method:\s*['"](POST|PUT|DELETE|PATCH)/i);
   t.equal((await fetch(`${daemon.url}/ui/dashboard.css`)).status, 200);
+  // PyBal-era tooling that does not ask for HTML still gets PyBal's 404 at the root.
+  const plain = await fetch(`${daemon.url}/`, { headers: { accept: '*/*' } });
+  t.equal(plain.status, 404);
+  t.equal(await plain.text(), 'The desired url was not found');
   t.equal((await fetch(`${daemon.url}/ui/../package.json`)).status, 404);
   t.equal((await fetch(`${daemon.url}/ui/routes-dashboard.ts`)).status, 404);
 });

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { chromium } from 'playwright-core';
 import { startApi } from '../../src/api/server.js';
-import { dashboardAssetDir } from '../../src/api/dashboard/routes-dashboard.js';
+import { acceptsHtml, dashboardAssetDir } from '../../src/api/dashboard/routes-dashboard.js';
 import { PooldError } from '../../src/model/errors.js';
 import { CX, cxState, cxView } from '../api/fixtures.js';
 import { ROOT } from '../helpers/poolctl.js';
@@ -29,6 +29,16 @@ t.test('assets are read from src/api/dashboard whether the module runs from src/
     constructor: PooldError,
     message: /dashboard assets not found: looked for index.html in \/nonexistent\/dist\/src\/api\/dashboard and \/nonexistent\/src\/api\/dashboard/,
   });
+});
+
+t.test('only requests that accept HTML get the page at /', async (t) => {
+  t.equal(acceptsHtml('text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'), true, 'chromium');
+  t.equal(acceptsHtml('TEXT/HTML'), true);
+  t.equal(acceptsHtml('*/*'), false, 'curl');
+  t.equal(acceptsHtml(undefined), false);
+  t.equal(acceptsHtml('application/json'), false);
+  t.equal(acceptsHtml('text/html;q=0, text/plain'), false, 'explicitly refused');
+  t.equal(acceptsHtml('text/plain, text/html;q=0.5'), true);
 });
 
 const HOSTILE_HOST = '<img src=x onerror="window.pwned=1">.eqiad.wmnet';

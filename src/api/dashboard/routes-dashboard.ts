@@ -1,4 +1,5 @@
-// The operator dashboard: a read-only page at `/` and its three assets under `/ui/`.
+// The operator dashboard: a read-only page at `/` (for browsers: requests that accept text/html;
+// anything else still gets PyBal's 404 there) and its two assets under `/ui/`.
 //
 // The assets are plain files next to this module (index.html, dashboard.css, dashboard.js): no
 // framework, no CDN, no build step, so the page works on an air-gapped LVS host. tsc does not copy
@@ -55,6 +56,16 @@ export function dashboardAssetDir(moduleUrl: string = import.meta.url): string {
   return found;
 }
 
+/** Whether an Accept header asks for HTML (browsers send `text/html,...`; curl sends a bare wildcard). */
+export function acceptsHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept.split(',').some((part) => {
+    const [type, ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return type.trim() === 'text/html' && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
+
 export interface DashboardRoutesOptions {
   /** Where index.html, dashboard.css and dashboard.js are. Default: dashboardAssetDir(). */
   assetDir?: string;
@@ -70,7 +81,14 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
     } catch (err) {
       throw new PooldError(`dashboard asset ${path} (for ${url}) cannot be read: ${(err as Error).message}`, { path, url }, { cause: err });
     }
-    app.get(url, { schema: { querystring: { type: 'object' }, response: { 200: { type: 'string' } } } }, async (_request, reply) => {
+    const pageOnly = url === '/';
+    app.get(url, { schema: { querystring: { type: 'object' }, response: { 200: { type: 'string' } } } }, async (request, reply) => {
+      if (pageOnly) {
+        // PyBal answers `/` with its 404, and PyBal-era tooling (curl, check scripts) may rely on
+        // that: only browsers, which ask for HTML, get the page.
+        reply.header('vary', 'Accept');
+        if (!acceptsHtml(request.headers.accept)) return reply.callNotFound();
+      }
       return reply
         .type(asset.type)
         // Small files, and a stale dashboard after an upgrade is worse than a re-fetch.
