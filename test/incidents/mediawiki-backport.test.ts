@@ -55,7 +55,7 @@ const { spawnSync } = await import('node:child_process');
 const b = a === '${addr(2)}' ? 'wrong-body' : 'ok';
 process.exit(spawnSync(process.execPath, [${JSON.stringify(deploy)}, ${JSON.stringify(`http://${control.address}:${control.port}`)}, a + ':${PORT}', b], { stdio: 'inherit' }).status ?? 1);\n`);
   const r = await s.poolctl(['rolling', 'appservers', '--command', `${process.execPath} ${script} {address}`, '--yes', '--json',
-    '--reason', 'backport T2', '--health-timeout', '3s', '--state-timeout', '10s'], {}, 60_000);
+    '--reason', 'backport T2', '--health-timeout', '5s', '--state-timeout', '15s'], {}, 80_000);
   t.equal(r.code, 1, 'the rollout reports failure');
   const summary = JSON.parse(r.stdout) as { hosts: { host: string; status: string; step?: string; error?: string }[] };
   t.same(summary.hosts.map((h) => [h.host, h.status]), [[host(1), 'done'], [host(2), 'failed'], [host(3), 'untouched'], [host(4), 'untouched']]);
