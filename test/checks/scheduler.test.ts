@@ -136,6 +136,7 @@ t.test('a check slower than its interval never runs twice at once; skipped slots
     t.ok(backends.calls[i].startedAt >= backends.calls[i - 1].finishedAt!, `run ${i} started after run ${i - 1} finished`);
   }
   t.equal(sched.stats().missedSlots, 2 * (backends.calls.length - 1), 'two slots missed per overrun');
+  t.ok(backends.calls.every((c) => c.deadline === c.startedAt + 3000), 'each run\'s deadline is its start + timeoutMs');
 });
 
 t.test('global concurrency is bounded and the queue of due checks is bounded', async (t) => {
