@@ -1,3 +1,5 @@
+// Runs serially (package.json tap.serial): it asserts schedule lateness, so it must not share the two
+// cores with other test files.
 // The load-correctness requirement: 1,000 servers checked over real HTTP at a 1 s interval on loopback
 // for 30 s keep schedule lateness (actual start - due time) at p99 <= 250 ms, with every check run
 // on time and every backend seeing its requests. (Speed per check is measured in bench/checks.)
@@ -10,7 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { call } from '../../bench/checks/ipc.js';
 import type { ScheduledTarget } from '../../src/checks/scheduler.js';
-import { httpDef, svc } from './scheduler-fakes.js';
+import { httpDef, svc } from '../checks/scheduler-fakes.js';
 
 const SERVERS = 1000;
 const SECONDS = 30;
