@@ -108,8 +108,14 @@ export async function startSimulator(opts: { backends: BackendSpec[] }): Promise
     return b;
   }
 
+  /** The behaviour options a spec sets; options it leaves out are absent, so a merge keeps the old ones. */
   function options(spec: BehaviourOptions): BehaviourOptions {
-    return { service: spec.service, delayMs: spec.delayMs, trickleMs: spec.trickleMs, flapEvery: spec.flapEvery };
+    const o: BehaviourOptions = {};
+    if (spec.service !== undefined) o.service = spec.service;
+    if (spec.delayMs !== undefined) o.delayMs = spec.delayMs;
+    if (spec.trickleMs !== undefined) o.trickleMs = spec.trickleMs;
+    if (spec.flapEvery !== undefined) o.flapEvery = spec.flapEvery;
+    return o;
   }
 
   async function add(spec: BackendSpec): Promise<Backend> {

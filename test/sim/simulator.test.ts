@@ -152,3 +152,13 @@ t.test('flapping by time alternates every N seconds', async (tt) => {
   tt.notMatch(judged.join('; '), /WRONG/, judged.join('; '));
   tt.same([...states].sort(), [false, true], 'both phases were observed');
 });
+
+t.test('setBehaviour without options keeps the options set before (service name in /_info)', async (t) => {
+  const sim = await startSimulator({ backends: [{ address: '127.36.0.1', port: 0, behaviour: 'ok', service: 'cxserver' }] });
+  t.teardown(() => sim.stop());
+  const { port } = sim.list()[0];
+  await sim.setBehaviour('127.36.0.1', port, 'empty-200');
+  await sim.setBehaviour('127.36.0.1', port, 'ok');
+  const body = await (await fetch(`http://127.36.0.1:${port}/_info`)).text();
+  t.match(body, /cxserver/, `the service name survived two behaviour changes: ${body}`);
+});
