@@ -12,6 +12,14 @@
 //   unclosed (response complete, waiting for the server's close) -> handled by the unclosed policy
 // `deadline` (the code) is reserved for time spent before a connection could even start (DNS of the
 // target, or a deadline already past); see http.ts.
+//
+// Cost (this runs ~10k times a second; DESIGN §11): one Exchange object per check whose methods are
+// reached from shared listener functions through the socket (no closures per check); plain TCP reads
+// land in one reused buffer (net.connect's `onread`, skipping the readable-stream machinery; the
+// parser copies whatever it keeps); one timer at a time (the deadline, then at most the unclosed
+// grace). The connection is closed with FIN after the server's own close (benign to any server,
+// even one still reading: a reset would hit it with ECONNRESET), and with RST when the server held
+// it past the grace (as HAProxy closes its checks: no close handshake, no TIME_WAIT on our side).
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
@@ -33,7 +41,7 @@ export interface ExchangeSpec {
   unclosedGraceMs: number;
   /**
    * Without the unclosed observation: after resolving, how long to keep the socket waiting for the
-   * server's close before destroying it. Letting the server close first keeps TIME_WAIT on the
+   * server's close before resetting it. Letting the server close first keeps TIME_WAIT on the
    * backend instead of on the checker, and is cheaper for both sides than our active close.
    */
   lingerMs: number;
@@ -59,192 +67,278 @@ export interface ExchangeOutcome {
   staleReuse: boolean;
 }
 
-type Phase = 'connect' | 'tls' | 'headers' | 'body' | 'unclosed' | 'linger' | 'settled';
+type Phase = 'connect' | 'tls' | 'headers' | 'body' | 'unclosed' | 'settled';
+
+/**
+ * Plain-TCP reads of every exchange land here. Safe to share: the onread callback runs synchronously
+ * and the parser copies any bytes it keeps past the call (partial heads, kept body).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** The socket's exchange, for the shared listener functions below (each runs with `this` = socket). */
+const OWNER = Symbol('poold.exchange');
+type OwnedSocket = net.Socket & { [OWNER]?: Exchange };
 
 export function exchange(spec: ExchangeSpec): Promise<ExchangeOutcome> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    let connectMs: number | undefined;
-    let firstByteMs: number | undefined;
-    const parser = new ResponseParser(spec.noBody, spec.keepBodyBytes);
-    let phase: Phase = spec.reuse ? 'headers' : 'connect';
-    let gotBytes = false;
-    let timer: NodeJS.Timeout | undefined;
-    let reported = false;
-    /** Set once the response is complete and only the server's close is awaited. */
-    let completed: Partial<ExchangeOutcome> | undefined;
+  return new Promise((resolve) => new Exchange(spec, resolve).start());
+}
 
-    const socket: net.Socket = spec.reuse ?? connect();
+class Exchange {
+  private readonly t0 = performance.now();
+  private connectMs: number | undefined = undefined;
+  private firstByteMs: number | undefined = undefined;
+  private readonly parser: ResponseParser;
+  private phase: Phase;
+  private gotBytes = false;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private reported = false;
+  /** Set once the response is complete and only the server's close is awaited. */
+  private completedBody: Buffer | undefined = undefined;
+  private completedTimings: CheckTimings | undefined = undefined;
+  private completed = false;
+  /** The grace ran out with the socket still open, after watching it this long. */
+  private unclosed = false;
+  /** Policy ignore: reported at completion, now only waiting a while for the server's close. */
+  private lingering = false;
+  private unclosedWaitMs = 0;
+  private readonly socket: OwnedSocket;
 
-    function connect(): net.Socket {
-      if (spec.tls) {
-        const s = tls.connect({
-          host: spec.address,
-          port: spec.port,
-          servername: spec.tls.servername,
-          rejectUnauthorized: spec.tls.rejectUnauthorized,
-          secureContext: spec.tls.secureContext,
-        });
-        s.once('connect', () => {
-          connectMs = ms(t0, performance.now());
-          phase = 'tls';
-        });
-        s.once('secureConnect', sendRequest);
-        return s;
-      }
-      const s = net.connect({ host: spec.address, port: spec.port });
-      s.once('connect', () => {
-        connectMs = ms(t0, performance.now());
-        sendRequest();
+  constructor(
+    private readonly spec: ExchangeSpec,
+    private readonly resolve: (o: ExchangeOutcome) => void,
+  ) {
+    this.parser = new ResponseParser(spec.noBody, spec.keepBodyBytes);
+    this.phase = spec.reuse ? 'headers' : 'connect';
+    this.socket = spec.reuse ?? this.connect();
+  }
+
+  start(): void {
+    const socket = this.socket;
+    socket[OWNER] = this;
+    // TLS sockets read through 'data'; plain ones (fresh, or kept alive from an earlier exchange)
+    // were created with onread.
+    if (this.spec.tls) socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    this.timer = setTimeout(onDeadline, Math.max(0, this.spec.deadline - Date.now()), this);
+    if (this.spec.reuse) this.sendRequest();
+  }
+
+  private connect(): OwnedSocket {
+    const spec = this.spec;
+    if (spec.tls) {
+      const s = tls.connect({
+        host: spec.address,
+        port: spec.port,
+        servername: spec.tls.servername,
+        rejectUnauthorized: spec.tls.rejectUnauthorized,
+        secureContext: spec.tls.secureContext,
       });
+      s.on('connect', onTcpConnect);
+      s.on('secureConnect', onSecureConnect);
       return s;
     }
+    // allowHalfOpen: the server's FIN must not make node shut our side down first; every path that
+    // sees the server's close settles the exchange, which resets or destroys the socket anyway.
+    const s = net.connect({ host: spec.address, port: spec.port, allowHalfOpen: !spec.keepAlive, onread: { buffer: READ_BUFFER, callback: onRead } });
+    s.on('connect', onTcpConnect);
+    return s;
+  }
 
-    function sendRequest(): void {
-      if (phase === 'settled') return;
-      phase = 'headers';
-      socket.write(spec.request);
+  tcpConnected(): void {
+    this.connectMs = ms(this.t0, performance.now());
+    if (this.spec.tls) {
+      if (this.phase === 'connect') this.phase = 'tls';
+    } else {
+      this.sendRequest();
     }
+  }
 
-    function timings(): CheckTimings {
-      return { connectMs, firstByteMs, totalMs: ms(t0, performance.now()) };
-    }
+  sendRequest(): void {
+    if (this.phase === 'settled') return;
+    this.phase = 'headers';
+    this.socket.write(this.spec.request);
+  }
 
-    function finish(outcome: Partial<ExchangeOutcome>, keepSocket = false): void {
-      if (phase === 'settled') return;
-      phase = 'settled';
-      clearTimeout(timer);
+  private timings(): CheckTimings {
+    return { connectMs: this.connectMs, firstByteMs: this.firstByteMs, totalMs: ms(this.t0, performance.now()) };
+  }
+
+  /** Settles: reports (unless already reported) and releases the socket. `reset`: close with RST. */
+  private finish(failure: NamedFailure | undefined, reset: boolean, keepSocket = false): void {
+    if (this.phase === 'settled') return;
+    this.phase = 'settled';
+    clearTimeout(this.timer);
+    const socket = this.socket;
+    if (keepSocket) {
+      // Handed back to the keep-alive pool: the next exchange attaches its own listeners.
       socket.removeListener('data', onData);
       socket.removeListener('end', onEnd);
       socket.removeListener('error', onError);
       socket.removeListener('close', onClose);
-      if (!keepSocket) {
-        // Keep a no-op error listener: a late error on a socket being torn down must not crash the process.
-        socket.on('error', ignoreError);
-        socket.destroy();
-      }
-      report(outcome);
+      socket[OWNER] = undefined;
+    } else if (!socket.destroyed) {
+      // Our listeners stay attached and are no-ops from now on (phase 'settled'); the error listener
+      // also keeps a late error on a socket being torn down from crashing the process.
+      // resetAndDestroy needs a TCP handle: TLS sockets are destroyed (FIN) instead.
+      if (reset && !this.spec.tls) socket.resetAndDestroy();
+      else socket.destroy();
     }
+    this.report(failure, keepSocket);
+  }
 
-    function report(outcome: Partial<ExchangeOutcome>): void {
-      if (reported) return;
-      reported = true;
-      resolve({
-        bodyBytes: parser.bodyBytes,
-        head: parser.head ?? undefined,
-        unclosed: false,
-        staleReuse: false,
-        timings: timings(),
-        ...outcome,
-      });
+  private report(failure: NamedFailure | undefined, keepSocket: boolean): void {
+    if (this.reported) return;
+    this.reported = true;
+    const parser = this.parser;
+    this.resolve({
+      failure,
+      head: parser.head ?? undefined,
+      body: this.completedBody,
+      bodyBytes: parser.bodyBytes,
+      unclosed: this.unclosed,
+      unclosedWaitMs: this.unclosed ? this.unclosedWaitMs : undefined,
+      timings: this.completedTimings ?? this.timings(),
+      socket: keepSocket ? this.socket : undefined,
+      staleReuse: failure !== undefined && this.spec.reuse !== undefined && !this.gotBytes,
+    });
+  }
+
+  private fail(failure: NamedFailure): void {
+    this.finish(failure, false);
+  }
+
+  private complete(): void {
+    const spec = this.spec;
+    const socket = this.socket;
+    this.completed = true;
+    if (spec.keepBodyBytes > 0) this.completedBody = this.parser.body();
+    if (spec.keepAlive && !socket.readableEnded && !/(?:^|,)\s*close\s*(?:,|$)/i.test(this.parser.head?.headers['connection'] ?? '')) {
+      this.finish(undefined, false, true);
+      return;
     }
-
-    function fail(failure: NamedFailure): void {
-      finish({ failure, staleReuse: spec.reuse !== undefined && !gotBytes });
+    if (socket.readableEnded) {
+      this.finish(undefined, false);
+      return;
     }
-
-    function complete(): void {
-      const keepBody = spec.keepBodyBytes > 0 ? parser.body() : undefined;
-      const closeHeader = /(?:^|,)\s*close\s*(?:,|$)/i.test(parser.head?.headers['connection'] ?? '');
-      if (spec.keepAlive && !closeHeader && !socket.readableEnded) {
-        finish({ body: keepBody, socket }, true);
-        return;
-      }
-      if (socket.readableEnded) {
-        finish({ body: keepBody });
-        return;
-      }
-      if (spec.unclosedGraceMs <= 0) {
-        // The result is known now; the socket lingers only for a clean teardown.
-        completed = { body: keepBody, timings: timings() };
-        report(completed);
-        phase = 'linger';
-        clearTimeout(timer);
-        timer = setTimeout(() => finish({}), Math.max(0, Math.min(spec.lingerMs, spec.deadline - Date.now())));
-        return;
-      }
-      // The response is the result; only the server's close is still awaited, within the grace
-      // and never past the deadline.
-      phase = 'unclosed';
-      clearTimeout(timer);
-      const wait = Math.max(0, Math.min(spec.unclosedGraceMs, spec.deadline - Date.now()));
-      completed = { body: keepBody, timings: timings() };
-      timer = setTimeout(() => finish({ ...completed, unclosed: true, unclosedWaitMs: wait }), wait);
+    this.completedTimings = this.timings();
+    // The response is the result; only the server's close is still awaited, within the grace (or
+    // the linger) and never past the deadline.
+    this.phase = 'unclosed';
+    clearTimeout(this.timer);
+    const observe = spec.unclosedGraceMs > 0;
+    const wait = Math.max(0, Math.min(observe ? spec.unclosedGraceMs : spec.lingerMs, spec.deadline - Date.now()));
+    if (!observe) {
+      // Nothing to observe: the result is known now; the socket lingers only for a clean teardown.
+      this.lingering = true;
+      this.report(undefined, false);
     }
+    this.timer = setTimeout(onGraceOver, wait, this, wait);
+  }
 
-    function onData(chunk: Buffer): void {
-      if (!gotBytes) {
-        gotBytes = true;
-        firstByteMs = ms(t0, performance.now());
-      }
-      if (phase === 'unclosed' || phase === 'linger') return; // bytes after a complete response are not ours to judge
-      try {
-        const state = parser.push(chunk);
-        if (state === 'body') phase = 'body';
-        if (state === 'done') complete();
-      } catch (err) {
-        if (!(err instanceof HttpFramingError)) throw err;
-        fail({ code: 'error', message: `malformed response: ${err.message}` });
-      }
+  graceOver(wait: number): void {
+    if (this.phase !== 'unclosed') return;
+    if (!this.lingering) {
+      this.unclosed = true;
+      this.unclosedWaitMs = wait;
     }
+    this.finish(undefined, true);
+  }
 
-    function onEnd(): void {
-      if (completed) return finish(completed);
-      if (parser.end() === 'done') {
-        complete();
-        return;
-      }
-      if (phase === 'headers' || phase === 'connect' || phase === 'tls') {
-        fail({ code: 'closed', message: gotBytes ? 'connection closed before the response headers were complete' : 'connection closed without a response' });
-      } else {
-        const expected = parser.expectedLength;
-        fail({
-          code: 'closed',
-          message: `connection closed before the body was complete (${parser.bodyBytes}${expected !== undefined ? ` of ${expected}` : ''} bytes)`,
-        });
-      }
+  /** `data` is only valid during this call when it is READ_BUFFER. */
+  received(data: Buffer): void {
+    if (!this.gotBytes) {
+      this.gotBytes = true;
+      this.firstByteMs = ms(this.t0, performance.now());
     }
-
-    function onError(err: NodeJS.ErrnoException): void {
-      // A reset after a complete response still closed the connection: the response stands.
-      if (completed) return finish(completed);
-      const p = phase === 'connect' ? 'connect' : phase === 'tls' ? 'tls' : 'exchange';
-      fail(classifySocketError(err, p));
+    if (this.phase === 'unclosed' || this.phase === 'settled') return; // bytes after a complete response are not ours to judge
+    try {
+      const state = this.parser.push(data);
+      if (state === 'body') this.phase = 'body';
+      else if (state === 'done') this.complete();
+    } catch (err) {
+      if (!(err instanceof HttpFramingError)) throw err;
+      this.fail({ code: 'error', message: `malformed response: ${err.message}` });
     }
+  }
 
-    function onClose(): void {
-      if (completed) return finish(completed);
-      // 'close' without 'end' or 'error' (e.g. destroyed by TLS internals): still settle.
-      fail({ code: 'closed', message: 'connection closed' });
+  ended(): void {
+    if (this.phase === 'settled') return;
+    if (this.completed) return this.finish(undefined, false);
+    if (this.parser.end() === 'done') {
+      this.complete();
+      return;
     }
-
-    function onDeadline(): void {
-      switch (phase) {
-        case 'connect':
-          return fail({ code: 'connect_timeout', message: 'connect timeout' });
-        case 'tls':
-          return fail({ code: 'connect_timeout', message: 'connect timeout (TLS handshake not finished)' });
-        case 'headers':
-          return fail({ code: 'headers_timeout', message: gotBytes ? 'headers timeout (head incomplete)' : 'headers timeout (no response)' });
-        case 'body': {
-          const expected = parser.expectedLength;
-          return fail({
-            code: 'body_timeout',
-            message: `body timeout (${parser.bodyBytes}${expected !== undefined ? ` of ${expected}` : ''} bytes by the deadline)`,
-          });
-        }
-      }
+    const phase = this.phase;
+    if (phase === 'headers' || phase === 'connect' || phase === 'tls') {
+      this.fail({ code: 'closed', message: this.gotBytes ? 'connection closed before the response headers were complete' : 'connection closed without a response' });
+    } else {
+      this.fail({ code: 'closed', message: `connection closed before the body was complete (${this.progress()} bytes)` });
     }
+  }
 
-    socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('error', onError);
-    socket.on('close', onClose);
-    timer = setTimeout(onDeadline, Math.max(0, spec.deadline - Date.now()));
-    if (spec.reuse) sendRequest();
-  });
+  errored(err: NodeJS.ErrnoException): void {
+    if (this.phase === 'settled') return;
+    // A reset after a complete response still closed the connection: the response stands.
+    if (this.completed) return this.finish(undefined, false);
+    const p = this.phase === 'connect' ? 'connect' : this.phase === 'tls' ? 'tls' : 'exchange';
+    this.fail(classifySocketError(err, p));
+  }
+
+  closed(): void {
+    if (this.phase === 'settled') return;
+    if (this.completed) return this.finish(undefined, false);
+    // 'close' without 'end' or 'error' (e.g. destroyed by TLS internals): still settle.
+    this.fail({ code: 'closed', message: 'connection closed' });
+  }
+
+  deadlineReached(): void {
+    switch (this.phase) {
+      case 'connect':
+        return this.fail({ code: 'connect_timeout', message: 'connect timeout' });
+      case 'tls':
+        return this.fail({ code: 'connect_timeout', message: 'connect timeout (TLS handshake not finished)' });
+      case 'headers':
+        return this.fail({ code: 'headers_timeout', message: this.gotBytes ? 'headers timeout (head incomplete)' : 'headers timeout (no response)' });
+      case 'body':
+        return this.fail({ code: 'body_timeout', message: `body timeout (${this.progress()} bytes by the deadline)` });
+    }
+  }
+
+  /** `n` or `n of m` body bytes. */
+  private progress(): string {
+    const expected = this.parser.expectedLength;
+    return `${this.parser.bodyBytes}${expected !== undefined ? ` of ${expected}` : ''}`;
+  }
 }
 
-function ignoreError(): void {
-  // Deliberately empty: the outcome was already decided; see finish().
+// Shared listeners: `this` is the socket, its exchange is found through OWNER.
+function onRead(this: OwnedSocket, n: number): boolean {
+  this[OWNER]?.received(READ_BUFFER.subarray(0, n));
+  return true;
+}
+function onData(this: OwnedSocket, chunk: Buffer): void {
+  this[OWNER]?.received(chunk);
+}
+function onTcpConnect(this: OwnedSocket): void {
+  this[OWNER]?.tcpConnected();
+}
+function onSecureConnect(this: OwnedSocket): void {
+  this[OWNER]?.sendRequest();
+}
+function onEnd(this: OwnedSocket): void {
+  this[OWNER]?.ended();
+}
+function onError(this: OwnedSocket, err: NodeJS.ErrnoException): void {
+  this[OWNER]?.errored(err);
+}
+function onClose(this: OwnedSocket): void {
+  this[OWNER]?.closed();
+}
+function onDeadline(ex: Exchange): void {
+  ex.deadlineReached();
+}
+function onGraceOver(ex: Exchange, wait: number): void {
+  ex.graceOver(wait);
 }

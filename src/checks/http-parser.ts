@@ -48,7 +48,10 @@ export class ResponseParser {
     private readonly keepBodyBytes: number,
   ) {}
 
-  /** Feeds bytes; returns the new state. Throws HttpFramingError on malformed input. */
+  /**
+   * Feeds bytes; returns the new state. Throws HttpFramingError on malformed input. `data` may be a
+   * reused read buffer (http-exchange.ts): whatever is kept past this call is copied.
+   */
   push(data: Buffer): ParseState {
     let buf = this.pending ? Buffer.concat([this.pending, data]) : data;
     this.pending = null;
@@ -57,7 +60,7 @@ export class ResponseParser {
         const end = buf.indexOf(HEAD_END);
         if (end < 0) {
           if (buf.length > MAX_HEAD_BYTES) throw new HttpFramingError(`response head larger than ${MAX_HEAD_BYTES} bytes`);
-          this.pending = buf;
+          this.pending = Buffer.from(buf);
           return this.state;
         }
         this.parseHead(buf.toString('latin1', 0, end));
@@ -128,7 +131,7 @@ export class ResponseParser {
   private take(data: Buffer): void {
     this.bodyBytes += data.length;
     if (this.kept < this.keepBodyBytes) {
-      const part = data.subarray(0, this.keepBodyBytes - this.kept);
+      const part = Buffer.from(data.subarray(0, this.keepBodyBytes - this.kept));
       this.chunks.push(part);
       this.kept += part.length;
     }
@@ -186,7 +189,7 @@ export class ResponseParser {
 
   private keepPending(buf: Buffer, what: string): Buffer {
     if (buf.length > MAX_HEAD_BYTES) throw new HttpFramingError(`${what} longer than ${MAX_HEAD_BYTES} bytes`);
-    this.pending = buf;
+    this.pending = Buffer.from(buf);
     return buf.subarray(buf.length);
   }
 }

@@ -17,10 +17,10 @@ import { isIP } from 'node:net';
 import { PooldError } from '../model/errors.js';
 import type { CheckResult, CheckTimings, Finding, HttpCheckDef } from '../model/types.js';
 import type { Checker, CheckTarget } from './checker.js';
-import { exchange, type ExchangeOutcome } from './http-exchange.js';
+import { exchange, type ExchangeOutcome, type ExchangeSpec } from './http-exchange.js';
 import { checkBody, checkStatus, compileBodyRules, needsBody, type CompiledBodyRules } from './http-expect.js';
 import { KeepAlivePool } from './http-pool.js';
-import { resolveAddress } from './resolve.js';
+import { isIpLiteral, resolveAddress } from './resolve.js';
 import { clientContext } from './tls-context.js';
 import { downResult, hostPort, upResult } from './result.js';
 
@@ -35,6 +35,19 @@ interface UrlSpec {
   urlHost?: string;
 }
 
+/** Per (target, URL): see HttpChecker.prepared(). */
+interface Prepared {
+  host: string;
+  address: string;
+  port: number;
+  request: Buffer;
+  /** `address:port` for messages. */
+  where: string;
+  /** TLS SNI: the check's sni, else the Host header's name unless it is an IP literal. */
+  servername: string | undefined;
+  poolKey: string;
+}
+
 export class HttpChecker implements Checker {
   private readonly urls: UrlSpec[];
   private readonly body: CompiledBodyRules | undefined;
@@ -42,6 +55,7 @@ export class HttpChecker implements Checker {
   private readonly requests = new Map<string, Buffer>();
   private readonly rotation = new Map<string, number>();
   private readonly pool = new KeepAlivePool();
+  private readonly preparedByTarget = new WeakMap<CheckTarget, Map<UrlSpec, Prepared>>();
 
   constructor(readonly def: HttpCheckDef) {
     if (def.urls.length === 0) throw new PooldError(`http check ${def.name}: no urls`, { check: def.name });
@@ -55,15 +69,27 @@ export class HttpChecker implements Checker {
     if (def.scheme === 'https') clientContext(def.tls.ca, def.name);
   }
 
-  async check(target: CheckTarget, deadline: number): Promise<CheckResult> {
+  check(target: CheckTarget, deadline: number): Promise<CheckResult> {
     const started = Date.now();
-    if (started >= deadline) return downResult('deadline', 'deadline passed before the check started', { totalMs: 0 });
+    if (started >= deadline) return Promise.resolve(downResult('deadline', 'deadline passed before the check started', { totalMs: 0 }));
+    // An IP literal (the usual target) needs no resolver round trip, nor its promise.
+    if (isIpLiteral(target.address)) return this.checkAt(target, target.address, deadline);
+    return this.resolveThenCheck(target, started, deadline);
+  }
+
+  private async resolveThenCheck(target: CheckTarget, started: number, deadline: number): Promise<CheckResult> {
     const resolved = await resolveAddress(target.address, deadline);
     if ('failure' in resolved) return downResult(resolved.failure.code, resolved.failure.message, { totalMs: Date.now() - started });
+    return this.checkAt(target, resolved.address, deadline);
+  }
+
+  private checkAt(target: CheckTarget, address: string, deadline: number): Promise<CheckResult> {
     const port = this.def.port ?? target.port;
-    const urls = this.def.checkAll ? this.urls : [this.nextUrl(target)];
-    const results = await Promise.all(urls.map((u) => this.fetchOne(u, target, resolved.address, port, deadline)));
-    return results.length === 1 ? results[0] : this.aggregate(urls, results);
+    if (!this.def.checkAll) return this.fetchOne(this.nextUrl(target), target, address, port, deadline);
+    const urls = this.urls;
+    return Promise.all(urls.map((u) => this.fetchOne(u, target, address, port, deadline))).then((results) =>
+      results.length === 1 ? results[0] : this.aggregate(urls, results),
+    );
   }
 
   async close(): Promise<void> {
@@ -78,38 +104,71 @@ export class HttpChecker implements Checker {
     return this.urls[n % this.urls.length];
   }
 
-  private async fetchOne(url: UrlSpec, target: CheckTarget, address: string, port: number, deadline: number): Promise<CheckResult> {
+  private fetchOne(url: UrlSpec, target: CheckTarget, address: string, port: number, deadline: number): Promise<CheckResult> {
     const def = this.def;
-    const hostHeader = def.host ?? url.urlHost ?? target.host;
-    const servername = def.tls.sni ?? (isIP(hostHeader.replace(/:\d+$/, '')) ? undefined : hostHeader.replace(/:\d+$/, ''));
-    const poolKey = `${address}|${port}|${hostHeader}`;
-    let secureContext;
+    const p = this.prepared(url, target, address, port);
+    let tlsSpec: ExchangeSpec['tls'];
     if (def.scheme === 'https') {
+      let secureContext;
       try {
         secureContext = clientContext(def.tls.ca, def.name);
       } catch (err) {
-        return downResult('tls_error', (err as Error).message, { totalMs: 0 });
+        return Promise.resolve(downResult('tls_error', (err as Error).message, { totalMs: 0 }));
       }
+      tlsSpec = { servername: p.servername, rejectUnauthorized: def.tls.verify, secureContext };
     }
-    const spec = {
+    const spec: ExchangeSpec = {
       address,
       port,
-      tls: secureContext ? { servername, rejectUnauthorized: def.tls.verify, secureContext } : undefined,
-      request: this.request(url, hostHeader),
+      tls: tlsSpec,
+      request: p.request,
       noBody: def.method === 'HEAD',
       keepBodyBytes: this.keepBody,
       deadline,
       unclosedGraceMs: def.keepAlive || def.unclosed === 'ignore' ? 0 : def.unclosedGraceMs,
       lingerMs: def.unclosedGraceMs,
+      reuse: undefined,
       keepAlive: def.keepAlive,
     };
-    let outcome: ExchangeOutcome;
-    const reuse = def.keepAlive ? this.pool.take(poolKey) : undefined;
-    outcome = await exchange({ ...spec, reuse });
+    if (def.keepAlive) return this.fetchKeptAlive(url, p, spec);
+    return exchange(spec).then((o) => this.judge(url, o, p.where));
+  }
+
+  private async fetchKeptAlive(url: UrlSpec, p: Prepared, spec: ExchangeSpec): Promise<CheckResult> {
+    let outcome = await exchange({ ...spec, reuse: this.pool.take(p.poolKey) });
     // A kept-alive socket the server had silently closed: retry once on a fresh connection.
-    if (outcome.staleReuse && Date.now() < deadline) outcome = await exchange(spec);
-    if (outcome.socket) this.pool.put(poolKey, outcome.socket);
-    return this.judge(url, outcome, hostPort(address, port));
+    if (outcome.staleReuse && Date.now() < spec.deadline) outcome = await exchange(spec);
+    if (outcome.socket) this.pool.put(p.poolKey, outcome.socket);
+    return this.judge(url, outcome, p.where);
+  }
+
+  /**
+   * What a check of this URL on this target sends and reports, computed once per (target, URL) and
+   * kept while the target's host, address and port stay the same (the scheduler passes the same
+   * target object on every run).
+   */
+  private prepared(url: UrlSpec, target: CheckTarget, address: string, port: number): Prepared {
+    let perUrl = this.preparedByTarget.get(target);
+    if (!perUrl) {
+      perUrl = new Map();
+      this.preparedByTarget.set(target, perUrl);
+    }
+    let p = perUrl.get(url);
+    if (!p || p.host !== target.host || p.address !== address || p.port !== port) {
+      const hostHeader = this.def.host ?? url.urlHost ?? target.host;
+      const bareHost = hostHeader.replace(/:\d+$/, '');
+      p = {
+        host: target.host,
+        address,
+        port,
+        request: this.request(url, hostHeader),
+        where: hostPort(address, port),
+        servername: this.def.tls.sni ?? (isIP(bareHost) ? undefined : bareHost),
+        poolKey: `${address}|${port}|${hostHeader}`,
+      };
+      perUrl.set(url, p);
+    }
+    return p;
   }
 
   private judge(url: UrlSpec, o: ExchangeOutcome, where: string): CheckResult {

@@ -3,6 +3,22 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { NamedFailure } from './result.js';
 
+/** isIP() runs regexes; checks ask about the same few thousand target addresses every second. */
+const literalCache = new Map<string, boolean>();
+const LITERAL_CACHE_MAX = 100_000;
+
+/** Whether `name` is an IPv4 or IPv6 literal (memoised). */
+export function isIpLiteral(name: string): boolean {
+  let v = literalCache.get(name);
+  if (v === undefined) {
+    v = isIP(name) !== 0;
+    // Bounded: target sets change over a daemon's life; start over rather than grow without end.
+    if (literalCache.size >= LITERAL_CACHE_MAX) literalCache.clear();
+    literalCache.set(name, v);
+  }
+  return v;
+}
+
 export type Resolved = { address: string } | { failure: NamedFailure };
 
 /**
@@ -11,7 +27,7 @@ export type Resolved = { address: string } | { failure: NamedFailure };
  * so on timeout its late answer is simply dropped.
  */
 export async function resolveAddress(name: string, deadline: number): Promise<Resolved> {
-  if (isIP(name)) return { address: name };
+  if (isIpLiteral(name)) return { address: name };
   const remaining = deadline - Date.now();
   if (remaining <= 0) return { failure: { code: 'deadline', message: `deadline passed before resolving ${name}` } };
   let timer: NodeJS.Timeout | undefined;
