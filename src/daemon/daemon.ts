@@ -24,7 +24,7 @@ import type { Logger } from './logger.js';
 import { Mirror, type MirrorHandlers } from './mirror.js';
 import { Observer } from './observer.js';
 import { DriftWatch } from './drift-watch.js';
-import { electionName, overlappingScopes, scopeName, scopeOfElection } from './scope-conflict.js';
+import { electionName, overlappingScopes, scopeName, scopeOfElection, scopesOverlap } from './scope-conflict.js';
 
 export interface DaemonOptions {
   etcd: EtcdOptions;
@@ -288,7 +288,7 @@ export class Daemon {
       if (live) this.otherScopes.add(scope);
       else this.otherScopes.delete(scope);
       if (before === live) return;
-      if (live) this.o.log.error({ ours: this.scope, other: scope }, 'another poold leads an overlapping --dc scope; both would coordinate the same pools');
+      if (live && scopesOverlap(this.scope, scope)) this.o.log.error({ ours: this.scope, other: scope }, 'another poold leads an overlapping --dc scope; both would coordinate the same pools');
       for (const def of this.data.services.values()) this.refreshProblems(def);
     };
     return { upsert: (key) => update(key, true), remove: (key) => update(key, false) };

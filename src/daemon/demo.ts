@@ -1,5 +1,7 @@
 // `npm start`: poold on the sample pools/, with an embedded etcd and simulated backends, some of
-// them misbehaving as in the incidents that motivated poold. One process (plus etcd); Ctrl-C stops all.
+// them misbehaving as in the incidents that motivated poold. One poold per dc, as in production (an
+// LVS site's PyBal only knows its own dc, and PyBal names pools by service name alone), in one
+// process with the simulator; etcd is a child. Ctrl-C stops all.
 import { loadPoolsOrThrow } from '../config/pools/index.js';
 import type { Behaviour, BackendSpec } from '../sim/behaviours.js';
 import { startControl } from '../sim/control.js';
@@ -17,8 +19,8 @@ const FAULTS: Array<{ dc: string; service: string; index: number; behaviour: Beh
   { dc: 'eqiad', service: 'cxserver', index: 1, behaviour: '404-root', why: '404 on / but 200 on /_info (cxserver migration): healthy, because pools/ checks /_info' },
   { dc: 'eqiad', service: 'parsoid', index: 1, behaviour: 'never-close', why: 'answers, never closes (Parsoid): up, with an unclosed warning' },
   { dc: 'eqiad', service: 'restbase', index: 1, behaviour: 'empty-200', why: '200 with an empty body (RESTBase): down' },
-  { dc: 'eqiad', service: 'restbase', index: 2, behaviour: 'empty-200', why: 'a second bad RESTBase node: the threshold keeps the pool serving' },
-  { dc: 'eqiad', service: 'eventlogging', index: 1, behaviour: 'flapping', flapEvery: { seconds: 8 }, why: 'fails and recovers all day (EventLogging): flapping alert' },
+  { dc: 'eqiad', service: 'restbase', index: 2, behaviour: 'empty-200', why: 'a second bad node: also depooled (4 x 0.5 allows 2 down); a third would be kept by the threshold' },
+  { dc: 'eqiad', service: 'eventlogging', index: 1, behaviour: 'ok', why: 'its writer dies and recovers every 20 s (EventLogging): flapping alert after 4 transitions' },
   { dc: 'codfw', service: 'mobileapps', index: 2, behaviour: 'hang-before-headers', why: 'accepts, never answers: down on headers timeout' },
 ];
 
@@ -48,17 +50,30 @@ async function main(): Promise<void> {
   cleanups.unshift(() => control.close());
   const keys = new Keys();
   await syncAtStart('pools', { endpoints: [etcd.endpoint] }, keys, log);
-  const daemon = new Daemon({
+  const dcs = [...new Set(services.map((s) => s.dc))].sort((a, b) => (a === 'eqiad' ? -1 : b === 'eqiad' ? 1 : a < b ? -1 : 1));
+  const daemons = dcs.map((dc, i) => new Daemon({
     etcd: { endpoints: [etcd.endpoint] },
     keys,
-    observer: 'demo',
+    observer: `demo-${dc}`,
+    dcs: [dc],
     quorum: 'majority',
     host: '127.0.0.1',
-    port: ports.api,
+    port: ports.api + i,
     leaseTtlSeconds: 5,
     log,
-  });
-  cleanups.unshift(() => daemon.stop().catch((err: unknown) => log.error({ err }, 'poold stop failed')));
+  }));
+  for (const d of daemons) cleanups.unshift(() => d.stop().catch((err: unknown) => log.error({ err }, 'poold stop failed')));
+  // The EventLogging writer: its intake port goes away and comes back, as the real writer did all day.
+  const writer = services.find((s) => s.dc === 'eqiad' && s.service === 'eventlogging');
+  const writerAddr = writer && Object.values(writer.servers)[1]?.address;
+  if (writer && writerAddr) {
+    let down = false;
+    const timer = setInterval(() => {
+      down = !down;
+      sim.setBehaviour(writerAddr, writer.lvs.port, down ? 'refused' : 'ok').catch((err: unknown) => log.error({ err }, 'demo writer toggle failed'));
+    }, 20_000);
+    cleanups.unshift(async () => clearInterval(timer));
+  }
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -69,15 +84,17 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
-  await daemon.start();
+  for (const d of daemons) await d.start();
 
-  const api = daemon.url;
+  const api = daemons[0].url;
   const sc = `http://${control.address}:${control.port}`;
   // poolctl's default endpoint is 127.0.0.1:2379; on another port it must be told.
   const env = ports.etcd === 2379 ? '' : `POOLD_ETCD=${etcd.endpoint} `;
   process.stdout.write([
     '',
-    `poold is running on ${services.length} sample pools (${backends.length} simulated backends), etcd at ${etcd.endpoint}.`,
+    `poold is running on ${services.length} sample pools (${backends.length} simulated backends), etcd at ${etcd.endpoint}:`,
+    ...daemons.map((d, i) => `one poold per dc, ${dcs[i]} at ${d.url}`),
+    `(below: ${dcs[0]}; each instance serves the same routes for its own dc)`,
     '',
     `  Dashboard        ${api}/`,
     `  PyBal pools      ${api}/pools          ${api}/pools/cxserver`,
@@ -91,8 +108,9 @@ async function main(): Promise<void> {
     ...notes,
     '',
     'Try, in another terminal:',
-    `  ${env}npx poolctl status cxserver`,
+    `  ${env}npx poolctl status eqiad/sca/cxserver --watch${ports.api === 9090 ? '' : ` --api ${api}`}`,
     `  ${env}npx poolctl depool sca1001 --reason "deploy"`,
+    `  ${env}npx poolctl check eqiad/restbase/restbase --nagios`,
     `  curl -X POST -d '{"behaviour":"404-root"}' ${sc}/backends/127.10.1.1:8080/behaviour`,
     '',
     'Ctrl-C stops everything.',

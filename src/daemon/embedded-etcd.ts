@@ -68,8 +68,14 @@ export async function startEmbeddedEtcd(opts: EmbeddedEtcdOptions = {}): Promise
       '--initial-cluster', `poold-embedded=${peer}`,
       '--log-outputs', 'stderr',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its own process group: Ctrl-C in the terminal reaches poold, which stops etcd last, instead of
+    // killing etcd under a poold that is still resigning and revoking its lease.
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
+  // Whatever way this process exits, etcd goes with it (a detached child would otherwise outlive it).
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));

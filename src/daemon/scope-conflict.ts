@@ -30,3 +30,10 @@ function covers(scope: string, dc: string): boolean {
 export function overlappingScopes(dc: string, ours: string, live: Iterable<string>): string[] {
   return [...new Set(live)].filter((s) => s !== ours && covers(s, dc)).sort();
 }
+
+/** Whether two scopes share a dc (so their leaders would both coordinate some pools). */
+export function scopesOverlap(a: string, b: string): boolean {
+  if (a === 'all' || b === 'all') return true;
+  const dcs = new Set(a.split('+'));
+  return b.split('+').some((dc) => dcs.has(dc));
+}

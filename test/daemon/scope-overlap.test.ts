@@ -49,3 +49,11 @@ t.test('an all-dcs leader and an eqiad leader: eqiad\'s pool alerts on both, cod
   await eq.stop(); // resigns: its election key goes at once
   t.equal(await waitFor('alert cleared', () => text(`${all.url}/alerts`), (b) => b === 'OK - All pools are healthy'), 'OK - All pools are healthy');
 });
+
+t.test('scopesOverlap: only scopes sharing a dc (or all) overlap', async (t) => {
+  const { scopesOverlap } = await import('../../src/daemon/scope-conflict.js');
+  t.equal(scopesOverlap('eqiad', 'codfw'), false, 'one poold per dc is the normal setup, not a conflict');
+  t.equal(scopesOverlap('eqiad', 'all'), true);
+  t.equal(scopesOverlap('codfw+eqiad', 'eqiad'), true);
+  t.equal(scopesOverlap('codfw+eqiad', 'esams'), false);
+});
