@@ -66,7 +66,7 @@ export async function applyAdminChange(
   const warnings: string[] = [];
   if (guard.refusals.length > 0) {
     if (opts.force !== true) throw new SafetyRefusal(guard.refusals.join('\n'), { refusals: guard.refusals });
-    warnings.push(...guard.refusals.map((r) => `--force overrides: ${r.replace(/ Use --force to override\.$/, '')}`));
+    warnings.push(...guard.refusals.map((r) => `--force: going ahead although ${r.replace(/^refusing: /, '').replace(/ Use --force to override\.$/, '')}`));
   }
 
   if (opts.dryRun === true) return { dryRun: true, revision: null, changes: planned, warnings };

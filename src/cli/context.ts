@@ -5,6 +5,18 @@ import { resolveActor } from '../store/audit.js';
 import { Keys } from '../store/keys.js';
 import type { Kv } from '../store/kv.js';
 import { makeOutput, type Output } from './output.js';
+import { userInfo } from 'node:os';
+
+/** The login name of this process, for the audit actor when neither SUDO_USER nor USER is set (cron, systemd). */
+function osUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    // userInfo throws only when this uid has no passwd entry (containers); the etcd user, or
+    // 'unknown', then stands in, which the audit record shows plainly.
+    return undefined;
+  }
+}
 
 export interface CliContext {
   kv: Kv;
@@ -32,7 +44,7 @@ export async function openContext(opts: CliOpts): Promise<CliContext> {
     kv,
     keys,
     out: makeOutput(opts.json === true),
-    actor: resolveActor(process.env, options.user),
+    actor: resolveActor({ ...process.env, USER: process.env.USER ?? osUser() }, options.user),
     close: () => kv.close(),
   };
 }

@@ -4,6 +4,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT, describeError, exitCodeFor } from './exit.js';
 
 type Opts = Record<string, unknown>;
+
+// Kept in step with package.json by test/cli/version.test.ts (reading package.json here would cost start-up time).
+export const POOLCTL_VERSION = '0.1.0';
 type Handler = (args: string[], opts: Opts) => Promise<number | void>;
 
 /** Lazily import a command module and run its `run(args, opts)`. */
@@ -41,6 +44,7 @@ function writeOptions(cmd: Command): Command {
 export function buildProgram(): Command {
   const program = new Command('poolctl')
     .description('Operate poold pools in etcd (conftool-compatible).')
+    .version(POOLCTL_VERSION)
     .showHelpAfterError()
     .exitOverride();
 
@@ -68,7 +72,7 @@ export function buildProgram(): Command {
   ).action(lazy(() => import('./commands/select.js')));
   etcdOptions(program.command('status [pool]').description('hosts of a pool (or all): admin, up, pooled, reason'))
     .option('--watch', 'then follow changes as they happen (from poold\'s event stream)')
-    .option('--api <url>', 'poold API for --watch', 'http://127.0.0.1:9090')
+    .option('--api <url>', 'poold API for --watch (env POOLD_API)', process.env.POOLD_API ?? 'http://127.0.0.1:9090')
     .action(lazy(() => import('./commands/status.js')));
   etcdOptions(program.command('sync [dir]').description('create/update pools in etcd from pools/*.yaml (default ./pools)'))
     .option('--dry-run', 'print the diff, write nothing')
@@ -104,7 +108,7 @@ export function buildProgram(): Command {
     .option('--services <list>', 'dc/cluster/service,... this host serves (default: all)')
     .option('--poold <url>', 'poll poold\'s JSON API instead of watching etcd')
     .option('--ipvsadm <path>', 'ipvsadm binary', '/sbin/ipvsadm')
-    .option('--period <ms>', 'full reconcile period (repairs hand edits)', '5000')
+    .option('--period <duration>', 'full reconcile period (repairs hand edits)', '5s')
     .option('--listen <host:port>', "agent /metrics and /status ('none' to disable)", '127.0.0.1:9095')
     .option('--dry-run', 'print the ipvsadm commands, apply nothing')
     .action(lazy(async () => ({ run: (await import('./commands/lvs.js')).agentCommand })));

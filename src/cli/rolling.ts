@@ -172,9 +172,10 @@ export async function rollingOperation(ctx: CliContext, svc: ServiceDef, hosts: 
       await waitPublished(ctx, svc, host, false, o.stateTimeoutMs, step);
       step = 'command';
       const argv = substitute(o.argv, { host, address: svc.servers[host]?.address ?? host, pool, dc: svc.dc, cluster: svc.cluster, service: svc.service });
-      o.progress(`    running ${argv.join(' ')}`);
+      o.progress(`    running ${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ')}`);
       const r = await runCommand(argv, o.commandTimeoutMs);
       if (r.timedOut) throw new StepFailed(step, `command timed out after ${o.commandTimeoutMs} ms (process group killed)`);
+      for (const line of r.output.split('\n').filter(Boolean).slice(-10)) o.progress(`      | ${line}`);
       if (r.code !== 0) throw new StepFailed(step, `command exited ${r.code ?? 'abnormally'}${r.output ? `: ${r.output.split('\n').slice(-3).join(' | ')}` : ''}`);
       step = 'wait-healthy';
       await waitHealthy(svc, host, o.healthTimeoutMs, o.progress);

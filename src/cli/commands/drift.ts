@@ -3,10 +3,22 @@
 import { UsageError } from '../../model/errors.js';
 import { detectDriftFromFiles } from '../../monitoring/drift-files.js';
 import { driftToNagios } from '../../monitoring/drift.js';
+import { nagiosUnknown } from '../../monitoring/nagios-output.js';
 import type { CliOpts } from '../context.js';
 import { loadServiceDefs } from '../services.js';
 
-export async function run(_args: string[], opts: CliOpts): Promise<number> {
+export async function run(args: string[], opts: CliOpts): Promise<number> {
+  try {
+    return await drift(args, opts);
+  } catch (err) {
+    // Icinga runs this: a failure to compare is UNKNOWN (3), never CRITICAL (2, which means drift).
+    const n = nagiosUnknown(`poolctl drift: ${(err as Error).message}`);
+    process.stdout.write(`${n.output}\n`);
+    return n.exit;
+  }
+}
+
+async function drift(_args: string[], opts: CliOpts): Promise<number> {
   const pybalFile = typeof opts.pybal === 'string' ? opts.pybal : undefined;
   const icingaFile = typeof opts.icinga === 'string' ? opts.icinga : undefined;
   if (pybalFile === undefined && icingaFile === undefined) throw new UsageError('drift needs --pybal FILE and/or --icinga FILE');

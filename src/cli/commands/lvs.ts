@@ -2,6 +2,7 @@
 // lvs agent: reconcile this LVS host's IPVS table from poold's published state.
 import { writeFile } from 'node:fs/promises';
 import { defaultPooldUrl, renderPybal } from '../../config/pybal-render.js';
+import { parseDuration } from '../../model/duration.js';
 import { UsageError } from '../../model/errors.js';
 import { flagsOf, type CliOpts } from '../context.js';
 import { loadServiceDefs } from '../services.js';
@@ -22,10 +23,10 @@ export async function renderPybalCommand(_args: string[], opts: CliOpts): Promis
 export async function agentCommand(_args: string[], opts: CliOpts): Promise<number> {
   const { runAgent } = await import('../../lvs/agent.js');
   const { loadEtcdOptions } = await import('../../store/connection.js');
-  const listen = typeof opts.listen === 'string' ? parseHostPort(opts.listen) : undefined;
+  const listen = typeof opts.listen === 'string' && opts.listen !== 'none' ? parseHostPort(opts.listen) : undefined;
   const services = typeof opts.services === 'string' ? opts.services.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-  const period = typeof opts.period === 'string' ? Number(opts.period) : undefined;
-  if (period !== undefined && !Number.isFinite(period)) throw new UsageError(`bad --period '${String(opts.period)}': milliseconds`);
+  const period = typeof opts.period === 'string' ? parseDuration(opts.period) : undefined;
+  if (period === null) throw new UsageError(`bad --period '${String(opts.period)}': a duration like 5s or 500ms`);
   const agent = await runAgent({
     host: String(opts.host ?? ''),
     services,
