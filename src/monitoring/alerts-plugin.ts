@@ -64,8 +64,18 @@ export function alertsToNagios(text: string, opts: { pool?: string; httpStatus?:
 export async function fetchAlertsNagios(url: string, opts: { pool?: string; timeoutMs?: number } = {}): Promise<NagiosOutput> {
   const pool = opts.pool === '' ? undefined : opts.pool;
   try {
-    const res = await fetch(url, { headers: { Accept: 'text/plain' }, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+    const signal = AbortSignal.timeout(opts.timeoutMs ?? 10_000);
+    const res = await fetch(url, { headers: { Accept: 'text/plain' }, signal });
     const text = await res.text();
+    if (pool !== undefined && res.ok) {
+      // /alerts only names pools with problems, so a misspelt --pool would read OK forever:
+      // ask poold's pool list (PyBal's /pools, beside /alerts) whether the pool exists at all.
+      const pools = await fetch(new URL('pools', new URL('.', url)), { headers: { Accept: 'text/plain' }, signal });
+      const names = pools.ok ? (await pools.text()).split('\n').filter(Boolean) : [];
+      if (pools.ok && !names.includes(pool)) {
+        return { exit: 3, output: `POOLD UNKNOWN - no pool ${pluginText(pool)} at ${pluginText(url)}; pools: ${pluginText(names.join(', '))}` };
+      }
+    }
     return alertsToNagios(text, { pool, httpStatus: res.status });
   } catch (e) {
     const err = e as Error & { cause?: { code?: string; message?: string } };

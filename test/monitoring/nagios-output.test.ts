@@ -79,11 +79,13 @@ t.test('fetchAlertsNagios: real HTTP, pool filter, unreachable poold is CRITICAL
   const { createServer } = await import('node:http');
   const { fetchAlertsNagios } = await import('../../src/monitoring/alerts-plugin.js');
   let body = 'CRITICAL - cxserver: Servers sca1001.eqiad.wmnet are marked down but pooled';
-  const srv = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(body));
+  const srv = createServer((req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(req.url === '/pools' ? 'cxserver\nparsoid\n' : body));
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}/alerts`;
   t.same(await fetchAlertsNagios(url, { pool: 'cxserver' }), { exit: 2, output: `POOLD ${body}` });
   t.same(await fetchAlertsNagios(url, { pool: 'parsoid' }), { exit: 0, output: 'POOLD OK - Pool parsoid is healthy' });
+  // A misspelt pool must not read OK forever.
+  t.same(await fetchAlertsNagios(url, { pool: 'parsiod' }), { exit: 3, output: `POOLD UNKNOWN - no pool parsiod at ${url}; pools: cxserver, parsoid` });
   body = 'OK - All pools are healthy';
   t.same(await fetchAlertsNagios(url, { pool: '' }), { exit: 0, output: 'POOLD OK - All pools are healthy' });
   srv.closeAllConnections();
