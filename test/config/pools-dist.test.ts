@@ -1,7 +1,7 @@
 // The compiled loader (what `npm start` runs from dist/) finds its JSON Schema and loads the samples
 // exactly as the TypeScript sources do: tsc must emit the imported pools.schema.json next to it.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -12,6 +12,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 t.test('compiled output loads the samples like the sources', async (t) => {
   // Inside node_modules so the compiled files resolve yaml and ajv like dist/ does; not in dist/ itself,
   // which the project build owns.
+  // A fresh npm ci has no node_modules/.cache yet.
+  await mkdir(join(ROOT, 'node_modules', '.cache'), { recursive: true });
   const out = await mkdtemp(join(ROOT, 'node_modules', '.cache', 'poold-pools-dist-'));
   t.teardown(() => rm(out, { recursive: true, force: true }));
   // --noCheck: type errors are the project typecheck's business; this test is about what gets emitted.
