@@ -107,7 +107,7 @@ t.test('pools/ through poolctl sync: accepted, or refused with file:line:col and
     const before = await revision();
     const r = await runPoolctl(['sync', dir], env);
     if (r.code === 0) {
-      t.pass(`mutation ${i}: accepted`);
+      t.same(parsePoolsText(text, 'eqiad.yaml').problems, [], `mutation ${i}: accepted, and the loader agrees it is valid`);
       continue;
     }
     t.equal(r.code, 1, `mutation ${i}: exit 1 (${r.stderr.split('\n')[0]})`);
