@@ -239,10 +239,16 @@ class Exchange {
 
   graceOver(wait: number): void {
     if (this.phase !== 'unclosed') return;
-    if (!this.lingering) {
-      this.unclosed = true;
-      this.unclosedWaitMs = wait;
-    }
+    if (this.lingering) return this.finish(undefined, true);
+    // Node runs due timers before it polls for I/O: after an event-loop stall the grace timer fires
+    // before a FIN that arrived in time has been read. Judge after this loop iteration's poll.
+    setImmediate(onGraceConfirm, this, wait);
+  }
+
+  graceConfirm(wait: number): void {
+    if (this.phase !== 'unclosed') return;
+    this.unclosed = true;
+    this.unclosedWaitMs = wait;
     this.finish(undefined, true);
   }
 
@@ -341,4 +347,7 @@ function onDeadline(ex: Exchange): void {
 }
 function onGraceOver(ex: Exchange, wait: number): void {
   ex.graceOver(wait);
+}
+function onGraceConfirm(ex: Exchange, wait: number): void {
+  ex.graceConfirm(wait);
 }
