@@ -3,11 +3,9 @@
 // /poold/v1/state/<pool>. Publishing is coalesced per pool (one write per pool per tick) and
 // retried with backoff while etcd is unreachable; the last state stays published meanwhile.
 import { applyEvent, createCoordinator, effectiveState } from '../model/coordinator.js';
-import type { CoordinatorEffect, CoordinatorEvent, CoordinatorState } from '../model/coordinator-types.js';
+import type { CoordinatorEffect, CoordinatorEvent, CoordinatorState, HealthInput } from '../model/coordinator-types.js';
 import { decideHealth, type QuorumSetting } from '../model/quorum.js';
-import type { HealthInput } from '../model/coordinator-types.js';
 import type { ServiceKey } from '../model/types.js';
-import { servicePath } from '../model/types.js';
 import type { Keys } from '../store/keys.js';
 import type { Kv } from '../store/kv.js';
 import type { DaemonData } from './data.js';
@@ -205,12 +203,4 @@ export class Leader {
   coordinator(path: string): CoordinatorState | undefined {
     return this.coordinators.get(path);
   }
-
-  pools(): string[] {
-    return [...this.coordinators.keys()].map((p) => p).sort((a, b) => (a < b ? -1 : 1));
-  }
-}
-
-export function pathOf(k: ServiceKey): string {
-  return servicePath(k);
 }
