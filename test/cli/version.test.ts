@@ -22,3 +22,9 @@ t.test('lvs agent durations and --listen none are accepted', async (t) => {
   t.equal(r.code, 2);
   t.match(r.stderr, /bad --period 'soon': a duration like 5s/);
 });
+
+t.test('lvs render-pybal refuses to mix dcs in one pybal.conf', async (t) => {
+  const r = await runPoolctl(['lvs', 'render-pybal', '--pools', join(ROOT, 'pools')]);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /the pools span dcs codfw, eqiad; a pybal.conf serves one dc: pass --dc codfw/);
+});

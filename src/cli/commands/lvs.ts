@@ -12,9 +12,12 @@ export async function renderPybalCommand(_args: string[], opts: CliOpts): Promis
   const dc = typeof opts.dc === 'string' ? opts.dc : undefined;
   const services = dc === undefined ? all : all.filter((s) => s.dc === dc);
   if (services.length === 0) throw new UsageError(`no services${dc ? ` in dc ${dc}` : ''}`);
+  const dcs = [...new Set(services.map((s) => s.dc))].sort();
+  // A pybal.conf belongs to one site's LVS hosts, and PyBal sections are named by service alone.
+  if (dcs.length > 1) throw new UsageError(`the pools span dcs ${dcs.join(', ')}; a pybal.conf serves one dc: pass --dc ${dcs[0]}`);
   const url = typeof opts.pooldUrl === 'string' ? opts.pooldUrl : defaultPooldUrl(dc ?? services[0].dc);
   const r = renderPybal(services, url, dc ? `lvs-configs/${dc}.conf` : 'pybal.conf');
-  for (const w of r.warnings) process.stderr.write(`warning: ${w.section}: ${w.message}\n`);
+  for (const w of r.warnings) process.stderr.write(`warning: ${w.service} [${w.section}]${w.check ? ` check ${w.check}` : ""}: ${w.message}\n`);
   if (typeof opts.out === 'string') await writeFile(opts.out, r.text);
   else process.stdout.write(r.text);
   return 0;
