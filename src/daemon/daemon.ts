@@ -18,6 +18,7 @@ import { Election } from '../store/election.js';
 import { Keys } from '../store/keys.js';
 import type { Etcd3Kv } from '../store/kv-etcd3.js';
 import { ObservationPublisher } from '../store/observations.js';
+import { pruneAudit } from '../store/audit.js';
 import { DaemonData } from './data.js';
 import { Leader } from './leader.js';
 import type { Logger } from './logger.js';
@@ -42,6 +43,8 @@ export interface DaemonOptions {
   checkConcurrency?: number;
   /** Deployed pybal.conf / Icinga config to compare with the pool definitions (drift in /alerts). */
   drift?: { pybalFile?: string; icingaFile?: string; icingaFormat?: 'icinga2' | 'nagios'; intervalMs?: number };
+  /** The leader deletes audit records older than this (etcd's size is capped); 0 keeps them all. Default 90 days. */
+  auditRetentionMs?: number;
 }
 
 export class Daemon {
@@ -142,11 +145,13 @@ export class Daemon {
       onLeader: () => {
         log.info('elected leader: coordinating pools');
         this.leader?.activate();
+        this.startAuditRetention();
         this.view.setLeadership({ leader: true, leaderId: this.o.observer });
       },
       onFollower: (leader) => {
         if (this.leader?.isActive) log.warn({ leader }, 'no longer leader');
         this.leader?.deactivate();
+        this.stopAuditRetention();
         this.view.setLeadership({ leader: false, leaderId: leader ?? null });
       },
       onError: (err) => log.warn({ err: err.message }, 'election: etcd error, retrying'),
@@ -156,6 +161,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     this.drift?.stop();
+    this.stopAuditRetention();
     this.leader?.deactivate();
     await this.election?.stop().catch((err: unknown) => this.o.log.warn({ err }, 'election stop failed'));
     await this.scheduler?.stop();
@@ -179,6 +185,28 @@ export class Daemon {
     await Promise.all(this.mirrors.map((m) => m.stop()));
     await this.api?.close();
     await this.kv?.close();
+  }
+
+  private auditTimer: NodeJS.Timeout | undefined;
+
+  /** While leader: prune audit records past the retention now and every hour. */
+  private startAuditRetention(): void {
+    const retention = this.o.auditRetentionMs ?? 90 * 86_400_000;
+    if (retention <= 0 || this.auditTimer !== undefined) return;
+    const prune = () => {
+      pruneAudit(this.kv!, this.keys, Date.now() - retention).then(
+        (n) => { if (n > 0) this.o.log.info({ deleted: n, retentionDays: retention / 86_400_000 }, 'pruned old audit records'); },
+        (err: unknown) => this.o.log.warn({ err: (err as Error).message }, 'audit retention: prune failed; will retry'),
+      );
+    };
+    prune();
+    this.auditTimer = setInterval(prune, 3_600_000);
+    this.auditTimer.unref();
+  }
+
+  private stopAuditRetention(): void {
+    if (this.auditTimer !== undefined) clearInterval(this.auditTimer);
+    this.auditTimer = undefined;
   }
 
   private async mirror(name: string, prefix: string, h: Omit<MirrorHandlers, 'connection' | 'error'>): Promise<void> {

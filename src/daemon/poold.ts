@@ -29,6 +29,7 @@ interface PooldFlags extends EtcdFlags {
   driftIcinga?: string;
   driftIcingaFormat?: 'icinga2' | 'nagios';
   driftInterval: string;
+  auditRetention: string;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -55,6 +56,7 @@ function program(): Command {
     .option('--drift-icinga <file>', 'deployed Icinga config to compare likewise')
     .addOption(new Option('--drift-icinga-format <format>').choices(['icinga2', 'nagios']).default('icinga2'))
     .option('--drift-interval <duration>', 'how often to re-compare', '1m')
+    .option('--audit-retention <duration>', 'the leader deletes audit records older than this (0: keep all)', '90d')
     .addOption(new Option('--log-level <level>').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']))
     .exitOverride();
 }
@@ -84,6 +86,8 @@ export async function main(argv: string[]): Promise<number> {
     const { host, port } = parseListen(flags.listen);
     const quorum = checkQuorum(/^\d+$/.test(flags.quorum) ? Number(flags.quorum) : flags.quorum);
     const ttl = Number(flags.leaseTtl);
+    const auditRetentionMs = flags.auditRetention === '0' ? 0 : parseDuration(flags.auditRetention);
+    if (auditRetentionMs === null) throw new UsageError(`bad --audit-retention '${flags.auditRetention}': a duration like 90d, or 0 to keep all`);
     const driftIntervalMs = parseDuration(flags.driftInterval);
     if (driftIntervalMs === null || driftIntervalMs < 1000) throw new UsageError(`bad --drift-interval '${flags.driftInterval}': a duration >= 1s`);
     if (!Number.isInteger(ttl) || ttl < 2) throw new UsageError(`bad --lease-ttl '${flags.leaseTtl}': whole seconds >= 2`);
@@ -107,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
       port,
       leaseTtlSeconds: ttl,
       log,
+      auditRetentionMs,
       drift: { pybalFile: flags.driftPybal, icingaFile: flags.driftIcinga, icingaFormat: flags.driftIcingaFormat, intervalMs: driftIntervalMs },
     });
     await daemon.start();

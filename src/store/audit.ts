@@ -120,3 +120,21 @@ export async function listAudit(kv: Kv, keys: Keys, opts: ListAuditOptions): Pro
   // Ids order by time to the millisecond; within one millisecond the etcd revision decides.
   return out.sort((a, b) => (a.time === b.time ? b.revision - a.revision : a.time < b.time ? 1 : -1));
 }
+
+/**
+ * Deletes audit records older than `cutoff` (epoch ms), oldest first, in transactions of at most
+ * `batch` deletes (etcd caps operations per transaction). Record ids start with their ISO time, so
+ * "older than" is one key range. Returns how many were deleted.
+ */
+export async function pruneAudit(kv: Kv, keys: Keys, cutoff: number, batch = 100): Promise<number> {
+  const prefix = keys.auditPrefix();
+  const end = prefix + new Date(cutoff).toISOString();
+  let deleted = 0;
+  for (;;) {
+    const r = await kv.range({ key: prefix, end, limit: batch });
+    if (r.kvs.length === 0) return deleted;
+    await kv.txn({ compare: [], success: r.kvs.map((e) => ({ type: 'delete' as const, key: e.key })) });
+    deleted += r.kvs.length;
+    if (!r.more) return deleted;
+  }
+}
