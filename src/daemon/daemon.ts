@@ -336,9 +336,24 @@ export class Daemon {
     ]);
   }
 
+  /** Actor and reason of the audited write that set `key` at `revision` (none for writes by other tools). */
+  private async auditOf(key: string, revision: number): Promise<{ actor?: string; reason?: string }> {
+    try {
+      const r = await this.kv!.range({ key: this.keys.auditPrefix(), prefix: true, order: 'descend', limit: 50 });
+      for (const e of r.kvs) {
+        if (e.modRevision !== revision) continue;
+        const rec = JSON.parse(e.value) as { key?: unknown; actor?: unknown; reason?: unknown };
+        if (rec.key === key) return { actor: String(rec.actor), reason: typeof rec.reason === 'string' && rec.reason !== '' ? rec.reason : undefined };
+      }
+    } catch (err) {
+      this.o.log.warn({ key, err: (err as Error).message }, 'could not read the audit record of an admin change');
+    }
+    return {};
+  }
+
   private adminHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
     return {
-      upsert: (key, value) => {
+      upsert: (key, value, modRevision) => {
         const hk = this.keys.parseHost(key);
         if (hk === undefined || !this.inScope(hk)) return;
         const path = servicePath(hk);
@@ -356,7 +371,8 @@ export class Daemon {
         this.data.admin.set(path, hosts);
         const before = hosts.get(hk.host) ?? null;
         hosts.set(hk.host, parsed);
-        this.view.recordAdminChange(hk, before, parsed);
+        // The audit record of this change shares its revision: name who and why in the admin event.
+        void this.auditOf(key, modRevision).then((who) => this.view.recordAdminChange(hk, before, parsed, who));
         this.leader?.adminChanged(path, hk.host);
       },
       remove: (key) => {

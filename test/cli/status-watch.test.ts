@@ -62,7 +62,7 @@ t.test('status --watch shows a depool as it happens', async (t) => {
   // Give the watcher a moment to connect, then depool.
   await new Promise((r) => setTimeout(r, 500));
   t.equal((await runPoolctl(['depool', 'sca1002', '--reason', 'watch me'], env)).code, 0);
-  t.ok(await waitFor(/sca1002\.eqiad\.wmnet: admin .*"pooled":"yes".* -> .*"pooled":"no"/, 5000), `admin change shown:\n${out}`);
+  t.ok(await waitFor(/sca1002\.eqiad\.wmnet: admin .*"pooled":"yes".* -> .*"pooled":"no".* by tester: watch me/, 5000), `admin change shown:\n${out}`);
   t.ok(await waitFor(/sca1002\.eqiad\.wmnet: pooled -> not pooled/, 5000), `effective change shown:\n${out}`);
   child.kill('SIGINT');
 });
