@@ -45,6 +45,8 @@ export function buildProgram(): Command {
   const program = new Command('poolctl')
     .description('Operate poold pools in etcd (conftool-compatible).')
     .version(POOLCTL_VERSION)
+    // Usage errors read like every other poolctl error ("poolctl: what; how to fix"), then the help.
+    .configureOutput({ outputError: (text, write) => write(`poolctl: ${text.replace(/^error: /, '')}`) })
     .showHelpAfterError()
     .exitOverride();
 

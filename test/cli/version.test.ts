@@ -28,3 +28,12 @@ t.test('lvs render-pybal refuses to mix dcs in one pybal.conf', async (t) => {
   t.equal(r.code, 2);
   t.match(r.stderr, /the pools span dcs codfw, eqiad; a pybal.conf serves one dc: pass --dc codfw/);
 });
+
+t.test('usage errors from argument parsing read like every poolctl error', async (t) => {
+  const r = await runPoolctl(['select', '-sULi', 'get']);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /^poolctl: unknown option '-sULi'/, 'prefixed, with the help after it (found by test/fuzz/operator-inputs)');
+  const m = await runPoolctl(['depool']);
+  t.equal(m.code, 2);
+  t.match(m.stderr, /^poolctl: missing required argument 'host'/);
+});
