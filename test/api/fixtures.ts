@@ -7,6 +7,7 @@
 import type { CheckResult, EffectiveServer, PoolState, ServiceDef, ServiceKey } from '../../src/model/types.js';
 import { PoolView } from '../../src/api/state-view.js';
 import type { PoolMetrics } from '../../src/api/metrics.js';
+import { httpCheckDef } from '../helpers/defs.js';
 
 export const CX: ServiceKey = { dc: 'eqiad', cluster: 'sca', service: 'cxserver' };
 
@@ -31,25 +32,7 @@ export function serviceDef(key: ServiceKey, hosts: string[], threshold = 0.5): S
     depoolThreshold: threshold,
     checks: [
       { kind: 'tcp', name: 'tcp', timeoutMs: 5000, intervalMs: 2000, rise: 2, fall: 2 },
-      {
-        kind: 'http',
-        name: 'info',
-        timeoutMs: 5000,
-        intervalMs: 2000,
-        rise: 2,
-        fall: 2,
-        method: 'GET',
-        scheme: 'http',
-        urls: ['/_info'],
-        checkAll: false,
-        maxFailures: 0,
-        headers: {},
-        tls: { verify: true },
-        expect: { status: [{ from: 200, to: 200 }] },
-        unclosed: 'warn',
-        unclosedGraceMs: 100,
-        keepAlive: false,
-      },
+      httpCheckDef({ name: 'info', timeoutMs: 5000, intervalMs: 2000, rise: 2, fall: 2 }),
     ],
     flapping: { transitions: 6, windowMs: 600_000 },
     monitoring: {},

@@ -1,26 +1,11 @@
 // Check definitions and loopback addresses for the check tests.
 import type { CommandCheckDef, DnsCheckDef, HttpCheckDef, IdleConnectionCheckDef, TcpCheckDef } from '../../src/model/types.js';
+import { httpCheckDef } from '../helpers/defs.js';
 
 const common = { timeoutMs: 500, intervalMs: 1000, rise: 1, fall: 1 };
 
 export function httpDef(over: Partial<HttpCheckDef> = {}): HttpCheckDef {
-  return {
-    name: 'http',
-    kind: 'http',
-    ...common,
-    method: 'GET',
-    scheme: 'http',
-    urls: ['/_info'],
-    checkAll: false,
-    maxFailures: 0,
-    headers: {},
-    tls: { verify: true },
-    expect: { status: [{ from: 200, to: 200 }] },
-    unclosed: 'warn',
-    unclosedGraceMs: 150,
-    keepAlive: false,
-    ...over,
-  };
+  return httpCheckDef({ ...common, unclosedGraceMs: 150, ...over });
 }
 
 export function tcpDef(over: Partial<TcpCheckDef> = {}): TcpCheckDef {

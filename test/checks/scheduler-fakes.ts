@@ -5,6 +5,7 @@ import type { Checker, CheckTarget } from '../../src/checks/checker.js';
 import type { ManualClock } from '../../src/checks/sched-clock.js';
 import type { CheckDef, CheckResult, HttpCheckDef, ServiceKey, TcpCheckDef } from '../../src/model/types.js';
 import type { ScheduledTarget } from '../../src/checks/scheduler.js';
+import { httpCheckDef } from '../helpers/defs.js';
 
 export function seeded(seed: number): () => number {
   // mulberry32: tiny, deterministic, good enough for jitter.
@@ -106,26 +107,7 @@ export function tcpDef(over: Partial<TcpCheckDef> = {}): TcpCheckDef {
 }
 
 export function httpDef(over: Partial<HttpCheckDef> = {}): HttpCheckDef {
-  return {
-    kind: 'http',
-    name: 'http',
-    timeoutMs: 500,
-    intervalMs: 1000,
-    rise: 2,
-    fall: 2,
-    method: 'GET',
-    scheme: 'http',
-    urls: ['/_info'],
-    checkAll: false,
-    maxFailures: 0,
-    headers: {},
-    tls: { verify: true },
-    expect: { status: [{ from: 200, to: 200 }] },
-    unclosed: 'warn',
-    unclosedGraceMs: 100,
-    keepAlive: false,
-    ...over,
-  };
+  return httpCheckDef({ rise: 2, fall: 2, ...over });
 }
 
 export function target(n: number, over: Partial<ScheduledTarget> = {}): ScheduledTarget {

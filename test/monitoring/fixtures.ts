@@ -1,28 +1,9 @@
 // ServiceDefs for monitoring/pybal tests, built the way the pools/ loader normalizes them.
 import type { HttpCheckDef, ServiceDef } from '../../src/model/types.js';
+import { httpCheckDef } from '../helpers/defs.js';
 
 export function httpCheck(over: Partial<HttpCheckDef> = {}): HttpCheckDef {
-  return {
-    kind: 'http',
-    name: 'http',
-    timeoutMs: 5000,
-    intervalMs: 2000,
-    rise: 2,
-    fall: 2,
-    method: 'GET',
-    scheme: 'http',
-    urls: ['/_info'],
-    checkAll: false,
-    maxFailures: 0,
-    host: 'cxserver.svc.eqiad.wmnet',
-    headers: {},
-    tls: { verify: true },
-    expect: { status: [{ from: 200, to: 200 }] },
-    unclosed: 'warn',
-    unclosedGraceMs: 100,
-    keepAlive: false,
-    ...over,
-  };
+  return httpCheckDef({ timeoutMs: 5000, intervalMs: 2000, rise: 2, fall: 2, host: 'cxserver.svc.eqiad.wmnet', ...over });
 }
 
 export function cxserver(over: Partial<ServiceDef> = {}): ServiceDef {
