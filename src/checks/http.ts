@@ -138,7 +138,7 @@ export class HttpChecker implements Checker {
     let outcome = await exchange({ ...spec, reuse: this.pool.take(p.poolKey) });
     // A kept-alive socket the server had silently closed: retry once on a fresh connection.
     if (outcome.staleReuse && Date.now() < spec.deadline) outcome = await exchange(spec);
-    if (outcome.socket) this.pool.put(p.poolKey, outcome.socket);
+    if (outcome.conn) this.pool.put(p.poolKey, outcome.conn);
     return this.judge(url, outcome, p.where);
   }
 

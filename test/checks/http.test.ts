@@ -304,6 +304,8 @@ t.test('Host header and extra headers are sent', async (tt) => {
   const net = await import('node:net');
   let seen = '';
   const server = net.createServer((s) => {
+    // Checks close with RST (as HAProxy's do): any server must expect ECONNRESET from clients.
+    s.on('error', () => undefined);
     s.on('data', (d) => {
       seen += d.toString();
       if (seen.includes('\r\n\r\n')) s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');

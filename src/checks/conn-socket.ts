@@ -1,0 +1,90 @@
+// Check connections on node:net / node:tls sockets: every TLS check, and plain TCP when the handle
+// transport (conn-handle.ts) is unavailable or turned off.
+//
+// Cost notes: one listener function per event shared by every socket (the connection is found
+// through a symbol, no closures per check); plain TCP reads go through net.connect's `onread` into
+// one reused buffer, skipping the readable-stream machinery. `allowHalfOpen`: the server's FIN must
+// not make node shut our side down first; the owner decides how the connection ends.
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { Conn, ConnOwner } from './conn.js';
+
+export interface TlsOptions {
+  servername?: string;
+  rejectUnauthorized: boolean;
+  secureContext: tls.SecureContext;
+}
+
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+const CONN = Symbol('poold.conn');
+type OwnedSocket = net.Socket & { [CONN]?: SocketConn };
+
+export function openSocketConn(address: string, port: number, owner: ConnOwner, tlsOptions?: TlsOptions): Conn {
+  return new SocketConn(address, port, owner, tlsOptions);
+}
+
+class SocketConn implements Conn {
+  owner: ConnOwner | undefined;
+  private readonly socket: OwnedSocket;
+
+  constructor(address: string, port: number, owner: ConnOwner, private readonly tlsOptions: TlsOptions | undefined) {
+    this.owner = owner;
+    let socket: OwnedSocket;
+    if (tlsOptions) {
+      socket = tls.connect({ host: address, port, ...tlsOptions });
+      socket.on('secureConnect', onSecureConnect);
+      socket.on('data', onData);
+    } else {
+      socket = net.connect({ host: address, port, allowHalfOpen: true, onread: { buffer: READ_BUFFER, callback: onRead } });
+    }
+    socket[CONN] = this;
+    socket.on('connect', onConnect);
+    socket.on('end', onEnd);
+    // Stays attached for the socket's life: a late error on a socket being torn down must not
+    // crash the process; it reaches nobody once the owner is gone.
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    this.socket = socket;
+  }
+
+  get reusable(): boolean {
+    const s = this.socket;
+    return !s.destroyed && s.writable && !s.readableEnded;
+  }
+
+  write(data: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(data);
+  }
+
+  abort(): void {
+    const s = this.socket;
+    if (s.destroyed) return;
+    // resetAndDestroy needs a TCP handle; a TLS socket closes normally.
+    if (this.tlsOptions) s.destroy();
+    else s.resetAndDestroy();
+  }
+}
+
+function onRead(this: OwnedSocket, n: number): boolean {
+  this[CONN]?.owner?.received(READ_BUFFER.subarray(0, n));
+  return true;
+}
+function onData(this: OwnedSocket, chunk: Buffer): void {
+  this[CONN]?.owner?.received(chunk);
+}
+function onConnect(this: OwnedSocket): void {
+  this[CONN]?.owner?.connected();
+}
+function onSecureConnect(this: OwnedSocket): void {
+  this[CONN]?.owner?.secured();
+}
+function onEnd(this: OwnedSocket): void {
+  this[CONN]?.owner?.ended();
+}
+function onError(this: OwnedSocket, err: NodeJS.ErrnoException): void {
+  this[CONN]?.owner?.errored(err);
+}
+function onClose(this: OwnedSocket): void {
+  this[CONN]?.owner?.closed();
+}
