@@ -206,6 +206,7 @@ class HandleConn implements Conn {
   abort(): void {
     if (!this.open) return;
     this.open = false;
+    this.owner = undefined;
     this.pendingWrite = undefined;
     const handle = this.handle;
     // onread stays (node asserts it is a function); it reaches nothing once CONN is cleared.

@@ -58,6 +58,7 @@ class SocketConn implements Conn {
   }
 
   abort(): void {
+    this.owner = undefined;
     const s = this.socket;
     if (s.destroyed) return;
     // resetAndDestroy needs a TCP handle; a TLS socket closes normally.

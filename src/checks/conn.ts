@@ -27,7 +27,8 @@ export interface Conn {
   /** Who hears this connection's events; undefined while nobody listens (events are dropped). */
   owner: ConnOwner | undefined;
   write(data: Buffer): void;
-  /** Closes without the close handshake (RST; TLS connections close normally). Idempotent. */
+  /** Closes without the close handshake (RST; TLS connections close normally). Idempotent; no
+   *  event reaches the owner afterwards. */
   abort(): void;
   /** Still open both ways, so a kept-alive request can be sent on it. */
   readonly reusable: boolean;
