@@ -258,6 +258,13 @@ class Exchange implements ConnOwner {
   }
 
   deadlineReached(): void {
+    if (this.phase === 'settled' || this.phase === 'unclosed') return;
+    // As for the grace: timers run before the poll, so after an event-loop stall bytes that arrived
+    // before the deadline are still unread. Judge after this iteration's poll has delivered them.
+    setImmediate(onDeadlineConfirm, this);
+  }
+
+  deadlineConfirm(): void {
     switch (this.phase) {
       case 'connect':
         return this.finish({ code: 'connect_timeout', message: 'connect timeout' });
@@ -280,6 +287,9 @@ class Exchange implements ConnOwner {
 // Timer callbacks shared by every exchange (no closures per check).
 function onDeadline(ex: Exchange): void {
   ex.deadlineReached();
+}
+function onDeadlineConfirm(ex: Exchange): void {
+  ex.deadlineConfirm();
 }
 function onGraceOver(ex: Exchange, wait: number): void {
   ex.graceOver(wait);

@@ -347,3 +347,31 @@ t.test('bad definitions are rejected with what and where', async (tt) => {
   tt.throws(() => new HttpChecker(httpDef({ scheme: 'https', tls: { verify: true, ca: '/nonexistent/ca.pem' } })), /http check http: cannot read CA file \/nonexistent\/ca\.pem/);
   tt.throws(() => new HttpChecker(httpDef({ scheme: 'https', tls: { verify: true, ca: '/etc/hostname' } })), /CA file \/etc\/hostname is not usable PEM/);
 });
+
+t.test('a response that arrived before the deadline counts even when poold stalled past it', async (tt) => {
+  // The server answers 30 ms in, then stalls this process (server and checker share the event loop)
+  // until 100 ms past the check's deadline: both the answer and the deadline timer are then due, and
+  // the loop runs timers before it reads I/O. The answer was there in time, so the check must be up.
+  const net = await import('node:net');
+  const deadlineIn = 200;
+  let deadline = 0;
+  const server = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', () => {
+      // From an immediate, so that the next thing the loop does is run its (now due) timers.
+      setTimeout(() => setImmediate(() => {
+        s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+        while (Date.now() < deadline + 100);
+      }), 30);
+    });
+  });
+  const address = loopbackAddress();
+  await new Promise<void>((r) => server.listen(0, address, r));
+  tt.teardown(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const c = new HttpChecker(httpDef({ timeoutMs: deadlineIn }));
+  deadline = Date.now() + deadlineIn;
+  const r = await c.check({ host: 'h', address, port }, deadline);
+  tt.equal(r.code, 'ok', r.message);
+  tt.equal(r.up, true);
+});
