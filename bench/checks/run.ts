@@ -3,7 +3,9 @@
 //
 //   npm run build && node dist/bench/checks/run.js [--sizes 1000,5000,10000] [--seconds 12] [--warmup 5]
 //        [--rounds 2] [--sim-procs 2] [--json out.json]
-//   (BENCH_POOLD_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the poold child; HAPROXY=path overrides the binary.)
+//   The poold child runs with the daemon's own V8 flags (bin poold, npm start) unless
+//   BENCH_POOLD_NODE_ARGS replaces them (add '--cpu-prof --cpu-prof-dir=DIR' to profile it);
+//   POOLD_TCP_TRANSPORT=net measures the node:net fallback; HAPROXY=path overrides the binary.
 //
 // For each size: simulator children up (backends split across --sim-procs processes); then --rounds
 // times, alternately: poold child alone (warm-up, then one sample per second), HAProxy alone on the
@@ -19,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { call } from './ipc.js';
 import { cpuMicros, cpuSplitMicros, median, rssMiB } from './proc.js';
 import { startHaproxy } from './haproxy.js';
+import type { tcpTransport } from '../../src/checks/conn.js';
 import type { ScheduledTarget } from '../../src/checks/scheduler.js';
 import type { HttpCheckDef } from '../../src/model/types.js';
 
@@ -37,6 +40,8 @@ const SIM_PROCS = Number(arg('sim-procs', '2'));
 const JSON_OUT = arg('json', '');
 
 const SERVICE = 'benchsvc';
+/** The V8 flags bin/poold and `npm start` run with (src/daemon/poold.ts shebang, package.json). */
+const POOLD_NODE_ARGS = '--max-old-space-size=192 --single-threaded-gc';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function addresses(n: number): string[] {
@@ -192,7 +197,8 @@ async function benchSize(n: number) {
   const simCost: number[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const poold = forkChild('poold-child.js', process.env.BENCH_POOLD_NODE_ARGS ?? '');
+      const poold = forkChild('poold-child.js', process.env.BENCH_POOLD_NODE_ARGS ?? POOLD_NODE_ARGS);
+      transport = await call<ReturnType<typeof tcpTransport>>(poold, 'transport', undefined);
       await call(poold, 'start', { targets, batchMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined });
       await sleep(WARMUP * 1000);
       await call(poold, 'resetStats');
@@ -241,6 +247,7 @@ const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 
+let transport: ReturnType<typeof tcpTransport> | undefined;
 const results = [];
 for (const n of SIZES) {
   process.stderr.write(`bench checks: ${n} backends...\n`);
@@ -264,4 +271,6 @@ for (const r of results) {
       `${f0(r.haproxy.checksPerSec)} | ${f1(r.haproxy.cpuPerCheckUs)} (${f0(r.haproxy.userPerCheckUs)}+${f0(r.haproxy.systemPerCheckUs)}) | ${f2(r.haproxy.cpuCores)} | ${f2(r.ratioCpuPerCheck)} | ${f1(r.poold.load1)}/${f1(r.haproxy.load1)} |`,
   );
 }
-if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), results }, null, 2));
+const pooldNodeArgs = process.env.BENCH_POOLD_NODE_ARGS ?? POOLD_NODE_ARGS;
+console.log(`\npoold child: node ${pooldNodeArgs}, check transport ${transport?.transport}${transport?.why ? ` (${transport.why})` : ''}`);
+if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), pooldNodeArgs, transport, results }, null, 2));

@@ -97,6 +97,17 @@ function timeWaits(address: string): number {
   return readFileSync('/proc/net/tcp', 'utf8').split('\n').filter((l) => l.includes(hex) && / 06 /.test(l)).length;
 }
 
+/** Opens a connection that sends REQUEST once connected. */
+function request(address: string, port: number): { rec: Recorder; conn: Conn } {
+  const rec = new Recorder();
+  const conn = openConn(address, port, rec);
+  rec.connected = function () {
+    Recorder.prototype.connected.call(this);
+    conn.write(Buffer.from(REQUEST));
+  };
+  return { rec, conn };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const REQUEST = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
 const ipv6 = await new Promise<boolean>((r) => {
@@ -112,13 +123,7 @@ for (const transport of transports) {
     tt.teardown(() => srv.close());
     const rounds = 20;
     for (let i = 0; i < rounds; i++) {
-      const rec = new Recorder();
-      let conn!: Conn;
-      rec.connected = function () {
-        Recorder.prototype.connected.call(this);
-        conn.write(Buffer.from(REQUEST));
-      };
-      conn = openConn(srv.address, srv.port, rec);
+      const { rec, conn } = request(srv.address, srv.port);
       await rec.until('ended');
       tt.equal(conn.reusable, false, 'not reusable once the server closed');
       conn.abort();
@@ -139,13 +144,7 @@ for (const transport of transports) {
     setTcpTransport(transport);
     const srv = await server('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', false);
     tt.teardown(() => srv.close());
-    const rec = new Recorder();
-    let conn!: Conn;
-    rec.connected = function () {
-      Recorder.prototype.connected.call(this);
-      conn.write(Buffer.from(REQUEST));
-    };
-    conn = openConn(srv.address, srv.port, rec);
+    const { rec, conn } = request(srv.address, srv.port);
     await rec.until('data');
     tt.equal(conn.reusable, true, 'open both ways: reusable');
     conn.abort();
@@ -181,13 +180,7 @@ for (const transport of transports) {
     setTcpTransport(transport);
     const srv = await server('HTTP/1.1 204 No Content\r\n\r\n', true, '::1');
     tt.teardown(() => srv.close());
-    const rec = new Recorder();
-    let conn!: Conn;
-    rec.connected = function () {
-      Recorder.prototype.connected.call(this);
-      conn.write(Buffer.from(REQUEST));
-    };
-    conn = openConn('::1', srv.port, rec);
+    const { rec, conn } = request('::1', srv.port);
     await rec.until('ended');
     conn.abort();
     tt.equal(rec.data, 'HTTP/1.1 204 No Content\r\n\r\n');
