@@ -2,7 +2,10 @@
 // backends (one per 127.x address) at a 1 s interval, one new connection per check.
 //
 //   npm run build && node dist/bench/checks/run.js [--sizes 1000,5000,10000] [--seconds 12] [--warmup 5]
-//        [--rounds 2] [--sim-procs 2] [--json out.json]
+//        [--rounds 2] [--sim-procs 2] [--pin] [--json out.json]
+//   --pin: the checker under test (poold, then HAProxy) runs alone on CPU 0, the simulators on the
+//   other CPUs (taskset), so "checks/s on one core" is measured literally and the simulators' CPU
+//   does not compete with the checker's.
 //   The poold child runs with the daemon's own V8 flags (bin poold, npm start) unless
 //   BENCH_POOLD_NODE_ARGS replaces them (add '--cpu-prof --cpu-prof-dir=DIR' to profile it);
 //   POOLD_TCP_TRANSPORT=net measures the node:net fallback; HAPROXY=path overrides the binary.
@@ -13,9 +16,9 @@
 // Only one checker runs at a time, which keeps every process under the 20000 open-file hard limit
 // and off each other's CPU. checks/s is counted at the simulator (requests answered); CPU comes from
 // /proc/<pid>/stat (all threads); reported figures are medians of the per-second samples.
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { call } from './ipc.js';
@@ -38,6 +41,16 @@ const WARMUP = Number(arg('warmup', '5'));
 const ROUNDS = Number(arg('rounds', '2'));
 const SIM_PROCS = Number(arg('sim-procs', '2'));
 const JSON_OUT = arg('json', '');
+const PIN = process.argv.includes('--pin');
+const CPUS = availableParallelism();
+if (PIN && CPUS < 2) throw new Error('--pin needs at least 2 CPUs');
+const CHECKER_CPU = '0';
+const SIM_CPUS = `1-${CPUS - 1}`;
+
+/** Pins every thread of `pid` to `cpus` (taskset list syntax); later threads inherit it. */
+function pin(pid: number, cpus: string): void {
+  if (PIN) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
 
 const SERVICE = 'benchsvc';
 /** The V8 flags bin/poold and `npm start` run with (src/daemon/poold.ts shebang, package.json). */
@@ -115,6 +128,7 @@ class Sims {
     const lists = await Promise.all(
       Array.from({ length: SIM_PROCS }, (_, k) => {
         const child = forkChild('sim-child.js');
+        pin(child.pid!, SIM_CPUS);
         children.push(child);
         return call<{ address: string; port: number }[]>(child, 'start', { addresses: all.slice(k * per, (k + 1) * per), service: SERVICE });
       }),
@@ -198,6 +212,7 @@ async function benchSize(n: number) {
   try {
     for (let round = 0; round < ROUNDS; round++) {
       const poold = forkChild('poold-child.js', process.env.BENCH_POOLD_NODE_ARGS ?? POOLD_NODE_ARGS);
+      pin(poold.pid!, CHECKER_CPU);
       transport = await call<ReturnType<typeof tcpTransport>>(poold, 'transport', undefined);
       await call(poold, 'start', { targets, batchMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined });
       await sleep(WARMUP * 1000);
@@ -210,6 +225,7 @@ async function benchSize(n: number) {
       await sleep(1500); // let the simulators drain between the two peers
 
       const hap = await startHaproxy(backends);
+      pin(hap.child.pid!, CHECKER_CPU);
       try {
         await sleep(WARMUP * 1000);
         hapSamples.push(...(await measure(hap.child.pid!, sims)).samples);
@@ -272,5 +288,5 @@ for (const r of results) {
   );
 }
 const pooldNodeArgs = process.env.BENCH_POOLD_NODE_ARGS ?? POOLD_NODE_ARGS;
-console.log(`\npoold child: node ${pooldNodeArgs}, check transport ${transport?.transport}${transport?.why ? ` (${transport.why})` : ''}`);
-if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), pooldNodeArgs, transport, results }, null, 2));
+console.log(`\npoold child: node ${pooldNodeArgs}, check transport ${transport?.transport}${transport?.why ? ` (${transport.why})` : ''}${PIN ? `; checkers pinned to CPU ${CHECKER_CPU}, simulators to ${SIM_CPUS}` : ''}`);
+if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), pooldNodeArgs, transport, pinned: PIN, results }, null, 2));

@@ -2,7 +2,7 @@
 //
 // It is read-only by design: pool state changes only through authenticated etcd writes (poolctl),
 // so every POST/PUT/DELETE/PATCH answers 405, and the server binds to loopback unless told otherwise.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PooldError } from '../model/errors.js';
 import { errorBodySchema, type ApiErrorBody } from './http-errors.js';
 import { PoolMetrics } from './metrics.js';
@@ -79,18 +79,22 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     return sendPybal(reply, 404, wantsJson(request.raw.rawHeaders), renderNotFound);
   });
 
+  const refuseWrite = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const body: ApiErrorBody = {
+      error: 'method_not_allowed',
+      message: `${request.method} is not allowed: the poold API is read-only; change pools with poolctl (authenticated etcd writes)`,
+      where: `${request.method} ${request.url}`,
+    };
+    return reply.code(405).header('allow', 'GET, HEAD').type('application/json').send(body);
+  };
   app.route({
     method: [...WRITE_METHODS],
     url: '/*',
     schema: { response: { 405: errorBodySchema } },
-    handler: async (request, reply) => {
-      const body: ApiErrorBody = {
-        error: 'method_not_allowed',
-        message: `${request.method} is not allowed: the poold API is read-only; change pools with poolctl (authenticated etcd writes)`,
-        where: `${request.method} ${request.url}`,
-      };
-      return reply.code(405).header('allow', 'GET, HEAD').type('application/json').send(body);
-    },
+    // Refused in onRequest, before the body is parsed: a write is a 405 whatever its body is (an
+    // unparsable or unsupported body would otherwise be a 400 or 415 that hides the real answer).
+    onRequest: refuseWrite,
+    handler: refuseWrite,
   });
 
   app.get('/healthz', { schema: { response: { 200: { type: 'string' } } } }, async (_request, reply) => {

@@ -174,6 +174,15 @@ interface Subscriber {
 
 const EMPTY_DETAIL_FINDINGS: CheckResult['findings'] = [];
 
+/**
+ * Whether one checker can serve many targets and be closed only when the last of them goes:
+ * not for checkers that hold per-target connections (idle-connection, keep-alive http), whose
+ * close() must release a removed target's connections when that target goes.
+ */
+function shareableChecker(def: CheckDef): boolean {
+  return def.kind !== 'idle-connection' && !(def.kind === 'http' && def.keepAlive);
+}
+
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -204,6 +213,12 @@ export class CheckScheduler {
   private readonly onError: (err: unknown, context: { where: string; target?: string }) => void;
 
   private readonly groups = new Map<string, Group>();
+  /**
+   * Checkers shared by every group probing with the same definition object (all hosts of a
+   * service): one HttpChecker with its caches per service instead of one per backend (~1 KB each,
+   * all live heap the garbage collector marks again and again at 10k backends).
+   */
+  private readonly sharedCheckers = new Map<CheckDef, { checker: Checker; groups: number }>();
   private readonly subs = new Map<string, Subscriber>();
   private readonly heap = new DueHeap<Group>();
   private queue: (Group | null)[] = [];
@@ -396,7 +411,7 @@ export class CheckScheduler {
       g.retired = false;
       return g;
     }
-    const checker = this.createChecker(target.check);
+    const checker = this.checkerFor(target.check);
     const group: Group = {
       key: gkey,
       def: target.check,
@@ -445,7 +460,23 @@ export class CheckScheduler {
     void this.closeChecker(g);
   }
 
+  private checkerFor(def: CheckDef): Checker {
+    if (!shareableChecker(def)) return this.createChecker(def);
+    let shared = this.sharedCheckers.get(def);
+    if (!shared) {
+      shared = { checker: this.createChecker(def), groups: 0 };
+      this.sharedCheckers.set(def, shared);
+    }
+    shared.groups++;
+    return shared.checker;
+  }
+
   private async closeChecker(g: Group): Promise<void> {
+    const shared = this.sharedCheckers.get(g.def);
+    if (shared && shared.checker === g.checker) {
+      if (--shared.groups > 0) return;
+      this.sharedCheckers.delete(g.def);
+    }
     if (!g.checker.close) return;
     try {
       await g.checker.close();

@@ -127,6 +127,12 @@ t.test('every write method on every path is 405 with a JSON error, and changes n
       t.match(body.message, /read-only.*poolctl/);
     }
   }
+  // A body the API could not parse, or of a type it does not take, changes nothing: still 405.
+  for (const [type, payload] of [['application/json', '{"pooled": no'], ['application/x-conftool', 'pooled=no']]) {
+    const r = await app.inject({ method: 'POST', url: '/pools/cxserver/sca1001.eqiad.wmnet', headers: { 'content-type': type }, payload });
+    t.equal(r.statusCode, 405, `POST with ${type} body ${payload}`);
+    t.equal(JSON.parse(r.body).error, 'method_not_allowed');
+  }
   t.equal(view.get(CX)?.state?.servers['sca1001.eqiad.wmnet'].pooled, true);
 });
 

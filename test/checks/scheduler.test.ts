@@ -2,6 +2,7 @@ import t from 'tap';
 import { CheckScheduler, type CheckRunEvent, type SchedulerOptions, type TargetHealthEvent } from '../../src/checks/scheduler.js';
 import { ManualClock } from '../../src/checks/sched-clock.js';
 import { UsageError } from '../../src/model/errors.js';
+import type { CheckDef } from '../../src/model/types.js';
 import { FakeBackends, httpDef, seeded, svc, target, tcpDef } from './scheduler-fakes.js';
 
 /** stop() waits for in-flight runs, which only finish when fake time moves. */
@@ -364,4 +365,32 @@ t.test('stop waits for in-flight runs, closes checkers and leaves no timers', as
   t.equal(clock.pending, 0, 'no timers left armed');
   await clock.advance(5000);
   t.equal(backends.calls.length, 2, 'nothing runs after stop');
+});
+
+t.test('one checker serves every host of a service; it is closed when its last host goes', async (t) => {
+  const { clock, backends, sched, results } = setup({ staggerFraction: 0, spreadFraction: 0 });
+  const http = httpDef();
+  const keepAlive = httpDef({ name: 'ka', keepAlive: true });
+  const idle: CheckDef = { kind: 'idle-connection', name: 'idle', timeoutMs: 500, intervalMs: 1000, rise: 1, fall: 1, reconnectTimeoutMs: 300 };
+  const keys = [1, 2, 3].map((n) => sched.upsert(target(n, { check: http })));
+  for (const n of [1, 2, 3]) sched.upsert(target(n, { check: keepAlive }));
+  for (const n of [1, 2, 3]) sched.upsert(target(n, { check: idle }));
+  sched.start();
+  await clock.advance(1100);
+  t.equal(results.filter((r) => r.check === http.name).length >= 3, true, 'every host was checked');
+  t.equal(backends.checkers.filter((c) => c.def === http).length, 1, 'one checker for the three hosts');
+  // Checkers holding per-host connections stay per host, so removing a host releases its connections.
+  t.equal(backends.checkers.filter((c) => c.def === keepAlive).length, 3, 'keep-alive http: one per host');
+  t.equal(backends.checkers.filter((c) => c.def === idle).length, 3, 'idle-connection: one per host');
+  sched.remove(keys[0]);
+  sched.remove(keys[1]);
+  await clock.advance(100);
+  t.equal(backends.closed.filter((c) => c.def === http).length, 0, 'still in use by the third host');
+  t.equal(results.filter((r) => r.check === http.name && r.host === target(3).host).length >= 1, true);
+  sched.remove(keys[2]);
+  await clock.advance(100);
+  t.equal(backends.closed.filter((c) => c.def === http).length, 1, 'closed once, with its last host');
+  await halt(clock, sched);
+  t.equal(backends.closed.filter((c) => c.def === http).length, 1, 'stop does not close it again');
+  t.equal(backends.closed.length, 7, 'stop closed the six per-host checkers');
 });
