@@ -1,7 +1,7 @@
 // poolctl: the operators' CLI. Start-up is kept lean (DESIGN §11: depool median ≤ 190 ms): this file
 // only declares the commands; each command's code, and the etcd client, load when it runs.
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT, describeError, exitCodeFor } from './exit.js';
+import { EXIT, describeError, exitCodeFor } from '../model/exit-codes.js';
 
 type Opts = Record<string, unknown>;
 

@@ -11,7 +11,7 @@ import { Daemon } from './daemon.js';
 import { envPort, startEmbeddedEtcd } from './embedded-etcd.js';
 import { createLogger } from './logger.js';
 import { syncAtStart } from './sync-at-start.js';
-import { describeError } from '../cli/exit.js';
+import { describeError } from '../model/exit-codes.js';
 import { join } from 'node:path';
 
 /** Incident replays: which host of which pool misbehaves, and how. Everything else answers ok. */

@@ -5,7 +5,7 @@
 // With no etcd configured it runs an embedded etcd (single-machine mode).
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
-import { describeError, EXIT, exitCodeFor } from '../cli/exit.js';
+import { describeError, EXIT, exitCodeFor } from '../model/exit-codes.js';
 import { parseDuration } from '../model/duration.js';
 import { UsageError } from '../model/errors.js';
 import { checkQuorum } from '../model/quorum.js';

@@ -1,12 +1,13 @@
 // Exit codes are the operator's contract (DESIGN §8): 0 done, 1 failed, 2 usage, 3 refused by a safety rule.
-import { NotFoundError, PooldError, SafetyRefusal, UsageError } from '../model/errors.js';
+// Pure, and shared by both programs (poolctl and poold), so it lives with the error types it maps.
+import { PooldError, SafetyRefusal, UsageError } from './errors.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3 } as const;
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError) return EXIT.usage;
   if (err instanceof SafetyRefusal) return EXIT.refused;
-  if (err instanceof NotFoundError) return EXIT.failed;
+  // Everything else, a selector that matched nothing included, is a failure.
   return EXIT.failed;
 }
 
