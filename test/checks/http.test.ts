@@ -4,7 +4,8 @@ import t, { type Test } from 'tap';
 import { HttpChecker } from '../../src/checks/http.js';
 import type { HttpCheckDef, CheckResult } from '../../src/model/types.js';
 import type { Behaviour, BehaviourOptions } from '../../src/sim/behaviours.js';
-import { SIM_CERT_NAME } from '../../src/sim/tls-cert.js';
+import { makeSelfSigned, SIM_CERT_NAME } from '../../src/sim/tls-cert.js';
+import { CA_RECHECK_MS } from '../../src/checks/tls-context.js';
 import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
 import { httpDef, loopbackAddress } from './check-defs.js';
 
@@ -218,6 +219,29 @@ t.test('bad-tls: verify gives tls_error with its cause; verify:false and a CA fi
   const wrongName = await run('bad-tls', { scheme: 'https', tls: { verify: true, ca: sim.certPath()!, sni: 'other.test' } });
   tt.equal(wrongName.r.code, 'tls_error');
   tt.match(wrongName.r.message, /other\.test/);
+});
+
+t.test('a rotated CA file is picked up without a restart, within CA_RECHECK_MS', async (tt) => {
+  const { copyFileSync, mkdtempSync, rmSync, utimesSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const other = makeSelfSigned();
+  const dir = mkdtempSync(join(tmpdir(), 'poold-ca-rotate-'));
+  tt.teardown(() => {
+    other.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const ca = join(dir, 'ca.pem');
+  copyFileSync(other.certPath, ca);
+  const tlsOver = { scheme: 'https' as const, tls: { verify: true, ca, sni: SIM_CERT_NAME } };
+  const before = await run('bad-tls', tlsOver);
+  tt.equal(before.r.code, 'tls_error', 'a CA that did not sign the backend: tls_error');
+  copyFileSync(sim.certPath()!, ca);
+  const later = new Date(Date.now() + 5000);
+  utimesSync(ca, later, later);
+  await new Promise((r) => setTimeout(r, CA_RECHECK_MS + 50));
+  const after = await run('bad-tls', tlsOver);
+  tt.equal(after.r.up, true, `the rotated CA is used: ${after.r.message}`);
 });
 
 t.test('plain http to a TLS port fails, not hangs', async (tt) => {
