@@ -242,14 +242,15 @@ export class Daemon {
 
   private stateHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
     return {
-      upsert: (key, value) => {
+      upsert: (key, value, _modRevision, listed) => {
         const sk = this.keys.parseState(key);
         if (sk === undefined || !this.inScope(sk)) return;
         try {
           const state = JSON.parse(value) as PoolState;
           this.data.states.set(servicePath(sk), state);
           this.view.setState(state);
-          this.metrics.setEtcdWatchLag(Math.max(0, Date.now() - state.updatedAt) / 1000);
+          // A listed state's age is how long ago it was published, not how late the watch is.
+          if (!listed) this.metrics.setEtcdWatchLag(Math.max(0, Date.now() - state.updatedAt) / 1000);
         } catch (err) {
           this.o.log.error({ key, err: (err as Error).message }, 'unreadable published state ignored');
         }
@@ -355,17 +356,15 @@ export class Daemon {
 
   private adminHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
     return {
-      upsert: (key, value, modRevision) => {
+      upsert: (key, value, modRevision, listed) => {
         const hk = this.keys.parseHost(key);
         if (hk === undefined || !this.inScope(hk)) return;
         const path = servicePath(hk);
         let parsed: ConftoolValue;
         try {
           parsed = parseConftoolValue(key, value);
-          this.data.invalidAdmin.delete(key);
         } catch (err) {
           // Another tool wrote something unusable: keep acting on the last good value.
-          this.data.invalidAdmin.set(key, (err as Error).message);
           this.o.log.error({ key, err: (err as Error).message }, 'invalid conftool value ignored; keeping the last good one');
           return;
         }
@@ -373,8 +372,12 @@ export class Daemon {
         this.data.admin.set(path, hosts);
         const before = hosts.get(hk.host) ?? null;
         hosts.set(hk.host, parsed);
+        // A list (start, re-list after compaction) delivers every key: only a value that really
+        // changed meanwhile is an admin event. Otherwise every host would become a false event (and
+        // an audit read) at start, flooding the event replay buffer.
+        const isEvent = !listed || (before !== null && JSON.stringify(before) !== JSON.stringify(parsed));
         // The audit record of this change shares its revision: name who and why in the admin event.
-        void this.auditOf(key, modRevision).then((who) => this.view.recordAdminChange(hk, before, parsed, who));
+        if (isEvent) void this.auditOf(key, modRevision).then((who) => this.view.recordAdminChange(hk, before, parsed, who));
         this.leader?.adminChanged(path, hk.host);
       },
       remove: (key) => {

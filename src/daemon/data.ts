@@ -8,16 +8,14 @@ export class DaemonData {
   /** Why a stored definition was rejected (the last good one stays in `services`). */
   readonly invalidServices = new Map<string, string>();
   readonly admin = new Map<string, Map<string, ConftoolValue>>();
-  /** Conftool values other tools wrote that poold cannot use, by etcd key. */
-  readonly invalidAdmin = new Map<string, string>();
   /** path → host → observer → observation. Health keys are leased, so presence means live. */
   readonly observations = new Map<string, Map<string, Map<string, Observation>>>();
   readonly states = new Map<string, PoolState>();
   private readonly observerKeys = new Map<string, number>();
 
-  /** Observers with at least one observation key, i.e. whose lease is alive. */
-  liveObservers(): Set<string> {
-    return new Set(this.observerKeys.keys());
+  /** Observers with at least one observation key, i.e. whose lease is alive (a live view, not a copy). */
+  liveObservers(): Iterable<string> {
+    return this.observerKeys.keys();
   }
 
   /** Records an observation; returns true when the observer was not live before. */

@@ -7,8 +7,11 @@ import type { KvEntry } from '../store/kv.js';
 import { listThenWatch, type ListWatch, type WatchEvent } from '../store/watch.js';
 
 export interface MirrorHandlers {
-  /** A key was listed or written. */
-  upsert(key: string, value: string, modRevision: number): void;
+  /**
+   * A key was written (`listed` false), or listed: at start, and again after a re-list following a
+   * compaction, when every key is delivered whether or not it changed.
+   */
+  upsert(key: string, value: string, modRevision: number, listed: boolean): void;
   /** A key was deleted (or was absent from a re-list). */
   remove(key: string): void;
   /** After the initial list and every batch of events: a good moment to recompute. */
@@ -36,7 +39,7 @@ export class Mirror {
         }
         for (const e of entries) {
           this.known.add(e.key);
-          this.h.upsert(e.key, e.value, e.modRevision);
+          this.h.upsert(e.key, e.value, e.modRevision, true);
         }
         this.h.settled?.();
       },
@@ -44,7 +47,7 @@ export class Mirror {
         for (const ev of events) {
           if (ev.type === 'put') {
             this.known.add(ev.key);
-            this.h.upsert(ev.key, ev.value, ev.modRevision);
+            this.h.upsert(ev.key, ev.value, ev.modRevision, false);
           } else {
             this.known.delete(ev.key);
             this.h.remove(ev.key);

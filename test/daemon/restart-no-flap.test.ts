@@ -61,9 +61,9 @@ t.test('restart after SIGKILL publishes nothing that depools or repools', async 
   const second = await spawnPoold(etcd.clientUrl, 'rs-a');
   t.teardown(() => stopPoold(second));
   // The new process's own view of state changes, from its start (the buffer is replayed).
-  const events: Array<{ host: string; after: { up: boolean; pooled: boolean; enabled: boolean } | null }> = [];
+  const all: Array<{ type: string; host: string; after: { up: boolean; pooled: boolean; enabled: boolean } | null }> = [];
   const ac = new AbortController();
-  const sse = fetch(`${second.url}/v1/events?types=state`, { signal: ac.signal }).then(async (r) => {
+  const sse = fetch(`${second.url}/v1/events?types=state,admin`, { signal: ac.signal }).then(async (r) => {
     const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buf = '';
     for (;;) {
@@ -75,7 +75,7 @@ t.test('restart after SIGKILL publishes nothing that depools or repools', async 
         const block = buf.slice(0, i);
         buf = buf.slice(i + 2);
         const data = block.split('\n').find((l) => l.startsWith('data: '));
-        if (data) events.push(JSON.parse(data.slice(6)));
+        if (data) all.push(JSON.parse(data.slice(6)));
       }
     }
   }).catch((err: unknown) => { if (!ac.signal.aborted) throw err; });
@@ -90,6 +90,9 @@ t.test('restart after SIGKILL publishes nothing that depools or repools', async 
 
   t.same(lines(await text(`${second.url}/pools/rssvc`)), KEPT, 'still kept after the restart');
   for (const v of published) t.same(essence(v), expected, 'a state published across the restart');
+  const events = all.filter((e) => e.type === 'state');
+  // The admin values were only listed at start, not changed: no admin event (nor an audit read).
+  t.same(all.filter((e) => e.type === 'admin'), [], 'no admin events for values merely listed at start');
   const flips = events.filter((e) => e.after !== null && JSON.stringify(e.after && { up: e.after.up, pooled: e.after.pooled, enabled: e.after.enabled }) !== JSON.stringify(expected[e.host]));
   t.same(flips, [], 'no state event of the new process changes up/pooled/enabled');
   t.ok(events.length >= 3, `the event stream was read (${events.length} state events)`);
