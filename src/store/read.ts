@@ -1,4 +1,4 @@
-// Consistent reads of pools and service definitions (one range each, at one revision), and the
+// A consistent read of pools and service definitions (one range each, at one revision), and the
 // bridge from model/sync-plan's ServicePlan to the guarded ops writeAtomic commits, so that
 // `poolctl sync` is: readServices → planSync → for each plan, writeAtomic(servicePlanOps(...)).
 import { InvalidStoredValueError } from '../model/errors.js';
@@ -8,11 +8,6 @@ import { parseConftoolValue, serializeConftoolValue } from './conftool-value.js'
 import type { Kv } from './kv.js';
 import type { Keys } from './keys.js';
 import type { AtomicOp } from './write.js';
-
-export interface StoredHost {
-  value: ConftoolValue;
-  modRevision: number;
-}
 
 export interface ServicesSnapshot {
   /** The revision both reads agree on (the pools read is pinned to the definitions read's revision). */
@@ -61,18 +56,6 @@ export async function readServices(kv: Kv, keys: Keys): Promise<ServicesSnapshot
   }
   const services = [...byPath.values()].sort((a, b) => (servicePath(a.key) < servicePath(b.key) ? -1 : 1));
   return { revision: defs.revision, services, modRevisions };
-}
-
-/** The hosts of one service, parsed strictly, with their mod revisions. */
-export async function readPool(kv: Kv, keys: Keys, svc: ServiceKey): Promise<{ revision: number; hosts: Record<string, StoredHost> }> {
-  const r = await kv.range({ key: keys.servicePoolPrefix(svc), prefix: true });
-  const hosts: Record<string, StoredHost> = {};
-  for (const e of r.kvs) {
-    const k = keys.parseHost(e.key);
-    if (!k) continue;
-    hosts[k.host] = { value: parseConftoolValue(e.key, e.value), modRevision: e.modRevision };
-  }
-  return { revision: r.revision, hosts };
 }
 
 /**

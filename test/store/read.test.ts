@@ -3,7 +3,7 @@ import t from 'tap';
 import { startEtcd } from '../helpers/etcd.js';
 import { openKv } from '../../src/store/connection.js';
 import { Keys } from '../../src/store/keys.js';
-import { readPool, readServices, servicePlanOps } from '../../src/store/read.js';
+import { readServices, servicePlanOps } from '../../src/store/read.js';
 import { writeAtomic } from '../../src/store/write.js';
 import { listAudit } from '../../src/store/audit.js';
 import { ConflictError } from '../../src/store/errors.js';
@@ -48,14 +48,14 @@ t.test('sync plan applied atomically, guarded, audited; admin state kept', async
   ]);
   const r = await writeAtomic(kv, ops, { keys, actor: 'sync', reason: 'pools/ sync' });
 
-  const pool = await readPool(kv, keys, svc);
-  t.same(Object.fromEntries(Object.entries(pool.hosts).map(([h, s]) => [h, s.value])), {
+  const after = await readServices(kv, keys);
+  t.same(after.services.find((s) => s.key.dc === 'eqiad')?.hosts, {
     sca1001: { weight: 10, pooled: 'no' }, // operators' state untouched
     sca1002: { weight: 10, pooled: 'yes' },
   });
   t.equal((await kv.get(keys.host({ ...svc, host: 'sca1002' })))?.value, '{"weight": 10, "pooled": "yes"}', 'conftool bytes');
   t.equal(JSON.parse((await kv.get(keys.service(svc)))!.value).extra, 'kept', 'unknown definition fields survive');
-  t.equal(pool.hosts.sca1002.modRevision, r.revision);
+  t.equal(after.modRevisions.get(keys.host({ ...svc, host: 'sca1002' })), r.revision);
   t.equal((await listAudit(kv, keys, { limit: 10 })).length, 3, 'one audit record per op');
 
   // A host changed by an operator after the read: the stale plan must not delete it.
