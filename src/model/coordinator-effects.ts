@@ -8,7 +8,7 @@
 //     (depooled | repooled | forcePooled | keptPooled), then serverRemoved;
 //   then thresholdUnmet;
 //   and after all events of the call, alert (once).
-import type { PoolNumbers } from './coordinator-settle.js';
+import { isEnabled, type PoolNumbers } from './coordinator-settle.js';
 import type { CoordinatorEffect, CoordinatorState, PoolAlert, ThresholdNumbers } from './coordinator-types.js';
 import type { Pooled } from './types.js';
 
@@ -57,7 +57,7 @@ function hostEffects(host: string, b: DiffServer | undefined, a: DiffServer | un
   const wasPooled = b?.pooled ?? false;
   const wasDown = wasPooled && b !== undefined && !b.up;
   if (wasPooled && !a.pooled) {
-    out.push({ kind: 'depooled', host, cause: a.pooledAdmin === 'yes' ? 'down' : 'admin' });
+    out.push({ kind: 'depooled', host, cause: isEnabled(a) ? 'down' : 'admin' });
   } else if (!wasPooled && a.pooled) {
     if (a.up) out.push({ kind: 'repooled', host });
     else out.push({ kind: 'forcePooled', host, ...numbers });

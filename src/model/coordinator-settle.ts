@@ -145,9 +145,10 @@ export class Draft {
       else if (s.up) this.setPooled(host, true);
     }
     const required = requiredCount(this.total, this.threshold);
-    // Step 3.
+    // Step 3. Depooling a down server changes neither upEnabled nor required, so every pooled-down
+    // server leaves and the order does not matter (diffEffects orders the changed hosts itself).
     if (this.upEnabled >= required && this.pooledDown.size > 0) {
-      for (const host of [...this.pooledDown].sort(byName)) this.setPooled(host, false);
+      for (const host of [...this.pooledDown]) this.setPooled(host, false);
     }
     // Step 4. Pooled implies enabled, so there are candidates exactly when enabled > pooled.
     if (this.pooled < required && this.enabled > this.pooled) {

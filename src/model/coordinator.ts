@@ -116,11 +116,6 @@ function emptyCounters(): CoordinatorState['counters'] {
   return { couldNotDepool: 0, forcePooled: 0, depooled: 0, repooled: 0 };
 }
 
-
-function alertNow(name: string, draft: Draft): PoolAlert {
-  return poolAlertOf({ name, total: draft.total, threshold: draft.threshold, pooledDown: draft.pooledDownSorted() });
-}
-
 /** Builds the pool's state at start: reuse known health, then ensure the threshold. */
 export function createCoordinator(input: StartInput): Transition {
   const { service, admin, previous, health = {}, at } = input;
@@ -174,11 +169,11 @@ export function createCoordinator(input: StartInput): Transition {
     before = { threshold: service.depoolThreshold, numbers };
   }
   const after: PoolSummary = { threshold: draft.threshold, numbers: draft.numbers() };
+  const pooledDown = draft.pooledDownSorted();
   const effects = [
     ...diffEffects(before, after, changed, (h) => draft.get(h), { announceAdded: previous !== undefined, alwaysReportUnmet: true }),
-    ...alertEffect(alertBefore, alertNow(name, draft)),
+    ...alertEffect(alertBefore, poolAlertOf({ name, total: draft.total, threshold: draft.threshold, pooledDown })),
   ];
-  const pooledDown = draft.pooledDownSorted();
   const state: CoordinatorState = {
     dc: service.dc,
     cluster: service.cluster,
@@ -306,12 +301,13 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
   }
   if (revision === state.revision) return { state, effects };
   const alertBefore = poolAlertOf({ name, total: totalBefore, threshold: state.depoolThreshold, pooledDown: state.pooledDown });
-  effects.push(...alertEffect(alertBefore, alertNow(name, draft)));
+  const pooledDown = draft.pooledDownSorted();
+  effects.push(...alertEffect(alertBefore, poolAlertOf({ name, total: draft.total, threshold: draft.threshold, pooledDown })));
   return {
     state: {
       ...state,
       depoolThreshold: draft.threshold,
-      pooledDown: draft.pooledDownSorted(),
+      pooledDown,
       servers: draft.finish(),
       revision,
       updatedAt,
