@@ -41,12 +41,6 @@ function pathOf(u: string): string {
   return u.startsWith('/') ? u : `/${u}`;
 }
 
-/** ProxyFetch URLs for an http check: scheme://host-header + path, one per checked URL. */
-export function proxyFetchUrls(check: HttpCheckDef, svc: ServiceDef): string[] {
-  const host = httpCheckHostHeader(check, svc);
-  return check.urls.map((u) => `${check.scheme}://${host}${pathOf(u)}`);
-}
-
 /** Requires every URL to pass: one URL, or check_all with no tolerated failure. */
 function allMustPass(c: HttpCheckDef): boolean {
   return c.urls.length === 1 || (c.checkAll && c.maxFailures === 0);

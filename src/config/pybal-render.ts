@@ -7,7 +7,7 @@ import { formatPyLiteral, PyName, type PyValue } from './pybal-literal.js';
 import { proxyFetchPlan, wholeSeconds, type ProxyFetchPlan } from './pybal-proxyfetch.js';
 
 // Re-exported: callers of the renderer also need how a check maps to ProxyFetch.
-export { formatStatusRanges, httpCheckHostHeader, proxyFetchUrls, proxyFetchPlan, type ProxyFetchPlan } from './pybal-proxyfetch.js';
+export { formatStatusRanges, httpCheckHostHeader, proxyFetchPlan, type ProxyFetchPlan } from './pybal-proxyfetch.js';
 
 export interface PybalRenderWarning {
   /** dc/cluster/service */

@@ -1,6 +1,7 @@
 // pool, depool, drain, weight, decommission: one host (FQDN or short name) in every pool it is in,
 // narrowed with --service.
 import { UsageError } from '../../model/errors.js';
+import { ICINGA_ENV } from '../../monitoring/downtime-config.js';
 import { applyAdminChange, reportLines, type AdminPatch } from '../admin-change.js';
 import { withContext, type CliOpts } from '../context.js';
 import { parseServiceFilter, readInventory, resolveHost } from '../inventory.js';
@@ -38,7 +39,7 @@ export function verb(name: string) {
         force: opts.force === true,
       });
       for (const w of report.warnings) ctx.out.warn(w);
-      if (!report.dryRun && (downtimeMs !== undefined || (name === 'pool' && process.env.POOLD_ICINGA_API_URL))) {
+      if (!report.dryRun && (downtimeMs !== undefined || (name === 'pool' && process.env[ICINGA_ENV.url]))) {
         const { applyDowntime } = downtime ?? (await import('../downtime.js'));
         const reason = typeof opts.reason === 'string' ? opts.reason : `poolctl ${name}`;
         const action = downtimeMs !== undefined ? { schedule: downtimeMs } : 'remove' as const;
