@@ -98,3 +98,42 @@ t.test('generated Icinga checks and poold checks agree on every simulator behavi
     t.equal(ok.up, true, 'cxserver: 404 on / does not matter, pools/ checks /_info');
   });
 });
+
+// Each dc has its own poold: a pool-alert check must read its own dc's poold, never another dc's.
+t.test('monitoring render: one dc per render, each dc reads its own poold', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'poold-monitoring-dcs-'));
+  const pools = (dc: string, ip: string) => `dc: ${dc}
+services:
+  cxserver:
+    cluster: sca
+    lvs: { ip: ${ip}, port: 8080 }
+    depool_threshold: 0.5
+    checks:
+      - kind: http
+        path: /_info
+    servers:
+      cx1.${dc}.wmnet: { weight: 10 }
+`;
+  writeFileSync(join(dir, 'eqiad.yaml'), pools('eqiad', '10.2.2.18'));
+  writeFileSync(join(dir, 'codfw.yaml'), pools('codfw', '10.2.1.18'));
+
+  for (const format of ['icinga2', 'nagios']) {
+    const mixed = await runPoolctl(['monitoring', 'render', '--format', format, '--pools', dir]);
+    t.equal(mixed.code, 2, `${format}: several dcs without --dc is a usage error (not one dc's poold for all)`);
+    t.match(mixed.stderr, /--dc codfw/, 'it says to pass --dc');
+    t.equal(mixed.stdout, '', 'nothing rendered');
+    const withUrl = await runPoolctl(['monitoring', 'render', '--format', format, '--pools', dir, '--poold-url', 'http://poold.example:9090']);
+    t.equal(withUrl.code, 2, `${format}: one --poold-url for several dcs is a usage error`);
+    t.match(withUrl.stderr, /--dc/, 'it says to pass --dc');
+  }
+
+  for (const dc of ['eqiad', 'codfw']) {
+    const r = await runPoolctl(['monitoring', 'render', '--format', 'icinga2', '--pools', dir, '--dc', dc]);
+    t.equal(r.code, 0, r.stderr);
+    const urls = parseIcinga2(r.stdout, 'generated.conf').objects
+      .filter((o) => o.type === 'Service' && o.attrs['vars.poold_alerts_url'] !== undefined)
+      .map((o) => o.attrs['vars.poold_alerts_url']);
+    t.same(urls, [`http://poold.svc.${dc}.wmnet:9090/alerts`, `http://poold.svc.${dc}.wmnet:9090/alerts`], `${dc}: poold alerts and the pool check read ${dc}'s poold`);
+    t.notMatch(r.stdout, dc === 'eqiad' ? /codfw/ : /eqiad/, `${dc}: nothing of the other dc`);
+  }
+});

@@ -3,23 +3,27 @@
 import { writeFile } from 'node:fs/promises';
 import { defaultPooldUrl } from '../../config/pybal-render.js';
 import { UsageError } from '../../model/errors.js';
-import { renderIcinga2 } from '../../monitoring/icinga2.js';
-import { renderNagios } from '../../monitoring/nagios.js';
+import { MONITORING_FORMATS, renderMonitoring } from '../../monitoring/render.js';
 import type { CliOpts } from '../context.js';
 import { loadServiceDefs } from '../services.js';
 
 export async function run(args: string[], opts: CliOpts): Promise<number> {
-  if (args[0] !== 'render') throw new UsageError('usage: poolctl monitoring render --format icinga2|nagios [--pools DIR]');
+  if (args[0] !== 'render') throw new UsageError('usage: poolctl monitoring render --format icinga2|nagios [--pools DIR] [--dc DC]');
   const format = opts.format ?? 'icinga2';
-  if (format !== 'icinga2' && format !== 'nagios') throw new UsageError(`bad --format '${String(format)}': icinga2 or nagios`);
+  if (!(MONITORING_FORMATS as readonly unknown[]).includes(format)) throw new UsageError(`bad --format '${String(format)}': ${MONITORING_FORMATS.join(' or ')}`);
   const all = await loadServiceDefs(opts);
   const dc = typeof opts.dc === 'string' ? opts.dc : undefined;
   const services = dc === undefined ? all : all.filter((s) => s.dc === dc);
-  const o = {
-    pooldUrl: typeof opts.pooldUrl === 'string' ? opts.pooldUrl : defaultPooldUrl(dc ?? services[0]?.dc ?? 'eqiad'),
+  // Every pool-alert check reads one poold URL, and each dc has its own poold: a render covers one dc.
+  // (Rendering per dc and concatenating would define the shared commands and templates twice.)
+  const dcs = [...new Set(services.map((s) => s.dc))].sort();
+  if (dcs.length > 1) {
+    throw new UsageError(`the pools span dcs ${dcs.join(', ')}; each dc's alert checks read that dc's poold: pass --dc ${dcs[0]} (one render per dc)`, { dcs });
+  }
+  const text = renderMonitoring(services, format as string, {
+    pooldUrl: typeof opts.pooldUrl === 'string' ? opts.pooldUrl : defaultPooldUrl(dc ?? dcs[0] ?? 'eqiad'),
     poolctlPath: typeof opts.poolctl === 'string' ? opts.poolctl : undefined,
-  };
-  const text = format === 'icinga2' ? renderIcinga2(services, o) : renderNagios(services, o);
+  });
   if (typeof opts.out === 'string') await writeFile(opts.out, text);
   else process.stdout.write(text);
   return 0;
