@@ -4,7 +4,7 @@
 import type { DriftProblem } from '../api/state-view.js';
 import { detectDriftFromFiles } from '../monitoring/drift-files.js';
 import type { DriftItem } from '../monitoring/drift.js';
-import type { ServiceDef } from '../model/types.js';
+import { servicePath, type ServiceDef } from '../model/types.js';
 import type { Logger } from './logger.js';
 
 export interface DriftWatchOptions {
@@ -76,7 +76,7 @@ export class DriftWatch {
     } catch (err) {
       // An unreadable or malformed deployed file is itself drift worth paging on: say so on every pool.
       const message = `cannot compare deployed files: ${(err as Error).message}`;
-      next = new Map(services.map((s) => [`${s.dc}/${s.cluster}/${s.service}`, [{ where: 'drift', message }]]));
+      next = new Map(services.map((s) => [servicePath(s), [{ where: 'drift', message }]]));
       this.o.log.error({ err: (err as Error).message }, 'drift detection failed');
     }
     const changed = new Set<string>();

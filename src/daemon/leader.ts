@@ -4,7 +4,7 @@
 // retried with backoff while etcd is unreachable; the last state stays published meanwhile.
 import { applyEvent, createCoordinator, effectiveState } from '../model/coordinator.js';
 import type { CoordinatorEffect, CoordinatorEvent, CoordinatorState, HealthInput } from '../model/coordinator-types.js';
-import { decideHealth, type QuorumSetting } from '../model/quorum.js';
+import { decideHealth, type PreviousVerdict, type QuorumSetting } from '../model/quorum.js';
 import type { ServiceKey } from '../model/types.js';
 import type { Keys } from '../store/keys.js';
 import type { Kv } from '../store/kv.js';
@@ -92,7 +92,8 @@ export class Leader {
   healthChanged(path: string, host: string): void {
     const state = this.coordinators.get(path);
     if (!this.active || state === undefined) return;
-    const h = this.decide(path, host, state);
+    const prev = state.servers.get(host);
+    const h = this.decide(path, host, prev && { up: prev.up, reason: prev.reason });
     if (h === undefined) return;
     this.apply(path, { type: 'healthChanged', at: h.at, host, up: h.up, reason: h.reason, flapping: h.flapping, findings: h.findings });
   }
@@ -105,10 +106,10 @@ export class Leader {
     }
   }
 
-  private decide(path: string, host: string, state: CoordinatorState): HealthInput | undefined {
+  /** The quorum verdict on one host's observations, given its previous verdict; undefined while undecided. */
+  private decide(path: string, host: string, prev: PreviousVerdict | undefined): HealthInput | undefined {
     const obs = [...(this.d.data.observations.get(path)?.get(host)?.values() ?? [])];
-    const prev = state.servers.get(host);
-    const v = decideHealth(obs, this.d.data.liveObservers(), prev && { up: prev.up, reason: prev.reason }, { quorum: this.d.quorum });
+    const v = decideHealth(obs, this.d.data.liveObservers(), prev, { quorum: this.d.quorum });
     if (v === null || !v.decided) return undefined;
     return { up: v.up, reason: v.reason, at: v.at, flapping: v.flapping, findings: v.findings };
   }
@@ -118,12 +119,10 @@ export class Leader {
     if (service === undefined) return;
     const admin = Object.fromEntries(this.d.data.admin.get(path) ?? []);
     const health: Record<string, HealthInput> = {};
-    const observed = this.d.data.observations.get(path);
-    for (const host of observed?.keys() ?? []) {
+    for (const host of this.d.data.observations.get(path)?.keys() ?? []) {
       const prev = this.d.data.states.get(path)?.servers[host];
-      const obs = [...(observed?.get(host)?.values() ?? [])];
-      const v = decideHealth(obs, this.d.data.liveObservers(), prev && { up: prev.up, reason: prev.reason }, { quorum: this.d.quorum });
-      if (v !== null && v.decided) health[host] = { up: v.up, reason: v.reason, at: v.at, flapping: v.flapping, findings: v.findings };
+      const h = this.decide(path, host, prev && { up: prev.up, reason: prev.reason });
+      if (h !== undefined) health[host] = h;
     }
     try {
       const t = createCoordinator({ at: this.d.now(), service, admin, previous: this.d.data.states.get(path), health });
@@ -197,10 +196,5 @@ export class Leader {
       this.retryTimer = setTimeout(() => void this.flush(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, 5000);
     }
-  }
-
-  /** For tests and status: the coordinator state of one pool. */
-  coordinator(path: string): CoordinatorState | undefined {
-    return this.coordinators.get(path);
   }
 }

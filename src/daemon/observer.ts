@@ -47,6 +47,7 @@ export class Observer {
     const targets: ScheduledTarget[] = [];
     const seen = new Set<string>();
     for (const svc of services) {
+      const names = new Set(svc.checks.map((c) => c.name));
       for (const [host, server] of Object.entries(svc.servers)) {
         const key: HostKey = { dc: svc.dc, cluster: svc.cluster, service: svc.service, host };
         // Without an address in pools/, the checkers resolve the name on every check: a name that stops
@@ -56,7 +57,6 @@ export class Observer {
         seen.add(id);
         const agg = this.hosts.get(id) ?? { key, checks: new Map(), published: undefined };
         this.hosts.set(id, agg);
-        const names = new Set(svc.checks.map((c) => c.name));
         for (const name of [...agg.checks.keys()]) if (!names.has(name)) agg.checks.delete(name);
         for (const check of svc.checks) {
           if (!agg.checks.has(check.name)) agg.checks.set(check.name, { health: undefined, last: undefined });
@@ -118,10 +118,5 @@ export class Observer {
       agg.published = undefined;
       this.d.log.warn({ err: (err as Error).message, host: hostId(agg.key) }, 'could not publish observation; will retry');
     });
-  }
-
-  /** Re-publish on the next result (after a lease loss the publisher re-puts, but be safe). */
-  forgetPublished(): void {
-    for (const agg of this.hosts.values()) agg.published = undefined;
   }
 }
