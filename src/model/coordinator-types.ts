@@ -1,7 +1,8 @@
-// Types of the coordinator: the pure state machine that decides, for ONE pool, which servers are
+// Types of the coordinator: the pure state machine that decides, for ONE LVS service (a PyBal section,
+// over the hosts of its conftool pool), which servers are
 // pooled from admin state (conftool), health and the depool threshold (DESIGN §6).
 import { PooldError } from './errors.js';
-import type { ConftoolValue, Finding, PoolState, Pooled, ServiceDef, ServiceKey } from './types.js';
+import type { ConftoolValue, Finding, PoolRef, PoolState, Pooled, ServiceDef, ServiceKey } from './types.js';
 
 /** An event the coordinator cannot apply (wrong pool, threshold out of range, bad admin value). */
 export class CoordinatorInputError extends PooldError {}
@@ -42,6 +43,8 @@ export interface CoordinatorCounters {
 }
 
 export interface CoordinatorState extends ServiceKey {
+  /** The conftool pool whose hosts and admin state this LVS service uses. */
+  pool: PoolRef;
   depoolThreshold: number;
   /**
    * By host, in host-name order, so iteration (and everything derived) is deterministic. A Map rather than

@@ -38,6 +38,7 @@ import {
   type ConftoolValue,
   type EffectiveServer,
   type Finding,
+  type PoolRef,
   type PoolState,
   type ServiceDef,
   type ServiceKey,
@@ -74,11 +75,22 @@ function checkAdmin(where: string, host: string, value: ConftoolValue): void {
   }
 }
 
-function checkKey(where: string, expected: ServiceKey, got: ServiceKey): void {
-  if (expected.dc !== got.dc || expected.cluster !== got.cluster || expected.service !== got.service) {
+function samePool(a: PoolRef | undefined, b: PoolRef): boolean {
+  return a !== undefined && a.cluster === b.cluster && a.service === b.service;
+}
+
+function checkKey(where: string, expected: ServiceKey & { pool: PoolRef }, got: ServiceKey & { pool: PoolRef }): void {
+  if (expected.dc !== got.dc || expected.name !== got.name) {
     throw new CoordinatorInputError(
-      `${where}: belongs to pool ${servicePath(got)}, but this coordinator manages ${servicePath(expected)}`,
+      `${where}: belongs to LVS service ${servicePath(got)}, but this coordinator manages ${servicePath(expected)}`,
       { expected: servicePath(expected), got: servicePath(got) },
+    );
+  }
+  // Another pool means other hosts and other admin state: the caller builds a new coordinator.
+  if (!samePool(got.pool, expected.pool)) {
+    throw new CoordinatorInputError(
+      `${where}: draws from pool ${got.pool.cluster}/${got.pool.service}, but this coordinator was built over ${expected.pool.cluster}/${expected.pool.service}; rebuild it`,
+      { expected: expected.pool, got: got.pool },
     );
   }
 }
@@ -118,9 +130,11 @@ function emptyCounters(): CoordinatorState['counters'] {
 
 /** Builds the pool's state at start: reuse known health, then ensure the threshold. */
 export function createCoordinator(input: StartInput): Transition {
-  const { service, admin, previous, health = {}, at } = input;
+  const { service, admin, health = {}, at } = input;
   const where = `start of ${servicePath(service)}`;
   checkThreshold(where, service.depoolThreshold);
+  // A state published while the service drew from another pool says nothing about these hosts.
+  const previous = input.previous !== undefined && samePool(input.previous.pool, service.pool) ? input.previous : undefined;
   if (previous !== undefined) checkKey(`${where}: previous state`, service, previous);
   for (const host of Object.keys(admin)) checkAdmin(where, host, admin[host]);
 
@@ -176,8 +190,8 @@ export function createCoordinator(input: StartInput): Transition {
   ];
   const state: CoordinatorState = {
     dc: service.dc,
-    cluster: service.cluster,
-    service: service.service,
+    name: service.name,
+    pool: { cluster: service.pool.cluster, service: service.pool.service },
     depoolThreshold: service.depoolThreshold,
     servers: draft.finish(),
     pooledDown,
@@ -230,7 +244,7 @@ function applyHealth(draft: Draft, pool: ServiceKey, e: Extract<CoordinatorEvent
   return [e.host];
 }
 
-function applyConfig(draft: Draft, pool: ServiceKey, service: ServiceDef, at: number): string[] {
+function applyConfig(draft: Draft, pool: ServiceKey & { pool: PoolRef }, service: ServiceDef, at: number): string[] {
   const where = `config change of ${servicePath(pool)}`;
   checkKey(where, pool, service);
   checkThreshold(where, service.depoolThreshold);
@@ -367,8 +381,8 @@ export function effectiveState(state: CoordinatorState): PoolState {
   }
   return {
     dc: state.dc,
-    cluster: state.cluster,
-    service: state.service,
+    name: state.name,
+    pool: { ...state.pool },
     revision: state.revision,
     updatedAt: state.updatedAt,
     depoolThreshold: state.depoolThreshold,

@@ -1,14 +1,30 @@
 // Plans `poolctl sync pools/`: what to create, update and remove in etcd so that it matches the
 // pool files, without ever overwriting the runtime admin state (pooled, weight) operators changed.
-// Pure: the caller reads etcd, calls planSync, and writes each service's plan in one transaction.
-import type { ConftoolValue, Pooled, ServiceDef, ServiceKey } from './types.js';
-import { servicePath } from './types.js';
+// Pure: the caller reads etcd, calls planSync, and writes the plan (each write bounded by etcd's limits).
+//
+// Two kinds of things are synced, as at a real site:
+// - LVS service definitions (`<poold>/services/<dc>/<name>`), one per PyBal section;
+// - conftool pools (`<conftool>/pools/<dc>/<cluster>/<service>/<host>`), which supply the real servers.
+//   Many LVS services may share one pool; its hosts are planned once.
+// Invariant: a pool is managed by sync only when pools/ (or a stored definition sync wrote) names it.
+// Conftool pools no stored definition refers to belong to some other tool and are never touched.
+import type { ConftoolValue, PoolKey, Pooled, ServiceDef, ServiceKey } from './types.js';
+import { poolOf, poolPath, servicePath } from './types.js';
 
 export interface CurrentService {
   key: ServiceKey;
-  /** The stored definition, or null when only conftool keys exist (unmanaged by pools/). */
-  def: Record<string, unknown> | null;
+  /** The stored definition. */
+  def: Record<string, unknown>;
+}
+
+export interface CurrentPool {
+  key: PoolKey;
   hosts: Record<string, ConftoolValue>;
+}
+
+export interface CurrentState {
+  services: CurrentService[];
+  pools: CurrentPool[];
 }
 
 export interface HostCreate {
@@ -26,12 +42,21 @@ export interface KeptDifference {
 
 export interface ServicePlan {
   key: ServiceKey;
-  /** The definition to store (merged over unknown stored fields), or null when unchanged. */
+  /** The definition to store (merged over unknown stored fields), or null when unchanged or deleted. */
   putDef: Record<string, unknown> | null;
   defAction: 'create' | 'update' | 'none' | 'delete';
+}
+
+export interface PoolPlan {
+  key: PoolKey;
   createHosts: HostCreate[];
   removeHosts: string[];
   kept: KeptDifference[];
+}
+
+export interface SyncPlan {
+  services: ServicePlan[];
+  pools: PoolPlan[];
 }
 
 export interface SyncOptions {
@@ -39,75 +64,92 @@ export interface SyncOptions {
   newHostPooled: Pooled;
 }
 
-export function planSync(desired: ServiceDef[], current: CurrentService[], opts: SyncOptions): ServicePlan[] {
-  const currentByPath = new Map(current.map((c) => [servicePath(c.key), c]));
-  const plans: ServicePlan[] = [];
-  const seen = new Set<string>();
+/** The pool a stored definition names, if it names one validly (definitions written by older versions may not). */
+function storedPool(c: CurrentService): PoolKey | undefined {
+  const pool = c.def.pool as { cluster?: unknown; service?: unknown } | undefined;
+  if (pool === null || typeof pool !== 'object' || typeof pool.cluster !== 'string' || typeof pool.service !== 'string') return undefined;
+  return { dc: c.key.dc, cluster: pool.cluster, service: pool.service };
+}
 
-  for (const def of [...desired].sort(byPath)) {
+export function planSync(desired: ServiceDef[], current: CurrentState, opts: SyncOptions): SyncPlan {
+  const storedByPath = new Map(current.services.map((c) => [servicePath(c.key), c]));
+  const poolsByPath = new Map(current.pools.map((p) => [poolPath(p.key), p]));
+  const services: ServicePlan[] = [];
+  const seen = new Set<string>();
+  /** Pools the files define, with the servers they list (the loader guarantees one list per pool). */
+  const wantedPools = new Map<string, { key: PoolKey; servers: ServiceDef['servers'] }>();
+
+  for (const def of [...desired].sort(byServicePath)) {
     const path = servicePath(def);
     seen.add(path);
-    const cur = currentByPath.get(path);
-    const storedDef = cur?.def ?? null;
+    const storedDef = storedByPath.get(path)?.def ?? null;
     const merged = { ...(storedDef ?? {}), ...(def as unknown as Record<string, unknown>) };
     const defAction = storedDef === null ? 'create' : canonical(merged) === canonical(storedDef) ? 'none' : 'update';
-    const hosts = cur?.hosts ?? {};
+    services.push({ key: { dc: def.dc, name: def.name }, putDef: defAction === 'none' ? null : merged, defAction });
+    const pool = poolOf(def);
+    if (!wantedPools.has(poolPath(pool))) wantedPools.set(poolPath(pool), { key: pool, servers: def.servers });
+  }
+
+  // LVS services that sync once created but that the files no longer declare; the pools they named
+  // are emptied below unless the files still use them.
+  const abandoned = new Map<string, PoolKey>();
+  for (const cur of [...current.services].sort((a, b) => byServicePath(a.key, b.key))) {
+    if (seen.has(servicePath(cur.key))) continue;
+    services.push({ key: cur.key, putDef: null, defAction: 'delete' });
+    const pool = storedPool(cur);
+    if (pool !== undefined) abandoned.set(poolPath(pool), pool);
+  }
+
+  const pools: PoolPlan[] = [];
+  for (const [path, { key, servers }] of [...wantedPools].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const hosts = poolsByPath.get(path)?.hosts ?? {};
     const createHosts: HostCreate[] = [];
     const kept: KeptDifference[] = [];
-    for (const host of Object.keys(def.servers).sort()) {
-      const wanted = def.servers[host];
-      const existing = hosts[host];
+    for (const host of Object.keys(servers).sort()) {
+      const wanted = servers[host];
+      const existing = Object.hasOwn(hosts, host) ? hosts[host] : undefined;
       if (existing === undefined) {
         createHosts.push({ host, value: { weight: wanted.weight, pooled: opts.newHostPooled } });
       } else if (existing.weight !== wanted.weight) {
         kept.push({ host, field: 'weight', file: wanted.weight, etcd: existing.weight });
       }
     }
-    const removeHosts = Object.keys(hosts).filter((h) => !(h in def.servers)).sort();
-    plans.push({ key: pick(def), putDef: defAction === 'none' ? null : merged, defAction, createHosts, removeHosts, kept });
+    const removeHosts = Object.keys(hosts).filter((h) => !Object.hasOwn(servers, h)).sort();
+    pools.push({ key, createHosts, removeHosts, kept });
   }
-
-  // Services that sync once created (they have a stored definition) but that the files no longer declare.
-  // Conftool keys without a poold definition belong to some other tool and are left alone.
-  for (const cur of [...current].sort((a, b) => byPath(a.key, b.key))) {
-    const path = servicePath(cur.key);
-    if (seen.has(path) || cur.def === null) continue;
-    plans.push({
-      key: cur.key,
-      putDef: null,
-      defAction: 'delete',
-      createHosts: [],
-      removeHosts: Object.keys(cur.hosts).sort(),
-      kept: [],
-    });
+  for (const [path, key] of [...abandoned].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (wantedPools.has(path)) continue;
+    const hosts = poolsByPath.get(path)?.hosts ?? {};
+    pools.push({ key, createHosts: [], removeHosts: Object.keys(hosts).sort(), kept: [] });
   }
-  return plans;
+  return { services, pools };
 }
 
-export function planIsEmpty(plan: ServicePlan): boolean {
-  return plan.defAction === 'none' && plan.createHosts.length === 0 && plan.removeHosts.length === 0;
+export function planIsEmpty(plan: SyncPlan): boolean {
+  return plan.services.every((s) => s.defAction === 'none') && plan.pools.every((p) => p.createHosts.length === 0 && p.removeHosts.length === 0);
 }
 
 /** Human-readable diff lines, one change per line, for --dry-run and the sync report. */
-export function describePlan(plan: ServicePlan): string[] {
-  const path = servicePath(plan.key);
+export function describePlan(plan: SyncPlan): string[] {
   const lines: string[] = [];
-  if (plan.defAction === 'create') lines.push(`+ service ${path}`);
-  if (plan.defAction === 'update') lines.push(`~ service ${path} (definition changed)`);
-  if (plan.defAction === 'delete') lines.push(`- service ${path}`);
-  for (const c of plan.createHosts) lines.push(`+ ${path}/${c.host} ${JSON.stringify(c.value)}`);
-  for (const h of plan.removeHosts) lines.push(`- ${path}/${h}`);
-  for (const k of plan.kept) {
-    lines.push(`= ${path}/${k.host}: weight ${k.etcd} in etcd kept (pools/ says ${k.file}; use poolctl weight to change it)`);
+  for (const s of plan.services) {
+    const path = servicePath(s.key);
+    if (s.defAction === 'create') lines.push(`+ service ${path}`);
+    if (s.defAction === 'update') lines.push(`~ service ${path} (definition changed)`);
+    if (s.defAction === 'delete') lines.push(`- service ${path}`);
+  }
+  for (const p of plan.pools) {
+    const path = poolPath(p.key);
+    for (const c of p.createHosts) lines.push(`+ ${path}/${c.host} ${JSON.stringify(c.value)}`);
+    for (const h of p.removeHosts) lines.push(`- ${path}/${h}`);
+    for (const k of p.kept) {
+      lines.push(`= ${path}/${k.host}: weight ${k.etcd} in etcd kept (pools/ says ${k.file}; use poolctl weight to change it)`);
+    }
   }
   return lines;
 }
 
-function pick(k: ServiceKey): ServiceKey {
-  return { dc: k.dc, cluster: k.cluster, service: k.service };
-}
-
-function byPath(a: ServiceKey, b: ServiceKey): number {
+function byServicePath(a: ServiceKey, b: ServiceKey): number {
   const pa = servicePath(a);
   const pb = servicePath(b);
   return pa < pb ? -1 : pa > pb ? 1 : 0;

@@ -12,14 +12,35 @@ export interface ConftoolValue {
   [extra: string]: unknown;
 }
 
-export interface ServiceKey {
+/**
+ * A conftool pool: the hosts under `/conftool/v1/pools/<dc>/<cluster>/<service>/`. It supplies the real
+ * servers of one or more LVS services (at Wikimedia, 44 sections share `kubernetes/kubesvc`).
+ */
+export interface PoolKey {
   dc: string;
   cluster: string;
   service: string;
 }
 
-export interface HostKey extends ServiceKey {
+/** The pool named inside a dc (a service definition's `pool`). */
+export interface PoolRef {
+  cluster: string;
+  service: string;
+}
+
+/** One host of one conftool pool: one conftool key. */
+export interface HostKey extends PoolKey {
   host: string;
+}
+
+/**
+ * An LVS service: one PyBal section in one dc (`apertium_4737`, `text-https_443`, `dns_53_udp`). It is
+ * the unit of coordination: effective state, threshold, hysteresis, flapping and /alerts are per LVS
+ * service, as in PyBal where each section has its own coordinator.
+ */
+export interface ServiceKey {
+  dc: string;
+  name: string;
 }
 
 export type LvsProtocol = 'tcp' | 'udp';
@@ -129,22 +150,58 @@ export interface ServerDef {
   address?: string;
 }
 
-/** One LVS service, normalized (defaults applied, durations in ms). Stored as JSON under /poold/v1/services/. */
+/** A deliberate difference between the load balancer's checks and monitoring's probes (see drift). */
+export interface DriftAck {
+  /** What is acknowledged, as drift reports it (e.g. `lvs-tcp-only`, `path`). */
+  kind: string;
+  reason: string;
+}
+
+/** One LVS service, normalized (defaults applied, durations in ms). Stored as JSON under /poold/v1/services/<dc>/<name>. */
 export interface ServiceDef extends ServiceKey {
+  /**
+   * The catalog service this section belongs to (the name before `_<port>`); config-master serves its
+   * server list at /pybal/<dc>/<catalog>. Several sections (one per VIP label) may share it.
+   */
+  catalog: string;
+  /** The conftool pool that supplies the real servers (same dc). Many LVS services may share one pool. */
+  pool: PoolRef;
   lvs: LvsDef;
   depoolThreshold: number;
   checks: CheckDef[];
   flapping: FlappingDef;
   monitoring: MonitoringDef;
+  /**
+   * The pool's servers as pools/ defines them (weight for new conftool entries, optional address). Every
+   * LVS service over one pool carries the same list: the loader copies it from the pool's definition.
+   */
   servers: Record<string, ServerDef>;
+  /** Acknowledged differences between these checks and monitoring's probes. */
+  driftAcks?: DriftAck[];
 }
 
-/** PyBal pool name: the service name, as in pybal.conf section names. */
+/** PyBal's section name: `<service>_<port>`, plus `_<protocol>` when not tcp (pybal.conf.erb). */
+export function sectionName(service: string, port: number, protocol: LvsProtocol): string {
+  return protocol === 'tcp' ? `${service}_${port}` : `${service}_${port}_${protocol}`;
+}
+
+/** PyBal pool name: the section name, as in /pools/<name>. */
 export function poolName(key: ServiceKey): string {
-  return key.service;
+  return key.name;
 }
 
+/** `<dc>/<name>`: an LVS service's path below the poold key roots, and its id in maps and logs. */
 export function servicePath(key: ServiceKey): string {
+  return `${key.dc}/${key.name}`;
+}
+
+/** The conftool pool an LVS service draws its servers from. */
+export function poolOf(def: ServiceKey & { pool: PoolRef }): PoolKey {
+  return { dc: def.dc, cluster: def.pool.cluster, service: def.pool.service };
+}
+
+/** `<dc>/<cluster>/<service>`: a conftool pool's path below `<conftool>/pools/`. */
+export function poolPath(key: PoolKey): string {
   return `${key.dc}/${key.cluster}/${key.service}`;
 }
 
@@ -220,6 +277,8 @@ export interface EffectiveServer {
 }
 
 export interface PoolState extends ServiceKey {
+  /** The conftool pool whose hosts these are. */
+  pool: PoolRef;
   revision: number;
   updatedAt: number;
   depoolThreshold: number;

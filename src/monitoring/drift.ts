@@ -4,7 +4,7 @@ import type { HttpCheckDef, ServiceDef } from '../model/types.js';
 import { servicePath } from '../model/types.js';
 import { formatProblem, UsageError, type ConfigProblem } from '../model/errors.js';
 import { parsePybalConf, type PybalServiceConf } from '../config/pybal-parse.js';
-import { formatStatusRanges, httpCheckHostHeader, proxyFetchPlan, pybalConfigUrl, pybalSectionNames } from '../config/pybal-render.js';
+import { formatStatusRanges, httpCheckHostHeader, proxyFetchPlan, pybalConfigUrl } from '../config/pybal-render.js';
 import type { PybalServerEntry } from '../config/pybal-servers.js';
 import { parseIcinga2, parseNagios, type IcingaObject, type IcingaValue } from './icinga-parse.js';
 import { POOLD_ALERTS, POOLD_CHECK, httpCheckVars } from './monitoring-plan.js';
@@ -119,10 +119,9 @@ function comparePybalService(svc: ServiceDef, p: PybalServiceConf, input: NonNul
 function comparePybal(services: ServiceDef[], input: NonNullable<DriftInput['pybal']>, report: DriftReport): void {
   const conf = parsePybalConf(input.text, input.file);
   report.warnings.push(...conf.warnings.map(formatProblem));
-  const names = pybalSectionNames(services);
   const sections = new Map(conf.services.map((s) => [s.name, s]));
   for (const svc of services) {
-    const name = names.get(svc)!;
+    const name = svc.name;
     const p = sections.get(name);
     sections.delete(name);
     if (!p) {

@@ -4,7 +4,7 @@
 // The `poold_*` vars describe the pool's definition of healthy so drift can compare a deployed config.
 import type { HttpCheckDef, ServiceDef } from '../model/types.js';
 import { servicePath } from '../model/types.js';
-import { formatStatusRanges, httpCheckHostHeader, pybalSectionNames } from '../config/pybal-render.js';
+import { formatStatusRanges, httpCheckHostHeader } from '../config/pybal-render.js';
 
 export const DEFAULT_POOLCTL = '/usr/bin/poolctl';
 
@@ -111,9 +111,8 @@ export function buildMonitoringPlan(services: ServiceDef[], opts: MonitoringOpti
     hosts.set(name, { name, displayName: `poold (${dc})`, address: pooldAddress, vars: { poold_dc: dc } });
     planServices.push({ host: name, name: 'poold alerts', displayName: `poold /alerts (${dc})`, command: POOLD_ALERTS, vars: { poold_alerts_url: url } });
     const inDc = sorted.filter((s) => s.dc === dc);
-    const sections = pybalSectionNames(inDc);
     for (const svc of inDc) {
-      const section = sections.get(svc)!;
+      const section = svc.name;
       const vip = vipHostName(dc, section);
       hosts.set(vip, { name: vip, displayName: `LVS ${section} (${dc}) ${svc.lvs.ip}:${svc.lvs.port}`, address: svc.lvs.ip, vars: { poold_service: servicePath(svc) } });
       const common = { notes: svc.monitoring.notes, contactGroups: svc.monitoring.contactGroups };
@@ -139,7 +138,7 @@ export function buildMonitoringPlan(services: ServiceDef[], opts: MonitoringOpti
         planServices.push({
           host: backend,
           name: backendServiceName(svc),
-          displayName: `${svc.service} health (${servicePath(svc)})`,
+          displayName: `${svc.name} health (${servicePath(svc)})`,
           command: POOLD_CHECK,
           vars: {
             poold_service: servicePath(svc),

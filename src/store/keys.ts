@@ -1,12 +1,12 @@
 // The etcd key layout (DESIGN §3). Both roots are settings; everything else is fixed:
-//   <conftool>/pools/<dc>/<cluster>/<service>/<host>          conftool node (admin state)
-//   <poold>/services/<dc>/<cluster>/<service>                 service definition
-//   <poold>/health/<dc>/<cluster>/<service>/<host>/<observer> leased observation
-//   <poold>/state/<dc>/<cluster>/<service>                    leader's effective state
+//   <conftool>/pools/<dc>/<cluster>/<service>/<host>  conftool node (admin state of a host in a pool)
+//   <poold>/services/<dc>/<name>                      LVS service definition (a PyBal section)
+//   <poold>/health/<dc>/<name>/<host>/<observer>      leased observation of one host for one LVS service
+//   <poold>/state/<dc>/<name>                         leader's effective state of one LVS service
 //   <poold>/audit/<sortable id>                               audit records
 //   <poold>/election/<name>                                   leader election
 import { UsageError } from '../model/errors.js';
-import type { HostKey, ServiceKey } from '../model/types.js';
+import type { HostKey, PoolKey, ServiceKey } from '../model/types.js';
 
 export interface KeyRoots {
   conftool: string;
@@ -15,7 +15,12 @@ export interface KeyRoots {
 
 export const DEFAULT_ROOTS: KeyRoots = { conftool: '/conftool/v1', poold: '/poold/v1' };
 
-export interface HealthKey extends HostKey {
+/** One host as a target of one LVS service's checks. */
+export interface TargetKey extends ServiceKey {
+  host: string;
+}
+
+export interface HealthKey extends TargetKey {
   observer: string;
 }
 
@@ -31,6 +36,10 @@ function root(what: string, r: string): string {
     throw new UsageError(`invalid ${what} key root "${r}": it must start with "/" and not end with "/" (e.g. /conftool/v1)`, { root: r });
   }
   return r;
+}
+
+function lvsPath(k: ServiceKey): string {
+  return `${segment('dc', k.dc)}/${segment('LVS service name', k.name)}`;
 }
 
 /** Splits `key` below `prefix` into exactly `n` non-empty segments, or undefined. */
@@ -57,13 +66,13 @@ export class Keys {
     return `${this.roots.conftool}/pools/`;
   }
 
-  /** `<conftool>/pools/<dc>/<cluster>/<service>/` — the hosts of one service. */
-  servicePoolPrefix(k: ServiceKey): string {
+  /** `<conftool>/pools/<dc>/<cluster>/<service>/` — the hosts of one conftool pool. */
+  poolPrefix(k: PoolKey): string {
     return `${this.poolsPrefix()}${segment('dc', k.dc)}/${segment('cluster', k.cluster)}/${segment('service', k.service)}/`;
   }
 
   host(k: HostKey): string {
-    return this.servicePoolPrefix(k) + segment('host', k.host);
+    return this.poolPrefix(k) + segment('host', k.host);
   }
 
   parseHost(key: string): HostKey | undefined {
@@ -78,29 +87,29 @@ export class Keys {
   }
 
   service(k: ServiceKey): string {
-    return `${this.servicesPrefix()}${segment('dc', k.dc)}/${segment('cluster', k.cluster)}/${segment('service', k.service)}`;
+    return `${this.servicesPrefix()}${lvsPath(k)}`;
   }
 
   parseService(key: string): ServiceKey | undefined {
-    const p = tail(key, this.servicesPrefix(), 3);
-    return p && { dc: p[0], cluster: p[1], service: p[2] };
+    const p = tail(key, this.servicesPrefix(), 2);
+    return p && { dc: p[0], name: p[1] };
   }
 
-  /** `<poold>/health/` or, given a service (and host), the observations below it. */
-  healthPrefix(k?: ServiceKey | HostKey): string {
+  /** `<poold>/health/` or, given an LVS service (and host), the observations below it. */
+  healthPrefix(k?: ServiceKey | TargetKey): string {
     const base = `${this.roots.poold}/health/`;
     if (k === undefined) return base;
-    const svc = `${base}${segment('dc', k.dc)}/${segment('cluster', k.cluster)}/${segment('service', k.service)}/`;
+    const svc = `${base}${lvsPath(k)}/`;
     return 'host' in k ? `${svc}${segment('host', k.host)}/` : svc;
   }
 
   health(k: HealthKey): string {
-    return this.healthPrefix({ dc: k.dc, cluster: k.cluster, service: k.service, host: k.host }) + segment('observer', k.observer);
+    return this.healthPrefix({ dc: k.dc, name: k.name, host: k.host }) + segment('observer', k.observer);
   }
 
   parseHealth(key: string): HealthKey | undefined {
-    const p = tail(key, this.healthPrefix(), 5);
-    return p && { dc: p[0], cluster: p[1], service: p[2], host: p[3], observer: p[4] };
+    const p = tail(key, this.healthPrefix(), 4);
+    return p && { dc: p[0], name: p[1], host: p[2], observer: p[3] };
   }
 
   statePrefix(): string {
@@ -108,12 +117,12 @@ export class Keys {
   }
 
   state(k: ServiceKey): string {
-    return `${this.statePrefix()}${segment('dc', k.dc)}/${segment('cluster', k.cluster)}/${segment('service', k.service)}`;
+    return `${this.statePrefix()}${lvsPath(k)}`;
   }
 
   parseState(key: string): ServiceKey | undefined {
-    const p = tail(key, this.statePrefix(), 3);
-    return p && { dc: p[0], cluster: p[1], service: p[2] };
+    const p = tail(key, this.statePrefix(), 2);
+    return p && { dc: p[0], name: p[1] };
   }
 
   auditPrefix(): string {

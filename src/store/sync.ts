@@ -1,14 +1,14 @@
-// Applies pools/ definitions to etcd (poolctl sync, and poold at start): one transaction per service,
-// creating missing hosts, never touching operators' pooled/weight, removing hosts only when every
+// Applies pools/ definitions to etcd (poolctl sync, and poold at start): the hosts of each pool, then
+// the LVS service definitions, creating missing hosts, never touching operators' pooled/weight, removing hosts only when every
 // pools file parsed. Planning is pure (model/sync-plan); this file reads and writes.
 import { ConfigError, type ConfigProblem } from '../model/errors.js';
-import { describePlan, planIsEmpty, planSync, type ServicePlan } from '../model/sync-plan.js';
+import { describePlan, planIsEmpty, planSync, type SyncPlan } from '../model/sync-plan.js';
 import type { Pooled, ServiceDef } from '../model/types.js';
-import { servicePath } from '../model/types.js';
+import { poolPath } from '../model/types.js';
 import { ConflictError } from './errors.js';
 import type { Keys } from './keys.js';
 import type { Kv } from './kv.js';
-import { readServices, servicePlanOps } from './read.js';
+import { poolPlanOps, readServices, serviceDefOps } from './read.js';
 import { writeAtomic } from './write.js';
 
 export interface SyncRequest {
@@ -27,10 +27,10 @@ export interface SyncOptions {
 
 export interface SyncReport {
   dryRun: boolean;
-  plans: ServicePlan[];
+  plan: SyncPlan;
   lines: string[];
-  /** Revision of each service's transaction. */
-  written: { service: string; revision: number }[];
+  /** Revision of each write: one per changed pool (`<dc>/<cluster>/<service>`), then `services` for the definitions. */
+  written: { what: string; revision: number }[];
 }
 
 export async function syncServices(kv: Kv, req: SyncRequest, opts: SyncOptions): Promise<SyncReport> {
@@ -39,20 +39,25 @@ export async function syncServices(kv: Kv, req: SyncRequest, opts: SyncOptions):
     // A garbage host value another tool wrote stops the sync (InvalidStoredValueError naming the key):
     // sync never overwrites hosts, so it must not guess either.
     const snapshot = await readServices(kv, opts.keys);
-    const plans = planSync(req.services, snapshot.services, { newHostPooled: opts.newHostPooled });
-    const lines = plans.flatMap(describePlan);
-    if (opts.dryRun) return { dryRun: true, plans, lines, written: [] };
+    const plan = planSync(req.services, snapshot.current, { newHostPooled: opts.newHostPooled });
+    const lines = describePlan(plan);
+    if (opts.dryRun || planIsEmpty(plan)) return { dryRun: opts.dryRun, plan, lines, written: [] };
     const written: SyncReport['written'] = [];
+    const audit = { keys: opts.keys, actor: opts.actor, reason: opts.reason };
     try {
-      for (const plan of plans) {
-        if (planIsEmpty(plan)) continue;
-        const r = await writeAtomic(kv, servicePlanOps(opts.keys, plan, snapshot), { keys: opts.keys, actor: opts.actor, reason: opts.reason });
-        written.push({ service: servicePath(plan.key), revision: r.revision });
+      // Hosts first, so a new LVS service finds its pool's servers when its definition appears.
+      for (const p of plan.pools) {
+        const ops = poolPlanOps(opts.keys, p, snapshot);
+        if (ops.length === 0) continue;
+        const r = await writeAtomic(kv, ops, audit);
+        written.push({ what: poolPath(p.key), revision: r.revision });
       }
-      return { dryRun: false, plans, lines, written };
+      const defOps = serviceDefOps(opts.keys, plan.services, snapshot);
+      if (defOps.length > 0) written.push({ what: 'services', revision: (await writeAtomic(kv, defOps, audit)).revision });
+      return { dryRun: false, plan, lines, written };
     } catch (err) {
-      // Someone changed a service while we planned it: plan again from a fresh read. Services already
-      // written are then no-ops, so each service still lands in exactly one transaction.
+      // Someone changed a key while we planned it: plan again from a fresh read. What was already
+      // written is then a no-op, so nothing is written twice.
       if (!(err instanceof ConflictError) || attempt >= 5) throw err;
     }
   }

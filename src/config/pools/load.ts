@@ -1,13 +1,14 @@
-// Loads a set of pools files and applies the rules that span files: one definition per dc/service,
-// and a host serving one service in only one place.
+// Loads a set of pools files and applies the rules that span files: one definition per pool and per
+// LVS service in a dc, a host in one dc, and every LVS service's pool defined.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../../model/errors.js';
-import type { ServiceDef } from '../../model/types.js';
-import { parsePoolsFile, type LocatedService } from './parse.js';
+import { poolOf, poolPath, servicePath, type ServiceDef } from '../../model/types.js';
+import { parsePoolsFile, type LocatedPool, type LocatedService, type ParsedFile } from './parse.js';
+import type { Pos } from './yaml-locate.js';
 
 export interface PoolsLoadResult {
-  /** Every service that is valid on its own and not a duplicate. Callers that delete (sync) must also require problems to be empty. */
+  /** Every LVS service that is valid, not a duplicate, and whose pool is valid. Callers that delete (sync) must also require problems to be empty. */
   services: ServiceDef[];
   /** All problems, ordered by file then position. */
   problems: ConfigProblem[];
@@ -19,35 +20,55 @@ function ref(file: string, at: { line: number; col: number }): string {
   return `${file}:${at.line}:${at.col}`;
 }
 
-function crossFile(located: LocatedService[], problems: ConfigProblem[]): ServiceDef[] {
+/**
+ * Rules across files: one definition per pool and per LVS service in a dc; a host lives in one dc; every
+ * service's pool is defined. Fills each service's `servers` from its pool (one shared, read-only object).
+ */
+function crossFile(files: readonly ParsedFile[], problems: ConfigProblem[]): ServiceDef[] {
+  const pools = new Map<string, LocatedPool>();
+  const badPools = new Set(files.flatMap((f) => f.badPools));
+  /** host → the dc and place it is first listed in (conftool keeps a host in one dc). */
+  const hostDc = new Map<string, { dc: string; file: string; at: Pos }>();
+  for (const p of files.flatMap((f) => f.pools)) {
+    const path = poolPath(p.key);
+    const first = pools.get(path);
+    if (first) {
+      problems.push({ file: p.file, ...p.at, message: `pool ${path} is already defined at ${ref(first.file, first.at)}` });
+      badPools.add(path);
+      continue;
+    }
+    let ok = true;
+    for (const host of Object.keys(p.servers)) {
+      const prev = hostDc.get(host);
+      if (prev !== undefined && prev.dc !== p.key.dc) {
+        problems.push({ file: p.file, ...p.serverAt[host], message: `host ${host} is already a server in dc ${prev.dc} (${ref(prev.file, prev.at)}); a host lives in one dc` });
+        ok = false;
+      } else if (prev === undefined) hostDc.set(host, { dc: p.key.dc, file: p.file, at: p.serverAt[host] });
+    }
+    if (ok) pools.set(path, p);
+    else badPools.add(path);
+  }
+
   const byService = new Map<string, LocatedService>();
-  /** service name → host → where it is already listed. Keyed by name alone: a host lives in one dc. */
-  const hostsOf = new Map<string, Map<string, { dc: string; file: string; at: { line: number; col: number } }>>();
   const kept: ServiceDef[] = [];
-  for (const s of located) {
-    const key = `${s.def.dc}/${s.def.service}`;
+  for (const s of files.flatMap((f) => f.services)) {
+    const key = servicePath(s.def);
     const first = byService.get(key);
     if (first) {
-      problems.push({ file: s.file, ...s.at, message: `service ${key} is already defined at ${ref(first.file, first.at)}` });
+      problems.push({ file: s.file, ...s.at, message: `LVS service ${key} (PyBal section ${s.def.name}) is already defined at ${ref(first.file, first.at)}` });
       continue;
     }
     byService.set(key, s);
-    let ok = true;
-    const hosts = hostsOf.get(s.def.service) ?? new Map();
-    hostsOf.set(s.def.service, hosts);
-    for (const host of Object.keys(s.def.servers)) {
-      const prev = hosts.get(host);
-      const at = s.serverAt[host];
-      if (prev) {
-        problems.push({
-          file: s.file,
-          ...at,
-          message: `host ${host} is already a server of ${s.def.service} in ${prev.dc} (${ref(prev.file, prev.at)})`,
-        });
-        ok = false;
-      } else hosts.set(host, { dc: s.def.dc, file: s.file, at });
+    const path = poolPath(poolOf(s.def));
+    const pool = pools.get(path);
+    if (pool === undefined) {
+      // A pool with problems of its own is already reported; do not report every service over it again.
+      if (!badPools.has(path)) {
+        problems.push({ file: s.file, ...s.poolAt, message: `pool ${s.def.pool.cluster}/${s.def.pool.service} is not defined under pools: of dc ${s.def.dc}` });
+      }
+      continue;
     }
-    if (ok) kept.push(s.def);
+    kept.push({ ...s.def, servers: pool.servers });
   }
   return kept;
 }
@@ -59,13 +80,9 @@ function order(a: ConfigProblem, b: ConfigProblem): number {
 /** Parses in-memory files (name → text); the core of loadPools, usable without a file system. */
 export function loadPoolsFromTexts(files: ReadonlyArray<{ file: string; text: string }>): PoolsLoadResult {
   const problems: ConfigProblem[] = [];
-  const located: LocatedService[] = [];
-  for (const f of files) {
-    const parsed = parsePoolsFile(f.text, f.file);
-    problems.push(...parsed.problems);
-    located.push(...parsed.services);
-  }
-  const services = crossFile(located, problems);
+  const parsed = files.map((f) => parsePoolsFile(f.text, f.file));
+  for (const p of parsed) problems.push(...p.problems);
+  const services = crossFile(parsed, problems);
   return { services, problems: problems.sort(order) };
 }
 

@@ -1,4 +1,4 @@
-// Turns one validated service (snake_case YAML) into the model's ServiceDef (camelCase, defaults applied,
+// Turns one validated LVS service (snake_case YAML) into the model's ServiceDef (camelCase, defaults applied,
 // durations in ms). Only called on data that passed the schema and the semantic rules.
 import { parseDuration } from '../../model/duration.js';
 import type {
@@ -8,11 +8,13 @@ import type {
   DnsCheckDef,
   HttpCheckDef,
   IdleConnectionCheckDef,
+  PoolRef,
   ServerDef,
   ServiceDef,
   StatusRange,
   TcpCheckDef,
 } from '../../model/types.js';
+import { sectionName } from '../../model/types.js';
 import { checkNames } from './check-names.js';
 import {
   CHECK_DEFAULTS,
@@ -61,13 +63,24 @@ interface RawHttpExpect {
 }
 
 export interface RawService {
-  cluster: string;
+  /** `<cluster>/<service>`: the conftool pool (an entry of the file's `pools:`). */
+  pool?: string;
+  catalog?: string;
+  /** Older form, instead of `pool`: the cluster, with the servers listed in the service. */
+  cluster?: string;
   lvs: { ip: string; port: number; protocol?: 'tcp' | 'udp'; scheduler?: string; method?: 'g' | 'i' | 'm' };
   depool_threshold?: number;
   checks: RawCheck[];
   flapping?: { transitions?: number; window?: string };
   monitoring?: { notes?: string; contact_groups?: string[] };
-  servers: Record<string, { weight: number; address?: string }>;
+  servers?: RawServers;
+  drift_ack?: Array<{ kind: string; reason: string }>;
+}
+
+export type RawServers = Record<string, { weight: number; address?: string }>;
+
+export interface RawPool {
+  servers: RawServers;
 }
 
 function ms(text: string | undefined, fallback: number): number {
@@ -148,23 +161,42 @@ function check(c: RawCheck, name: string): CheckDef {
   }
 }
 
-export function normalizeService(dc: string, service: string, raw: RawService): ServiceDef {
-  const names = checkNames(raw.checks);
+export function normalizeServers(raw: RawServers): Record<string, ServerDef> {
   const servers: Record<string, ServerDef> = {};
-  for (const [host, s] of Object.entries(raw.servers)) {
+  for (const [host, s] of Object.entries(raw)) {
     servers[host] = s.address !== undefined ? { weight: s.weight, address: s.address } : { weight: s.weight };
   }
+  return servers;
+}
+
+/** The pool a service names: `pool: cluster/service`, or in the older form `<cluster>/<the service's name>`. */
+export function poolRefOf(key: string, raw: Pick<RawService, 'pool' | 'cluster'>): PoolRef {
+  if (raw.pool !== undefined) {
+    const [cluster, service] = raw.pool.split('/');
+    return { cluster, service };
+  }
+  return { cluster: raw.cluster as string, service: key };
+}
+
+/**
+ * One LVS service. `servers` is the pool's list, which the loader fills in once every file is read
+ * (a pool may be defined in another file of the same dc).
+ */
+export function normalizeService(dc: string, key: string, raw: RawService, servers: Record<string, ServerDef>): ServiceDef {
+  const names = checkNames(raw.checks);
   const monitoring: ServiceDef['monitoring'] = {};
   if (raw.monitoring?.notes !== undefined) monitoring.notes = raw.monitoring.notes;
   if (raw.monitoring?.contact_groups !== undefined) monitoring.contactGroups = [...raw.monitoring.contact_groups];
-  return {
+  const protocol = raw.lvs.protocol ?? SERVICE_DEFAULTS.protocol;
+  const def: ServiceDef = {
     dc,
-    cluster: raw.cluster,
-    service,
+    name: sectionName(key, raw.lvs.port, protocol),
+    catalog: raw.catalog ?? key,
+    pool: poolRefOf(key, raw),
     lvs: {
       ip: raw.lvs.ip,
       port: raw.lvs.port,
-      protocol: raw.lvs.protocol ?? SERVICE_DEFAULTS.protocol,
+      protocol,
       scheduler: raw.lvs.scheduler ?? SERVICE_DEFAULTS.scheduler,
       method: raw.lvs.method ?? SERVICE_DEFAULTS.method,
     },
@@ -177,4 +209,6 @@ export function normalizeService(dc: string, service: string, raw: RawService): 
     monitoring,
     servers,
   };
+  if (raw.drift_ack !== undefined) def.driftAcks = raw.drift_ack.map((a) => ({ kind: a.kind, reason: a.reason }));
+  return def;
 }

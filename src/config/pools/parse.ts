@@ -1,16 +1,29 @@
-// One pools file: YAML → schema → semantic rules → ServiceDefs, every problem located as file:line:col.
+// One pools file: YAML → schema → semantic rules → pools and LVS services, every problem located as file:line:col.
 import { isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { ConfigProblem } from '../../model/errors.js';
-import type { ServiceDef } from '../../model/types.js';
+import type { PoolKey, ServerDef, ServiceDef } from '../../model/types.js';
 import type { Issue } from './issue.js';
-import { normalizeService, type RawService } from './normalize.js';
+import { normalizeServers, normalizeService, poolRefOf, type RawPool, type RawService } from './normalize.js';
 import { schemaIssues } from './schema.js';
 import { semanticIssues } from './semantic.js';
 import { LineIndex, locate, type DataPath, type Pos } from './yaml-locate.js';
 
-/** A service as loaded, with where it and its servers are written (for cross-file messages). */
+/**
+ * An LVS service as loaded, with where it is written (for cross-file messages). Its `servers` are
+ * filled in by the loader from its pool, which may be defined in another file of the same dc.
+ */
 export interface LocatedService {
   def: ServiceDef;
+  file: string;
+  at: Pos;
+  /** Where the pool is named (`pool:`, or `cluster:` in the older form). */
+  poolAt: Pos;
+}
+
+/** A conftool pool as loaded: from `pools:`, or from a service written in the older form. */
+export interface LocatedPool {
+  key: PoolKey;
+  servers: Record<string, ServerDef>;
   file: string;
   at: Pos;
   serverAt: Record<string, Pos>;
@@ -19,6 +32,9 @@ export interface LocatedService {
 export interface ParsedFile {
   file: string;
   services: LocatedService[];
+  pools: LocatedPool[];
+  /** Pools (`<dc>/<cluster>/<service>`) this file defines with problems: services naming them are not loaded either. */
+  badPools: string[];
   problems: ConfigProblem[];
 }
 
@@ -64,11 +80,11 @@ export function parsePoolsFile(text: string, file: string): ParsedFile {
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
   const problems = yamlProblems(doc, lines, file);
   // After a syntax error the tree is a guess: checking it would mostly report the guess.
-  if (problems.length > 0) return { file, services: [], problems: problems.sort(byPosition) };
+  if (problems.length > 0) return { file, services: [], pools: [], badPools: [], problems: problems.sort(byPosition) };
   problems.push(...duplicateKeys(doc, lines, file));
   if (doc.contents === null) {
     problems.push({ file, line: 1, col: 1, message: 'empty file: expected "dc" and "services"' });
-    return { file, services: [], problems };
+    return { file, services: [], pools: [], badPools: [], problems };
   }
 
   let data: unknown;
@@ -77,28 +93,47 @@ export function parsePoolsFile(text: string, file: string): ParsedFile {
   } catch (err) {
     // toJS throws on limits such as alias expansion; that is a problem with the file, reported like the others.
     problems.push({ file, line: 1, col: 1, message: `cannot expand the document: ${(err as Error).message}` });
-    return { file, services: [], problems: problems.sort(byPosition) };
+    return { file, services: [], pools: [], badPools: [], problems: problems.sort(byPosition) };
   }
 
   const where = (path: DataPath, target: 'key' | 'value' = 'value') => locate(doc, lines, path, target);
   const issues: Issue[] = [...schemaIssues(data), ...semanticIssues(data, where)];
   const badServices = new Set<string>();
+  const badPoolNames = new Set<string>();
   let fileLevel = problems.length > 0;
   for (const issue of issues) {
     problems.push({ file, ...where(issue.path, issue.target), message: issue.message });
     if (issue.path[0] === 'services' && issue.path.length >= 2) badServices.add(String(issue.path[1]));
+    else if (issue.path[0] === 'pools' && issue.path.length >= 2) badPoolNames.add(String(issue.path[1]));
     else fileLevel = true;
   }
 
   const services: LocatedService[] = [];
+  const pools: LocatedPool[] = [];
+  const badPools: string[] = [];
   if (!fileLevel) {
-    const { dc, services: raw } = data as { dc: string; services: Record<string, RawService> };
-    for (const [name, svc] of Object.entries(raw)) {
-      if (badServices.has(name)) continue;
+    const { dc, services: raw, pools: rawPools = {} } = data as { dc: string; services: Record<string, RawService>; pools?: Record<string, RawPool> };
+    const locatePool = (key: PoolKey, servers: RawPool['servers'], path: DataPath): LocatedPool => {
       const serverAt: Record<string, Pos> = {};
-      for (const host of Object.keys(svc.servers)) serverAt[host] = where(['services', name, 'servers', host], 'key');
-      services.push({ def: normalizeService(dc, name, svc), file, at: where(['services', name], 'key'), serverAt });
+      for (const host of Object.keys(servers)) serverAt[host] = where([...path, 'servers', host], 'key');
+      return { key, servers: normalizeServers(servers), file, at: where(path, 'key'), serverAt };
+    };
+    for (const [ref, pool] of Object.entries(rawPools)) {
+      const { cluster, service } = poolRefOf('', { pool: ref });
+      if (badPoolNames.has(ref)) badPools.push(`${dc}/${ref}`);
+      else pools.push(locatePool({ dc, cluster, service }, pool.servers, ['pools', ref]));
+    }
+    for (const [name, svc] of Object.entries(raw)) {
+      const ref = poolRefOf(name, svc);
+      if (badServices.has(name)) {
+        // A service in the older form defines its pool: with it broken, so is the pool.
+        if (svc !== null && typeof svc === 'object' && svc.pool === undefined) badPools.push(`${dc}/${ref.cluster}/${ref.service}`);
+        continue;
+      }
+      if (svc.pool === undefined) pools.push(locatePool({ dc, ...ref }, svc.servers ?? {}, ['services', name]));
+      const poolAt = where(['services', name, svc.pool !== undefined ? 'pool' : 'cluster']);
+      services.push({ def: normalizeService(dc, name, svc, {}), file, at: where(['services', name], 'key'), poolAt });
     }
   }
-  return { file, services, problems: problems.sort(byPosition) };
+  return { file, services, pools, badPools, problems: problems.sort(byPosition) };
 }

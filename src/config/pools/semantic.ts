@@ -160,20 +160,33 @@ function serviceIssues(svc: Obj, path: DataPath, where: Where, out: Issue[]): vo
   if (isObj(svc.flapping) && isStr(svc.flapping.window) && parseDuration(svc.flapping.window) === 0) {
     out.push({ path: [...path, 'flapping', 'window'], message: `window must be greater than 0 (got "${svc.flapping.window}")` });
   }
-  if (isObj(svc.servers)) {
-    // Two hosts on one address would be one IPVS real server with two conftool entries.
-    const byAddress = new Map<string, string>();
-    for (const [host, server] of Object.entries(svc.servers)) {
-      if (!isObj(server) || !isStr(server.address)) continue;
-      const other = byAddress.get(server.address);
-      if (other !== undefined) {
-        const at = where([...path, 'servers', other], 'key');
-        out.push({
-          path: [...path, 'servers', host, 'address'],
-          message: `address ${server.address} is already used by ${other} (line ${at.line})`,
-        });
-      } else byAddress.set(server.address, host);
+  // A service names its pool, or (older form) carries its cluster and servers: never both, never neither.
+  if (svc.pool !== undefined) {
+    for (const k of ['cluster', 'servers']) {
+      if (svc[k] !== undefined) out.push({ path: [...path, k], target: 'key', message: `${k} belongs under pools: when the service names a pool; remove it here` });
     }
+  } else if (svc.cluster === undefined) {
+    out.push({ path, target: 'key', message: 'a service needs pool: <cluster>/<service> (an entry of pools:), or cluster and servers' });
+  } else if (svc.servers === undefined) {
+    out.push({ path: [...path, 'cluster'], target: 'key', message: 'with cluster, list the servers too (or name a pool with pool: <cluster>/<service>)' });
+  }
+  serverIssues(svc.servers, [...path, 'servers'], where, out);
+}
+
+function serverIssues(servers: unknown, path: DataPath, where: Where, out: Issue[]): void {
+  if (!isObj(servers)) return;
+  // Two hosts on one address would be one IPVS real server with two conftool entries.
+  const byAddress = new Map<string, string>();
+  for (const [host, server] of Object.entries(servers)) {
+    if (!isObj(server) || !isStr(server.address)) continue;
+    const other = byAddress.get(server.address);
+    if (other !== undefined) {
+      const at = where([...path, other], 'key');
+      out.push({
+        path: [...path, host, 'address'],
+        message: `address ${server.address} is already used by ${other} (line ${at.line})`,
+      });
+    } else byAddress.set(server.address, host);
   }
 }
 
@@ -184,6 +197,11 @@ export function semanticIssues(data: unknown, where: Where): Issue[] {
   if (isObj(data) && isObj(data.services)) {
     for (const [name, svc] of Object.entries(data.services)) {
       if (isObj(svc)) serviceIssues(svc, ['services', name], where, out);
+    }
+  }
+  if (isObj(data) && isObj(data.pools)) {
+    for (const [name, pool] of Object.entries(data.pools)) {
+      if (isObj(pool)) serverIssues(pool.servers, ['pools', name, 'servers'], where, out);
     }
   }
   return out;
