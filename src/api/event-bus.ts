@@ -1,6 +1,6 @@
 // Structured events for people and dashboards (GET /v1/events), with a bounded memory of recent
 // events so a client that reconnects with Last-Event-ID misses nothing that is still buffered.
-import type { ConftoolValue, ReasonCode, ServiceKey } from '../model/types.js';
+import type { ConftoolValue, PoolKey, ReasonCode, ServiceKey } from '../model/types.js';
 
 /** A host's effective state as events report it (before/after of a state change). */
 export interface HostSnapshot {
@@ -17,7 +17,8 @@ export type PoolEventBody =
   /** One check of one host went from up to down or back (from this instance's own verdicts). */
   | { type: 'check'; pool: ServiceKey; host: string; check: string; up: boolean; code: ReasonCode; message: string; totalMs: number }
   /** conftool admin state changed (pool/depool/weight/decommission). */
-  | { type: 'admin'; pool: ServiceKey; host: string; before: ConftoolValue | null; after: ConftoolValue | null; actor?: string; reason?: string }
+  /** conftool admin state changed in a pool; `services` names the LVS services over that pool (in scope). */
+  | { type: 'admin'; pool: PoolKey; services: string[]; host: string; before: ConftoolValue | null; after: ConftoolValue | null; actor?: string; reason?: string }
   | { type: 'flapping'; pool: ServiceKey; host: string; flapping: boolean }
   | { type: 'drift'; pool: ServiceKey; problems: string[] }
   | { type: 'stale'; pool: ServiceKey | null; stale: boolean; sinceMs: number | null }

@@ -4,12 +4,12 @@
 // setter call. The view keeps the latest of everything per pool, turns changes into structured
 // events on its EventBus (for /v1/events), and feeds PoolMetrics. Routes only read.
 //
-// Scope: PyBal's URLs name a pool by its section name (the service name) without a dc or cluster.
-// A view built with `dcs` accepts only pools of those dcs (setters for other pools return false and
-// store nothing), so a poold instance configured for eqiad serves eqiad's `cxserver` at
-// /pools/cxserver even when codfw has one too. If two pools in scope still share a PyBal name
-// (same service in two clusters, or several dcs in scope), the PyBal routes serve the first by
-// (dc, cluster) order and /v1/pools flags the pool with `pybalNameConflict: true`.
+// An entry is one LVS service (a PyBal section, keyed dc/name); PyBal's URLs name it by its section
+// name without a dc. A view built with `dcs` accepts only services of those dcs (setters for others
+// return false and store nothing), so a poold instance configured for eqiad serves eqiad's
+// `cxserver_8080` at /pools/cxserver_8080 even when codfw has one too. If several dcs are in scope and
+// share a section name, the PyBal routes serve the first by dc order and /v1/pools flags the service
+// with `pybalNameConflict: true`.
 import type {
   CheckResult,
   ConftoolValue,
@@ -19,6 +19,7 @@ import type {
   PoolState,
   ServiceDef,
   ServiceKey,
+  TargetKey,
 } from '../model/types.js';
 import { poolName, servicePath } from '../model/types.js';
 import type { DriftItem, DriftReport } from '../monitoring/drift.js';
@@ -105,7 +106,7 @@ export class PoolView implements MetricsSource {
     let e = this.pools.get(id);
     if (!e) {
       e = {
-        key: { dc: key.dc, cluster: key.cluster, service: key.service },
+        key: { dc: key.dc, name: key.name },
         def: null,
         state: null,
         verdicts: new Map(),
@@ -177,7 +178,7 @@ export class PoolView implements MetricsSource {
    * metrics; a `check` event is published only when the check's up/down flips (or on its first result
    * when it is down), so the event stream shows transitions, not every probe.
    */
-  setVerdict(key: HostKey, check: string, result: CheckResult, at: number): boolean {
+  setVerdict(key: TargetKey, check: string, result: CheckResult, at: number): boolean {
     const e = this.entry(key);
     if (!e) return false;
     let byCheck = e.verdicts.get(key.host);
@@ -201,12 +202,12 @@ export class PoolView implements MetricsSource {
   }
 
   /** Forgets this instance's verdicts for a host (host removed, or checks reconfigured). */
-  clearVerdicts(key: HostKey): void {
+  clearVerdicts(key: TargetKey): void {
     this.get(key)?.verdicts.delete(key.host);
   }
 
   /** Records one observer's observation of a host (from /poold/v1/health, or our own). */
-  setObservation(key: HostKey, observation: Observation): boolean {
+  setObservation(key: TargetKey, observation: Observation): boolean {
     const e = this.entry(key);
     if (!e) return false;
     let byObserver = e.observations.get(key.host);
@@ -216,12 +217,12 @@ export class PoolView implements MetricsSource {
   }
 
   /** An observer's observation went away (its lease expired, or it was deleted). */
-  removeObservation(key: HostKey, observer: string): void {
+  removeObservation(key: TargetKey, observer: string): void {
     const byObserver = this.get(key)?.observations.get(key.host);
     byObserver?.delete(observer);
   }
 
-  setFlapping(key: HostKey, flapping: boolean): boolean {
+  setFlapping(key: TargetKey, flapping: boolean): boolean {
     const e = this.entry(key);
     if (!e) return false;
     if (e.flapping.has(key.host) === flapping) return true;
@@ -306,6 +307,7 @@ export class PoolView implements MetricsSource {
     this.events.publish({
       type: 'admin',
       pool: { dc: key.dc, cluster: key.cluster, service: key.service },
+      services: this.servicesOverPool(key).map((e) => e.key.name),
       host: key.host,
       before,
       after,
@@ -329,17 +331,31 @@ export class PoolView implements MetricsSource {
     return this.pools.get(servicePath(key)) ?? null;
   }
 
-  /** All pools in scope, ordered by dc, cluster, service. */
+  /** The LVS services in scope that draw from the conftool pool of `key`. */
+  servicesOverPool(key: { dc: string; cluster: string; service: string }): PoolEntry[] {
+    return this.list().filter((e) => e.key.dc === key.dc && e.def?.pool.cluster === key.cluster && e.def.pool.service === key.service);
+  }
+
+  /** All LVS services in scope, ordered by dc, then name. */
   list(): PoolEntry[] {
     return [...this.pools.values()].sort((a, b) => cmpKey(a.key, b.key));
   }
 
   /**
-   * The pool PyBal would call `name`: the first (by dc, cluster) pool in scope with that PyBal name.
+   * The LVS service PyBal would call `name`: the first (by dc) in scope with that section name.
    * Pools without a published state are not served, as PyBal has no coordinator for them yet.
    */
   byPybalName(name: string): PoolEntry | null {
     for (const e of this.list()) if (e.state && poolName(e.key) === name) return e;
+    return null;
+  }
+
+  /**
+   * The LVS service config-master would serve at /pybal/<dc>/<catalog>: the first by section name
+   * with that catalog name (a catalog service with several VIP labels has several sections).
+   */
+  byCatalogName(dc: string, catalog: string): PoolEntry | null {
+    for (const e of this.list()) if (e.key.dc === dc && e.def?.catalog === catalog) return e;
     return null;
   }
 
@@ -394,7 +410,7 @@ export function poolCounts(state: PoolState | null): PoolCounts {
 }
 
 export function cmpKey(a: ServiceKey, b: ServiceKey): number {
-  return cmp(a.dc, b.dc) || cmp(a.cluster, b.cluster) || cmp(a.service, b.service);
+  return cmp(a.dc, b.dc) || cmp(a.name, b.name);
 }
 
 function cmp(a: string, b: string): number {

@@ -2,12 +2,12 @@
 // resolve → compute the change → threshold guard → confirm → one atomic, audited etcd write.
 import { InvalidStoredValueError, SafetyRefusal } from '../model/errors.js';
 import type { Pooled } from '../model/types.js';
-import { servicePath } from '../model/types.js';
+import { poolPath } from '../model/types.js';
 import { updateHosts } from '../store/write.js';
 import { confirmMany } from './confirm.js';
 import type { CliContext } from './context.js';
 import { guardChange } from './guard.js';
-import type { HostEntry, Inventory } from './inventory.js';
+import { servicesOverPool, type HostEntry, type Inventory } from './inventory.js';
 
 export interface AdminPatch {
   pooled?: Pooled;
@@ -27,6 +27,8 @@ export interface ChangeLine {
   cluster: string;
   service: string;
   host: string;
+  /** The LVS services (section names) over this host's pool: one write reaches them all. */
+  lvsServices: string[];
   before: Record<string, unknown> | null;
   after: Record<string, unknown>;
   changed: boolean;
@@ -58,7 +60,8 @@ export async function applyAdminChange(
     const before = t.value === null ? null : { ...t.value };
     const after = { ...(t.value ?? {}), ...patch } as Record<string, unknown>;
     const changed = before === null || Object.entries(patch).some(([k, v]) => before[k] !== v);
-    return { key: t.key, dc: t.dc, cluster: t.cluster, service: t.service, host: t.host, before, after, changed };
+    const lvsServices = servicesOverPool(inv, t).map((x) => x.key.name);
+    return { key: t.key, dc: t.dc, cluster: t.cluster, service: t.service, host: t.host, lvsServices, before, after, changed };
   });
   const toWrite = planned.filter((p) => p.changed);
 
@@ -91,7 +94,7 @@ export function describeChange(c: ChangeLine): string {
   const diffs = ['pooled', 'weight']
     .filter((f) => fields.has(f) && (c.before?.[f] !== c.after[f]))
     .map((f) => `${f} ${String(c.before?.[f] ?? '(unset)')} -> ${String(c.after[f])}`);
-  return `${servicePath(c)} ${c.host}: ${diffs.length > 0 ? diffs.join(', ') : 'unchanged'}`;
+  return `${poolPath(c)} ${c.host}: ${diffs.length > 0 ? diffs.join(', ') : 'unchanged'}`;
 }
 
 export function reportLines(r: ChangeReport): string[] {

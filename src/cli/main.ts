@@ -92,7 +92,7 @@ export function buildProgram(): Command {
     .option('--pools <dir>', 'read service definitions from pools/*.yaml instead of etcd')
     .option('--dc <dc>', 'only this dc');
   offline(etcdOptions(program.command('check <pool> [host]')
-    .description('run a pool\'s checks once now (dc/cluster/service or an unambiguous service name)')))
+    .description('run an LVS service\'s checks once now (dc/name, a section name such as cxserver_8080, or an unambiguous catalog name)')))
     .option('--nagios', 'Nagios plugin output and exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)')
     .action(lazy(() => import('./commands/check.js')));
   program.command('alerts').description('read poold /alerts the check_pybal way')
@@ -107,7 +107,7 @@ export function buildProgram(): Command {
     .action(lazy(async () => ({ run: (await import('./commands/lvs.js')).renderPybalCommand })));
   etcdOptions(lvs.command('agent').description('reconcile this host\'s IPVS table from poold state (runs until stopped)'))
     .requiredOption('--host <name>', 'this LVS host\'s name')
-    .option('--services <list>', 'dc/cluster/service,... this host serves (default: all)')
+    .option('--services <list>', 'dc/name,... of the LVS services this host serves (default: all)')
     .option('--poold <url>', 'poll poold\'s JSON API instead of watching etcd')
     .option('--ipvsadm <path>', 'ipvsadm binary', '/sbin/ipvsadm')
     .option('--period <duration>', 'full reconcile period (repairs hand edits)', '5s')

@@ -10,7 +10,7 @@ import { proxyFetchPlan, wholeSeconds, type ProxyFetchPlan } from './pybal-proxy
 export { formatStatusRanges, httpCheckHostHeader, proxyFetchPlan, type ProxyFetchPlan } from './pybal-proxyfetch.js';
 
 export interface PybalRenderWarning {
-  /** dc/cluster/service */
+  /** dc/name of the LVS service */
   service: string;
   section: string;
   check?: string;

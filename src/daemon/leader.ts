@@ -1,8 +1,9 @@
-// The elected leader's job: one pure coordinator per pool (src/model/coordinator.ts), fed with admin
-// state, quorum-decided health and config changes; every change is published to
-// /poold/v1/state/<pool>. Publishing is coalesced per pool (one write per pool per tick) and
-// retried with backoff while etcd is unreachable; the last state stays published meanwhile.
-import { applyEvent, createCoordinator, effectiveState } from '../model/coordinator.js';
+// The elected leader's job: one pure coordinator per LVS service (src/model/coordinator.ts), fed with
+// the admin state of its conftool pool, quorum-decided health and config changes; every change is
+// published to /poold/v1/state/<dc>/<name>. A keyed work queue: watch handlers only mark what changed
+// per LVS service; each tick applies one batch of events per service (applyEvents) and publishes once
+// per service, retried with backoff while etcd is unreachable; the last state stays published meanwhile.
+import { applyEvents, createCoordinator, effectiveState } from '../model/coordinator.js';
 import type { CoordinatorEffect, CoordinatorEvent, CoordinatorState, HealthInput } from '../model/coordinator-types.js';
 import { decideHealth, type PreviousVerdict, type QuorumSetting } from '../model/quorum.js';
 import type { ServiceKey } from '../model/types.js';
@@ -29,11 +30,24 @@ export interface LeaderDeps {
   onEffects?(key: ServiceKey, effects: CoordinatorEffect[]): void;
 }
 
+/**
+ * What changed for one LVS service since the last tick. Handlers only record keys here; the tick
+ * reads the current data for each, so two changes of one host in one tick cost one event built from
+ * the latest facts (the Kubernetes controller pattern: enqueue keys, reconcile from current state).
+ */
+interface Pending {
+  config: boolean;
+  admin: Set<string>;
+  health: Set<string>;
+}
+
 export class Leader {
   private readonly coordinators = new Map<string, CoordinatorState>();
+  private readonly pending = new Map<string, Pending>();
   private readonly dirty = new Set<string>();
-  /** Pools whose definition is gone: their published state is deleted on the next flush. */
+  /** LVS services whose definition is gone: their published state is deleted on the next flush. */
   private readonly removed = new Map<string, ServiceKey>();
+  private tickScheduled = false;
   private flushScheduled = false;
   private retryMs = 100;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -45,13 +59,13 @@ export class Leader {
     return this.active;
   }
 
-  /** Became leader: build every pool from what we know (published state, admin, observations). */
+  /** Became leader: build every LVS service from what we know (published state, admin, observations). */
   activate(): void {
     this.active = true;
     for (const path of this.d.data.services.keys()) this.rebuild(path);
-    // A state published for a pool whose definition was deleted while nobody led would otherwise
+    // A state published for a service whose definition was deleted while nobody led would otherwise
     // stay in etcd for ever (LVS agents and restarted instances would keep serving it). Not for a
-    // pool whose stored definition is merely invalid: that one is still configured.
+    // service whose stored definition is merely invalid: that one is still configured.
     for (const [path, state] of this.d.data.states) {
       if (!this.d.data.services.has(path) && !this.d.data.invalidServices.has(path)) this.markRemoved(path, state);
     }
@@ -60,12 +74,13 @@ export class Leader {
   deactivate(): void {
     this.active = false;
     this.coordinators.clear();
+    this.pending.clear();
     this.dirty.clear();
     this.removed.clear();
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
-  /** A pool's definition appeared, changed or went away. */
+  /** An LVS service's definition appeared, changed or went away. */
   serviceChanged(path: string): void {
     if (!this.active) return;
     const def = this.d.data.services.get(path);
@@ -73,37 +88,81 @@ export class Leader {
     if (def === undefined) {
       const key = state ?? this.d.data.states.get(path);
       this.coordinators.delete(path);
+      this.pending.delete(path);
       this.dirty.delete(path);
       if (key !== undefined) this.markRemoved(path, key);
       return;
     }
     this.removed.delete(path);
-    if (state === undefined) this.rebuild(path);
-    else this.apply(path, { type: 'configChanged', at: this.d.now(), service: def });
+    // Another pool means other hosts and other admin state: start over from what is known.
+    if (state === undefined || state.pool.cluster !== def.pool.cluster || state.pool.service !== def.pool.service) {
+      this.coordinators.delete(path);
+      this.pending.delete(path);
+      this.rebuild(path);
+    } else this.enqueue(path).config = true;
   }
 
-  adminChanged(path: string, host: string): void {
-    if (!this.active || !this.coordinators.has(path)) return;
-    const value = this.d.data.admin.get(path)?.get(host) ?? null;
-    this.apply(path, { type: 'adminChanged', at: this.d.now(), host, value });
+  /** A conftool value changed: every LVS service over that pool sees it. */
+  adminChanged(poolPath: string, host: string): void {
+    if (!this.active) return;
+    for (const path of this.d.data.servicesOfPool(poolPath)) {
+      if (this.coordinators.has(path)) this.enqueue(path).admin.add(host);
+    }
   }
 
-  /** The observations of one host changed (an observer published, or its lease went away). */
+  /** The observations of one host for one LVS service changed (an observer published, or its lease went away). */
   healthChanged(path: string, host: string): void {
-    const state = this.coordinators.get(path);
-    if (!this.active || state === undefined) return;
-    const prev = state.servers.get(host);
-    const h = this.decide(path, host, prev && { up: prev.up, reason: prev.reason });
-    if (h === undefined) return;
-    this.apply(path, { type: 'healthChanged', at: h.at, host, up: h.up, reason: h.reason, flapping: h.flapping, findings: h.findings });
+    if (!this.active || !this.coordinators.has(path)) return;
+    this.enqueue(path).health.add(host);
   }
 
-  /** An observer's lease ended or began: every host's vote count may change. */
+  /** An observer's lease ended or began: every host's vote count may change (linear in the hosts). */
   observersChanged(): void {
     if (!this.active) return;
     for (const [path, state] of this.coordinators) {
-      for (const host of state.servers.keys()) this.healthChanged(path, host);
+      const p = this.enqueue(path);
+      for (const host of state.servers.keys()) p.health.add(host);
     }
+  }
+
+  private enqueue(path: string): Pending {
+    let p = this.pending.get(path);
+    if (p === undefined) this.pending.set(path, (p = { config: false, admin: new Set(), health: new Set() }));
+    this.scheduleTick();
+    return p;
+  }
+
+  private scheduleTick(): void {
+    if (this.tickScheduled) return;
+    this.tickScheduled = true;
+    // After the current I/O callbacks: one etcd watch response delivers many keys, and they all land in one tick.
+    setImmediate(() => this.tick());
+  }
+
+  /** Applies each LVS service's pending changes as one batch (one copy of the pool per tick), then publishes. */
+  private tick(): void {
+    this.tickScheduled = false;
+    if (!this.active) return;
+    const work = [...this.pending];
+    this.pending.clear();
+    for (const [path, p] of work) {
+      const state = this.coordinators.get(path);
+      const def = this.d.data.services.get(path);
+      if (state === undefined || def === undefined) continue;
+      const at = this.d.now();
+      const events: CoordinatorEvent[] = [];
+      if (p.config) events.push({ type: 'configChanged', at, service: def });
+      const admin = this.d.data.adminOf(def);
+      for (const host of p.admin) events.push({ type: 'adminChanged', at, host, value: admin?.get(host) ?? null });
+      for (const host of p.health) {
+        const prev = state.servers.get(host);
+        const h = this.decide(path, host, prev && { up: prev.up, reason: prev.reason });
+        if (h === undefined) continue;
+        events.push({ type: 'healthChanged', at: h.at, host, up: h.up, reason: h.reason, flapping: h.flapping, findings: h.findings });
+      }
+      if (events.length > 0) this.apply(path, events);
+    }
+    this.scheduleFlush();
   }
 
   /** The quorum verdict on one host's observations, given its previous verdict; undefined while undecided. */
@@ -117,7 +176,7 @@ export class Leader {
   private rebuild(path: string): void {
     const service = this.d.data.services.get(path);
     if (service === undefined) return;
-    const admin = Object.fromEntries(this.d.data.admin.get(path) ?? []);
+    const admin = Object.fromEntries(this.d.data.adminOf(service) ?? []);
     const health: Record<string, HealthInput> = {};
     for (const host of this.d.data.observations.get(path)?.keys() ?? []) {
       const prev = this.d.data.states.get(path)?.servers[host];
@@ -130,25 +189,31 @@ export class Leader {
       this.d.onEffects?.(service, t.effects);
       this.markDirty(path);
     } catch (err) {
-      this.d.log.error({ err, pool: path }, 'cannot coordinate pool; its published state is left as it is');
+      this.d.log.error({ err, service: path }, 'cannot coordinate LVS service; its published state is left as it is');
     }
   }
 
-  private apply(path: string, event: CoordinatorEvent): void {
+  private apply(path: string, events: CoordinatorEvent[]): void {
     const state = this.coordinators.get(path);
     if (state === undefined) return;
     try {
-      const t = applyEvent(state, event);
+      const t = applyEvents(state, events);
       this.coordinators.set(path, t.state);
       if (t.effects.length > 0) this.d.onEffects?.(t.state, t.effects);
-      if (t.state.revision !== state.revision) this.markDirty(path);
+      if (t.state.revision !== state.revision) this.dirty.add(path);
     } catch (err) {
-      this.d.log.error({ err, pool: path, event: event.type }, 'coordinator rejected an event; state unchanged');
+      // A batch is all or nothing: retry its events one by one, so one bad event (e.g. an unusable
+      // admin value) does not drop the others.
+      if (events.length > 1) {
+        for (const e of events) this.apply(path, [e]);
+        return;
+      }
+      this.d.log.error({ err, service: path, event: events[0]?.type }, 'coordinator rejected an event; state unchanged');
     }
   }
 
   private markRemoved(path: string, key: ServiceKey): void {
-    this.removed.set(path, { dc: key.dc, cluster: key.cluster, service: key.service });
+    this.removed.set(path, { dc: key.dc, name: key.name });
     this.scheduleFlush();
   }
 

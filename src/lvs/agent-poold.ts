@@ -1,8 +1,8 @@
-// Agent source B: poll poold's JSON API (`GET /v1/pools`, then `/v1/pools/:dc/:cluster/:service`
+// Agent source B: poll poold's JSON API (`GET /v1/pools`, then `/v1/pools/:dc/:name`
 // for pools whose revision moved). For LVS hosts that may talk HTTP to poold but not to etcd.
 // The API gives the LVS definition and the server addresses pools/ has; other host names are resolved.
 // Any failed poll marks the source unhealthy until the next good one; the table is left alone.
-import type { ServiceDef, ServiceKey } from '../model/types.js';
+import type { PoolRef, ServiceDef, ServiceKey } from '../model/types.js';
 import { servicePath } from '../model/types.js';
 import { StoreError } from '../model/errors.js';
 import { parsePoolDetail } from './agent-codec.js';
@@ -24,6 +24,9 @@ export interface PooldSourceOptions {
 }
 
 interface Summary extends ServiceKey {
+  /** The conftool pool: cluster and service. */
+  cluster: string;
+  service: string;
   revision: number | null;
 }
 
@@ -97,7 +100,7 @@ export class PooldSource implements AgentSource {
         let entry: ServiceInputs & { revision: number | null };
         try {
           const { lvs, state, addresses } = parsePoolDetail(detail, where, p);
-          entry = { revision: p.revision, state, ...(lvs ? { def: defFromApi(p, lvs, addresses) } : {}) };
+          entry = { revision: p.revision, state, ...(lvs ? { def: defFromApi(p, { cluster: p.cluster, service: p.service }, lvs, addresses) } : {}) };
         } catch (err) {
           entry = { revision: p.revision, problem: errorText(err) };
         }
@@ -143,10 +146,10 @@ export class PooldSource implements AgentSource {
 }
 
 /** The API carries the LVS definition and the addresses pools/ gives; hosts without one are resolved by the agent. */
-function defFromApi(key: ServiceKey, lvs: ServiceDef['lvs'], addresses: Record<string, string>): ServiceDef {
+function defFromApi(key: ServiceKey, pool: PoolRef, lvs: ServiceDef['lvs'], addresses: Record<string, string>): ServiceDef {
   const servers = Object.fromEntries(Object.entries(addresses).map(([h, address]) => [h, { weight: 0, address }]));
   return {
-    dc: key.dc, cluster: key.cluster, service: key.service, lvs,
+    dc: key.dc, name: key.name, catalog: key.name, pool, lvs,
     depoolThreshold: 0, checks: [], flapping: { transitions: 0, windowMs: 0 }, monitoring: {}, servers,
   };
 }

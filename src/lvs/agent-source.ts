@@ -23,7 +23,7 @@ export interface AgentSource {
   snapshot(): ReadonlyMap<string, ServiceInputs>;
 }
 
-/** `dc/cluster/service` selector list → predicate; undefined selects everything. */
+/** `dc/name` (LVS service) list → predicate; undefined selects everything. */
 export function serviceFilter(services: readonly string[] | undefined): (path: string) => boolean {
   if (!services || services.length === 0) return () => true;
   const set = new Set(services);

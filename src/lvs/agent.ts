@@ -1,6 +1,6 @@
 // The LVS-host agent: keeps the kernel's IPVS table equal to the published pool states.
 //
-//   poolctl lvs agent --host lvs1001 [--services dc/cluster/service,...] [--poold URL]
+//   poolctl lvs agent --host lvs1001 [--services dc/name,...] [--poold URL]
 //                     [--ipvsadm PATH] [--dry-run]
 //
 // It reconciles on every change of a service definition or pool state (etcd watch, or poold
@@ -29,7 +29,7 @@ export type AgentSourceConfig =
 export interface AgentOptions {
   /** This LVS host's name (labels metrics and /status). */
   host: string;
-  /** `dc/cluster/service` of the services this host serves; all services when absent or empty. */
+  /** `dc/name` of the LVS services this host serves; all services when absent or empty. */
   services?: string[];
   /** Default /sbin/ipvsadm. */
   ipvsadmPath?: string;
@@ -78,12 +78,12 @@ export interface AgentHandle {
 }
 
 export const DEFAULT_AGENT_PORT = 9095;
-const SERVICE_RE = /^[^/\s]+\/[^/\s]+\/[^/\s]+$/;
+const SERVICE_RE = /^[^/\s]+\/[^/\s]+$/;
 
 function checkOptions(o: AgentOptions): void {
   if (!o.host) throw new UsageError('lvs agent: --host is required (this LVS host\'s name)', {});
   for (const s of o.services ?? []) {
-    if (!SERVICE_RE.test(s)) throw new UsageError(`lvs agent: --services entry "${s}" is not dc/cluster/service`, { service: s });
+    if (!SERVICE_RE.test(s)) throw new UsageError(`lvs agent: --services entry "${s}" is not dc/name (an LVS service, e.g. eqiad/cxserver_8080)`, { service: s });
   }
   if (o.periodMs !== undefined && !(o.periodMs >= 100)) throw new UsageError(`lvs agent: period ${o.periodMs} ms is too short (minimum 100 ms)`, {});
   if (o.source.kind === 'poold' && !/^https?:\/\//.test(o.source.url)) {

@@ -43,6 +43,11 @@ export interface ServiceKey {
   name: string;
 }
 
+/** One host as a target of one LVS service's checks (observations and verdicts are per target). */
+export interface TargetKey extends ServiceKey {
+  host: string;
+}
+
 export type LvsProtocol = 'tcp' | 'udp';
 /** ipvsadm forwarding method: -g direct routing (PyBal's default), -i tunnel, -m masquerade. */
 export type LvsMethod = 'g' | 'i' | 'm';

@@ -11,7 +11,7 @@ import { POOLD_ALERTS, POOLD_CHECK, httpCheckVars } from './monitoring-plan.js';
 import { NAGIOS_STATES, pluginText, type NagiosOutput } from './nagios-output.js';
 
 export interface DriftItem {
-  /** dc/cluster/service, or the deployed name when pools/ has no such service. */
+  /** dc/name of the LVS service, or the deployed name when pools/ has no such service. */
   service: string;
   source: 'pybal' | 'icinga';
   /** What differs: `check path`, `Host header`, `port`, `timeout`, `expected status`, `depool threshold`, `backends`, `service`... */
