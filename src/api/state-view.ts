@@ -245,7 +245,7 @@ export class PoolView implements MetricsSource {
 
   /**
    * Applies a whole drift report (src/monitoring/drift.ts): each pool in the view gets the items
-   * naming it (`dc/cluster/service`), and pools with none are cleared. Items naming no pool in the
+   * naming it (`dc/name`), and pools with none are cleared. Items naming no pool in the
    * view (a service only the deployed file has) are returned so the caller can report them.
    */
   applyDriftReport(report: Pick<DriftReport, 'items'>): DriftItem[] {

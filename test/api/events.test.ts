@@ -49,8 +49,8 @@ t.test('PoolView publishes state changes, check transitions, admin and flag chan
   view.setVerdict(host, 'tcp', result(false), 3);
   t.match(view.events.recent().at(-1), { type: 'check', check: 'tcp', up: false, code: 'refused', totalMs: 3 });
   t.equal(view.events.lastId, before + 1, 'only the flip is published');
-  view.recordAdminChange(host, { pooled: 'yes', weight: 10 }, { pooled: 'no', weight: 10 }, { actor: 'alice', reason: 'T1234' });
-  t.match(view.events.recent().at(-1), { type: 'admin', actor: 'alice', reason: 'T1234', after: { pooled: 'no' } });
+  view.recordAdminChange({ dc: 'eqiad', cluster: 'sca', service: 'cxserver', host: host.host }, { pooled: 'yes', weight: 10 }, { pooled: 'no', weight: 10 }, { actor: 'alice', reason: 'T1234' });
+  t.match(view.events.recent().at(-1), { type: 'admin', pool: { dc: 'eqiad', cluster: 'sca', service: 'cxserver' }, services: ['cxserver'], actor: 'alice', reason: 'T1234', after: { pooled: 'no' } });
   view.setFlapping(host, true);
   view.setFlapping(host, true);
   view.setAllStale(true, 50);
