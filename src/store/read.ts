@@ -61,15 +61,20 @@ export async function readServices(kv: Kv, keys: Keys): Promise<ServicesSnapshot
 /**
  * The guarded ops for one service's sync plan: hosts are created only if still absent, and
  * the definition and removed hosts only change if untouched since `snapshot` was read.
+ * Ordered for a write split into chunks (a service bigger than one etcd transaction): new hosts
+ * before the definition that makes poold coordinate them (a new service appears whole), a deleted
+ * definition before its hosts (a deleted service disappears at once).
  */
 export function servicePlanOps(keys: Keys, plan: ServicePlan, snapshot: ServicesSnapshot): AtomicOp[] {
   const rev = (key: string) => snapshot.modRevisions.get(key) ?? 0;
   const ops: AtomicOp[] = [];
   const defKey = keys.service(plan.key);
   if (plan.defAction === 'delete') ops.push({ type: 'delete', key: defKey, ifModRevision: rev(defKey) });
-  else if (plan.putDef !== null) ops.push({ type: 'put', key: defKey, value: JSON.stringify(plan.putDef), ifModRevision: rev(defKey) });
   for (const c of plan.createHosts) {
     ops.push({ type: 'create', key: keys.host({ ...plan.key, host: c.host }), value: serializeConftoolValue(c.value) });
+  }
+  if (plan.defAction !== 'delete' && plan.putDef !== null) {
+    ops.push({ type: 'put', key: defKey, value: JSON.stringify(plan.putDef), ifModRevision: rev(defKey) });
   }
   for (const h of plan.removeHosts) {
     const key = keys.host({ ...plan.key, host: h });
