@@ -68,7 +68,9 @@ export function checkTxnLimits(req: TxnRequest): void {
     : `about ${bytes} bytes (etcd's --max-request-bytes is ${ETCD_MAX_REQUEST_BYTES})`;
   throw new RequestTooLargeError(
     `refusing to send a transaction of ${what} over ${keys.length} key(s): ${compactList(keys)}; ` +
-    'it must be split into smaller writes (a single value this large cannot be stored in etcd)',
+    (over.length === 0 && req.success.length + (req.failure?.length ?? 0) <= 1
+      ? 'a single value this large cannot be stored in etcd'
+      : 'the write must be split into smaller transactions'),
     { ...lists, bytes, keys });
 }
 
