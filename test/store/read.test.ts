@@ -41,9 +41,10 @@ t.test('sync plan applied atomically, guarded, audited; admin state kept', async
   const plans = planSync([def], snap.services, { newHostPooled: 'yes' });
   const plan = plans.find((p) => p.key.dc === 'eqiad')!;
   const ops = servicePlanOps(keys, plan, snap);
+  // New hosts before the definition, removals after (the order of a sync split into chunks).
   t.same(ops.map((o) => `${o.type} ${o.key}`), [
-    `put ${keys.service(svc)}`,
     `create ${keys.host({ ...svc, host: 'sca1002' })}`,
+    `put ${keys.service(svc)}`,
     `delete ${keys.host({ ...svc, host: 'sca1003' })}`,
   ]);
   const r = await writeAtomic(kv, ops, { keys, actor: 'sync', reason: 'pools/ sync' });
