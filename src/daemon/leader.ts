@@ -42,7 +42,7 @@ export class Leader {
   private active = false;
 
   constructor(private readonly d: LeaderDeps) {
-    this.queue = this.flush();
+    this.queue = this.createPublishQueue();
   }
 
   get isActive(): boolean {
@@ -170,7 +170,7 @@ export class Leader {
   }
 
   /** The publication queue: one write per pool, batched within etcd's limits, fenced, retried per pool. */
-  private flush(): PublishQueue {
+  private createPublishQueue(): PublishQueue {
     const fence = this.d.fence;
     return new PublishQueue({
       kv: this.d.kv,

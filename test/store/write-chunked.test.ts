@@ -245,3 +245,24 @@ t.test('permission denied on some keys: exactly the chunks before it land; again
     await admin.close();
   }
 });
+
+t.test('keys far apart (every 10th host) are read one by one, not by a range over all their neighbours', async (t) => {
+  const keys = layout();
+  const ks = hostKeys(keys);
+  await seed(gw, ks);
+  const spread = ks.filter((_, i) => i % 10 === 0);
+  const calls: string[] = [];
+  const kv: Kv = {
+    user: undefined,
+    range: async (r) => { const out = await gw.range(r); calls.push(`range ${out.kvs.length}${out.more ? '+' : ''}`); return out; },
+    get: async (k) => { calls.push('get'); return gw.get(k); },
+    txn: (r) => gw.txn(r),
+    close: async () => {},
+  };
+  const r = await updateHosts(kv, spread.map((key) => ({ key, patch: { weight: 1 } })), { keys, actor: 'a', reason: '' });
+  t.equal(r.results.filter((x) => x.changed).length, 50);
+  t.same(calls.filter((c) => c.startsWith('range')), ['range 108+'], 'one bounded range, cut short by its limit');
+  t.equal(calls.filter((c) => c === 'get').length, 50, 'then one read per key');
+  const vals = await values(ks);
+  t.ok(vals.every((v, i) => (i % 10 === 0) === (v === '{"weight": 1, "pooled": "yes"}')), 'exactly the 50 chosen hosts changed');
+});
