@@ -101,7 +101,14 @@ export class PublishQueue {
         this.ready.clear();
         const items: Item[] = [];
         for (const key of keys) {
-          const p = this.o.produce(key);
+          let p: Publication | undefined;
+          try {
+            p = this.o.produce(key);
+          } catch (err) {
+            // A key whose write cannot even be made is retried like one etcd refused.
+            this.o.onFailed?.([key], err, this.retryLater(key));
+            continue;
+          }
           if (p !== undefined) items.push({ key, p });
         }
         // Keys that failed before go alone: one bad key must not hold back the rest.
