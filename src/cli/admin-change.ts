@@ -1,5 +1,7 @@
 // The one write path for operator admin changes (pool, depool, drain, weight, decommission, select):
-// resolve → compute the change → threshold guard → confirm → one atomic, audited etcd write.
+// resolve → compute the change → threshold guard → confirm → one audited etcd write (atomic up to 64
+// hosts; beyond that bounded chunks sharing one operation id, see store/chunked-write.ts).
+import { compactList } from '../model/compact-list.js';
 import { InvalidStoredValueError, SafetyRefusal } from '../model/errors.js';
 import type { Pooled } from '../model/types.js';
 import { poolPath } from '../model/types.js';
@@ -37,6 +39,8 @@ export interface ChangeLine {
 export interface ChangeReport {
   dryRun: boolean;
   revision: number | null;
+  /** On every audit record this change wrote (null: nothing written). */
+  operationId: string | null;
   changes: ChangeLine[];
   warnings: string[];
 }
@@ -52,8 +56,11 @@ export async function applyAdminChange(
   // guard cannot vouch for the change: refuse with the stored value's problem instead of guessing.
   const broken = targets.filter((t) => t.invalid !== undefined);
   if (broken.length > 0) {
+    // At most a few problems in full; the rest by key (their count can be the size of a pool).
+    const shown = broken.slice(0, 3).map((t) => t.invalid);
+    if (broken.length > 3) shown.push(`and ${broken.length - 3} more invalid values: ${compactList(broken.slice(3).map((t) => t.key))}`);
     throw new InvalidStoredValueError(
-      `${broken.map((t) => t.invalid).join('\n')}\nrewrite ${broken.length === 1 ? 'it' : 'them'} first, e.g. etcdctl put ${broken[0].key} '{"weight": 10, "pooled": "no"}'`,
+      `${shown.join('\n')}\nrewrite ${broken.length === 1 ? 'it' : 'them'} first, e.g. etcdctl put ${broken[0].key} '{"weight": 10, "pooled": "no"}'`,
       { keys: broken.map((t) => t.key) });
   }
   const planned = targets.map((t) => {
@@ -72,21 +79,21 @@ export async function applyAdminChange(
     warnings.push(...guard.refusals.map((r) => `--force: going ahead although ${r.replace(/^refusing: /, '').replace(/ Use --force to override\.$/, '')}`));
   }
 
-  if (opts.dryRun === true) return { dryRun: true, revision: null, changes: planned, warnings };
+  if (opts.dryRun === true) return { dryRun: true, revision: null, operationId: null, changes: planned, warnings };
   await confirmMany(toWrite.map(describeChange), opts);
-  if (toWrite.length === 0) return { dryRun: false, revision: null, changes: planned, warnings };
+  if (toWrite.length === 0) return { dryRun: false, revision: null, operationId: null, changes: planned, warnings };
 
   const result = await updateHosts(
     ctx.kv,
     toWrite.map((p) => ({ key: p.key, patch: { ...patch } })),
-    { keys: ctx.keys, actor: ctx.actor, reason: opts.reason ?? '' },
+    { keys: ctx.keys, actor: ctx.actor, reason: opts.reason ?? '', operationId: ctx.operationId },
   );
   const byKey = new Map(result.results.map((r) => [r.key, r]));
   const changes = planned.map((p) => {
     const r = byKey.get(p.key);
     return r === undefined ? p : { ...p, before: r.before, after: r.after, changed: r.changed };
   });
-  return { dryRun: false, revision: result.revision, changes, warnings };
+  return { dryRun: false, revision: result.revision, operationId: result.operationId, changes, warnings };
 }
 
 export function describeChange(c: ChangeLine): string {

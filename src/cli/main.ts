@@ -86,6 +86,7 @@ export function buildProgram(): Command {
     .option('--host <host>', 'only records of this host (FQDN or short name)')
     .option('--actor <actor>', 'only records by this actor')
     .option('--key <prefix>', 'only records of keys starting with this')
+    .option('--op <id>', 'only records of one operation (every poolctl write has one id; a partial failure prints it)')
     .action(lazy(() => import('./commands/audit.js')));
 
   const offline = (c: Command) => c

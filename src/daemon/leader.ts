@@ -1,16 +1,21 @@
 // The elected leader's job: one pure coordinator per LVS service (src/model/coordinator.ts), fed with
 // the admin state of its conftool pool, quorum-decided health and config changes; every change is
-// published to /poold/v1/state/<dc>/<name>. A keyed work queue: watch handlers only mark what changed
-// per LVS service; each tick applies one batch of events per service (applyEvents) and publishes once
-// per service, retried with backoff while etcd is unreachable; the last state stays published meanwhile.
+// published to /poold/v1/state/<dc>/<name>. A keyed work queue at both ends: watch handlers only mark
+// what changed per LVS service; each tick applies one batch of events per service (applyEvents).
+// Publishing goes through a keyed queue (publish-queue.ts): coalesced per service, packed into
+// transactions within etcd's limits (hundreds of services on activation), each with the fence
+// compare, and a service whose write fails is retried on its own backoff without holding back the
+// others; the last state stays published meanwhile.
 import { applyEvents, createCoordinator, effectiveState } from '../model/coordinator.js';
 import type { CoordinatorEffect, CoordinatorEvent, CoordinatorState, HealthInput } from '../model/coordinator-types.js';
+import { compactList } from '../model/compact-list.js';
 import { decideHealth, type PreviousVerdict, type QuorumSetting } from '../model/quorum.js';
 import type { ServiceKey } from '../model/types.js';
 import type { Keys } from '../store/keys.js';
 import type { Kv } from '../store/kv.js';
 import type { DaemonData } from './data.js';
 import type { Logger } from './logger.js';
+import { PublishQueue, type Publication } from './publish-queue.js';
 
 export interface LeaderDeps {
   kv: Kv;
@@ -44,16 +49,16 @@ interface Pending {
 export class Leader {
   private readonly coordinators = new Map<string, CoordinatorState>();
   private readonly pending = new Map<string, Pending>();
-  private readonly dirty = new Set<string>();
-  /** LVS services whose definition is gone: their published state is deleted on the next flush. */
+  /** LVS services whose definition is gone: their published state is deleted by the queue. */
   private readonly removed = new Map<string, ServiceKey>();
+  /** LVS services whose state is to be published (or deleted), by path. */
+  private readonly queue: PublishQueue;
   private tickScheduled = false;
-  private flushScheduled = false;
-  private retryMs = 100;
-  private retryTimer: NodeJS.Timeout | undefined;
   private active = false;
 
-  constructor(private readonly d: LeaderDeps) {}
+  constructor(private readonly d: LeaderDeps) {
+    this.queue = this.createPublishQueue();
+  }
 
   get isActive(): boolean {
     return this.active;
@@ -75,9 +80,8 @@ export class Leader {
     this.active = false;
     this.coordinators.clear();
     this.pending.clear();
-    this.dirty.clear();
     this.removed.clear();
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.queue.clear();
   }
 
   /** An LVS service's definition appeared, changed or went away. */
@@ -89,7 +93,6 @@ export class Leader {
       const key = state ?? this.d.data.states.get(path);
       this.coordinators.delete(path);
       this.pending.delete(path);
-      this.dirty.delete(path);
       if (key !== undefined) this.markRemoved(path, key);
       return;
     }
@@ -162,7 +165,6 @@ export class Leader {
       }
       if (events.length > 0) this.apply(path, events);
     }
-    this.scheduleFlush();
   }
 
   /** The quorum verdict on one host's observations, given its previous verdict; undefined while undecided. */
@@ -200,7 +202,7 @@ export class Leader {
       const t = applyEvents(state, events);
       this.coordinators.set(path, t.state);
       if (t.effects.length > 0) this.d.onEffects?.(t.state, t.effects);
-      if (t.state.revision !== state.revision) this.dirty.add(path);
+      if (t.state.revision !== state.revision) this.queue.add(path);
     } catch (err) {
       // A batch is all or nothing: retry its events one by one, so one bad event (e.g. an unusable
       // admin value) does not drop the others.
@@ -214,52 +216,41 @@ export class Leader {
 
   private markRemoved(path: string, key: ServiceKey): void {
     this.removed.set(path, { dc: key.dc, name: key.name });
-    this.scheduleFlush();
+    this.queue.add(path);
   }
 
   private markDirty(path: string): void {
-    this.dirty.add(path);
-    this.scheduleFlush();
+    this.queue.add(path);
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => void this.flush());
+  /** What publishing a pool means now: its state, the deletion of a removed pool's state, or nothing. */
+  private publication(path: string): Publication | undefined {
+    if (!this.active) return undefined;
+    const state = this.coordinators.get(path);
+    if (state !== undefined) return { etcdKey: this.d.keys.state(state), value: JSON.stringify(effectiveState(state)) };
+    const gone = this.removed.get(path);
+    // A pool defined again meanwhile is not deleted.
+    if (gone !== undefined && !this.d.data.services.has(path)) return { etcdKey: this.d.keys.state(gone), value: null };
+    return undefined;
   }
 
-  private async flush(): Promise<void> {
-    this.flushScheduled = false;
-    if (!this.active || (this.dirty.size === 0 && this.removed.size === 0)) return;
-    const paths = [...this.dirty];
-    this.dirty.clear();
-    const removed = [...this.removed];
-    this.removed.clear();
-    const puts = paths.flatMap((path) => {
-      const state = this.coordinators.get(path);
-      if (state === undefined) return [];
-      return [{ type: 'put' as const, key: this.d.keys.state(state), value: JSON.stringify(effectiveState(state)) }];
-    });
-    const deletes = removed.map(([, key]) => ({ type: 'delete' as const, key: this.d.keys.state(key) }));
-    if (puts.length === 0 && deletes.length === 0) return;
+  /** The publication queue: one write per pool, batched within etcd's limits, fenced, retried per pool. */
+  private createPublishQueue(): PublishQueue {
     const fence = this.d.fence;
-    try {
-      const r = await this.d.kv.txn({
-        compare: fence ? [{ key: fence.key, target: 'value', op: '==', value: fence.holder }] : [],
-        success: [...puts, ...deletes],
-      });
-      this.retryMs = 100;
-      if (!r.succeeded) {
+    return new PublishQueue({
+      kv: this.d.kv,
+      fence: fence && { key: fence.key, target: 'value', op: '==', value: fence.holder },
+      produce: (path) => this.publication(path),
+      onWritten: (path, p) => {
+        if (p.value === null) this.removed.delete(path);
+      },
+      onFenced: (paths) => {
         // Not retried: whoever holds the key now publishes; the election will make us a follower.
-        this.d.log.warn({ pools: paths, electionKey: fence?.key }, 'not publishing: the election key no longer names this instance');
-      }
-    } catch (err) {
-      for (const p of paths) this.dirty.add(p);
-      // A pool defined again meanwhile is not deleted on retry.
-      for (const [path, key] of removed) if (!this.d.data.services.has(path)) this.removed.set(path, key);
-      this.d.log.warn({ err: (err as Error).message, pools: paths, retryMs: this.retryMs }, 'could not publish pool state; retrying');
-      this.retryTimer = setTimeout(() => void this.flush(), this.retryMs);
-      this.retryMs = Math.min(this.retryMs * 2, 5000);
-    }
+        this.d.log.warn({ pools: compactList(paths), count: paths.length, electionKey: fence?.key }, 'not publishing: the election key no longer names this instance');
+      },
+      onFailed: (paths, err, retryMs) => {
+        this.d.log.warn({ err: (err as Error).message, pools: compactList(paths), count: paths.length, retryMs }, 'could not publish pool state; retrying each pool on its own backoff');
+      },
+    });
   }
 }

@@ -12,6 +12,7 @@
 //   out must stay possible when a pool is already in trouble).
 // The line is the coordinator's: ceil(total × threshold) (coordinator-threshold.ts).
 import { requiredCount, thresholdProblem } from './coordinator-threshold.js';
+import { compactList } from './compact-list.js';
 import { NotFoundError, SafetyRefusal, UsageError } from './errors.js';
 import type { ConftoolValue, PoolState } from './types.js';
 
@@ -59,7 +60,7 @@ export function guardDepool(pool: GuardPool, hostsToDepool: readonly string[], o
   if (hostsToDepool.length === 0) throw new UsageError(`no hosts to depool in ${path}`, { pool: path });
   const missing = hostsToDepool.filter((h) => !Object.hasOwn(pool.admin, h));
   if (missing.length > 0) {
-    throw new NotFoundError(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in ${path}`, { pool: path, hosts: missing });
+    throw new NotFoundError(`${compactList(missing)} ${missing.length === 1 ? 'is' : 'are'} not in ${path}`, { pool: path, hosts: missing });
   }
   const health = opts.health;
   const leaving = new Set(hostsToDepool);
@@ -90,7 +91,7 @@ export function guardDepool(pool: GuardPool, hostsToDepool: readonly string[], o
   if (servingAfter >= required || servingAfter === servingBefore) return { ok: true, ...numbers };
   const verb = to === 'inactive' ? 'decommissioning' : to === 'drain' ? 'draining' : 'depooling';
   const message =
-    `refusing: ${verb} ${hostsToDepool.join(', ')} would leave ${servingAfter} of ${total} hosts serving in ${path}; ` +
+    `refusing: ${verb} ${compactList(hostsToDepool)} would leave ${servingAfter} of ${total} hosts serving in ${path}; ` +
     `the threshold ${pool.depoolThreshold} needs at least ${required}. Use --force to override.`;
   return { ok: false, message, ...numbers };
 }

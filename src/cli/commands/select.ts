@@ -4,7 +4,7 @@ import { UsageError } from '../../model/errors.js';
 import { parseSelector } from '../../model/selector.js';
 import { POOLED_VALUES, poolPath, type Pooled } from '../../model/types.js';
 import { applyAdminChange, reportLines, type AdminPatch } from '../admin-change.js';
-import { withContext, type CliOpts } from '../context.js';
+import { withWriteContext, type CliOpts } from '../context.js';
 import { readInventory, selectHosts } from '../inventory.js';
 import { parseWeight } from './admin-verbs.js';
 
@@ -35,7 +35,7 @@ export async function run(args: string[], opts: CliOpts): Promise<number> {
   const [selText, ...actionWords] = args;
   const selector = parseSelector(selText);
   const action = parseAction(actionWords);
-  return withContext(opts, async (ctx) => {
+  return withWriteContext(opts, async (ctx) => {
     const inv = await readInventory(ctx);
     const hosts = selectHosts(inv, selector, selText);
     if (action.kind === 'get') {
