@@ -345,7 +345,7 @@ t.test('a service with problems is left out; valid services in the same file sti
 `;
   const r = parsePoolsText(text, FILE);
   t.same(r.problems.map((p) => `${p.line}:${p.col}`), ['14:33']);
-  t.same(r.services.map((s) => s.service), ['cxserver']);
+  t.same(r.services.map((s) => s.catalog), ['cxserver']);
 });
 
 t.test('wrong shapes for whole sections say what shape is expected', async (t) => {

@@ -67,12 +67,12 @@ t.test('imports sections, checks and the file server list; warns about everythin
 
   const loaded = parsePoolsText(r.yaml.replace('servers: {}', 'servers:\n      cp1001.eqiad.wmnet: { weight: 1 }'), 'imported.yaml');
   t.same(loaded.problems, []);
-  const cx = loaded.services.find((s) => s.service === 'cxserver')!;
-  t.match(cx, { dc: 'eqiad', cluster: 'sca', lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr' }, depoolThreshold: 0.5 });
+  const cx = loaded.services.find((s) => s.catalog === 'cxserver')!;
+  t.match(cx, { dc: 'eqiad', pool: { cluster: 'sca' }, lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr' }, depoolThreshold: 0.5 });
   t.same(cx.servers, { 'sca1001.eqiad.wmnet': { weight: 10 }, 'sca1002.eqiad.wmnet': { weight: 5 } });
   t.match(cx.checks[0], { kind: 'http', urls: ['/_info'], host: 'cxserver.svc.eqiad.wmnet', timeoutMs: 3000, intervalMs: 10_000, rise: 1, fall: 1 });
   t.match(cx.checks[1], { kind: 'idle-connection', reconnectTimeoutMs: 3000 });
-  const text = loaded.services.find((s) => s.service === 'text')!;
+  const text = loaded.services.find((s) => s.catalog === 'text')!;
   t.same((text.checks[0] as { argv: string[] }).argv, ['/usr/lib/nagios/plugins/check_http', '-H', '{address}', '-I', '{host}', '-p', '{port}']);
 
   // Round trip: rendering the imported pools gives back PyBal's view of the same checks.

@@ -78,14 +78,14 @@ t.test('what PyBal cannot express becomes a warning in the file and in the resul
   t.equal(back.runcommand?.command, '/usr/lib/nagios/plugins/check_x');
 });
 
-t.test('renderPybalForDc keeps one dc and names sections uniquely', async (t) => {
+t.test('renderPybalForDc keeps one dc and names each section after its LVS service', async (t) => {
   const other = cxserver({ dc: 'codfw', lvs: { ...cxserver().lvs, ip: '10.2.1.18' } });
-  const twin = cxserver({ cluster: 'scb', lvs: { ...cxserver().lvs, port: 4000 } });
+  const twin = cxserver({ name: 'cxserver_4000', pool: { cluster: 'scb', service: 'cxserver' }, lvs: { ...cxserver().lvs, port: 4000 } });
   const text = renderPybalForDc([other, cxserver(), twin], 'eqiad', POOLD);
   t.notMatch(text, '10.2.1.18');
   t.match(text, /^# lvs-configs\/eqiad\.conf: generated/);
   const names = parsePybalConf(text, 'x').services.map((s) => s.name);
-  t.same(names, ['cxserver_4000', 'cxserver_8080']);
+  t.same(names, ['cxserver', 'cxserver_4000'], 'sections are the LVS services\' names, in order');
 });
 
 t.test('a % in a check URL is escaped for ConfigParser and reads back intact', async (t) => {

@@ -110,7 +110,7 @@ t.test('queue: a failed fence drops the batch, no retry', async (t) => {
 function poolDef(i: number | string): ServiceDef {
   const name = typeof i === 'number' ? `p${String(i).padStart(3, '0')}` : i;
   return {
-    dc: 'eqiad', cluster: 'cl', service: name,
+    dc: 'eqiad', name, catalog: name, pool: { cluster: 'cl', service: name },
     lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
     depoolThreshold: 0.5,
     checks: [],
@@ -138,7 +138,7 @@ t.test('leader: 500 pools published within the limits; one refused pool does not
   const statePrefix = `${keys.statePrefix()}eqiad/cl/`;
   await waitFor('500 states', () => count(statePrefix), (n) => n === 500, 60_000);
   const ms = Date.now() - started;
-  t.equal(await admin.get(keys.state({ dc: 'eqiad', cluster: 'cl', service: 'zz' })), undefined, 'the refused pool is not published');
+  t.equal(await admin.get(keys.state({ dc: 'eqiad', name: 'zz' })), undefined, 'the refused pool is not published');
   const total = rec.txns.reduce((n, r) => n + txnBytes(r), 0);
   t.ok(total > 1_572_864, `500 states (${total} bytes) are more than one etcd request may carry`);
   t.ok(rec.txns.every((r) => r.success.length <= ETCD_MAX_TXN_OPS), `at most ${ETCD_MAX_TXN_OPS} pools per transaction`);
@@ -154,10 +154,10 @@ t.test('leader: 500 pools published within the limits; one refused pool does not
   now += 1000;
   data.admin.get(path)!.set(host, { weight: 10, pooled: 'no' });
   leader.adminChanged(path, host);
-  const state = await waitFor('p123 republished', async () => JSON.parse((await admin.get(keys.state({ dc: 'eqiad', cluster: 'cl', service: 'p123' })))!.value) as { servers: Record<string, { pooled: boolean; enabled: boolean }> },
+  const state = await waitFor('p123 republished', async () => JSON.parse((await admin.get(keys.state({ dc: 'eqiad', name: 'p123' })))!.value) as { servers: Record<string, { pooled: boolean; enabled: boolean }> },
     (s) => s.servers[host]?.enabled === false, 5000);
   t.equal(state.servers[host].pooled, false, 'the depool is published');
-  const zzKey = keys.state({ dc: 'eqiad', cluster: 'cl', service: 'zz' });
+  const zzKey = keys.state({ dc: 'eqiad', name: 'zz' });
   const zzTries = rec.txns.slice(before).filter((r) => r.success.some((o) => o.key === zzKey)).length;
   t.ok(rec.txns.slice(before).some((r) => r.success.some((o) => o.key.endsWith('/p123')) && r.success.length === 1), 'p123 went out in its own small transaction');
   t.comment(`zz retried ${zzTries} time(s) meanwhile, each alone`);

@@ -45,7 +45,7 @@ t.test('10 000 observations are re-published after a lost lease, in bounded batc
   });
   t.teardown(() => pub.stop());
   const N = 10_000;
-  const hk = (i: number) => ({ dc: 'eqiad', cluster: `c${Math.floor(i / 20)}`, service: 'svc', host: `h${i % 20}.eqiad.wmnet`, observer: 'lvs1001' });
+  const hk = (i: number) => ({ dc: 'eqiad', name: `svc${Math.floor(i / 20)}_80`, host: `h${i % 20}.eqiad.wmnet`, observer: 'lvs1001' });
   const obs = (i: number, up = true): Observation => ({
     observer: 'lvs1001', up, reason: up ? 'ok: HTTP 200 in 3 ms' : 'connection refused', code: up ? 'ok' : 'refused', at: 1_700_000_000_000 + i, flapping: false,
     checks: { http: { up, code: up ? 'ok' : 'refused', message: 'HTTP 200 OK, 1234 bytes of body, matched expectations', timings: { connectMs: 1, firstByteMs: 2, totalMs: 3 }, findings: [] } },

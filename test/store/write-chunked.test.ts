@@ -88,7 +88,7 @@ t.test('updateHosts: 500 hosts in one call, in 64-host chunks, one operation id 
 t.test('writeAtomic: 500 creates plus a definition, in chunks, the caller\'s order kept', async (t) => {
   const keys = layout();
   const ks = hostKeys(keys);
-  const def = keys.service({ dc: 'eqiad', cluster: 'sca', service: 'big' });
+  const def = keys.service({ dc: 'eqiad', name: 'big_80' });
   const { kv, txns } = recording(gw);
   const ops = [
     ...ks.map((key) => ({ type: 'create' as const, key, value: '{"weight": 10, "pooled": "yes"}' })),
@@ -210,7 +210,7 @@ t.test('permission denied on some keys: exactly the chunks before it land; again
   await seed(root, ks);
   await enableAuth(authEtcd);
   // May write hosts h00xx, h01xx and h02xx (the first 300), read everything, append audit records.
-  const pool = keys.servicePoolPrefix({ dc: 'eqiad', cluster: 'sca', service: 'big' });
+  const pool = keys.poolPrefix({ dc: 'eqiad', cluster: 'sca', service: 'big' });
   await addPrefixUser(authEtcd, 'ops', 'ops-pw', [
     { prefix: keys.poolsPrefix(), perm: 'read' },
     { prefix: `${pool}h00`, perm: 'readwrite' },
