@@ -124,7 +124,9 @@ export class PooldSource implements AgentSource {
       await Promise.race([first, new Promise((r) => setTimeout(r, this.opts.timeoutMs ?? 2000))]);
       this.firstOutcome = undefined;
     }
-    await this.poll();
+    // The stream's first line queued a full fetch: wait for it. Otherwise list now.
+    if (this.sawHello) await this.serial(async () => undefined);
+    else await this.poll();
     this.schedulePoll();
   }
 
@@ -375,7 +377,14 @@ export class PooldSource implements AgentSource {
           return;
         }
       }
-      this.announce(changed, false);
+      // Unhealthy only because a poll failed (a timeout, say) while the stream stayed up: no event
+      // was missed, and poold just answered, so the snapshot is current again.
+      const recovered = !this.ok && this.streamUp && !this.needFull;
+      if (recovered) {
+        this.ok = true;
+        this.error = undefined;
+      }
+      this.announce(changed, recovered);
     });
   }
 
