@@ -3,6 +3,7 @@
 // call per fact); per-pool gauges are computed from the view at scrape time, so they can never
 // disagree with /pools or keep series of pools that are gone.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { nameResolver } from '../checks/resolve.js';
 import type { CheckResult, ServiceKey } from '../model/types.js';
 
 /** The states poold_servers counts per pool; `total` excludes inactive (decommissioned) hosts, as PyBal does. */
@@ -47,6 +48,10 @@ export class PoolMetrics {
   readonly leader: Gauge;
   /** poold_pool_state_stale{dc,cluster,service}: 1 while the published state is stale. From the view. */
   readonly poolStale: Gauge<PoolLabels>;
+  /** poold_resolver_failures_total{kind}: failed lookups of backend names (this process's resolver), read at scrape. */
+  readonly resolverFailures: Counter<'kind'>;
+  /** poold_resolver_stale_names: names checked at their last-known address because the resolver fails. */
+  readonly resolverStaleNames: Gauge;
 
   private source: MetricsSource | null = null;
 
@@ -85,6 +90,25 @@ export class PoolMetrics {
       registers,
       collect() {
         this.set(self.source?.isLeader() ? 1 : 0);
+      },
+    });
+    // The resolver is per process (src/checks/resolve.ts); its counts are read when scraped.
+    this.resolverFailures = new Counter({
+      name: 'poold_resolver_failures_total',
+      help: 'Failed DNS lookups of backend names, by kind (servfail, timeout, refused, temporary: the resolver; nxdomain, nodata: the name).',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(nameResolver().failures())) this.inc({ kind }, n);
+      },
+    });
+    this.resolverStaleNames = new Gauge({
+      name: 'poold_resolver_stale_names',
+      help: 'Backend names checked at their last-known address because the resolver fails for them.',
+      registers,
+      collect() {
+        this.set(nameResolver().staleNames().length);
       },
     });
     this.checksTotal = new Counter({

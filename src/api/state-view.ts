@@ -127,7 +127,9 @@ export class PoolView implements MetricsSource {
   setService(def: ServiceDef): boolean {
     const e = this.entry(def);
     if (!e) return false;
+    const changed = e.def === null || JSON.stringify(e.def) !== JSON.stringify(def);
     e.def = def;
+    if (changed) this.events.publish({ type: 'pool', pool: e.key, change: 'definition', revision: e.state?.revision ?? null });
     return true;
   }
 
@@ -139,13 +141,15 @@ export class PoolView implements MetricsSource {
       this.events.publish({ type: 'state', pool: e.key, host, revision: e.state?.revision ?? 0, before: snapshot(s), after: null });
     }
     this.pools.delete(servicePath(key));
+    this.events.publish({ type: 'pool', pool: e.key, change: 'removed', revision: e.state?.revision ?? null });
     return true;
   }
 
   /**
    * Publishes the pool's effective state (as the leader computed it). The object is kept as is and
    * must not be mutated afterwards (pass a new object for each revision). Emits one `state` event per
-   * host whose effective state changed, counts transitions, and counts hosts newly kept pooled while
+   * host whose effective state changed and then one `pool` event if anything an LVS table depends on
+   * changed (admin state and kept-by-threshold included), counts transitions, and counts hosts newly kept pooled while
    * down (could-not-depool). States with a revision older than the current one are ignored
    * (returns false), so a late watch event never rolls the view back.
    */
@@ -156,16 +160,23 @@ export class PoolView implements MetricsSource {
     if (prev && state.revision < prev.revision) return false;
     e.state = state;
     const hosts = new Set([...Object.keys(prev?.servers ?? {}), ...Object.keys(state.servers)]);
+    // Whether anything an LVS table is built from changed (then one `pool` event follows).
+    let lvsInputs = prev === null || prev.depoolThreshold !== state.depoolThreshold || prev.pooledDown.join() !== state.pooledDown.join();
     for (const host of [...hosts].sort()) {
       const b = prev?.servers[host] ? snapshot(prev.servers[host]) : null;
       const a = state.servers[host] ? snapshot(state.servers[host]) : null;
+      if (prev?.servers[host]?.pooledAdmin !== state.servers[host]?.pooledAdmin) lvsInputs = true;
       if (sameSnapshot(b, a)) continue;
+      lvsInputs = true;
       this.events.publish({ type: 'state', pool: e.key, host, revision: state.revision, before: b, after: a });
       if (this.metrics && b && a) {
         if (b.up !== a.up) this.metrics.recordTransition(e.key, a.up ? 'up' : 'down');
         if (b.pooled !== a.pooled) this.metrics.recordTransition(e.key, a.pooled ? 'pooled' : 'depooled');
       }
     }
+    // After the per-host events, one for the pool, also when only an admin state or the hosts kept
+    // by the threshold changed (no host event): the LVS agent re-fetches the pool on it.
+    if (lvsInputs) this.events.publish({ type: 'pool', pool: e.key, change: 'state', revision: state.revision });
     const wasPooledDown = new Set(prev?.pooledDown ?? []);
     for (const host of state.pooledDown) {
       if (!wasPooledDown.has(host)) this.metrics?.recordCouldNotDepool(e.key);

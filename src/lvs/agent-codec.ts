@@ -123,11 +123,12 @@ export function parsePoolState(raw: string, where: string, expected?: ServiceKey
  * poold's `GET /v1/pools/:dc/:name` answer → the LvsDef and the PoolState it describes.
  * `lvs` is null when poold has no definition for the pool; `state` is undefined before any state.
  */
-export function parsePoolDetail(body: unknown, where: string, expected: ServiceKey): { lvs: LvsDef | null; state: PoolState | undefined; addresses: Record<string, string> } {
+export function parsePoolDetail(body: unknown, where: string, expected: ServiceKey): { lvs: LvsDef | null; pool: PoolRef; state: PoolState | undefined; addresses: Record<string, string> } {
   const o = obj(body, where);
   const key = checkKey(o, where, expected);
+  const pool = { cluster: str(o, 'cluster', where), service: str(o, 'service', where) };
   const lvs = o.lvs === null || o.lvs === undefined ? null : checkLvsDef(o.lvs, where);
-  if (o.revision === null || o.revision === undefined) return { lvs, state: undefined, addresses: {} };
+  if (o.revision === null || o.revision === undefined) return { lvs, pool, state: undefined, addresses: {} };
   const hosts = Array.isArray(o.hosts) ? o.hosts : fail(where, '"hosts" must be an array');
   const servers: Record<string, EffectiveServer> = {};
   const pooledDown: string[] = [];
@@ -154,10 +155,11 @@ export function parsePoolDetail(body: unknown, where: string, expected: ServiceK
   const threshold = o.threshold === null || o.threshold === undefined ? undefined : obj(o.threshold, `${where} threshold`);
   return {
     lvs,
+    pool,
     addresses,
     state: {
       ...key,
-      pool: { cluster: str(o, 'cluster', where), service: str(o, 'service', where) },
+      pool,
       revision: int(o, 'revision', where),
       updatedAt: typeof o.updatedAt === 'number' ? o.updatedAt : 0,
       depoolThreshold: typeof threshold?.depoolThreshold === 'number' ? threshold.depoolThreshold : 0,

@@ -3,8 +3,8 @@
 //   poolctl lvs agent --host lvs1001 [--services dc/name,...] [--poold URL]
 //                     [--ipvsadm PATH] [--dry-run]
 //
-// It reconciles on every change of a service definition or pool state (etcd watch, or poold
-// polling) and every `periodMs` (which re-reads the kernel table and so repairs hand edits).
+// It reconciles on every change of a service definition or pool state (etcd watch, or poold's
+// event stream, polling when there is none) and every `periodMs` (which re-reads the kernel table and so repairs hand edits).
 // What it never does (PyBal does some of these):
 //   - flush the table, or delete and re-add a virtual service at start-up: it adopts what is there;
 //   - touch anything while etcd/poold is unreachable;
@@ -24,7 +24,7 @@ import { serviceFilter, type AgentSource } from './agent-source.js';
 
 export type AgentSourceConfig =
   | { kind: 'etcd'; etcd: EtcdOptions; roots?: Partial<KeyRoots> }
-  | { kind: 'poold'; url: string; pollMs?: number };
+  | { kind: 'poold'; url: string; pollMs?: number; stream?: boolean; resyncMs?: number; streamRetryMs?: number; streamRetryMaxMs?: number };
 
 export interface AgentOptions {
   /** This LVS host's name (labels metrics and /status). */
@@ -59,7 +59,7 @@ export interface AgentStatus {
   dryRun: boolean;
   periodMs: number;
   ipvsadm: string;
-  source: { kind: AgentSource['kind']; healthy: boolean; lastError: string | null };
+  source: { kind: AgentSource['kind']; healthy: boolean; lastError: string | null; detail?: object };
   lastReconcile: ReconcileReport | null;
   /** Epoch ms when the table last matched the desired state (noop or verified apply). */
   lastSuccessAt: number | null;
@@ -104,7 +104,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
   const source: AgentSource =
     opts.source.kind === 'etcd'
       ? new EtcdSource({ etcd: opts.source.etcd, roots: opts.source.roots, filter })
-      : new PooldSource({ url: opts.source.url, pollMs: opts.source.pollMs, filter });
+      : new PooldSource({ ...opts.source, filter });
   const metrics = new AgentMetrics({ host: opts.host, source: source.kind, dryRun: opts.dryRun ?? false });
   const listeners = new Set<(r: ReconcileReport) => void>(opts.onReport ? [opts.onReport] : []);
   let last: ReconcileReport | null = null;
@@ -142,7 +142,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
     dryRun: opts.dryRun ?? false,
     periodMs,
     ipvsadm: ipvsadmPath,
-    source: { kind: source.kind, healthy: source.healthy(), lastError: source.lastError() ?? null },
+    source: { kind: source.kind, healthy: source.healthy(), lastError: source.lastError() ?? null, ...(source.detail ? { detail: source.detail() } : {}) },
     lastReconcile: last,
     lastSuccessAt,
     services: lastServices,

@@ -90,3 +90,25 @@ t.test('resolver caches answers and, briefly, failures', async (t) => {
   await resolve('a.test', 4);
   t.same(calls.slice(4), ['4 a.test'], 'answer refreshed after its ttl');
 });
+
+t.test('agent resolver: a resolver outage keeps the last answer; NXDOMAIN drops it', async (t) => {
+  let now = 0;
+  let fail: string | undefined;
+  const resolve = cachingResolver({
+    now: () => now, ttlMs: 1000, negativeTtlMs: 100,
+    lookupFn: async () => {
+      if (fail) throw Object.assign(new Error(`getaddrinfo ${fail}`), { code: fail });
+      return '10.0.0.1';
+    },
+  });
+  t.equal(await resolve('a.test', 4), '10.0.0.1');
+  fail = 'EAI_AGAIN';
+  now = 1100;
+  t.equal(await resolve('a.test', 4), '10.0.0.1', 'resolver down after the ttl: the last answer stays');
+  now = 1300;
+  t.equal(await resolve('a.test', 4), '10.0.0.1', 'and again after the short ttl');
+  t.equal(await resolve('never.test', 4), undefined, 'a name never resolved has nothing to keep');
+  fail = 'ENOTFOUND';
+  now = 1500;
+  t.equal(await resolve('a.test', 4), undefined, 'the name is gone: no address');
+});
