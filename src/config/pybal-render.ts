@@ -128,7 +128,8 @@ function renderSection(svc: ServiceDef, section: string, pooldUrl: string, warni
     }
   }
   if (monitors.length === 0) b.warn('no check is rendered, so PyBal would consider every server up');
-  if (svc.lvs.method !== 'g') b.warn(`forwarding method -${svc.lvs.method}: pybal.conf cannot set it (PyBal uses direct routing)`);
+  // PyBal forwards by direct routing, or by IPIP with `tunneling = true`; it cannot masquerade.
+  if (svc.lvs.method === 'm') b.warn('forwarding method -m (masquerading): pybal.conf cannot set it (PyBal uses direct routing or, with tunneling = true, IPIP)');
 
   // PyBal's ConfigParser %-interpolates values: a literal % (e.g. in a URL path) must be written %%.
   const options = [
@@ -138,6 +139,9 @@ function renderSection(svc: ServiceDef, section: string, pooldUrl: string, warni
     `scheduler = ${svc.lvs.scheduler}`,
     `config = ${pybalConfigUrl(pooldUrl, svc)}`,
     `depool-threshold = ${svc.depoolThreshold}`,
+    ...(svc.lvs.method === 'i' ? ['tunneling = true'] : []),
+    // PyBal announces every service by default; only an explicit `bgp: false` is written.
+    ...(svc.lvs.bgp === false ? ['bgp = no'] : []),
     `monitors = [ ${monitors.map((m) => JSON.stringify(m)).join(', ')} ]`,
     ...monitorLines,
   ].map((line) => line.replace(/%/g, '%%'));
