@@ -36,8 +36,6 @@ export interface ServiceStatus {
   skipped?: string;
   /** Servers that left the pool and are draining (weight 0) until their removal. */
   draining?: Array<{ server: string; host?: string; since: number; until: number }>;
-  /** The service's BGP flag, when its definition is known (the agent's BGP speaker reads it). */
-  bgp?: boolean;
 }
 
 export interface ReconcileReport {
@@ -200,11 +198,7 @@ export class Reconciler {
       for (const vs of desired.services) {
         const path = paths.get(vsKey(vs))!;
         const state = inputs.find((i) => servicePath(i.def) === path)?.state;
-        const def = inputs.find((i) => servicePath(i.def) === path)?.def;
-        statuses.push({
-          service: path, vs: vsKey(vs), realServers: vs.servers.length, ...(state ? { revision: state.revision } : {}),
-          ...(def?.lvs.bgp !== undefined ? { bgp: def.lvs.bgp } : {}),
-        });
+        statuses.push({ service: path, vs: vsKey(vs), realServers: vs.servers.length, ...(state ? { revision: state.revision } : {}) });
       }
       statuses.sort((a, b) => a.service.localeCompare(b.service));
       // A service whose definition now names another VIP/port/protocol: delete what we put there

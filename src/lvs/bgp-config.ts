@@ -118,7 +118,7 @@ function list(text: string | undefined): string[] {
 
 /** The BgpConfig the flags describe, undefined without --bgp; a UsageError names the first bad flag. */
 export function bgpConfigFromFlags(f: BgpFlags): BgpConfig | undefined {
-  const bgpFlags = Object.entries(f).filter(([k, v]) => v !== undefined && k !== 'bgp').map(([k]) => k);
+  const bgpFlags = Object.entries(f).filter(([k, v]) => v !== undefined && k !== 'bgp').map(([k]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   if (!f.bgp) {
     if (bgpFlags.length > 0) fail(`BGP options given without --bgp (${bgpFlags.join(', ')}); add --bgp to announce VIPs`);
     return undefined;
