@@ -25,6 +25,7 @@ const NEEDED = {
     '/usr/sbin/nagios4': 'nagios4-core',
     gobgpd: 'gobgpd',
     bird: 'bird2',
+    ip: 'iproute2',
   },
 };
 
