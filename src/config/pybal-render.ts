@@ -129,6 +129,7 @@ function renderSection(svc: ServiceDef, section: string, pooldUrl: string, warni
   }
   if (monitors.length === 0) b.warn('no check is rendered, so PyBal would consider every server up');
   // PyBal forwards by direct routing, or by IPIP with `tunneling = true`; it cannot masquerade.
+  if (svc.lvs.drainMs) b.warn(`drain ${svc.lvs.drainMs}ms: PyBal removes a depooled server at once (only the poold LVS agent drains)`);
   if (svc.lvs.method === 'm') b.warn('forwarding method -m (masquerading): pybal.conf cannot set it (PyBal uses direct routing or, with tunneling = true, IPIP)');
 
   // PyBal's ConfigParser %-interpolates values: a literal % (e.g. in a URL path) must be written %%.

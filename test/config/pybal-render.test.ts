@@ -123,4 +123,6 @@ t.test('forwarding: method i renders tunneling = true (no warning); method m is 
   t.same(nat.warnings.map((w) => w.message), ['forwarding method -m (masquerading): pybal.conf cannot set it (PyBal uses direct routing or, with tunneling = true, IPIP)']);
   t.notMatch(nat.text, /^tunneling/m);
   t.notMatch(renderPybal([base], POOLD).text, /tunneling|bgp/);
+  const drained = renderPybal([cxserver({ lvs: { ...base.lvs, drainMs: 30_000 } })], POOLD);
+  t.same(drained.warnings.map((w) => w.message), ['drain 30000ms: PyBal removes a depooled server at once (only the poold LVS agent drains)']);
 });
