@@ -1,7 +1,8 @@
 // A small routed network for the BGP tests, made of Linux network namespaces: one router namespace
 // running BIRD 2, and LVS namespaces each joined to it by a veth pair:
 //
-//   lvs<i> (10.99.<i>.2) ── veth ── (10.99.<i>.1) router: BIRD, AS 65000, one BGP session per LVS
+//   lvs<i> (10.99.<i>.2, fd00:99:<i>::2) ── veth ── (10.99.<i>.1, fd00:99:<i>::1) router: BIRD, AS 65000,
+//   one BGP session per LVS (IPv4 transport, IPv4 and IPv6 unicast)
 //
 // The LVS agents under test run gobgpd inside their LVS namespace (`--bgp-netns`). Everything is
 // torn down by stop(), and also if this process dies: BIRD runs under `setpriv --pdeathsig KILL`,
@@ -68,7 +69,7 @@ export interface BirdRoute {
 
 export interface Lab {
   router: string;
-  lvs: Array<{ netns: string; address: string; routerAddress: string; protocol: string }>;
+  lvs: Array<{ netns: string; address: string; address6: string; routerAddress: string; protocol: string }>;
   birdSocket: string;
   /** BIRD's routes for one prefix (all of them, the primary flagged). */
   routes(prefix: string): BirdRoute[];
@@ -130,9 +131,12 @@ export async function startLab(lvsCount: number): Promise<Lab> {
       ip(['-n', router, 'link', 'add', `r${i}`, 'type', 'veth', 'peer', 'name', 'up0', 'netns', netns]);
       ip(['-n', router, 'addr', 'add', `10.99.${i}.1/24`, 'dev', `r${i}`]);
       ip(['-n', netns, 'addr', 'add', `10.99.${i}.2/24`, 'dev', 'up0']);
+      // nodad: usable at once, no duplicate address detection delay.
+      ip(['-n', router, 'addr', 'add', `fd00:99:${i}::1/64`, 'dev', `r${i}`, 'nodad']);
+      ip(['-n', netns, 'addr', 'add', `fd00:99:${i}::2/64`, 'dev', 'up0', 'nodad']);
       ip(['-n', router, 'link', 'set', `r${i}`, 'up']);
       ip(['-n', netns, 'link', 'set', 'up0', 'up']);
-      lvs.push({ netns, address: `10.99.${i}.2`, routerAddress: `10.99.${i}.1`, protocol: `lvs${i}` });
+      lvs.push({ netns, address: `10.99.${i}.2`, address6: `fd00:99:${i}::2`, routerAddress: `10.99.${i}.1`, protocol: `lvs${i}` });
     }
     const conf = [
       'router id 10.99.0.1;',
@@ -140,7 +144,7 @@ export async function startLab(lvsCount: number): Promise<Lab> {
       'protocol device { scan time 1; }',
       // Fast timers so the tests measure the agent, not BIRD's back-off.
       ...lvs.map((l) => `protocol bgp ${l.protocol} { local ${l.routerAddress} as ${ROUTER_ASN}; neighbor ${l.address} as ${LVS_ASN}; ` +
-        `hold time ${HOLD_S}; keepalive time 3; connect retry time 1; error wait time 1, 2; ipv4 { import all; export none; }; }`),
+        `hold time ${HOLD_S}; keepalive time 3; connect retry time 1; error wait time 1, 2; ipv4 { import all; export none; }; ipv6 { import all; export none; }; }`),
     ].join('\n');
     const confPath = join(dir, 'bird.conf');
     writeFileSync(confPath, `${conf}\n`);

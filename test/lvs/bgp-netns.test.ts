@@ -49,6 +49,12 @@ const hosts = Object.keys(def.servers);
 const state = (s: Partial<EffectiveServer>) => poolState(def, Object.fromEntries(hosts.map((h) => [h, s])), revision++);
 await putDef(kv, def);
 await putState(kv, state({}));
+const dns = serviceDef({
+  service: 'dns', lvs: { ip: '2001:db8:ed1a:0:0:0:0:3', port: 53, protocol: 'udp', scheduler: 'sh' },
+  servers: { 'dns1001.wikimedia.org': '2001:db8:1::5', 'dns1002.wikimedia.org': '2001:db8:1::6' },
+});
+await putDef(kv, dns);
+await putState(kv, poolState(dns, { 'dns1001.wikimedia.org': {}, 'dns1002.wikimedia.org': {} }, 1));
 await putDef(kv, nobgp);
 await putState(kv, poolState(nobgp, Object.fromEntries(Object.keys(nobgp.servers).map((h) => [h, {}])), 1));
 const source = { kind: 'etcd' as const, etcd: { endpoints: etcd.endpoints } };
@@ -73,11 +79,11 @@ const running = new Set<TestAgent>();
 t.teardown(async () => {
   for (const a of running) await a.agent.stop();
 });
-async function agentOn(i: number, over: Record<string, string> = {}): Promise<TestAgent> {
+async function agentOn(i: number, over: Record<string, string> = {}, services = ['eqiad/sca/cxserver', 'eqiad/sca/nobgp']): Promise<TestAgent> {
   const fake = fakeIpvsadm();
   t.teardown(fake.cleanup);
   const dbg = process.env.BGP_DEBUG ? { log: (e: string, f: Record<string, unknown>) => process.stderr.write(`${new Date().toISOString()} lvs${i + 1} ${e} ${JSON.stringify(f)}\n`) } : {};
-  const a = await startTestAgent(fake, source, { services: ['eqiad/sca/cxserver', 'eqiad/sca/nobgp'], bgp: bgpFor(i, over), host: `lvs${i + 1}`, ...dbg });
+  const a = await startTestAgent(fake, source, { services, bgp: bgpFor(i, over), host: `lvs${i + 1}`, ...dbg });
   running.add(a);
   return a;
 }
@@ -205,4 +211,16 @@ t.test('policy withdraw-when-empty: depooling the last member withdraws; a repoo
   await putState(kv, state({}));
   await lab.waitFor('the route to come back on repool', from('lvs1'), 10_000);
   await stopAgent(a);
+});
+
+t.test('IPv6: a VIP of an IPv6 service is announced as a /128 with the IPv6 next hop, over the IPv4 session', async (t) => {
+  const l = lab.lvs[1]!;
+  const V6 = '2001:db8:ed1a::3/128';
+  const a = await agentOn(1, { bgpNexthopIpv6: l.address6 }, ['eqiad/sca/dns', 'eqiad/sca/cxserver']);
+  await lab.waitFor('the IPv6 route', () => lab.routes(V6).some((r) => r.from === 'lvs2'), ANNOUNCE_WITHIN_MS);
+  t.match(lab.routes(V6), [{ from: 'lvs2', primary: true, med: 0, via: l.address6 }]);
+  await lab.waitFor('the IPv4 route too', from('lvs2'), ANNOUNCE_WITHIN_MS);
+  t.same(a.agent.status().bgp!.announced.map((x) => x.prefix), ['10.2.2.18/32', V6]);
+  await stopAgent(a);
+  await lab.waitFor('both routes to go', () => lab.routes(V6).length === 0 && notFrom('lvs2')(), 5000);
 });
