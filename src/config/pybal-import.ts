@@ -176,14 +176,18 @@ export function importPybalConf(conf: PybalConf, opts: PybalImportOptions, lists
   const notesBySection = new Map<string, string[]>();
   if (conf.global) {
     for (const o of conf.global.options.values()) {
-      warnings.push({ file: conf.file, line: o.line, col: o.valueCol, message: `[global] ${o.rawName}: BGP and instrumentation settings belong to the LVS host, not pools/; not carried over` });
+      warnings.push({ file: conf.file, line: o.line, col: o.valueCol, message: `[global] ${o.rawName}: BGP and instrumentation settings belong to the LVS host (poolctl lvs agent --bgp-*), not pools/; not carried over` });
     }
   }
   for (const svc of conf.services) {
     const c: Ctx = { file: conf.file, svc, warnings, notes: [], warned: new Set() };
     const lvs: Record<string, unknown> = { ip: svc.ip, port: svc.port, protocol: svc.protocol, scheduler: svc.scheduler };
+    // tunneling = true is IPIP forwarding; per-service bgp = no is pools/ `bgp: false` (yes is the default).
+    if (svc.tunneling) lvs.method = 'i';
+    if (!svc.bgp) lvs.bgp = false;
     const def: Record<string, unknown> = { cluster: clusterFor(c, opts), lvs, depool_threshold: svc.depoolThreshold, checks: checks(c), servers: servers(c, lists) };
-    for (const o of ['bgp', 'ops']) if (has(c, o)) warn(c, o, 'BGP announcement is configured on the LVS host, not in pools/; not carried over');
+    if (has(c, 'bgp-med')) warn(c, 'bgp-med', 'a per-service MED has no pools/ setting: the LVS agent announces every VIP with its --bgp-med; not carried over');
+    if (has(c, 'ops')) warn(c, 'ops', 'one-packet scheduling has no pools/ setting; not carried over');
     if (!svc.proxyfetch) for (const o of CHECK_ALL_OPTIONS) if (has(c, o)) warn(c, o, 'belongs to ProxyFetch, which monitors does not list; not carried over');
     for (const o of uninterpretedOptions(svc)) {
       if (c.warned.has(o.name)) continue;

@@ -46,6 +46,10 @@ export interface PybalServiceConf {
   scheduler: string;
   config: string;
   depoolThreshold: number;
+  /** PyBal's per-service `bgp` (default yes): announce this service's VIP. */
+  bgp: boolean;
+  /** `tunneling = true`: real servers are reached through IPIP (`ipvsadm -i`); default direct routing. */
+  tunneling: boolean;
   monitors: string[];
   proxyfetch?: ProxyFetchConf;
   idleconnection?: IdleConnectionConf;
@@ -185,7 +189,8 @@ function parseService(file: string, section: IniSection, problems: ConfigProblem
   const scheduler = r.string('scheduler', true) ?? '';
   const config = r.string('config', true) ?? '';
   const depoolThreshold = r.float('depool-threshold', DEFAULTS.depoolThreshold, 0, 1);
-  r.bool('bgp', true);
+  const bgp = r.bool('bgp', true);
+  const tunneling = r.bool('tunneling', false);
   r.bool('ops', false);
 
   const monitors: string[] = [];
@@ -209,6 +214,8 @@ function parseService(file: string, section: IniSection, problems: ConfigProblem
     scheduler,
     config,
     depoolThreshold,
+    bgp,
+    tunneling,
     monitors,
     understood: r.understood,
   };

@@ -52,7 +52,11 @@ export function checkLvsDef(v: unknown, where: string): LvsDef {
   if (method !== 'g' && method !== 'i' && method !== 'm') fail(`${where} lvs`, '"method" must be g, i or m');
   const scheduler = str(o, 'scheduler', `${where} lvs`);
   if (!/^[a-z]+$/.test(scheduler)) fail(`${where} lvs`, `"scheduler" ${JSON.stringify(scheduler)} is not a scheduler name`);
-  return { ip: str(o, 'ip', `${where} lvs`), port: int(o, 'port', `${where} lvs`, 1, 65535), protocol, scheduler, method };
+  const def: LvsDef = { ip: str(o, 'ip', `${where} lvs`), port: int(o, 'port', `${where} lvs`, 1, 65535), protocol, scheduler, method };
+  // Optional fields (issue 15): absent means the agent's BGP default, and no drain.
+  if (o.bgp !== undefined) def.bgp = bool(o, 'bgp', `${where} lvs`);
+  if (o.drainMs !== undefined) def.drainMs = int(o, 'drainMs', `${where} lvs`);
+  return def;
 }
 
 function checkKey(o: Obj, where: string, expected?: ServiceKey): ServiceKey {

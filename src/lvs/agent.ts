@@ -10,10 +10,14 @@
 //   - touch anything while etcd/poold is unreachable;
 //   - empty a pool unless the admins depooled every host;
 //   - touch virtual services it does not manage.
+// With `bgp`, it also announces the VIPs it serves through a gobgpd it owns (agent-bgp.ts, bgp-*.ts).
 import { UsageError } from '../model/errors.js';
 import type { EtcdOptions } from '../store/connection.js';
 import type { KeyRoots } from '../store/keys.js';
 import { DEFAULT_IPVSADM_PATH } from './apply.js';
+import { startAgentBgp, type AgentBgp } from './agent-bgp.js';
+import type { BgpConfig } from './bgp-config.js';
+import type { BgpStatus } from './bgp-speaker.js';
 import { EtcdSource } from './agent-etcd.js';
 import { startAgentHttp } from './agent-http.js';
 import { AgentMetrics } from './agent-metrics.js';
@@ -52,6 +56,8 @@ export interface AgentOptions {
   resolve?: Resolver;
   /** Called with every reconcile report, the first one included (tests, benchmarks). */
   onReport?: (r: ReconcileReport) => void;
+  /** Announce the served VIPs over BGP (PyBal's `bgp = yes`); absent: no BGP. */
+  bgp?: BgpConfig;
 }
 
 export interface AgentStatus {
@@ -64,6 +70,8 @@ export interface AgentStatus {
   /** Epoch ms when the table last matched the desired state (noop or verified apply). */
   lastSuccessAt: number | null;
   services: ServiceStatus[];
+  /** Present when BGP is on: sessions, announced and withheld VIPs. */
+  bgp?: BgpStatus;
 }
 
 export interface AgentHandle {
@@ -107,6 +115,11 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
       : new PooldSource({ ...opts.source, filter });
   const metrics = new AgentMetrics({ host: opts.host, source: source.kind, dryRun: opts.dryRun ?? false });
   const listeners = new Set<(r: ReconcileReport) => void>(opts.onReport ? [opts.onReport] : []);
+  const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // gobgpd first: if it cannot start, the agent fails before it touches anything.
+  const bgp: AgentBgp | undefined = opts.bgp
+    ? await startAgentBgp({ config: opts.bgp, dryRun: opts.dryRun ?? false, registry: metrics.registry, log, print })
+    : undefined;
   let last: ReconcileReport | null = null;
   let lastSuccessAt: number | null = null;
   let lastServices: ServiceStatus[] = [];
@@ -123,6 +136,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
     else if (r.result === 'noop' && prev && prev.result !== 'noop' && prev.result !== 'applied') log('recovered', { reason: r.reason });
     const newlySkipped = r.services.filter((s) => s.skipped && !prev?.services.some((p) => p.service === s.service && p.skipped === s.skipped));
     for (const s of newlySkipped) log('service-skipped', { service: s.service, reason: s.skipped });
+    void bgp?.onReport(r, source.snapshot());
     for (const fn of listeners) fn(r);
   };
 
@@ -133,7 +147,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
     dryRun: opts.dryRun ?? false,
     resolve: opts.resolve ?? cachingResolver(),
     onReport,
-    print: opts.print ?? ((line) => process.stdout.write(`${line}\n`)),
+    print,
     retryMs: opts.retryMs,
   });
 
@@ -146,11 +160,17 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
     lastReconcile: last,
     lastSuccessAt,
     services: lastServices,
+    ...(bgp ? { bgp: bgp.status() } : {}),
   });
 
   let http: Awaited<ReturnType<typeof startAgentHttp>> | undefined;
   const listen = opts.listen === undefined ? { port: DEFAULT_AGENT_PORT } : opts.listen;
-  if (listen) http = await startAgentHttp({ ...listen, metrics, status });
+  try {
+    if (listen) http = await startAgentHttp({ ...listen, metrics, status });
+  } catch (err) {
+    await bgp?.stop();
+    throw err;
+  }
 
   // Changes from the source reconcile against the cached table (fast path); the period re-reads it.
   // Before the first successful listing, 'change' finds the source unhealthy and touches nothing.
@@ -178,6 +198,8 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
       stopping = (async () => {
         clearInterval(timer);
         reconciler.stop();
+        // Withdraw before anything else: routers move the VIPs' traffic to another LVS host at once.
+        await bgp?.stop();
         await reconciler.idle();
         await source.stop();
         await http?.app.close();

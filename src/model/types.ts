@@ -58,6 +58,16 @@ export interface LvsDef {
   protocol: LvsProtocol;
   scheduler: string;
   method: LvsMethod;
+  /**
+   * Announce the VIP over BGP from LVS hosts that run BGP (PyBal's per-service `bgp`). Absent: the
+   * agent's default (announce, as PyBal).
+   */
+  bgp?: boolean;
+  /**
+   * Graceful drain on depool: a server leaving the pool first gets weight 0 (no new connections)
+   * and is removed this many ms later. Absent or 0: removed at once.
+   */
+  drainMs?: number;
 }
 
 export interface StatusRange {

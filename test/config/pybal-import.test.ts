@@ -50,9 +50,8 @@ t.test('imports sections, checks and the file server list; warns about everythin
   t.same(
     r.warnings.map((w) => `${w.file === f ? 'pybal.conf' : w.file}:${w.line}:${w.col}: ${w.message}`),
     [
-      'pybal.conf:2:7: [global] bgp: BGP and instrumentation settings belong to the LVS host, not pools/; not carried over',
+      'pybal.conf:2:7: [global] bgp: BGP and instrumentation settings belong to the LVS host (poolctl lvs agent --bgp-*), not pools/; not carried over',
       `pybal.conf:9:10: [cxserver] config: sca1002.eqiad.wmnet is enabled: False in file://${dir}/cxserver-servers (line 2); pools/ holds no admin state: after sync run \`poolctl depool sca1002.eqiad.wmnet\``,
-      'pybal.conf:10:7: [cxserver] bgp: BGP announcement is configured on the LVS host, not in pools/; not carried over',
       'pybal.conf:16:28: [cxserver] idleconnection.max-delay: poold reconnects at once and has no TCP keepalive tuning; not carried over',
       'pybal.conf:17:16: [cxserver] fancy-option: not understood by poold (or its monitor is not listed in monitors); not carried over',
       'pybal.conf:19:1: [text]: pybal.conf names no conftool cluster; used "text": set the real one (poolctl import pybal --cluster)',
@@ -88,4 +87,37 @@ t.test('a malformed pybal.conf fails with every located problem', async (t) => {
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'bad.conf'), '[x]\nport = eighty\n');
   await t.rejects(importPybalFile(join(dir, 'bad.conf'), { dc: 'eqiad' }), { name: 'ConfigError', message: /bad\.conf:2:8: \[x\] port: expected an integer/ });
+});
+
+t.test('tunneling = true imports as IPIP (method i) and bgp = no as bgp: false, without a warning; render writes them back', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'poold-import-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'servers'), "{ 'host': 'cloudelastic1005.eqiad.wmnet', 'weight': 10, 'enabled': True }\n");
+  await writeFile(
+    join(dir, 'pybal.conf'),
+    [
+      '[cloudelastic-chi-https_9243]', 'protocol = tcp', 'ip = 10.2.2.54', 'port = 9243', 'scheduler = mh',
+      `config = file://${dir}/servers`, 'tunneling = true', 'bgp = no', 'bgp-med = 10',
+      "monitors = [ 'IdleConnection' ]", '',
+      '[plain]', 'protocol = tcp', 'ip = 10.2.2.55', 'port = 80', 'scheduler = wrr',
+      `config = file://${dir}/servers`, 'tunneling = no', "monitors = [ 'IdleConnection' ]", '',
+    ].join('\n'),
+  );
+  const r = await importPybalFile(join(dir, 'pybal.conf'), { dc: 'eqiad', cluster: 'cloudelastic' });
+  // Only the per-service MED is reported: tunneling and bgp are carried over.
+  t.same(r.warnings.map((w) => w.message), [
+    '[cloudelastic-chi-https_9243] bgp-med: a per-service MED has no pools/ setting: the LVS agent announces every VIP with its --bgp-med; not carried over',
+  ]);
+  const loaded = parsePoolsText(r.yaml, 'imported.yaml');
+  t.same(loaded.problems, []);
+  const tun = loaded.services.find((s) => s.catalog === 'cloudelastic-chi-https_9243')!;
+  t.same(tun.lvs, { ip: '10.2.2.54', port: 9243, protocol: 'tcp', scheduler: 'mh', method: 'i', bgp: false });
+  const plain = loaded.services.find((s) => s.catalog === 'plain')!;
+  t.same(plain.lvs, { ip: '10.2.2.55', port: 80, protocol: 'tcp', scheduler: 'wrr', method: 'g' });
+
+  const text = renderPybal(loaded.services, 'http://poold:9090').text;
+  const back = parsePybalConf(text, 'rendered.conf');
+  t.match(back.services.find((s) => s.name === 'cloudelastic-chi-https_9243'), { tunneling: true, bgp: false });
+  t.match(back.services.find((s) => s.name === 'plain'), { tunneling: false, bgp: true });
+  t.notMatch(text.split('[plain]')[1], /tunneling|bgp/, 'defaults are not written');
 });

@@ -112,3 +112,17 @@ t.test('several http checks that must all pass merge into one ProxyFetch with ch
   t.match(apart.warnings, [{ check: 'other', message: /a second http check cannot be rendered/ }]);
   t.same(parsePybalConf(apart.text, 'x').services[0].proxyfetch?.urls, ['http://cxserver.svc.eqiad.wmnet/_info']);
 });
+
+t.test('forwarding: method i renders tunneling = true (no warning); method m is a warning; bgp: false renders bgp = no', async (t) => {
+  const base = cxserver();
+  const tun = renderPybal([cxserver({ lvs: { ...base.lvs, method: 'i', bgp: false } })], POOLD);
+  t.same(tun.warnings, []);
+  t.match(tun.text, 'depool-threshold = 0.5\ntunneling = true\nbgp = no\nmonitors');
+  t.match(parsePybalConf(tun.text, 'x').services[0], { tunneling: true, bgp: false });
+  const nat = renderPybal([cxserver({ lvs: { ...base.lvs, method: 'm' } })], POOLD);
+  t.same(nat.warnings.map((w) => w.message), ['forwarding method -m (masquerading): pybal.conf cannot set it (PyBal uses direct routing or, with tunneling = true, IPIP)']);
+  t.notMatch(nat.text, /^tunneling/m);
+  t.notMatch(renderPybal([base], POOLD).text, /tunneling|bgp/);
+  const drained = renderPybal([cxserver({ lvs: { ...base.lvs, drainMs: 30_000 } })], POOLD);
+  t.same(drained.warnings.map((w) => w.message), ['drain 30000ms: PyBal removes a depooled server at once (only the poold LVS agent drains)']);
+});
