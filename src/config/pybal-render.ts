@@ -39,7 +39,12 @@ export function pybalSectionNames(services: ServiceDef[]): Map<ServiceDef, strin
   return out;
 }
 
-const PLACEHOLDER_NAMES: Record<string, string> = { '{host}': 'server.host', '{address}': 'server.ip', '{port}': 'server.port' };
+// PyBal's RunCommand takes its arguments only when every one is a string (monitor.py
+// _getConfigStringList); one non-string and it silently runs the command with [""] instead. So an
+// argument is either a string literal or a per-server name PyBal holds as a string: server.host
+// (the host name) and server.ip (the resolved address). server.port is an int there, and always the
+// section's port (LVSService.initServer), so `{port}` is written as that port, a string literal.
+const PLACEHOLDER_NAMES: Record<string, string> = { '{host}': 'server.host', '{address}': 'server.ip' };
 
 interface SectionBuilder {
   lines: string[];
@@ -59,11 +64,13 @@ function renderProxyFetch(b: SectionBuilder, plan: ProxyFetchPlan): void {
   }
 }
 
-function commandArg(arg: string, b: SectionBuilder, check: CheckDef): PyValue {
+/** One RunCommand argument: a string literal, or server.host / server.ip (strings in PyBal). */
+function commandArg(arg: string, port: number, b: SectionBuilder, check: CheckDef): PyValue {
   const name = PLACEHOLDER_NAMES[arg];
   if (name) return new PyName(name);
-  if (/\{(host|address|port)\}/.test(arg)) b.warn(`argument ${JSON.stringify(arg)} embeds a placeholder; PyBal can only pass server.host/ip/port as a whole argument`, check);
-  return arg;
+  const literal = arg.replace(/\{port\}/g, String(port));
+  if (/\{(host|address)\}/.test(literal)) b.warn(`argument ${JSON.stringify(arg)} embeds a placeholder; PyBal can only pass server.host/ip as a whole argument`, check);
+  return literal;
 }
 
 function renderSection(svc: ServiceDef, section: string, pooldUrl: string, warnings: PybalRenderWarning[]): string[] {
@@ -109,7 +116,9 @@ function renderSection(svc: ServiceDef, section: string, pooldUrl: string, warni
       case 'command':
         if (claim('RunCommand', check)) {
           monitorLines.push(`runcommand.command = ${check.argv[0]}`);
-          monitorLines.push(`runcommand.arguments = ${formatPyLiteral(check.argv.slice(1).map((a) => commandArg(a, b, check)))}`);
+          // An empty list is not a string list to PyBal either: it runs the command with [""].
+          if (check.argv.length === 1) b.warn('no arguments: PyBal runs a RunCommand with at least one argument, an empty string', check);
+          monitorLines.push(`runcommand.arguments = ${formatPyLiteral(check.argv.slice(1).map((a) => commandArg(a, svc.lvs.port, b, check)))}`);
           monitorLines.push(`runcommand.timeout = ${wholeSeconds(check.timeoutMs)}`);
           monitorLines.push(`runcommand.interval = ${wholeSeconds(check.intervalMs)}`);
         }
