@@ -23,6 +23,7 @@ const NEEDED = {
     openssl: 'openssl',
     '/usr/lib/nagios/plugins/check_tcp': 'monitoring-plugins-basic',
     '/usr/sbin/nagios4': 'nagios4-core',
+    python3: 'python3-minimal', // test/model/pyregex.test.ts checks selector regexes against Python's re
   },
 };
 
