@@ -118,6 +118,9 @@ export function buildProgram(): Command {
   offline(etcdOptions(lvs.command('render-pybal').description('write pybal.conf sections for every service')))
     .option('--poold-url <url>', 'poold API base URL for the `config =` lines (default http://poold.svc.<dc>.wmnet:9090)')
     .option('--out <file>', 'write to a file instead of stdout')
+    .option('--driven', 'PyBal applies poold\'s decision: one always-passing monitor per section (the default)')
+    .option('--pybal-monitors', 'render monitors mirroring poold\'s checks instead (PyBal then also judges health itself; for comparison)')
+    .option('--driven-interval <seconds>', 'seconds between runs of the always-passing monitor')
     .action(lazy(async () => ({ run: (await import('./commands/lvs.js')).renderPybalCommand })));
   etcdOptions(lvs.command('agent').description('reconcile this host\'s IPVS table from poold state (runs until stopped)'))
     .requiredOption('--host <name>', 'this LVS host\'s name')
