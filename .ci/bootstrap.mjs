@@ -26,6 +26,7 @@ const NEEDED = {
     gobgpd: 'gobgpd',
     bird: 'bird2',
     ip: 'iproute2',
+    python3: 'python3-minimal', // test/model/pyregex.test.ts checks selector regexes against Python's re
   },
 };
 

@@ -91,11 +91,28 @@ export function py2DictOrder(keys: readonly string[]): string[] {
 }
 
 /**
- * The order in which a freshly started PyBal lists the hosts of a pool: its config dict is filled
- * in etcd key order (sorted), and the coordinator's server dict is filled by iterating that dict.
+ * The order in which a freshly started PyBal lists the hosts of a pool in text (/pools/<pool>):
+ * its config dict is filled in the server list's line order (poold serves it sorted, as etcd lists
+ * keys), and the coordinator's `servers` dict is filled by iterating that dict
+ * (Coordinator.onConfigUpdate); the text answer iterates `servers`.
  */
 export function pybalHostOrder(hosts: Iterable<string>): string[] {
   return py2DictOrder(py2DictOrder([...hosts].sort()));
+}
+
+/**
+ * The order of the hosts in PyBal's JSON /pools/<pool>: PoolServers.render_GET fills a third dict,
+ * `res`, by iterating `servers`, and json.dumps iterates `res`. With colliding hashes the refill
+ * moves keys, so this differs from the text order (restbase1007..1010: text 1007, 1009, 1008, 1010;
+ * JSON 1010, 1009, 1008, 1007).
+ */
+export function pybalJsonHostOrder(hosts: Iterable<string>): string[] {
+  return py2DictOrder(pybalHostOrder(hosts));
+}
+
+/** The JSON order from an already computed text order (saves recomputing the first two fills). */
+export function pybalJsonOrderFromText(textOrder: readonly string[]): string[] {
+  return py2DictOrder(textOrder);
 }
 
 /** The order PyBal lists pools: a dict filled from the configured service names. */

@@ -8,6 +8,7 @@ import type { EffectiveServer, PoolState } from '../model/types.js';
 import {
   PYBAL_SERVER_KEYS,
   pybalHostOrder,
+  pybalJsonOrderFromText,
   pybalPoolOrder,
   pyJsonDumps,
   pyObject,
@@ -30,6 +31,20 @@ export function pybalHosts(entry: PoolEntry): string[] {
     const servers = state.servers;
     order = pybalHostOrder(Object.keys(servers).filter((h) => servers[h].pooledAdmin !== 'inactive'));
     orderCache.set(state, order);
+  }
+  return order;
+}
+
+const jsonOrderCache = new WeakMap<PoolState, string[]>();
+
+/** The same hosts in the order of PyBal's JSON answer (one more dict fill; see py-compat.ts). */
+export function pybalJsonHosts(entry: PoolEntry): string[] {
+  const state = entry.state;
+  if (!state) return [];
+  let order = jsonOrderCache.get(state);
+  if (!order) {
+    order = pybalJsonOrderFromText(pybalHosts(entry));
+    jsonOrderCache.set(state, order);
   }
   return order;
 }
@@ -72,9 +87,47 @@ export function renderPoolList(names: Iterable<string>, json: boolean): string {
 
 /** Body of GET /pools/<pool>. */
 export function renderPool(entry: PoolEntry, json: boolean): string {
-  const hosts = pybalHosts(entry);
-  if (json) return pyJsonDumps({ entries: hosts.map((h) => [h, hostJson(entry.state!.servers[h])] as const) });
-  return hosts.map((h) => `${h}:\t${hostStatusText(entry, h)}\n`).join('');
+  if (json) return pyJsonDumps({ entries: pybalJsonHosts(entry).map((h) => [h, hostJson(entry.state!.servers[h])] as const) });
+  return pybalHosts(entry).map((h) => `${h}:\t${hostStatusText(entry, h)}\n`).join('');
+}
+
+/** What a /pools... path names, by the rules of PyBal's Twisted resource tree. */
+export type PybalPoolsTarget = { kind: 'list' } | { kind: 'pool'; pool: string } | { kind: 'host'; pool: string; host: string } | { kind: 'notFound' };
+
+/** Python 2's urllib.unquote: %XX becomes that byte, anything else (a lone or bad %) stays as is. */
+function unquote(segment: string): string {
+  if (!segment.includes('%')) return segment;
+  const bytes: number[] = [];
+  for (let i = 0; i < segment.length; i++) {
+    const hex = segment.slice(i + 1, i + 3);
+    if (segment[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(segment[i], 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * Resolves a request path the way Twisted walks PyBal's resources: the path (without the query) is
+ * split on `/` and each segment unquoted; ServerRoot maps `pools` to PoolsRoot; PoolsRoot and
+ * PoolServers answer an empty segment with themselves (so `/pools//` is the pool list and
+ * `/pools//cxserver` the pool), a known name with the child, anything else with a 404 leaf; the
+ * host resource is a leaf, so whatever follows it is ignored.
+ */
+export function resolvePoolsPath(rawUrl: string): PybalPoolsTarget {
+  const path = rawUrl.split('?', 1)[0];
+  const segments = path.slice(1).split('/').map(unquote);
+  if (segments[0] !== 'pools') return { kind: 'notFound' };
+  let pool: string | undefined;
+  for (const seg of segments.slice(1)) {
+    if (seg === '') continue;
+    if (pool === undefined) pool = seg;
+    else return { kind: 'host', pool, host: seg };
+  }
+  return pool === undefined ? { kind: 'list' } : { kind: 'pool', pool };
 }
 
 /** Body of GET /pools/<pool>/<host>; the caller has checked the host is in pybalHosts(entry). */

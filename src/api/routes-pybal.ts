@@ -10,7 +10,7 @@ import { alertsJson, alertsText, type AlertsResult } from '../model/alerts.js';
 import { poolName } from '../model/types.js';
 import { alertsFor } from './alerts-adapter.js';
 import { serviceParamsSchema, textBodySchema } from './http-errors.js';
-import { renderHost, renderNotFound, renderPool, renderPoolList, sendPybal, wantsJson } from './pybal-format.js';
+import { renderHost, renderNotFound, renderPool, renderPoolList, resolvePoolsPath, sendPybal, wantsJson } from './pybal-format.js';
 import type { PoolView } from './state-view.js';
 
 export interface PybalRoutesOptions {
@@ -33,41 +33,25 @@ export const pybalRoutes: FastifyPluginAsync<PybalRoutesOptions> = async (app, {
     return names;
   };
 
-  app.get('/pools', { schema: { querystring: anyQuery, response: textOrJson } }, async (request, reply) =>
-    send(request, reply, 200, (json) => renderPoolList(poolNames(), json)),
-  );
-
-  const poolSchema = {
-    params: { type: 'object', required: ['pool'], properties: { pool: { type: 'string' } } },
-    querystring: anyQuery,
-    response: textOrJson,
-  };
-  app.get<{ Params: { pool: string } }>('/pools/:pool', { schema: poolSchema }, async (request, reply) => {
-    const entry = view.byPybalName(request.params.pool);
+  // Every /pools... path is resolved as Twisted walks PyBal's resources (resolvePoolsPath): empty
+  // segments name the same resource (`/pools//` lists the pools), the host is a leaf.
+  const poolsSchema = { querystring: anyQuery, response: textOrJson };
+  const poolsHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const target = resolvePoolsPath(request.raw.url ?? request.url);
+    if (target.kind === 'list') return send(request, reply, 200, (json) => renderPoolList(poolNames(), json));
+    if (target.kind === 'notFound') return send(request, reply, 404, renderNotFound);
+    const entry = view.byPybalName(target.pool);
     if (!entry) return send(request, reply, 404, renderNotFound);
-    return send(request, reply, 200, (json) => renderPool(entry, json));
-  });
-
-  const hostSchema = {
-    params: {
-      type: 'object',
-      required: ['pool', 'host'],
-      properties: { pool: { type: 'string' }, host: { type: 'string' }, '*': { type: 'string' } },
-    },
-    querystring: anyQuery,
-    response: textOrJson,
-  };
-  const hostHandler = async (request: FastifyRequest<{ Params: { pool: string; host: string } }>, reply: FastifyReply) => {
-    const entry = view.byPybalName(request.params.pool);
-    const server = entry?.state?.servers[request.params.host];
+    if (target.kind === 'pool') return send(request, reply, 200, (json) => renderPool(entry, json));
+    const server = entry.state?.servers[target.host];
     // Object.hasOwn: a host named `constructor` must not find Object.prototype's.
-    if (!entry || !server || !Object.hasOwn(entry.state!.servers, request.params.host) || server.pooledAdmin === 'inactive') {
+    if (!server || !Object.hasOwn(entry.state!.servers, target.host) || server.pooledAdmin === 'inactive') {
       return send(request, reply, 404, renderNotFound);
     }
-    return send(request, reply, 200, (json) => renderHost(entry, request.params.host, json));
+    return send(request, reply, 200, (json) => renderHost(entry, target.host, json));
   };
-  app.get('/pools/:pool/:host', { schema: hostSchema }, hostHandler);
-  app.get('/pools/:pool/:host/*', { schema: hostSchema }, hostHandler);
+  app.get('/pools', { schema: poolsSchema }, poolsHandler);
+  app.get('/pools/*', { schema: poolsSchema }, poolsHandler);
 
   const alertsSchema = { querystring: anyQuery, response: { 200: textBodySchema } };
   const alertsHandler = async (request: FastifyRequest, reply: FastifyReply) => {

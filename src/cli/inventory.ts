@@ -1,7 +1,7 @@
 // A snapshot of what etcd holds about pools, read with three range requests: conftool hosts,
 // LVS service definitions and published effective state. Commands resolve their targets against it.
 import { NotFoundError, UsageError } from '../model/errors.js';
-import { matchHostName, parseSelector, selectorMatches, type Selector } from '../model/selector.js';
+import { matchHostName, parseSelectorWithNotes, selectorMatches, type Selector } from '../model/selector.js';
 import type { ConftoolValue, HostKey, PoolKey, PoolState, ServiceKey } from '../model/types.js';
 import { poolPath, servicePath } from '../model/types.js';
 import { parseConftoolValue } from '../store/conftool-value.js';
@@ -69,7 +69,12 @@ export async function readInventory(ctx: CliContext): Promise<Inventory> {
  */
 export function parseServiceFilter(text: string | undefined): Selector | undefined {
   if (text === undefined) return undefined;
-  if (text.includes('=')) return parseSelector(text);
+  if (text.includes('=')) {
+    const { selector, notes } = parseSelectorWithNotes(text);
+    // Notes (conftool's surprising readings) go to stderr like every warning, before any write.
+    for (const n of notes) process.stderr.write(`${n}\n`);
+    return selector;
+  }
   const parts = text.split('/');
   const lit = (s: string) => new RegExp(`^${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
   if (parts.length === 1) return { service: lit(parts[0]) };

@@ -20,8 +20,13 @@ function lazy(load: () => Promise<{ run: Handler }>) {
   };
 }
 
-function etcdOptions(cmd: Command): Command {
-  return cmd
+/**
+ * The etcd connection and --json are options of the program, which every verb inherits (commander
+ * hands them over through optsWithGlobals), so they go before or after the verb alike:
+ * `poolctl --etcd URL depool x` and `poolctl depool x --etcd URL`.
+ */
+function globalOptions(program: Command): Command {
+  return program
     .option('--etcd <urls>', 'etcd endpoints, comma-separated (env POOLD_ETCD; default http://127.0.0.1:2379)')
     .option('--etcd-ca <file>', 'CA certificate for etcd TLS (env POOLD_ETCD_CA)')
     .option('--etcd-cert <file>', 'client certificate for etcd TLS (env POOLD_ETCD_CERT)')
@@ -30,6 +35,11 @@ function etcdOptions(cmd: Command): Command {
     .option('--etcd-password <password>', 'etcd password (env POOLD_ETCD_PASSWORD; prefer the env or config file)')
     .option('--etcd-config <file>', 'YAML file with etcd settings (env POOLD_ETCD_CONFIG)')
     .option('--json', 'machine-readable output');
+}
+
+/** Verbs that talk to etcd; the connection options are the program's (globalOptions). */
+function etcdOptions(cmd: Command): Command {
+  return cmd;
 }
 
 function writeOptions(cmd: Command): Command {
@@ -48,7 +58,10 @@ export function buildProgram(): Command {
     // Usage errors read like every other poolctl error ("poolctl: what; how to fix"), then the help.
     .configureOutput({ outputError: (text, write) => write(`poolctl: ${text.replace(/^error: /, '')}`) })
     .showHelpAfterError()
+    // Each verb's --help lists the program's options too (subcommands inherit this setting).
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride();
+  globalOptions(program);
 
   const verbs: Array<[string, string]> = [
     ['pool', 'pool a host (pooled=yes)'],
@@ -79,6 +92,7 @@ export function buildProgram(): Command {
   etcdOptions(program.command('sync [dir]').description('create/update pools in etcd from pools/*.yaml (default ./pools)'))
     .option('--dry-run', 'print the diff, write nothing')
     .option('--reason <text>', 'why; recorded in the audit log')
+    .option('--yes', 'accepted as by every writing verb (sync never asks: its files are the confirmation)')
     .addOption(new Option('--new-hosts <state>', 'admin state for hosts sync creates').choices(['yes', 'no', 'inactive']).default('yes'))
     .action(lazy(() => import('./commands/sync.js')));
   etcdOptions(program.command('audit').description('recent audit records, newest first'))
@@ -105,6 +119,9 @@ export function buildProgram(): Command {
   offline(etcdOptions(lvs.command('render-pybal').description('write pybal.conf sections for every service')))
     .option('--poold-url <url>', 'poold API base URL for the `config =` lines (default http://poold.svc.<dc>.wmnet:9090)')
     .option('--out <file>', 'write to a file instead of stdout')
+    .option('--driven', 'PyBal applies poold\'s decision: one always-passing monitor per section (the default)')
+    .option('--pybal-monitors', 'render monitors mirroring poold\'s checks instead (PyBal then also judges health itself; for comparison)')
+    .option('--driven-interval <seconds>', 'seconds between runs of the always-passing monitor')
     .action(lazy(async () => ({ run: (await import('./commands/lvs.js')).renderPybalCommand })));
   etcdOptions(lvs.command('agent').description('reconcile this host\'s IPVS table from poold state (runs until stopped)'))
     .requiredOption('--host <name>', 'this LVS host\'s name')

@@ -94,6 +94,12 @@ function httpCheck(c: Ctx): Record<string, unknown> | null {
 
 function commandArgs(c: Ctx): string[] {
   const rc = c.svc.runcommand!;
+  // PyBal 1.15 keeps runcommand.arguments only when every item is a string; server.port is an int,
+  // so with it PyBal silently ran the command with [""]. Say so: after import the arguments apply.
+  const nonString = rc.arguments.filter((a) => a instanceof PyName && a.name !== 'server.host' && a.name !== 'server.ip');
+  if (nonString.length > 0) {
+    warn(c, 'runcommand.arguments', `${nonString.map((a) => (a as PyName).name).join(', ')} is not a string to PyBal, so PyBal ignored this list and ran ${rc.command} with one empty argument; poold will pass these arguments: check that the command works with them`);
+  }
   return [
     rc.command,
     ...rc.arguments.map((a) => {

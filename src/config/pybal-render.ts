@@ -5,6 +5,7 @@ import type { CheckDef, ServiceDef } from '../model/types.js';
 import { servicePath } from '../model/types.js';
 import { formatPyLiteral, PyName, type PyValue } from './pybal-literal.js';
 import { proxyFetchPlan, wholeSeconds, type ProxyFetchPlan } from './pybal-proxyfetch.js';
+import { drivenComment, drivenMonitorLines } from './pybal-driven.js';
 
 // Re-exported: callers of the renderer also need how a check maps to ProxyFetch.
 export { formatStatusRanges, httpCheckHostHeader, proxyFetchPlan, type ProxyFetchPlan } from './pybal-proxyfetch.js';
@@ -30,7 +31,12 @@ export function pybalConfigUrl(pooldUrl: string, svc: ServiceDef): string {
   return `${pooldUrl.replace(/\/+$/, '')}/pybal/${servicePath(svc)}`;
 }
 
-const PLACEHOLDER_NAMES: Record<string, string> = { '{host}': 'server.host', '{address}': 'server.ip', '{port}': 'server.port' };
+// PyBal's RunCommand takes its arguments only when every one is a string (monitor.py
+// _getConfigStringList); one non-string and it silently runs the command with [""] instead. So an
+// argument is either a string literal or a per-server name PyBal holds as a string: server.host
+// (the host name) and server.ip (the resolved address). server.port is an int there, and always the
+// section's port (LVSService.initServer), so `{port}` is written as that port, a string literal.
+const PLACEHOLDER_NAMES: Record<string, string> = { '{host}': 'server.host', '{address}': 'server.ip' };
 
 interface SectionBuilder {
   lines: string[];
@@ -50,11 +56,49 @@ function renderProxyFetch(b: SectionBuilder, plan: ProxyFetchPlan): void {
   }
 }
 
-function commandArg(arg: string, b: SectionBuilder, check: CheckDef): PyValue {
+/** One RunCommand argument: a string literal, or server.host / server.ip (strings in PyBal). */
+function commandArg(arg: string, port: number, b: SectionBuilder, check: CheckDef): PyValue {
   const name = PLACEHOLDER_NAMES[arg];
   if (name) return new PyName(name);
-  if (/\{(host|address|port)\}/.test(arg)) b.warn(`argument ${JSON.stringify(arg)} embeds a placeholder; PyBal can only pass server.host/ip/port as a whole argument`, check);
-  return arg;
+  const literal = arg.replace(/\{port\}/g, String(port));
+  if (/\{(host|address)\}/.test(literal)) b.warn(`argument ${JSON.stringify(arg)} embeds a placeholder; PyBal can only pass server.host/ip as a whole argument`, check);
+  return literal;
+}
+
+/**
+ * How PyBal is meant to use the sections:
+ * - `driven`: PyBal applies poold's decision and decides nothing (see pybal-driven.ts); deploy this.
+ * - `monitors`: PyBal runs monitors equivalent to poold's checks, with its own threshold. Combined
+ *   with poold's `config =` list it pools a host only when poold AND its own monitors say so (and
+ *   skips its threshold on list changes); useful to compare checks (poolctl drift), not to serve.
+ */
+export type PybalRenderMode = 'driven' | 'monitors';
+
+export interface PybalRenderOptions {
+  mode?: PybalRenderMode;
+  /** driven: seconds between runs of the always-passing monitor. */
+  drivenIntervalS?: number;
+}
+
+function renderDrivenSection(svc: ServiceDef, pooldUrl: string, warnings: PybalRenderWarning[], opts: PybalRenderOptions): string[] {
+  const section = svc.name;
+  const own: string[] = [drivenComment(svc)];
+  if (svc.lvs.method !== 'g') {
+    const message = `forwarding method -${svc.lvs.method}: pybal.conf cannot set it (PyBal uses direct routing)`;
+    own.push(`# poold: WARNING: ${message}`);
+    warnings.push({ service: servicePath(svc), section, message });
+  }
+  const options = [
+    `protocol = ${svc.lvs.protocol}`,
+    `ip = ${svc.lvs.ip}`,
+    `port = ${svc.lvs.port}`,
+    `scheduler = ${svc.lvs.scheduler}`,
+    `config = ${pybalConfigUrl(pooldUrl, svc)}`,
+    // Never consulted (the monitor never fails); kept so PyBal's /alerts "too small" warning matches.
+    `depool-threshold = ${svc.depoolThreshold}`,
+    ...drivenMonitorLines({ intervalS: opts.drivenIntervalS }),
+  ].map((line) => line.replace(/%/g, '%%'));
+  return [`[${section}]`, `# ${servicePath(svc)}: pool ${svc.pool.cluster}/${svc.pool.service}`, ...own, ...options];
 }
 
 function renderSection(svc: ServiceDef, pooldUrl: string, warnings: PybalRenderWarning[]): string[] {
@@ -101,7 +145,9 @@ function renderSection(svc: ServiceDef, pooldUrl: string, warnings: PybalRenderW
       case 'command':
         if (claim('RunCommand', check)) {
           monitorLines.push(`runcommand.command = ${check.argv[0]}`);
-          monitorLines.push(`runcommand.arguments = ${formatPyLiteral(check.argv.slice(1).map((a) => commandArg(a, b, check)))}`);
+          // An empty list is not a string list to PyBal either: it runs the command with [""].
+          if (check.argv.length === 1) b.warn('no arguments: PyBal runs a RunCommand with at least one argument, an empty string', check);
+          monitorLines.push(`runcommand.arguments = ${formatPyLiteral(check.argv.slice(1).map((a) => commandArg(a, svc.lvs.port, b, check)))}`);
           monitorLines.push(`runcommand.timeout = ${wholeSeconds(check.timeoutMs)}`);
           monitorLines.push(`runcommand.interval = ${wholeSeconds(check.intervalMs)}`);
         }
@@ -147,27 +193,34 @@ function bySection(a: ServiceDef, b: ServiceDef): number {
 }
 
 /** Renders one pybal.conf for the given services, with the DO NOT EDIT header. */
-export function renderPybal(services: ServiceDef[], pooldUrl: string, title = 'pybal.conf'): RenderedPybal {
+export function renderPybal(services: ServiceDef[], pooldUrl: string, title = 'pybal.conf', opts: PybalRenderOptions = {}): RenderedPybal {
+  const mode = opts.mode ?? 'monitors';
   const sorted = [...services].sort(bySection);
   const warnings: PybalRenderWarning[] = [];
   const out = [
     `# ${title}: generated by poold from pools/*.yaml. DO NOT EDIT: edit pools/ and regenerate`,
     '# with `poolctl lvs render-pybal`; `poolctl drift` reports any difference from pools/.',
-    '# PyBal has no rise/fall, flapping or unclosed-connection policy; poold applies those itself.',
+    ...(mode === 'driven'
+      ? ['# Driven by poold: each section pools exactly what poold decides (enabled in its server list).']
+      : [
+          // One line, so line numbers in deployed files (drift reports cite them) stay where they were.
+          "# Monitors mirror poold's checks: PyBal pools only what poold's list AND they pass (render --driven to apply poold's decision).",
+        ]),
   ];
   for (const svc of sorted) {
     out.push('');
-    out.push(...renderSection(svc, pooldUrl, warnings));
+    out.push(...(mode === 'driven' ? renderDrivenSection(svc, pooldUrl, warnings, opts) : renderSection(svc, pooldUrl, warnings)));
   }
   return { text: `${out.join('\n')}\n`, warnings };
 }
 
 /** The pybal.conf for one datacenter (lvs-configs/<dc>.conf). */
-export function renderPybalForDc(services: ServiceDef[], dc: string, pooldUrl: string): string {
+export function renderPybalForDc(services: ServiceDef[], dc: string, pooldUrl: string, opts: PybalRenderOptions = {}): string {
   return renderPybal(
     services.filter((s) => s.dc === dc),
     pooldUrl,
     `lvs-configs/${dc}.conf`,
+    opts,
   ).text;
 }
 

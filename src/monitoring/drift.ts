@@ -6,6 +6,7 @@ import { formatProblem, UsageError, type ConfigProblem } from '../model/errors.j
 import { parsePybalConf, type PybalServiceConf } from '../config/pybal-parse.js';
 import { formatStatusRanges, httpCheckHostHeader, proxyFetchPlan, pybalConfigUrl } from '../config/pybal-render.js';
 import type { PybalServerEntry } from '../config/pybal-servers.js';
+import { isDrivenSection } from '../config/pybal-driven.js';
 import { parseIcinga2, parseNagios, type IcingaObject, type IcingaValue } from './icinga-parse.js';
 import { POOLD_ALERTS, POOLD_CHECK, httpCheckVars } from './monitoring-plan.js';
 import { NAGIOS_STATES, pluginText, type NagiosOutput } from './nagios-output.js';
@@ -86,6 +87,11 @@ function comparePybalService(svc: ServiceDef, p: PybalServiceConf, input: NonNul
   if (svc.lvs.method !== 'm') add('tunneling', svc.lvs.method === 'i' ? 'yes' : 'no', p.tunneling ? 'yes' : 'no', 'tunneling');
   add('bgp', svc.lvs.bgp === false ? 'no' : 'yes', p.bgp ? 'yes' : 'no', 'bgp');
   if (input.pooldUrl) add('config URL', pybalConfigUrl(input.pooldUrl, svc), p.config, 'config');
+  // A driven section checks nothing itself: it must read poold's list, whose `enabled` carries the checks.
+  if (isDrivenSection(p)) {
+    if (!input.pooldUrl && !p.config.endsWith(`/pybal/${servicePath(svc)}`)) add('driven server list', `poold's /pybal/${servicePath(svc)}`, p.config, 'config');
+    return;
+  }
 
   const plan = proxyFetchPlan(svc);
   if (plan && !p.proxyfetch) {

@@ -56,6 +56,7 @@ t.test('imports sections, checks and the file server list; warns about everythin
       'pybal.conf:17:16: [cxserver] fancy-option: not understood by poold (or its monitor is not listed in monitors); not carried over',
       'pybal.conf:19:1: [text]: pybal.conf names no conftool cluster; used "text": set the real one (poolctl import pybal --cluster)',
       'pybal.conf:24:10: [text] config: server list http://config-master.wikimedia.org/pybal/eqiad/text is an http URL, which import does not fetch (it works offline); pass the file with the server list; servers left empty: add them before loading',
+      'pybal.conf:27:24: [text] runcommand.arguments: server.port is not a string to PyBal, so PyBal ignored this list and ran /usr/lib/nagios/plugins/check_http with one empty argument; poold will pass these arguments: check that the command works with them',
       'pybal.conf:28:25: [text] runcommand.log-output: poold always records plugin output in the check detail; not carried over',
     ],
   );

@@ -67,7 +67,7 @@ t.test('what PyBal cannot express becomes a warning in the file and in the resul
     'http: body rules (non_empty/contains/regex/json) have no ProxyFetch equivalent; PyBal checks the status only',
     'http: timeout 2500ms rounded up to 3s (PyBal takes whole seconds)',
     'tcp: a plain TCP connect check has no PyBal monitor (IdleConnection holds the connection open instead); not rendered',
-    'writer: argument "--url=http://{host}/" embeds a placeholder; PyBal can only pass server.host/ip/port as a whole argument',
+    'writer: argument "--url=http://{host}/" embeds a placeholder; PyBal can only pass server.host/ip as a whole argument',
   ]);
   t.match(text, '# poold: WARNING: check http: expects status 200-204,301');
   t.match(text, "runcommand.arguments = [ '-H', server.ip, '--url=http://{host}/' ]");
@@ -125,4 +125,23 @@ t.test('forwarding: method i renders tunneling = true (no warning); method m is 
   t.notMatch(renderPybal([base], POOLD).text, /tunneling|bgp/);
   const drained = renderPybal([cxserver({ lvs: { ...base.lvs, drainMs: 30_000 } })], POOLD);
   t.same(drained.warnings.map((w) => w.message), ['drain 30000ms: PyBal removes a depooled server at once (only the poold LVS agent drains)']);
+});
+
+t.test('RunCommand arguments are all strings to PyBal: server.port becomes the section port as a literal', async (t) => {
+  // PyBal 1.15 (monitor.py _getConfigStringList) keeps the list only if every item is a string; one
+  // int (server.port) and it runs the command with [""] instead, silently.
+  const argv = ['/usr/lib/nagios/plugins/check_tcp', '-H', '{address}', '-I', '{host}', '-p', '{port}', '--url=http://x:{port}/', '-t', '3'];
+  const svc = cxserver({ checks: [{ kind: 'command', name: 'tcp', timeoutMs: 5000, intervalMs: 5000, rise: 1, fall: 1, argv }] });
+  const { text, warnings } = renderPybal([svc], POOLD);
+  t.same(warnings, []);
+  t.match(text, "runcommand.arguments = [ '-H', server.ip, '-I', server.host, '-p', '8080', '--url=http://x:8080/', '-t', '3' ]");
+  t.notMatch(text, /server\.port/);
+  const args = parsePybalConf(text, 'x').services[0].runcommand!.arguments;
+  // Every item is a string literal or a name PyBal holds as a string (host name, resolved address).
+  const bad = args.filter((a) => typeof a !== 'string' && !['server.host', 'server.ip'].includes(a.name));
+  t.same(bad, []);
+  t.equal(args.length, argv.length - 1);
+
+  const bare = renderPybal([cxserver({ checks: [{ kind: 'command', name: 'x', timeoutMs: 5000, intervalMs: 5000, rise: 1, fall: 1, argv: ['/bin/check'] }] })], POOLD);
+  t.same(bare.warnings.map((w) => w.message), ['no arguments: PyBal runs a RunCommand with at least one argument, an empty string']);
 });

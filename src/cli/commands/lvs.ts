@@ -16,7 +16,15 @@ export async function renderPybalCommand(_args: string[], opts: CliOpts): Promis
   // A pybal.conf belongs to one site's LVS hosts, and PyBal sections are named by service alone.
   if (dcs.length > 1) throw new UsageError(`the pools span dcs ${dcs.join(', ')}; a pybal.conf serves one dc: pass --dc ${dcs[0]}`);
   const url = typeof opts.pooldUrl === 'string' ? opts.pooldUrl : defaultPooldUrl(dc ?? services[0].dc);
-  const r = renderPybal(services, url, dc ? `lvs-configs/${dc}.conf` : 'pybal.conf');
+  if (opts.driven === true && opts.pybalMonitors === true) throw new UsageError('--driven and --pybal-monitors exclude each other');
+  const mode = opts.pybalMonitors === true ? 'monitors' : 'driven';
+  let drivenIntervalS: number | undefined;
+  if (opts.drivenInterval !== undefined) {
+    drivenIntervalS = Number(opts.drivenInterval);
+    if (mode !== 'driven') throw new UsageError('--driven-interval applies to driven sections, not --pybal-monitors');
+    if (!Number.isInteger(drivenIntervalS) || drivenIntervalS < 1) throw new UsageError(`bad --driven-interval '${String(opts.drivenInterval)}': whole seconds >= 1 (PyBal reads it with getint)`);
+  }
+  const r = renderPybal(services, url, dc ? `lvs-configs/${dc}.conf` : 'pybal.conf', { mode, drivenIntervalS });
   for (const w of r.warnings) process.stderr.write(`warning: ${w.service} [${w.section}]${w.check ? ` check ${w.check}` : ""}: ${w.message}\n`);
   if (typeof opts.out === 'string') await writeFile(opts.out, r.text);
   else process.stdout.write(r.text);

@@ -1,7 +1,7 @@
 // select SELECTOR ACTION: conftool's `confctl select 'dc=eqiad,name=mw1.*' set/pooled=no`.
 // Actions: get | pool | depool | drain | decommission | weight N | weight=N | set/pooled=..:weight=..
 import { UsageError } from '../../model/errors.js';
-import { parseSelector } from '../../model/selector.js';
+import { parseSelectorWithNotes } from '../../model/selector.js';
 import { POOLED_VALUES, poolPath, type Pooled } from '../../model/types.js';
 import { applyAdminChange, reportLines, type AdminPatch } from '../admin-change.js';
 import { withWriteContext, type CliOpts } from '../context.js';
@@ -33,9 +33,12 @@ export function parseAction(words: string[]): { kind: 'get' } | { kind: 'set'; p
 
 export async function run(args: string[], opts: CliOpts): Promise<number> {
   const [selText, ...actionWords] = args;
-  const selector = parseSelector(selText);
+  const { selector, notes } = parseSelectorWithNotes(selText);
   const action = parseAction(actionWords);
   return withWriteContext(opts, async (ctx) => {
+    // Where conftool's reading is surprising (e.g. an ungrouped alternation), say so before anything
+    // is shown or written: on stderr, so --json output stays parseable (a change report carries them too).
+    for (const n of notes) ctx.out.info(n);
     const inv = await readInventory(ctx);
     const hosts = selectHosts(inv, selector, selText);
     if (action.kind === 'get') {
@@ -52,7 +55,7 @@ export async function run(args: string[], opts: CliOpts): Promise<number> {
       force: opts.force === true,
     });
     for (const w of report.warnings) ctx.out.warn(w);
-    ctx.out.result(reportLines(report), report);
+    ctx.out.result(reportLines(report), notes.length === 0 ? report : { ...report, notes });
     return 0;
   });
 }
