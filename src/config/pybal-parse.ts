@@ -46,6 +46,10 @@ export interface PybalServiceConf {
   scheduler: string;
   config: string;
   depoolThreshold: number;
+  /** PyBal's per-service `bgp` (default yes): announce this service's VIP. */
+  bgp: boolean;
+  /** `tunneling = true`: real servers are reached through IPIP (`ipvsadm -i`); default direct routing. */
+  tunneling: boolean;
   monitors: string[];
   proxyfetch?: ProxyFetchConf;
   idleconnection?: IdleConnectionConf;
@@ -77,6 +81,12 @@ const DEFAULTS = {
 
 const TRUE_WORDS = ['t', 'true', 'y', 'yes', 'on', '1'];
 const FALSE_WORDS = ['f', 'false', 'n', 'no', 'off', '0'];
+
+/** A boolean option's value as PyBal's getboolean reads it (undefined when it is not a boolean word). */
+export function pybalBoolean(text: string): boolean | undefined {
+  const v = text.toLowerCase();
+  return TRUE_WORDS.includes(v) ? true : FALSE_WORDS.includes(v) ? false : undefined;
+}
 
 /** Reads options of one section, collecting problems instead of stopping at the first. */
 class SectionReader {
@@ -185,7 +195,8 @@ function parseService(file: string, section: IniSection, problems: ConfigProblem
   const scheduler = r.string('scheduler', true) ?? '';
   const config = r.string('config', true) ?? '';
   const depoolThreshold = r.float('depool-threshold', DEFAULTS.depoolThreshold, 0, 1);
-  r.bool('bgp', true);
+  const bgp = r.bool('bgp', true);
+  const tunneling = r.bool('tunneling', false);
   r.bool('ops', false);
 
   const monitors: string[] = [];
@@ -209,6 +220,8 @@ function parseService(file: string, section: IniSection, problems: ConfigProblem
     scheduler,
     config,
     depoolThreshold,
+    bgp,
+    tunneling,
     monitors,
     understood: r.understood,
   };
