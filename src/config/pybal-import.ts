@@ -90,8 +90,12 @@ function httpCheck(c: Ctx): Record<string, unknown> | null {
   const schemes = [...new Set(parsed.map((u) => u.protocol.replace(':', '')))];
   if (hosts.length > 1) warn(c, 'proxyfetch.url', `URLs use several hosts (${hosts.join(', ')}); poold sends one Host header per check, kept ${hosts[0]}`, true);
   if (schemes.length > 1) warn(c, 'proxyfetch.url', `URLs mix ${schemes.join(' and ')}; kept ${schemes[0]}`, true);
-  const ports = parsed.filter((u) => u.port !== '' && Number(u.port) !== c.svc.port);
-  if (ports.length) warn(c, 'proxyfetch.url', `port ${ports[0].port} in the URL is ignored by PyBal (it connects to the service port ${c.svc.port}); not carried over`);
+  const ports = parsed.filter((u) => u.port !== '');
+  const other = ports.find((u) => Number(u.port) !== c.svc.port);
+  if (other) warn(c, 'proxyfetch.url', `port ${other.port} in the URL is ignored by PyBal (it connects to the service port ${c.svc.port}); not carried over`);
+  else if (ports.length) {
+    warn(c, 'proxyfetch.url', `the URL names port ${ports[0].port}, the service port both PyBal and poold connect to; a check's host has no port, so poold's Host header is ${ports[0].hostname} without :${ports[0].port}`);
+  }
   const paths = parsed.map((u) => `${u.pathname}${u.search}`);
   const check: Record<string, unknown> = { kind: 'http' };
   if (paths.length === 1) check.path = paths[0];

@@ -110,13 +110,17 @@ function interpolate(v: unknown, site: string): unknown {
 }
 
 export interface CatalogOptions {
-  /** Apply YAML merge keys as Ruby's Psych (and so hiera) does. Default true; false reads `<<` as a plain key. */
+  /**
+   * Read as hiera does (YAML 1.1, merge keys applied, as Ruby's Psych). Default true; false reads the file
+   * with the yaml library's defaults (YAML 1.2, `<<` a plain key), as a quick script would.
+   */
   mergeKeys?: boolean;
 }
 
 /** `service::catalog` as hiera hands it to puppet for `site`. */
 export function loadCatalog(text: string, site: string, o: CatalogOptions = {}): Record<string, Obj> {
-  const data = parse(text, { version: '1.1', merge: o.mergeKeys ?? true, maxAliasCount: -1 }) as Obj;
+  const opts = (o.mergeKeys ?? true) ? ({ version: '1.1', merge: true } as const) : ({ version: '1.2', merge: false } as const);
+  const data = parse(text, { ...opts, maxAliasCount: -1 }) as Obj;
   return interpolate(data['service::catalog'], site) as Record<string, Obj>;
 }
 
