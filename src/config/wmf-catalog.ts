@@ -243,6 +243,7 @@ export function parseWmfCatalog(text: string, file: string, dc: string): WmfCata
       if (svc) services.push(svc);
     }
   }
+  problems.sort((a, b) => a.line - b.line || a.col - b.col);
   return { file, dc, services, problems };
 }
 
