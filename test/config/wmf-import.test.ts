@@ -20,11 +20,11 @@ interface Site {
   result: PybalImportResult;
 }
 
-async function importSite(t: Test, dc: string, catalog = false): Promise<Site> {
+async function importSite(t: Test, dc: string, catalog = false, config: 'etcd' | 'http' = 'etcd'): Promise<Site> {
   const dir = await mkdtemp(join(tmpdir(), `poold-wmf-${dc}-`));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const conf = join(dir, `${dc}.conf`);
-  const confText = renderRealPybalConf(dc);
+  const confText = renderRealPybalConf(dc, { config });
   await writeFile(conf, confText);
   const result = await importPybalFile(conf, { dc, nodesFile: files.nodes(dc), catalogFile: catalog ? files.catalog : undefined });
   return { conf, confText, result };
@@ -138,6 +138,25 @@ t.test('import --catalog takes the checks from the monitoring probes (cxserver: 
   // zotero's probe POSTs JSON: PyBal's monitors stay, and the warning says why.
   t.match(r.warnings.find((w) => w.message.startsWith('[zotero_4969] monitors:'))?.message, /POSTs JSON.*PyBal's monitors kept/);
   t.same(by('zotero_4969').checks.map((c) => c.kind), ['idle-connection']);
+});
+
+t.test('config-master lists (config = http://…/pybal/<dc>/<service>) resolve to their conftool pool through the catalog', async (t) => {
+  const site = await importSite(t, 'eqiad', true, 'http');
+  t.ok(importSucceeded(site.result), site.result.warnings.filter((w) => w.essential).slice(0, 3).map((w) => w.message).join('\n'));
+  const loaded = load(site.result, 'eqiad');
+  t.same(loaded.problems, []);
+  t.equal(loaded.services.length, 116);
+  t.equal(loaded.services.filter((s) => s.pool.cluster === 'kubernetes' && s.pool.service === 'kubesvc').length, 44);
+  const text = loaded.services.find((s) => s.name === 'textlb_443')!;
+  t.match(text, { catalog: 'text-https', pool: { cluster: 'cache_text', service: 'cdn' } });
+  t.match(site.result.yaml, /# NOTE: config-master renders http:\/\/config-master\.eqiad\.wmnet\/pybal\/eqiad\/text-https from conftool pool eqiad\/cache_text\/cdn/);
+  // Without the catalog, the lists are not fetched: the servers are unknown and the import says so.
+  const dir = await mkdtemp(join(tmpdir(), 'poold-wmf-http-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'eqiad.conf'), site.confText);
+  const bare = await importPybalFile(join(dir, 'eqiad.conf'), { dc: 'eqiad', nodesFile: files.nodes('eqiad') });
+  t.notOk(importSucceeded(bare));
+  t.equal(bare.warnings.filter((w) => w.essential).length, 116);
 });
 
 t.test('poolctl import pybal on eqiad: exit 0, YAML written, warnings on stderr', async (t) => {

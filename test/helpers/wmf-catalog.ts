@@ -165,9 +165,11 @@ export interface RenderOptions extends CatalogOptions {
   /** Defaults to SITE_SETTINGS[site]. */
   settings?: LvsSiteSettings;
   conftoolPrefix?: string;
+  /** profile::pybal::config_source: etcd (Wikimedia's LVS hosts, the default here) or http (config-master lists). */
+  config?: 'etcd' | 'http';
 }
 
-/** pybal.conf for an LVS host of `site` that carries every class, with `config = etcd://…` sections. */
+/** pybal.conf for an LVS host of `site` that carries every class, with `config = etcd://…` sections (or http://). */
 export function renderWmfPybalConf(catalogText: string, site: string, o: RenderOptions = {}): string {
   const settings = o.settings ?? SITE_SETTINGS[site];
   if (!settings) throw new Error(`no LVS host settings for site ${site}; pass settings`);
@@ -213,7 +215,9 @@ export function renderWmfPybalConf(catalogText: string, site: string, o: RenderO
         'ops = false',
         `tunneling = ${settings.ipipEnabled && ipip.includes(site)}`,
         '',
-        `config = etcd://${settings.configHost}${prefix}/pools/${site}/${conftool.cluster}/${conftool.service}/`,
+        (o.config ?? 'etcd') === 'etcd'
+          ? `config = etcd://${settings.configHost}${prefix}/pools/${site}/${conftool.cluster}/${conftool.service}/`
+          : `config = http://config-master.${site}.wmnet/pybal/${site}/${name}`,
         '',
       );
       if ('bgp' in lvs) out.push(`bgp = ${rubyToS(lvs.bgp)}`);
