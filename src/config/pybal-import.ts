@@ -16,7 +16,6 @@ import { configMasterPool, nodeServers, parseConfigMasterUrl, parseEtcdPoolUrl }
 import { probeCheck } from './pybal-import-probe.js';
 import { parsePybalServerList, serverListPath, type PybalServerEntry } from './pybal-servers.js';
 import { parsePoolsText, poolsSchema } from './pools/index.js';
-import { DEFAULT_ROOTS } from '../store/keys.js';
 import { parseWmfCatalogOrThrow, sectionIndex, type CatalogService, type WmfCatalog } from './wmf-catalog.js';
 
 export interface PybalImportOptions {
@@ -53,6 +52,9 @@ export function importSucceeded(r: PybalImportResult): boolean {
 
 /** pools.schema.json has a per-service BGP switch (lvs.bgp) once the LVS agent announces VIPs itself. */
 const LVS_HAS_BGP = Boolean((poolsSchema as { definitions: { lvs: { properties: Record<string, unknown> } } }).definitions.lvs.properties.bgp);
+
+/** conftool's own key root, poold's default conftool root (store/keys.ts DEFAULT_ROOTS; config does not import store). */
+const CONFTOOL_ROOT = '/conftool/v1';
 
 const NAME_TO_PLACEHOLDER: Record<string, string> = { 'server.host': '{host}', 'server.ip': '{address}', 'server.port': '{port}' };
 const CHECK_ALL_OPTIONS = ['proxyfetch.check_all', 'proxyfetch.max_failures'];
@@ -225,7 +227,8 @@ interface ImportState {
 function conftoolPool(c: Ctx, st: ImportState, dc: string, cluster: string, service: string): Record<string, unknown> {
   const ref = `${cluster}/${service}`;
   if (dc !== st.opts.dc) {
-    warn(c, 'config', `names the pool of dc ${dc}, but this pybal.conf is imported for dc ${st.opts.dc} (--dc) and a poold LVS service draws from a pool of its own dc; not carried over`, true);
+    warn(c, 'config', `names the pool of dc ${dc}, but this pybal.conf is imported for dc ${st.opts.dc} (--dc) and a poold LVS service draws from a pool of its own dc; servers left empty`, true);
+    return { cluster: c.svc.name, servers: {} };
   }
   if (!st.pools.has(ref)) {
     const nodes = st.opts.nodes;
@@ -248,8 +251,8 @@ function poolOf(c: Ctx, st: ImportState): Record<string, unknown> {
       warn(c, 'config', `${config}: ${u}, so the pool is unknown; servers left empty`, true);
       return { cluster: c.svc.name, servers: {} };
     }
-    if (u.prefix !== DEFAULT_ROOTS.conftool) {
-      warn(c, 'config', `conftool keys live under ${u.prefix} here; poold's conftool root is a daemon setting (POOLD_CONFTOOL_ROOT, default ${DEFAULT_ROOTS.conftool}), not pools/; not carried over`);
+    if (u.prefix !== CONFTOOL_ROOT) {
+      warn(c, 'config', `conftool keys live under ${u.prefix} here; poold's conftool root is a daemon setting (POOLD_CONFTOOL_ROOT, default ${CONFTOOL_ROOT}), not pools/; not carried over`);
     }
     if (!st.endpoints.has(u.endpoint)) {
       st.endpoints.add(u.endpoint);

@@ -205,9 +205,16 @@ t.test('essential losses fail the import, each located: no node file, another dc
   const essential = r.warnings.filter((w) => w.essential).map((w) => `${w.line}: ${w.message}`);
   t.same(essential.length, 4, essential.join('\n'));
   t.match(essential[0], /^8: \[other_80\] config: names the pool of dc codfw, but this pybal.conf is imported for dc eqiad/);
+  t.notMatch(r.yaml, /kubernetes2001/, 'no host of another dc is imported');
   t.match(essential[1], /^19: \[empty_81\] config: no host of .*nodes.yaml is in conftool pool eqiad\/empty\/x/);
   t.match(essential[2], /^30: \[bad_82\] config: .*its path is not <prefix>\/pools\/<dc>\/<cluster>\/<service>\//);
   t.match(essential[3], /^\d+: \[udp_83\] monitors: the UDP monitor has no poold check kind/);
+});
+
+t.test('a conftool root other than /conftool/v1 is said, not silently assumed', async (t) => {
+  const r = await importText(t, section('a_80', 80, 'etcd://conf1007.eqiad.wmnet:4001/conftool/v2/pools/eqiad/kubernetes/kubesvc/'), { nodes: NODES });
+  t.ok(importSucceeded(r));
+  t.match(r.warnings.find((w) => /conftool keys live under/.test(w.message)), { line: 8, essential: false, message: /under \/conftool\/v2 here; poold's conftool root is a daemon setting \(POOLD_CONFTOOL_ROOT, default \/conftool\/v1\)/ });
 });
 
 t.test('a malformed node file is a located error', async (t) => {
