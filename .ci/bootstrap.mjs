@@ -23,6 +23,9 @@ const NEEDED = {
     openssl: 'openssl',
     '/usr/lib/nagios/plugins/check_tcp': 'monitoring-plugins-basic',
     '/usr/sbin/nagios4': 'nagios4-core',
+    gobgpd: 'gobgpd',
+    bird: 'bird2',
+    ip: 'iproute2',
   },
 };
 
@@ -42,8 +45,8 @@ if (missing.length > 0) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
-  // Debian starts etcd and icinga2 as services on install; poold and the tests run their own on free ports.
-  for (const unit of ['etcd', 'icinga2']) spawnSync('sh', ['-c', `command -v systemctl >/dev/null && systemctl disable --now ${unit} 2>/dev/null; service ${unit} stop 2>/dev/null`], { stdio: 'ignore' });
+  // Debian starts etcd, icinga2 and bird as services on install; poold and the tests run their own.
+  for (const unit of ['etcd', 'icinga2', 'bird']) spawnSync('sh', ['-c', `command -v systemctl >/dev/null && systemctl disable --now ${unit} 2>/dev/null; service ${unit} stop 2>/dev/null`], { stdio: 'ignore' });
 }
 
 const lock = join(root, 'package-lock.json');

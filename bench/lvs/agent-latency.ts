@@ -1,7 +1,8 @@
 // LVS agent latency: from a change written to etcd to the agent having applied it with ipvsadm -R
 // (the time the recording stand-in logged the applied restore). DESIGN §11 target: p99 ≤ 50 ms.
 //
-//   npm run build && node dist/bench/lvs/agent-latency.js [--mode state|depool] [--trials 200] [--warmup 20] [--json out.json]
+//   npm run build && node dist/bench/lvs/agent-latency.js [--mode state|depool] [--source etcd|poold]
+//                                                         [--trials 200] [--warmup 20] [--json out.json]
 //
 // --mode state   (default) the segment the agent owns: the leader's PoolState write in etcd →
 //                etcd watch → reconcile (diff against the cached table) → ipvsadm -R applied.
@@ -9,6 +10,11 @@
 //                (updateHosts) → the poold daemon publishes the new PoolState → agent → ipvsadm -R.
 //                The daemon runs as a child process (dist/src/daemon/poold.js), as in production,
 //                with a command check (/bin/true) per host so every host is up.
+// --source etcd  (default) the agent watches etcd.
+// --source poold the agent reads poold's API: it follows /v1/events (a `pool` event, then a GET of
+//                that pool) with its default 1 s polling as the fallback. Needs --mode depool (the
+//                daemon is what serves the API). The summary says whether the stream carried it.
+//                --no-stream: polling only (every 1 s), the agent as it was before the stream.
 //
 // Each trial flips one host of a 10-host pool (depool, then repool the next trial). Per trial we
 // record, from the write's start (t0):
@@ -21,7 +27,7 @@
 //             (~80-100 ms on an idle machine) that a real ipvsadm does not have.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEtcd } from '../../test/helpers/etcd.js';
@@ -51,6 +57,9 @@ function arg(name: string, dflt: string): string {
 }
 
 const MODE = arg('mode', 'state');
+const SOURCE = arg('source', 'etcd');
+/** --no-stream: the poold source polls only (every 1 s), as before the event stream: the comparison. */
+const STREAM = !process.argv.includes('--no-stream');
 const TRIALS = Number(arg('trials', '200'));
 const WARMUP = Number(arg('warmup', '20'));
 const JSON_OUT = arg('json', '');
@@ -95,8 +104,8 @@ async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: st
   }
 }
 
-/** poold as built (dist/src/daemon/poold.js), its log in the bench directory. */
-async function startDaemon(etcdUrl: string, dir: string): Promise<ChildProcess> {
+/** poold as built (dist/src/daemon/poold.js); resolves with its API URL (from its "poold ready" line). */
+async function startDaemon(etcdUrl: string): Promise<{ child: ChildProcess; url: string }> {
   const entry = [resolve(here, '../../src/daemon/poold.js'), resolve(here, '../../dist/src/daemon/poold.js')].find((p) => {
     try {
       readFileSync(p);
@@ -106,22 +115,36 @@ async function startDaemon(etcdUrl: string, dir: string): Promise<ChildProcess> 
     }
   });
   if (!entry) throw new Error('dist/src/daemon/poold.js not found: run npm run build first');
-  const child = spawn(process.execPath, [entry, '--etcd', etcdUrl, '--listen', '127.0.0.1:0', '--lease-ttl', '2', '--observer', 'bench'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const child = spawn(process.execPath, [entry, '--etcd', etcdUrl, '--listen', '127.0.0.1:0', '--lease-ttl', '2', '--observer', 'bench', '--log-level', 'info'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const errs: string[] = [];
-  child.stderr?.on('data', (b: Buffer) => errs.push(b.toString()));
+  let out = '';
+  // Keep the head (the ready line) and the tail (why it died); drop the rest as it comes.
+  const keep = (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 20_000) out = `${out.slice(0, 4000)}\n...\n${out.slice(-4000)}`;
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   child.on('exit', (code) => {
-    if (code !== 0 && code !== null) process.stderr.write(`poold exited ${code}: ${errs.join('').slice(-2000)}\n`);
+    if (code !== 0 && code !== null) process.stderr.write(`poold exited ${code}: ${out.slice(-2000)}\n`);
   });
   // Never leave the daemon behind, whatever happens to the bench.
   process.on('exit', () => child.kill('SIGKILL'));
-  return child;
+  let url = '';
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`poold exited ${child.exitCode}: ${out.slice(-2000)}`);
+    url = /"api":"(http:\/\/[^"]+)"[^\n]*"poold ready"|"poold ready"[^\n]*"api":"(http:\/\/[^"]+)"/.exec(out)?.slice(1).find(Boolean) ?? '';
+    return url !== '';
+  }, 30_000, 'poold to be ready');
+  return { child, url };
 }
 
 async function main(): Promise<void> {
   if (!FAKE) throw new Error('test/fixtures/fake-ipvsadm not found next to the bench');
   if (MODE !== 'state' && MODE !== 'depool') throw new Error(`--mode ${MODE}: expected state or depool`);
+  if (SOURCE !== 'etcd' && SOURCE !== 'poold') throw new Error(`--source ${SOURCE}: expected etcd or poold`);
+  if (SOURCE === 'poold' && MODE !== 'depool') throw new Error('--source poold needs --mode depool (the poold daemon serves the API the agent reads)');
   const dir = mkdtempSync(join(tmpdir(), 'poold-lvs-bench-'));
   const env = { FAKE_IPVSADM_STATE: join(dir, 'ipvs.json'), FAKE_IPVSADM_LOG: join(dir, 'ipvsadm.log'), FAKE_IPVSADM_BIN: FAKE, STAMP_LOG: join(dir, 'stamps.log') };
   const FRONT = stampingFront(FAKE, dir);
@@ -155,6 +178,7 @@ async function main(): Promise<void> {
   });
   const put = (key: string, value: unknown) => kv.txn({ compare: [], success: [{ type: 'put', key, value: JSON.stringify(value) }] });
   let daemon: ChildProcess | undefined;
+  let daemonUrl = '';
   // The write under test: the leader's state (mode state) or an operator's depool (mode depool).
   let write: (host: string, depool: boolean) => Promise<unknown>;
   if (MODE === 'state') {
@@ -167,7 +191,7 @@ async function main(): Promise<void> {
     for (const h of HOSTS) {
       await kv.txn({ compare: [], success: [{ type: 'put', key: keys.host({ ...def, host: h }), value: serializeConftoolValue({ weight: 10, pooled: 'yes' }) }] });
     }
-    daemon = await startDaemon(etcd.clientUrl, dir);
+    ({ child: daemon, url: daemonUrl } = await startDaemon(etcd.clientUrl));
     await waitFor(async () => {
       const v = await kv.get(keys.state(def));
       const st = v ? (JSON.parse(v.value) as PoolState) : undefined;
@@ -183,7 +207,7 @@ async function main(): Promise<void> {
   const agent = await runAgent({
     host: 'lvs-bench',
     services: ['eqiad/bench/web'],
-    source: { kind: 'etcd', etcd: { endpoints: etcd.endpoints } },
+    source: SOURCE === 'poold' ? { kind: 'poold', url: daemonUrl, stream: STREAM } : { kind: 'etcd', etcd: { endpoints: etcd.endpoints } },
     ipvsadmPath: FRONT,
     ipvsadmEnv: env,
     periodMs: 600_000, // no periodic reconcile in the way of the measurement
@@ -224,6 +248,7 @@ async function main(): Promise<void> {
     reconcile.push(rep.startedAt - t0);
     standin.push(entry.at - stamp);
   }
+  const sourceDetail = agent.status().source.detail;
   await agent.stop();
   daemon?.kill('SIGTERM');
   await kv.close();
@@ -232,21 +257,25 @@ async function main(): Promise<void> {
 
   const result = {
     mode: MODE,
+    source: SOURCE === 'poold' && !STREAM ? 'poold (polling only)' : SOURCE,
     trials: TRIALS,
+    loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
     node: process.version,
     appliedMs: stats(applied),
     receivedMs: stats(received),
     reconcileStartMs: stats(reconcile),
     standinMs: stats(standin),
     standinAloneMs: stats(alone),
+    ...(sourceDetail ? { sourceDetail } : {}),
   };
   console.log(`ipvsadm front: ${FRONT.endsWith('.sh') ? 'shell' : 'compiled'}`);
-  console.log(`LVS agent latency, mode=${MODE}, ${TRIALS} trials (after ${WARMUP} warm-up), ms from the etcd write:`);
+  console.log(`LVS agent latency, mode=${MODE}, source=${result.source}, ${TRIALS} trials (after ${WARMUP} warm-up), ms from the etcd write; load average ${result.loadavg.join(' ')}:`);
   console.log(`  applied (stand-in logged -R applied)  p50 ${result.appliedMs.p50}  p90 ${result.appliedMs.p90}  p99 ${result.appliedMs.p99}  max ${result.appliedMs.max}`);
   console.log(`  received (ipvsadm -R had its input)   p50 ${result.receivedMs.p50}  p90 ${result.receivedMs.p90}  p99 ${result.receivedMs.p99}  max ${result.receivedMs.max}`);
   console.log(`    of which: reconcile started         p50 ${result.reconcileStartMs.p50}  p90 ${result.reconcileStartMs.p90}  p99 ${result.reconcileStartMs.p99}  max ${result.reconcileStartMs.max}`);
   console.log(`  stand-in's own run (Node start-up)    p50 ${result.standinMs.p50}  p90 ${result.standinMs.p90}  p99 ${result.standinMs.p99}  max ${result.standinMs.max}`);
   console.log(`  stand-in alone, spawnSync -S -n       p50 ${result.standinAloneMs.p50}  p99 ${result.standinAloneMs.p99}`);
+  if (sourceDetail) console.log(`  poold source at the end: ${JSON.stringify(sourceDetail)}`);
   if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
 }
 

@@ -1,6 +1,7 @@
 // Gathers what /alerts needs from the PoolView and hands it to the pure model (src/model/alerts.ts),
 // which owns every alert text. This file only decides which facts become which causes.
 import { computeAlerts, flappingCause, staleStateCause, type AlertCause, type AlertsResult } from '../model/alerts.js';
+import { isResolverStaleFinding, resolverStaleCause } from '../model/resolver-stale.js';
 import { poolName, type PoolState } from '../model/types.js';
 import type { PoolView } from './state-view.js';
 
@@ -8,11 +9,14 @@ import type { PoolView } from './state-view.js';
  * PyBal's verdict over the pools this instance serves, plus poold's causes:
  * - flapping hosts (marked in the view or in the published state): CRITICAL;
  * - configuration drift: CRITICAL, one cause per pool listing each problem;
- * - stale state: WARNING `Pool <p> state stale for Ns. `.
+ * - stale state: WARNING `Pool <p> state stale for Ns. `;
+ * - backends checked at a last-known address because the resolver fails for their names (a finding
+ *   in the published state): one WARNING `resolver: N names served from last-known address: a, b. `.
  */
 export function alertsFor(view: PoolView, nowMs: number): AlertsResult {
   const states: PoolState[] = [];
   const extra: AlertCause[] = [];
+  const staleNames = new Set<string>();
   for (const e of view.list()) {
     const name = poolName(e.key);
     if (e.state) {
@@ -30,7 +34,10 @@ export function alertsFor(view: PoolView, nowMs: number): AlertsResult {
       });
     }
     if (e.stale && e.staleSinceMs !== null) extra.push(staleStateCause(name, Math.max(0, nowMs - e.staleSinceMs)));
+    for (const [host, s] of Object.entries(e.state?.servers ?? {})) if (s.findings?.some(isResolverStaleFinding)) staleNames.add(host); // ?.: states stored before findings existed
   }
+  const resolver = resolverStaleCause(staleNames);
+  if (resolver) extra.push(resolver);
   return computeAlerts(states, extra);
 }
 

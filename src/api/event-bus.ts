@@ -1,6 +1,7 @@
 // Structured events for people and dashboards (GET /v1/events), with a bounded memory of recent
 // events so a client that reconnects with Last-Event-ID misses nothing that is still buffered.
-import type { ConftoolValue, ReasonCode, ServiceKey } from '../model/types.js';
+import { randomBytes } from 'node:crypto';
+import type { ConftoolValue, PoolKey, ReasonCode, ServiceKey } from '../model/types.js';
 
 /** A host's effective state as events report it (before/after of a state change). */
 export interface HostSnapshot {
@@ -17,11 +18,18 @@ export type PoolEventBody =
   /** One check of one host went from up to down or back (from this instance's own verdicts). */
   | { type: 'check'; pool: ServiceKey; host: string; check: string; up: boolean; code: ReasonCode; message: string; totalMs: number }
   /** conftool admin state changed (pool/depool/weight/decommission). */
-  | { type: 'admin'; pool: ServiceKey; host: string; before: ConftoolValue | null; after: ConftoolValue | null; actor?: string; reason?: string }
+  /** conftool admin state changed in a pool; `services` names the LVS services over that pool (in scope). */
+  | { type: 'admin'; pool: PoolKey; services: string[]; host: string; before: ConftoolValue | null; after: ConftoolValue | null; actor?: string; reason?: string }
   | { type: 'flapping'; pool: ServiceKey; host: string; flapping: boolean }
   | { type: 'drift'; pool: ServiceKey; problems: string[] }
   | { type: 'stale'; pool: ServiceKey | null; stale: boolean; sinceMs: number | null }
-  | { type: 'leadership'; leader: boolean; leaderId: string | null };
+  | { type: 'leadership'; leader: boolean; leaderId: string | null }
+  /**
+   * Something the LVS agent acts on changed for this pool: its published state (a new revision,
+   * whether or not a host's summary changed), its definition, or it was removed. The event names the
+   * pool to re-fetch (`GET /v1/pools/:dc/:cluster/:service`); `revision` is the state's, if any.
+   */
+  | { type: 'pool'; pool: ServiceKey; change: 'state' | 'definition' | 'removed'; revision: number | null };
 
 export type PoolEventType = PoolEventBody['type'];
 
@@ -40,6 +48,12 @@ export class EventBus {
   private readonly ring: PoolEvent[] = [];
   private readonly listeners = new Set<EventListener>();
   private nextId = 1;
+  /**
+   * Names this bus (one per process). Ids restart at 1 with the process, so a client resuming with
+   * Last-Event-ID compares epochs to tell "my id is from this stream" from "poold restarted and has
+   * issued that id again" (which `since` cannot detect once the new process has passed the old id).
+   */
+  readonly epoch = randomBytes(6).toString('hex');
 
   constructor(
     /** How many recent events are kept for late subscribers. */

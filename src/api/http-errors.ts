@@ -18,16 +18,16 @@ export const errorBodySchema = {
   additionalProperties: false,
 } as const;
 
-/** Path segments of dc/cluster/service as conftool allows them. */
+/** Path segments of dc, LVS service names, cluster and service as conftool and pools/ allow them. */
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 
-export const poolParamsSchema = {
+/** `/:dc/:name`: one LVS service (PyBal section) of one dc. */
+export const serviceParamsSchema = {
   type: 'object',
-  required: ['dc', 'cluster', 'service'],
+  required: ['dc', 'name'],
   properties: {
     dc: { type: 'string', pattern: NAME_PATTERN, maxLength: 253 },
-    cluster: { type: 'string', pattern: NAME_PATTERN, maxLength: 253 },
-    service: { type: 'string', pattern: NAME_PATTERN, maxLength: 253 },
+    name: { type: 'string', pattern: NAME_PATTERN, maxLength: 253 },
   },
   additionalProperties: false,
 } as const;

@@ -3,6 +3,7 @@
 // call per fact); per-pool gauges are computed from the view at scrape time, so they can never
 // disagree with /pools or keep series of pools that are gone.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { nameResolver } from '../checks/resolve.js';
 import type { CheckResult, ServiceKey } from '../model/types.js';
 
 /** The states poold_servers counts per pool; `total` excludes inactive (decommissioned) hosts, as PyBal does. */
@@ -47,6 +48,10 @@ export class PoolMetrics {
   readonly leader: Gauge;
   /** poold_pool_state_stale{dc,cluster,service}: 1 while the published state is stale. From the view. */
   readonly poolStale: Gauge<PoolLabels>;
+  /** poold_resolver_failures_total{kind}: failed lookups of backend names (this process's resolver), read at scrape. */
+  readonly resolverFailures: Counter<'kind'>;
+  /** poold_resolver_stale_names: names checked at their last-known address because the resolver fails. */
+  readonly resolverStaleNames: Gauge;
 
   private source: MetricsSource | null = null;
 
@@ -56,13 +61,13 @@ export class PoolMetrics {
     this.servers = new Gauge({
       name: 'poold_servers',
       help: 'Servers per pool by state (total excludes inactive hosts).',
-      labelNames: ['dc', 'cluster', 'service', 'state'],
+      labelNames: ['dc', 'service', 'state'],
       registers,
       collect() {
         this.reset();
         for (const p of self.source?.metricPools() ?? []) {
           for (const state of SERVER_STATES) {
-            this.set({ dc: p.key.dc, cluster: p.key.cluster, service: p.key.service, state }, p.counts[state]);
+            this.set({ dc: p.key.dc, service: p.key.name, state }, p.counts[state]);
           }
         }
       },
@@ -70,12 +75,12 @@ export class PoolMetrics {
     this.poolStale = new Gauge({
       name: 'poold_pool_state_stale',
       help: 'Whether the pool state served by this instance is stale (1) or current (0).',
-      labelNames: ['dc', 'cluster', 'service'],
+      labelNames: ['dc', 'service'],
       registers,
       collect() {
         this.reset();
         for (const p of self.source?.metricPools() ?? []) {
-          this.set({ dc: p.key.dc, cluster: p.key.cluster, service: p.key.service }, p.stale ? 1 : 0);
+          this.set({ dc: p.key.dc, service: p.key.name }, p.stale ? 1 : 0);
         }
       },
     });
@@ -87,29 +92,48 @@ export class PoolMetrics {
         this.set(self.source?.isLeader() ? 1 : 0);
       },
     });
+    // The resolver is per process (src/checks/resolve.ts); its counts are read when scraped.
+    this.resolverFailures = new Counter({
+      name: 'poold_resolver_failures_total',
+      help: 'Failed DNS lookups of backend names, by kind (servfail, timeout, refused, temporary: the resolver; nxdomain, nodata: the name).',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(nameResolver().failures())) this.inc({ kind }, n);
+      },
+    });
+    this.resolverStaleNames = new Gauge({
+      name: 'poold_resolver_stale_names',
+      help: 'Backend names checked at their last-known address because the resolver fails for them.',
+      registers,
+      collect() {
+        this.set(nameResolver().staleNames().length);
+      },
+    });
     this.checksTotal = new Counter({
       name: 'poold_checks_total',
       help: 'Health check results by reason code.',
-      labelNames: ['dc', 'cluster', 'service', 'check', 'code'],
+      labelNames: ['dc', 'service', 'check', 'code'],
       registers,
     });
     this.checkDuration = new Histogram({
       name: 'poold_check_duration_seconds',
       help: 'Health check duration, connect to verdict.',
-      labelNames: ['dc', 'cluster', 'service', 'check'],
+      labelNames: ['dc', 'service', 'check'],
       buckets: CHECK_DURATION_BUCKETS,
       registers,
     });
     this.transitionsTotal = new Counter({
       name: 'poold_transitions_total',
       help: 'Effective host state transitions (up, down, pooled, depooled).',
-      labelNames: ['dc', 'cluster', 'service', 'transition'],
+      labelNames: ['dc', 'service', 'transition'],
       registers,
     });
     this.couldNotDepoolTotal = new Counter({
       name: 'poold_could_not_depool_total',
       help: 'Times a down host was kept pooled because the depool threshold forbade depooling it.',
-      labelNames: ['dc', 'cluster', 'service'],
+      labelNames: ['dc', 'service'],
       registers,
     });
     this.etcdWatchLag = new Gauge({
@@ -131,17 +155,17 @@ export class PoolMetrics {
   }
 
   recordCheck(key: ServiceKey, check: string, result: CheckResult): void {
-    const labels = { dc: key.dc, cluster: key.cluster, service: key.service, check };
+    const labels = { dc: key.dc, service: key.name, check };
     this.checksTotal.inc({ ...labels, code: result.code });
     this.checkDuration.observe(labels, result.timings.totalMs / 1000);
   }
 
   recordTransition(key: ServiceKey, transition: 'up' | 'down' | 'pooled' | 'depooled'): void {
-    this.transitionsTotal.inc({ dc: key.dc, cluster: key.cluster, service: key.service, transition });
+    this.transitionsTotal.inc({ dc: key.dc, service: key.name, transition });
   }
 
   recordCouldNotDepool(key: ServiceKey): void {
-    this.couldNotDepoolTotal.inc({ dc: key.dc, cluster: key.cluster, service: key.service });
+    this.couldNotDepoolTotal.inc({ dc: key.dc, service: key.name });
   }
 
   setEtcdWatchLag(seconds: number): void {

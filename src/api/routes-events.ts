@@ -1,13 +1,14 @@
 // GET /v1/events: the view's events as server-sent events.
 //
 //   id: 42            the event id; browsers send it back as Last-Event-ID when they reconnect
-//   event: state      the event type (state, check, admin, flapping, drift, stale, leadership)
+//   event: state      the event type (state, check, admin, flapping, drift, stale, leadership, pool)
 //   data: {...}       the event as JSON, on one line
 //
 // On connect the recent events are replayed: those after Last-Event-ID (header, or ?lastEventId=
 // for clients that cannot set headers), else the whole buffer (?replay=0 to skip). If events after
 // the given id were already evicted, or the id is from before a restart, an `event: gap` tells the
-// client to refetch /v1/pools. Comment lines (`: heartbeat`) keep proxies from closing an idle
+// client to refetch /v1/pools. The first comment names the last id and the bus's epoch (one per
+// process): a client whose saved id comes from another epoch must refetch too. Comment lines (`: heartbeat`) keep proxies from closing an idle
 // stream. Slow clients that let more than 1 MiB pile up are disconnected rather than buffered.
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
@@ -20,7 +21,7 @@ export interface EventRoutesOptions {
   heartbeatMs: number;
 }
 
-const EVENT_TYPES: readonly PoolEventType[] = ['state', 'check', 'admin', 'flapping', 'drift', 'stale', 'leadership'];
+const EVENT_TYPES: readonly PoolEventType[] = ['state', 'check', 'admin', 'flapping', 'drift', 'stale', 'leadership', 'pool'];
 const MAX_BUFFERED_BYTES = 1 << 20;
 
 interface EventsQuery {
@@ -107,7 +108,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
         cleanup();
       });
 
-      write(`retry: 2000\n: poold events, last id ${view.events.lastId}\n\n`);
+      write(`retry: 2000\n: poold events, last id ${view.events.lastId}, epoch ${view.events.epoch}\n\n`);
       if (lastId !== undefined) {
         const replay = view.events.since(lastId);
         if (replay.gap) write(`event: gap\ndata: ${JSON.stringify({ lastEventId: lastId, oldestId: replay.events[0]?.id ?? null })}\n\n`);

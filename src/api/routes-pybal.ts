@@ -1,5 +1,7 @@
 // PyBal-compatible URLs (DESIGN §7): /pools, /pools/<pool>, /pools/<pool>/<host>, /alerts, and the
-// server list PyBal fetches with `config = http://.../pybal/<dc>/<cluster>/<service>`.
+// server list PyBal fetches with `config = http://.../pybal/<dc>/<name>`, the path Wikimedia's
+// config-master serves. <name> is an LVS service's section name (`apertium_4737`) or its catalog
+// service name (`apertium`, config-master's form); `enabled` there is poold's effective state.
 // Paths follow Twisted's resource tree as PyBal uses it: a trailing slash names the same resource,
 // and /alerts and /pools/<pool>/<host> are leaves, so anything below them is the same resource.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -7,7 +9,7 @@ import { renderServerList } from '../lvs/serverlist.js';
 import { alertsJson, alertsText, type AlertsResult } from '../model/alerts.js';
 import { poolName } from '../model/types.js';
 import { alertsFor } from './alerts-adapter.js';
-import { poolParamsSchema, textBodySchema } from './http-errors.js';
+import { serviceParamsSchema, textBodySchema } from './http-errors.js';
 import { renderHost, renderNotFound, renderPool, renderPoolList, sendPybal, wantsJson } from './pybal-format.js';
 import type { PoolView } from './state-view.js';
 
@@ -82,15 +84,15 @@ export const pybalRoutes: FastifyPluginAsync<PybalRoutesOptions> = async (app, {
   app.get('/alerts', { schema: alertsSchema }, alertsHandler);
   app.get('/alerts/*', { schema: alertsSchema }, alertsHandler);
 
-  app.get<{ Params: { dc: string; cluster: string; service: string } }>(
-    '/pybal/:dc/:cluster/:service',
-    { schema: { params: poolParamsSchema, querystring: anyQuery, response: { 200: textBodySchema, 404: textBodySchema, 503: textBodySchema } } },
+  app.get<{ Params: { dc: string; name: string } }>(
+    '/pybal/:dc/:name',
+    { schema: { params: serviceParamsSchema, querystring: anyQuery, response: { 200: textBodySchema, 404: textBodySchema, 503: textBodySchema } } },
     async (request, reply) => {
-      const entry = view.get(request.params);
+      const entry = view.get(request.params) ?? view.byCatalogName(request.params.dc, request.params.name);
       if (!entry) return send(request, reply, 404, renderNotFound);
       if (!entry.state) {
         // An empty list would make PyBal drop every server; an error makes it keep its last list.
-        return reply.code(503).type('text/plain').send(`No state published yet for ${request.params.dc}/${request.params.cluster}/${request.params.service}\n`);
+        return reply.code(503).type('text/plain').send(`No state published yet for ${request.params.dc}/${request.params.name}\n`);
       }
       return reply.code(200).type('text/plain').send(renderServerList(entry.state));
     },

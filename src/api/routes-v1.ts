@@ -1,11 +1,12 @@
 // JSON v1: what people and dashboards need to understand a pool, beyond PyBal's three booleans.
-//   GET /v1/pools                          every pool in scope with counts and threshold headroom
-//   GET /v1/pools/:dc/:cluster/:service    admin, health and effective state per host, with reasons,
-//                                          this instance's last verdicts (timings), every observer's view
+//   GET /v1/pools                every LVS service in scope (a PyBal section; "pool" in PyBal's terms)
+//                                with its conftool pool, counts and threshold headroom
+//   GET /v1/pools/:dc/:name      admin, health and effective state per host, with reasons,
+//                                this instance's last verdicts (timings), every observer's view
 import type { FastifyPluginAsync } from 'fastify';
 import { requiredCount } from '../model/coordinator-threshold.js';
 import { poolName, servicePath } from '../model/types.js';
-import { errorBodySchema, NAME_PATTERN, noQuerySchema, poolParamsSchema, type ApiErrorBody } from './http-errors.js';
+import { errorBodySchema, NAME_PATTERN, noQuerySchema, serviceParamsSchema, type ApiErrorBody } from './http-errors.js';
 import { healthWord } from './pybal-format.js';
 import { poolCounts, type PoolEntry, type PoolView } from './state-view.js';
 
@@ -66,6 +67,9 @@ const leadershipSchema = {
 
 const poolSummaryProperties = {
   dc: { type: 'string' },
+  /** The LVS service (PyBal section) name. */
+  name: { type: 'string' },
+  /** Its conftool pool: cluster and service. */
   cluster: { type: 'string' },
   service: { type: 'string' },
   pybalName: { type: 'string' },
@@ -184,8 +188,9 @@ function summary(e: PoolEntry, conflicts: Set<string>, nowMs: number) {
   for (const [h, s] of Object.entries(e.state?.servers ?? {})) if (s.flapping) flapping.add(h);
   return {
     dc: e.key.dc,
-    cluster: e.key.cluster,
-    service: e.key.service,
+    name: e.key.name,
+    cluster: e.def?.pool.cluster ?? e.state?.pool.cluster ?? '',
+    service: e.def?.pool.service ?? e.state?.pool.service ?? '',
     pybalName: poolName(e.key),
     pybalNameConflict: conflicts.has(poolName(e.key)),
     revision: e.state?.revision ?? null,
@@ -246,11 +251,11 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, { view,
     },
   );
 
-  app.get<{ Params: { dc: string; cluster: string; service: string } }>(
-    '/v1/pools/:dc/:cluster/:service',
+  app.get<{ Params: { dc: string; name: string } }>(
+    '/v1/pools/:dc/:name',
     {
       schema: {
-        params: poolParamsSchema,
+        params: serviceParamsSchema,
         querystring: noQuerySchema,
         response: { 200: poolDetailSchema, 400: errorBodySchema, 404: errorBodySchema },
       },
@@ -262,7 +267,7 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, { view,
         const scope = view.inScope(request.params) ? '' : ` (dc ${request.params.dc} is not served by this instance)`;
         const body: ApiErrorBody = {
           error: 'not_found',
-          message: `no pool ${where}${scope}; GET /v1/pools lists the pools`,
+          message: `no LVS service ${where}${scope}; GET /v1/pools lists them`,
           where,
         };
         return reply.code(404).send(body);

@@ -4,12 +4,12 @@
 // setter call. The view keeps the latest of everything per pool, turns changes into structured
 // events on its EventBus (for /v1/events), and feeds PoolMetrics. Routes only read.
 //
-// Scope: PyBal's URLs name a pool by its section name (the service name) without a dc or cluster.
-// A view built with `dcs` accepts only pools of those dcs (setters for other pools return false and
-// store nothing), so a poold instance configured for eqiad serves eqiad's `cxserver` at
-// /pools/cxserver even when codfw has one too. If two pools in scope still share a PyBal name
-// (same service in two clusters, or several dcs in scope), the PyBal routes serve the first by
-// (dc, cluster) order and /v1/pools flags the pool with `pybalNameConflict: true`.
+// An entry is one LVS service (a PyBal section, keyed dc/name); PyBal's URLs name it by its section
+// name without a dc. A view built with `dcs` accepts only services of those dcs (setters for others
+// return false and store nothing), so a poold instance configured for eqiad serves eqiad's
+// `cxserver_8080` at /pools/cxserver_8080 even when codfw has one too. If several dcs are in scope and
+// share a section name, the PyBal routes serve the first by dc order and /v1/pools flags the service
+// with `pybalNameConflict: true`.
 import type {
   CheckResult,
   ConftoolValue,
@@ -19,6 +19,7 @@ import type {
   PoolState,
   ServiceDef,
   ServiceKey,
+  TargetKey,
 } from '../model/types.js';
 import { poolName, servicePath } from '../model/types.js';
 import type { DriftItem, DriftReport } from '../monitoring/drift.js';
@@ -105,7 +106,7 @@ export class PoolView implements MetricsSource {
     let e = this.pools.get(id);
     if (!e) {
       e = {
-        key: { dc: key.dc, cluster: key.cluster, service: key.service },
+        key: { dc: key.dc, name: key.name },
         def: null,
         state: null,
         verdicts: new Map(),
@@ -126,7 +127,9 @@ export class PoolView implements MetricsSource {
   setService(def: ServiceDef): boolean {
     const e = this.entry(def);
     if (!e) return false;
+    const changed = e.def === null || JSON.stringify(e.def) !== JSON.stringify(def);
     e.def = def;
+    if (changed) this.events.publish({ type: 'pool', pool: e.key, change: 'definition', revision: e.state?.revision ?? null });
     return true;
   }
 
@@ -138,13 +141,15 @@ export class PoolView implements MetricsSource {
       this.events.publish({ type: 'state', pool: e.key, host, revision: e.state?.revision ?? 0, before: snapshot(s), after: null });
     }
     this.pools.delete(servicePath(key));
+    this.events.publish({ type: 'pool', pool: e.key, change: 'removed', revision: e.state?.revision ?? null });
     return true;
   }
 
   /**
    * Publishes the pool's effective state (as the leader computed it). The object is kept as is and
    * must not be mutated afterwards (pass a new object for each revision). Emits one `state` event per
-   * host whose effective state changed, counts transitions, and counts hosts newly kept pooled while
+   * host whose effective state changed and then one `pool` event if anything an LVS table depends on
+   * changed (admin state and kept-by-threshold included), counts transitions, and counts hosts newly kept pooled while
    * down (could-not-depool). States with a revision older than the current one are ignored
    * (returns false), so a late watch event never rolls the view back.
    */
@@ -155,16 +160,23 @@ export class PoolView implements MetricsSource {
     if (prev && state.revision < prev.revision) return false;
     e.state = state;
     const hosts = new Set([...Object.keys(prev?.servers ?? {}), ...Object.keys(state.servers)]);
+    // Whether anything an LVS table is built from changed (then one `pool` event follows).
+    let lvsInputs = prev === null || prev.depoolThreshold !== state.depoolThreshold || prev.pooledDown.join() !== state.pooledDown.join();
     for (const host of [...hosts].sort()) {
       const b = prev?.servers[host] ? snapshot(prev.servers[host]) : null;
       const a = state.servers[host] ? snapshot(state.servers[host]) : null;
+      if (prev?.servers[host]?.pooledAdmin !== state.servers[host]?.pooledAdmin) lvsInputs = true;
       if (sameSnapshot(b, a)) continue;
+      lvsInputs = true;
       this.events.publish({ type: 'state', pool: e.key, host, revision: state.revision, before: b, after: a });
       if (this.metrics && b && a) {
         if (b.up !== a.up) this.metrics.recordTransition(e.key, a.up ? 'up' : 'down');
         if (b.pooled !== a.pooled) this.metrics.recordTransition(e.key, a.pooled ? 'pooled' : 'depooled');
       }
     }
+    // After the per-host events, one for the pool, also when only an admin state or the hosts kept
+    // by the threshold changed (no host event): the LVS agent re-fetches the pool on it.
+    if (lvsInputs) this.events.publish({ type: 'pool', pool: e.key, change: 'state', revision: state.revision });
     const wasPooledDown = new Set(prev?.pooledDown ?? []);
     for (const host of state.pooledDown) {
       if (!wasPooledDown.has(host)) this.metrics?.recordCouldNotDepool(e.key);
@@ -177,7 +189,7 @@ export class PoolView implements MetricsSource {
    * metrics; a `check` event is published only when the check's up/down flips (or on its first result
    * when it is down), so the event stream shows transitions, not every probe.
    */
-  setVerdict(key: HostKey, check: string, result: CheckResult, at: number): boolean {
+  setVerdict(key: TargetKey, check: string, result: CheckResult, at: number): boolean {
     const e = this.entry(key);
     if (!e) return false;
     let byCheck = e.verdicts.get(key.host);
@@ -201,12 +213,12 @@ export class PoolView implements MetricsSource {
   }
 
   /** Forgets this instance's verdicts for a host (host removed, or checks reconfigured). */
-  clearVerdicts(key: HostKey): void {
+  clearVerdicts(key: TargetKey): void {
     this.get(key)?.verdicts.delete(key.host);
   }
 
   /** Records one observer's observation of a host (from /poold/v1/health, or our own). */
-  setObservation(key: HostKey, observation: Observation): boolean {
+  setObservation(key: TargetKey, observation: Observation): boolean {
     const e = this.entry(key);
     if (!e) return false;
     let byObserver = e.observations.get(key.host);
@@ -216,12 +228,12 @@ export class PoolView implements MetricsSource {
   }
 
   /** An observer's observation went away (its lease expired, or it was deleted). */
-  removeObservation(key: HostKey, observer: string): void {
+  removeObservation(key: TargetKey, observer: string): void {
     const byObserver = this.get(key)?.observations.get(key.host);
     byObserver?.delete(observer);
   }
 
-  setFlapping(key: HostKey, flapping: boolean): boolean {
+  setFlapping(key: TargetKey, flapping: boolean): boolean {
     const e = this.entry(key);
     if (!e) return false;
     if (e.flapping.has(key.host) === flapping) return true;
@@ -244,7 +256,7 @@ export class PoolView implements MetricsSource {
 
   /**
    * Applies a whole drift report (src/monitoring/drift.ts): each pool in the view gets the items
-   * naming it (`dc/cluster/service`), and pools with none are cleared. Items naming no pool in the
+   * naming it (`dc/name`), and pools with none are cleared. Items naming no pool in the
    * view (a service only the deployed file has) are returned so the caller can report them.
    */
   applyDriftReport(report: Pick<DriftReport, 'items'>): DriftItem[] {
@@ -306,6 +318,7 @@ export class PoolView implements MetricsSource {
     this.events.publish({
       type: 'admin',
       pool: { dc: key.dc, cluster: key.cluster, service: key.service },
+      services: this.servicesOverPool(key).map((e) => e.key.name),
       host: key.host,
       before,
       after,
@@ -329,17 +342,31 @@ export class PoolView implements MetricsSource {
     return this.pools.get(servicePath(key)) ?? null;
   }
 
-  /** All pools in scope, ordered by dc, cluster, service. */
+  /** The LVS services in scope that draw from the conftool pool of `key`. */
+  servicesOverPool(key: { dc: string; cluster: string; service: string }): PoolEntry[] {
+    return this.list().filter((e) => e.key.dc === key.dc && e.def?.pool.cluster === key.cluster && e.def.pool.service === key.service);
+  }
+
+  /** All LVS services in scope, ordered by dc, then name. */
   list(): PoolEntry[] {
     return [...this.pools.values()].sort((a, b) => cmpKey(a.key, b.key));
   }
 
   /**
-   * The pool PyBal would call `name`: the first (by dc, cluster) pool in scope with that PyBal name.
+   * The LVS service PyBal would call `name`: the first (by dc) in scope with that section name.
    * Pools without a published state are not served, as PyBal has no coordinator for them yet.
    */
   byPybalName(name: string): PoolEntry | null {
     for (const e of this.list()) if (e.state && poolName(e.key) === name) return e;
+    return null;
+  }
+
+  /**
+   * The LVS service config-master would serve at /pybal/<dc>/<catalog>: the first by section name
+   * with that catalog name (a catalog service with several VIP labels has several sections).
+   */
+  byCatalogName(dc: string, catalog: string): PoolEntry | null {
+    for (const e of this.list()) if (e.key.dc === dc && e.def?.catalog === catalog) return e;
     return null;
   }
 
@@ -394,7 +421,7 @@ export function poolCounts(state: PoolState | null): PoolCounts {
 }
 
 export function cmpKey(a: ServiceKey, b: ServiceKey): number {
-  return cmp(a.dc, b.dc) || cmp(a.cluster, b.cluster) || cmp(a.service, b.service);
+  return cmp(a.dc, b.dc) || cmp(a.name, b.name);
 }
 
 function cmp(a: string, b: string): number {

@@ -5,6 +5,8 @@ import { CommandChecker } from './command.js';
 import { DnsChecker } from './dns.js';
 import { HttpChecker } from './http.js';
 import { IdleConnectionChecker } from './idle-connection.js';
+import { resolverStaleFinding } from '../model/resolver-stale.js';
+import { isIpLiteral, nameResolver } from './resolve.js';
 import { downResult } from './result.js';
 import { TcpChecker } from './tcp.js';
 
@@ -45,13 +47,24 @@ function guarded(inner: Checker): Checker {
     def: inner.def,
     check(target, deadline) {
       try {
-        return inner.check(target, deadline).catch(fail);
+        return inner.check(target, deadline).then((r) => noteStaleName(inner.def, target.address, r)).catch(fail);
       } catch (err) {
         return Promise.resolve(fail(err));
       }
     },
     close: inner.close ? () => inner.close!() : undefined,
   };
+}
+
+/**
+ * A check that ran at a name's last-known address (the resolver is failing for it) says so with a
+ * warning finding, which reaches the published state and /alerts. Command checks get the name and
+ * resolve it themselves, so they are left alone.
+ */
+function noteStaleName(def: CheckDef, address: string, r: CheckResult): CheckResult {
+  if (def.kind === 'command' || isIpLiteral(address)) return r;
+  const stale = nameResolver().staleInfo(address);
+  return stale ? { ...r, findings: [...r.findings, resolverStaleFinding(address, stale.address)] } : r;
 }
 
 export type { Checker, CheckTarget } from './checker.js';

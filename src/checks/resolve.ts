@@ -1,7 +1,6 @@
 // Resolving a backend's name to the address to check, bounded by the check's deadline.
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { NamedFailure } from './result.js';
+import { NameResolver, type NameResolverOptions, type Resolved } from './name-resolver.js';
 
 /** isIP() runs regexes; checks ask about the same few thousand target addresses every second. */
 const literalCache = new Map<string, boolean>();
@@ -19,28 +18,31 @@ export function isIpLiteral(name: string): boolean {
   return v;
 }
 
-export type Resolved = { address: string } | { failure: NamedFailure };
+export type { Resolved } from './name-resolver.js';
+
+/** The process's resolver: the system's (getaddrinfo) unless configureResolver named DNS servers. */
+let current = new NameResolver();
 
 /**
- * An IP literal is returned as is. A name goes through the system resolver (getaddrinfo, as every
- * other client on the host would), raced against the deadline: getaddrinfo cannot be cancelled,
- * so on timeout its late answer is simply dropped.
+ * Replaces the process's resolver (poold --resolver): names are then asked of these DNS servers.
+ * What the previous resolver knew (last-known addresses, counts) is dropped.
  */
-export async function resolveAddress(name: string, deadline: number): Promise<Resolved> {
-  if (isIpLiteral(name)) return { address: name };
-  const remaining = deadline - Date.now();
-  if (remaining <= 0) return { failure: { code: 'deadline', message: `deadline passed before resolving ${name}` } };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<Resolved>((resolve) => {
-    timer = setTimeout(() => resolve({ failure: { code: 'deadline', message: `DNS lookup of ${name} not answered by the deadline` } }), remaining);
-  });
-  const answer = lookup(name).then(
-    (r): Resolved => ({ address: r.address }),
-    (err: NodeJS.ErrnoException): Resolved => ({ failure: { code: 'dns_failure', message: `DNS failure for ${name}: ${err.code ?? err.message}` } }),
-  );
-  try {
-    return await Promise.race([answer, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function configureResolver(opts: NameResolverOptions): NameResolver {
+  current = new NameResolver(opts);
+  return current;
+}
+
+/** The resolver checks use now (stale names and failure counts for /alerts and /metrics). */
+export function nameResolver(): NameResolver {
+  return current;
+}
+
+/**
+ * An IP literal is returned as is. A name is resolved by the process's resolver, bounded by the
+ * deadline; when the resolver fails (not NXDOMAIN) for a name that resolved before, its last-known
+ * address is returned, marked `stale` (src/checks/name-resolver.ts).
+ */
+export function resolveAddress(name: string, deadline: number): Promise<Resolved> {
+  if (isIpLiteral(name)) return Promise.resolve({ address: name });
+  return current.resolve(name, deadline);
 }

@@ -48,8 +48,8 @@ export async function runChecksOnce(service: ServiceDef, hosts?: string[], opts:
   const names = hosts ?? Object.keys(service.servers).sort();
   const unknown = names.filter((h) => !(h in service.servers));
   if (unknown.length > 0) {
-    throw new NotFoundError(`host ${unknown.join(', ')} is not a server of ${service.dc}/${service.cluster}/${service.service}`, {
-      service: service.service,
+    throw new NotFoundError(`host ${unknown.join(', ')} is not a server of ${service.dc}/${service.name} (pool ${service.pool.cluster}/${service.pool.service})`, {
+      service: service.name,
       hosts: unknown,
     });
   }

@@ -44,7 +44,7 @@ export function probeKey(host: string, address: string, port: number, def: Check
   return `${address}|${port}|${host}|${canonicalProbe(def)}`;
 }
 
-/** Subscriber key: `dc/cluster/service/host/check`. */
+/** Subscriber key: `dc/name/host/check`. */
 export function targetKey(service: ServiceKey, host: string, checkName: string): string {
   return `${servicePath(service)}/${host}/${checkName}`;
 }

@@ -10,7 +10,7 @@ import type { ScheduledTarget } from './scheduler.js';
  * resolve it at check time (and report dns_failure when that fails).
  */
 export function targetsForService(def: ServiceDef, initialUp: (host: string) => boolean = () => false): ScheduledTarget[] {
-  const service = { dc: def.dc, cluster: def.cluster, service: def.service };
+  const service = { dc: def.dc, name: def.name };
   const out: ScheduledTarget[] = [];
   for (const host of Object.keys(def.servers).sort()) {
     const server = def.servers[host];

@@ -1,13 +1,15 @@
 // The one write path for operator admin changes (pool, depool, drain, weight, decommission, select):
-// resolve → compute the change → threshold guard → confirm → one atomic, audited etcd write.
+// resolve → compute the change → threshold guard → confirm → one audited etcd write (atomic up to 64
+// hosts; beyond that bounded chunks sharing one operation id, see store/chunked-write.ts).
+import { compactList } from '../model/compact-list.js';
 import { InvalidStoredValueError, SafetyRefusal } from '../model/errors.js';
 import type { Pooled } from '../model/types.js';
-import { servicePath } from '../model/types.js';
+import { poolPath } from '../model/types.js';
 import { updateHosts } from '../store/write.js';
 import { confirmMany } from './confirm.js';
 import type { CliContext } from './context.js';
 import { guardChange } from './guard.js';
-import type { HostEntry, Inventory } from './inventory.js';
+import { servicesOverPool, type HostEntry, type Inventory } from './inventory.js';
 
 export interface AdminPatch {
   pooled?: Pooled;
@@ -27,6 +29,8 @@ export interface ChangeLine {
   cluster: string;
   service: string;
   host: string;
+  /** The LVS services (section names) over this host's pool: one write reaches them all. */
+  lvsServices: string[];
   before: Record<string, unknown> | null;
   after: Record<string, unknown>;
   changed: boolean;
@@ -35,6 +39,8 @@ export interface ChangeLine {
 export interface ChangeReport {
   dryRun: boolean;
   revision: number | null;
+  /** On every audit record this change wrote (null: nothing written). */
+  operationId: string | null;
   changes: ChangeLine[];
   warnings: string[];
 }
@@ -50,15 +56,19 @@ export async function applyAdminChange(
   // guard cannot vouch for the change: refuse with the stored value's problem instead of guessing.
   const broken = targets.filter((t) => t.invalid !== undefined);
   if (broken.length > 0) {
+    // At most a few problems in full; the rest by key (their count can be the size of a pool).
+    const shown = broken.slice(0, 3).map((t) => t.invalid);
+    if (broken.length > 3) shown.push(`and ${broken.length - 3} more invalid values: ${compactList(broken.slice(3).map((t) => t.key))}`);
     throw new InvalidStoredValueError(
-      `${broken.map((t) => t.invalid).join('\n')}\nrewrite ${broken.length === 1 ? 'it' : 'them'} first, e.g. etcdctl put ${broken[0].key} '{"weight": 10, "pooled": "no"}'`,
+      `${shown.join('\n')}\nrewrite ${broken.length === 1 ? 'it' : 'them'} first, e.g. etcdctl put ${broken[0].key} '{"weight": 10, "pooled": "no"}'`,
       { keys: broken.map((t) => t.key) });
   }
   const planned = targets.map((t) => {
     const before = t.value === null ? null : { ...t.value };
     const after = { ...(t.value ?? {}), ...patch } as Record<string, unknown>;
     const changed = before === null || Object.entries(patch).some(([k, v]) => before[k] !== v);
-    return { key: t.key, dc: t.dc, cluster: t.cluster, service: t.service, host: t.host, before, after, changed };
+    const lvsServices = servicesOverPool(inv, t).map((x) => x.key.name);
+    return { key: t.key, dc: t.dc, cluster: t.cluster, service: t.service, host: t.host, lvsServices, before, after, changed };
   });
   const toWrite = planned.filter((p) => p.changed);
 
@@ -69,21 +79,21 @@ export async function applyAdminChange(
     warnings.push(...guard.refusals.map((r) => `--force: going ahead although ${r.replace(/^refusing: /, '').replace(/ Use --force to override\.$/, '')}`));
   }
 
-  if (opts.dryRun === true) return { dryRun: true, revision: null, changes: planned, warnings };
+  if (opts.dryRun === true) return { dryRun: true, revision: null, operationId: null, changes: planned, warnings };
   await confirmMany(toWrite.map(describeChange), opts);
-  if (toWrite.length === 0) return { dryRun: false, revision: null, changes: planned, warnings };
+  if (toWrite.length === 0) return { dryRun: false, revision: null, operationId: null, changes: planned, warnings };
 
   const result = await updateHosts(
     ctx.kv,
     toWrite.map((p) => ({ key: p.key, patch: { ...patch } })),
-    { keys: ctx.keys, actor: ctx.actor, reason: opts.reason ?? '' },
+    { keys: ctx.keys, actor: ctx.actor, reason: opts.reason ?? '', operationId: ctx.operationId },
   );
   const byKey = new Map(result.results.map((r) => [r.key, r]));
   const changes = planned.map((p) => {
     const r = byKey.get(p.key);
     return r === undefined ? p : { ...p, before: r.before, after: r.after, changed: r.changed };
   });
-  return { dryRun: false, revision: result.revision, changes, warnings };
+  return { dryRun: false, revision: result.revision, operationId: result.operationId, changes, warnings };
 }
 
 export function describeChange(c: ChangeLine): string {
@@ -91,7 +101,7 @@ export function describeChange(c: ChangeLine): string {
   const diffs = ['pooled', 'weight']
     .filter((f) => fields.has(f) && (c.before?.[f] !== c.after[f]))
     .map((f) => `${f} ${String(c.before?.[f] ?? '(unset)')} -> ${String(c.after[f])}`);
-  return `${servicePath(c)} ${c.host}: ${diffs.length > 0 ? diffs.join(', ') : 'unchanged'}`;
+  return `${poolPath(c)} ${c.host}: ${diffs.length > 0 ? diffs.join(', ') : 'unchanged'}`;
 }
 
 export function reportLines(r: ChangeReport): string[] {

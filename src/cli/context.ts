@@ -1,10 +1,12 @@
 // What every etcd-touching command needs: a Kv (the lean gateway adapter, see DESIGN §11), the key
 // layout, the actor for the audit log, and output. Built once per invocation.
 import { loadEtcdOptions, openKv, type EtcdFlags } from '../store/connection.js';
-import { resolveActor } from '../store/audit.js';
+import { newOperationId, resolveActor } from '../store/audit.js';
+import { PartialWriteError } from '../store/errors.js';
 import { Keys } from '../store/keys.js';
 import type { Kv } from '../store/kv.js';
 import { makeOutput, type Output } from './output.js';
+import { reportPartialWrite } from './partial.js';
 import { userInfo } from 'node:os';
 
 /** The login name of this process, for the audit actor when neither SUDO_USER nor USER is set (cron, systemd). */
@@ -23,6 +25,8 @@ export interface CliContext {
   keys: Keys;
   out: Output;
   actor: string;
+  /** One per poolctl command: on every audit record it writes, across all its transactions. */
+  operationId: string;
   close(): Promise<void>;
 }
 
@@ -45,6 +49,7 @@ export async function openContext(opts: CliOpts): Promise<CliContext> {
     keys,
     out: makeOutput(opts.json === true),
     actor: resolveActor({ ...process.env, USER: process.env.USER ?? osUser() }, options.user),
+    operationId: newOperationId(),
     close: () => kv.close(),
   };
 }
@@ -57,4 +62,16 @@ export async function withContext<T>(opts: CliOpts, fn: (ctx: CliContext) => Pro
   } finally {
     await ctx.close();
   }
+}
+
+/** withContext for commands that write: a write that failed part-way is reported (what landed, what not) and exits 1. */
+export async function withWriteContext(opts: CliOpts, fn: (ctx: CliContext) => Promise<number>): Promise<number> {
+  return withContext(opts, async (ctx) => {
+    try {
+      return await fn(ctx);
+    } catch (err) {
+      if (err instanceof PartialWriteError) return reportPartialWrite(ctx.out, ctx.keys, err);
+      throw err;
+    }
+  });
 }

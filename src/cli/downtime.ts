@@ -19,12 +19,15 @@ export async function applyDowntime(report: ChangeReport, action: { schedule: nu
     return action === 'remove' ? [] : ['no Icinga API configured (POOLD_ICINGA_API_URL): no downtime scheduled'];
   }
   const warnings: string[] = [];
+  // Icinga has one backend service per LVS service: a host depooled from a shared pool leaves them all.
   for (const c of report.changes) {
-    const target = { host: c.host, service: { dc: c.dc, cluster: c.cluster, service: c.service } };
-    const r = action === 'remove'
-      ? await removeDowntime(cfg, target)
-      : await scheduleDowntime(cfg, { ...target, actor, reason, durationMs: action.schedule, now: Date.now() });
-    if (!r.ok || r.warning) warnings.push(`Icinga downtime for ${c.host}: ${r.warning ?? 'failed'}`);
+    for (const name of c.lvsServices) {
+      const target = { host: c.host, service: { dc: c.dc, name } };
+      const r = action === 'remove'
+        ? await removeDowntime(cfg, target)
+        : await scheduleDowntime(cfg, { ...target, actor, reason, durationMs: action.schedule, now: Date.now() });
+      if (!r.ok || r.warning) warnings.push(`Icinga downtime for ${c.host} in ${c.dc}/${name}: ${r.warning ?? 'failed'}`);
+    }
   }
   return warnings;
 }

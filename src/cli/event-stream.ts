@@ -2,7 +2,7 @@
 // Last-Event-ID so no buffered event is missed or repeated across reconnects.
 import { request } from 'node:http';
 import type { PoolEvent } from '../api/event-bus.js';
-import { servicePath } from '../model/types.js';
+import { poolPath, servicePath } from '../model/types.js';
 
 export interface StreamHandlers {
   event(e: PoolEvent): void;
@@ -106,7 +106,7 @@ export function describeEvent(e: PoolEvent): string {
       return `${time} ${servicePath(e.pool)} ${e.host}: ${what}${a ? ` (${a.reason})` : ''}`;
     }
     case 'admin':
-      return `${time} ${servicePath(e.pool)} ${e.host}: admin ${JSON.stringify(e.before)} -> ${JSON.stringify(e.after)}${e.actor ? ` by ${e.actor}` : ''}${e.reason ? `: ${e.reason}` : ''}`;
+      return `${time} ${poolPath(e.pool)} ${e.host}: admin ${JSON.stringify(e.before)} -> ${JSON.stringify(e.after)}${e.actor ? ` by ${e.actor}` : ''}${e.reason ? `: ${e.reason}` : ''}`;
     case 'check':
       return `${time} ${servicePath(e.pool)} ${e.host}: check ${e.check} ${e.up ? 'up' : 'DOWN'} (${e.message})`;
     case 'flapping':

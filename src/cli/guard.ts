@@ -1,10 +1,11 @@
-// poolctl's depool-threshold guard: groups a change by pool and asks the model's guardDepool (the
-// same arithmetic as the coordinator) whether each pool keeps enough serving hosts.
+// poolctl's depool-threshold guard: groups a change by conftool pool and, for every LVS service over
+// that pool, asks the model's guardDepool (the same arithmetic as the coordinator) whether it keeps
+// enough serving hosts. Every LVS service that would break is named.
 import { guardDepool } from '../model/threshold-guard.js';
 import type { ConftoolValue, HostKey } from '../model/types.js';
-import { servicePath } from '../model/types.js';
+import { poolPath, servicePath } from '../model/types.js';
 import type { AdminPatch } from './admin-change.js';
-import { poolMembers, type Inventory } from './inventory.js';
+import { poolMembers, servicesOverPool, type Inventory } from './inventory.js';
 
 export interface GuardResult {
   refusals: string[];
@@ -21,18 +22,25 @@ export function guardChange(inv: Inventory, changes: HostKey[], patch: AdminPatc
   const to = guardTarget(patch);
   if (to === null) return { refusals: [] };
   const byPool = new Map<string, HostKey[]>();
-  for (const c of changes) byPool.set(servicePath(c), [...(byPool.get(servicePath(c)) ?? []), c]);
+  for (const c of changes) byPool.set(poolPath(c), [...(byPool.get(poolPath(c)) ?? []), c]);
   const refusals: string[] = [];
   for (const [path, hosts] of byPool) {
-    const def = inv.services.get(path);
     const admin: Record<string, ConftoolValue> = {};
     for (const m of poolMembers(inv, hosts[0])) if (m.value !== null) admin[m.host] = m.value;
-    const r = guardDepool(
-      { ...hosts[0], depoolThreshold: typeof def?.depoolThreshold === 'number' ? def.depoolThreshold : 0.5, admin },
-      hosts.map((h) => h.host).filter((h) => h in admin),
-      { health: inv.states.get(path) ?? null, to },
-    );
-    if (!r.ok) refusals.push(r.message);
+    const leaving = hosts.map((h) => h.host).filter((h) => h in admin);
+    const services = servicesOverPool(inv, hosts[0]);
+    // A pool no LVS service uses (yet) is still guarded, at PyBal's default threshold, on admin state.
+    const targets = services.length > 0
+      ? services.map((s) => ({
+        label: `LVS service ${servicePath(s.key)} (pool ${path})`,
+        depoolThreshold: typeof s.def.depoolThreshold === 'number' ? s.def.depoolThreshold : 0.5,
+        health: inv.states.get(servicePath(s.key)) ?? null,
+      }))
+      : [{ label: `pool ${path}`, depoolThreshold: 0.5, health: null }];
+    for (const t of targets) {
+      const r = guardDepool({ label: t.label, depoolThreshold: t.depoolThreshold, admin }, leaving, { health: t.health, to });
+      if (!r.ok) refusals.push(r.message);
+    }
   }
   return { refusals };
 }

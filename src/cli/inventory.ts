@@ -1,9 +1,9 @@
 // A snapshot of what etcd holds about pools, read with three range requests: conftool hosts,
-// service definitions and published effective state. Commands resolve their targets against it.
+// LVS service definitions and published effective state. Commands resolve their targets against it.
 import { NotFoundError, UsageError } from '../model/errors.js';
 import { matchHostName, parseSelector, selectorMatches, type Selector } from '../model/selector.js';
-import type { ConftoolValue, HostKey, PoolState, ServiceKey } from '../model/types.js';
-import { servicePath } from '../model/types.js';
+import type { ConftoolValue, HostKey, PoolKey, PoolState, ServiceKey } from '../model/types.js';
+import { poolPath, servicePath } from '../model/types.js';
 import { parseConftoolValue } from '../store/conftool-value.js';
 import type { CliContext } from './context.js';
 
@@ -17,9 +17,9 @@ export interface HostEntry extends HostKey {
 
 export interface Inventory {
   hosts: HostEntry[];
-  /** Stored service definitions (JSON as written by sync), by dc/cluster/service. */
+  /** Stored LVS service definitions (JSON as written by sync), by dc/name. */
   services: Map<string, Record<string, unknown>>;
-  /** Published effective state, by dc/cluster/service. */
+  /** Published effective state, by dc/name. */
   states: Map<string, PoolState>;
   revision: number;
 }
@@ -97,9 +97,22 @@ export function selectHosts(inv: Inventory, sel: Selector, text: string): HostEn
   return found;
 }
 
-/** Every host of one pool, for threshold arithmetic. */
-export function poolMembers(inv: Inventory, k: ServiceKey): HostEntry[] {
+/** Every host of one conftool pool, for threshold arithmetic. */
+export function poolMembers(inv: Inventory, k: PoolKey): HostEntry[] {
   return inv.hosts.filter((h) => h.dc === k.dc && h.cluster === k.cluster && h.service === k.service);
+}
+
+/** The stored LVS service definitions that name a conftool pool, in name order. */
+export function servicesOverPool(inv: Inventory, k: PoolKey): { key: ServiceKey; def: Record<string, unknown> }[] {
+  const out: { key: ServiceKey; def: Record<string, unknown> }[] = [];
+  for (const [path, def] of inv.services) {
+    const pool = def.pool as { cluster?: unknown; service?: unknown } | undefined;
+    if (pool === null || typeof pool !== 'object' || pool.cluster !== k.cluster || pool.service !== k.service) continue;
+    const slash = path.indexOf('/');
+    const key = { dc: path.slice(0, slash), name: path.slice(slash + 1) };
+    if (key.dc === k.dc) out.push({ key, def });
+  }
+  return out.sort((a, b) => (a.key.name < b.key.name ? -1 : a.key.name > b.key.name ? 1 : 0));
 }
 
 export function byKey(a: { key: string }, b: { key: string }): number {

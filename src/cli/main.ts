@@ -86,13 +86,14 @@ export function buildProgram(): Command {
     .option('--host <host>', 'only records of this host (FQDN or short name)')
     .option('--actor <actor>', 'only records by this actor')
     .option('--key <prefix>', 'only records of keys starting with this')
+    .option('--op <id>', 'only records of one operation (every poolctl write has one id; a partial failure prints it)')
     .action(lazy(() => import('./commands/audit.js')));
 
   const offline = (c: Command) => c
     .option('--pools <dir>', 'read service definitions from pools/*.yaml instead of etcd')
     .option('--dc <dc>', 'only this dc');
   offline(etcdOptions(program.command('check <pool> [host]')
-    .description('run a pool\'s checks once now (dc/cluster/service or an unambiguous service name)')))
+    .description('run an LVS service\'s checks once now (dc/name, a section name such as cxserver_8080, or an unambiguous catalog name)')))
     .option('--nagios', 'Nagios plugin output and exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)')
     .action(lazy(() => import('./commands/check.js')));
   program.command('alerts').description('read poold /alerts the check_pybal way')
@@ -107,12 +108,31 @@ export function buildProgram(): Command {
     .action(lazy(async () => ({ run: (await import('./commands/lvs.js')).renderPybalCommand })));
   etcdOptions(lvs.command('agent').description('reconcile this host\'s IPVS table from poold state (runs until stopped)'))
     .requiredOption('--host <name>', 'this LVS host\'s name')
-    .option('--services <list>', 'dc/cluster/service,... this host serves (default: all)')
+    .option('--services <list>', 'dc/name,... of the LVS services this host serves (default: all)')
     .option('--poold <url>', 'poll poold\'s JSON API instead of watching etcd')
     .option('--ipvsadm <path>', 'ipvsadm binary', '/sbin/ipvsadm')
     .option('--period <duration>', 'full reconcile period (repairs hand edits)', '5s')
     .option('--listen <host:port>', "agent /metrics and /status ('none' to disable)", '127.0.0.1:9095')
     .option('--dry-run', 'print the ipvsadm commands, apply nothing')
+    // BGP (issue 15): PyBal's [global] bgp-* options; see the README, "LVS hosts: BGP".
+    .option('--bgp', 'announce the served VIPs over BGP through a gobgpd this agent owns')
+    .option('--bgp-local-asn <asn>', 'this LVS host\'s AS')
+    .option('--bgp-peer-asn <asn>', 'the routers\' AS')
+    .option('--bgp-peer-address <ips>', 'the routers, comma-separated')
+    .option('--bgp-med <n>', 'MED of every announcement: lower on the primary LVS host (default 0)')
+    .option('--bgp-nexthop-ipv4 <ip>', 'next hop of IPv4 VIPs (this host)')
+    .option('--bgp-nexthop-ipv6 <ip>', 'next hop of IPv6 VIPs (this host)')
+    .option('--bgp-router-id <ip>', 'BGP identifier (default: --bgp-nexthop-ipv4)')
+    .option('--bgp-local-ips <ips>', 'addresses gobgpd listens on (default all)')
+    .option('--bgp-local-port <port>', 'port gobgpd listens on; -1 for none (default 179)')
+    .option('--bgp-hold-time <duration>', 'hold time offered to the routers (default 90s)')
+    .option('--bgp-connect-retry <duration>', 'time between connection attempts to a router (default 5s)')
+    .addOption(new Option('--bgp-policy <policy>', 'when a VIP is withdrawn while the agent runs (default keep)').choices(['keep', 'withdraw-when-empty']))
+    .addOption(new Option('--bgp-default <yes|no>', 'announce services whose definition has no bgp setting (default yes)').choices(['yes', 'no']))
+    .option('--bgp-poll <duration>', 're-read gobgpd\'s RIB this often, repairing lost routes (default 5s)')
+    .option('--bgp-netns <name>', 'run gobgpd in this network namespace')
+    .option('--gobgpd <path>', 'gobgpd binary (default /usr/bin/gobgpd)')
+    .option('--gobgp <path>', 'gobgp CLI binary (default /usr/bin/gobgp)')
     .action(lazy(async () => ({ run: (await import('./commands/lvs.js')).agentCommand })));
   program.command('import <kind> <file>').description('import an existing pybal.conf as pools/ YAML (kind: pybal)')
     .option('--dc <dc>', 'the dc this pybal.conf serves')

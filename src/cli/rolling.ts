@@ -7,7 +7,7 @@ import { killGroup } from '../checks/command.js';
 import { runChecksOnce } from '../checks/run-once.js';
 import { SafetyRefusal, UsageError } from '../model/errors.js';
 import type { PoolState, ServiceDef } from '../model/types.js';
-import { servicePath } from '../model/types.js';
+import { poolOf, servicePath } from '../model/types.js';
 import { applyAdminChange } from './admin-change.js';
 import type { CliContext } from './context.js';
 import { applyDowntime } from './downtime.js';
@@ -160,7 +160,7 @@ export async function rollingOperation(ctx: CliContext, svc: ServiceDef, hosts: 
     o.progress(`[${i + 1}/${hosts.length}] ${host}`);
     try {
       const inv = await readInventory(ctx);
-      const entry = poolMembers(inv, svc).find((m) => m.host === host);
+      const entry = poolMembers(inv, poolOf(svc)).find((m) => m.host === host);
       if (entry === undefined) throw new StepFailed('guard', `${host} is not in ${pool} in etcd`);
       const guard = guardChange(inv, [entry], { pooled: 'no' });
       if (guard.refusals.length > 0) throw new StepFailed('guard', guard.refusals.join(' '));
@@ -171,7 +171,7 @@ export async function rollingOperation(ctx: CliContext, svc: ServiceDef, hosts: 
       step = 'wait-depooled';
       await waitPublished(ctx, svc, host, false, o.stateTimeoutMs, step);
       step = 'command';
-      const argv = substitute(o.argv, { host, address: svc.servers[host]?.address ?? host, pool, dc: svc.dc, cluster: svc.cluster, service: svc.service });
+      const argv = substitute(o.argv, { host, address: svc.servers[host]?.address ?? host, pool, dc: svc.dc, cluster: svc.pool.cluster, service: svc.pool.service });
       o.progress(`    running ${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ')}`);
       const r = await runCommand(argv, o.commandTimeoutMs);
       if (r.timedOut) throw new StepFailed(step, `command timed out after ${o.commandTimeoutMs} ms (process group killed)`);
@@ -182,7 +182,7 @@ export async function rollingOperation(ctx: CliContext, svc: ServiceDef, hosts: 
       step = 'repool';
       o.progress('    repooling');
       const inv2 = await readInventory(ctx);
-      const entry2 = poolMembers(inv2, svc).find((m) => m.host === host);
+      const entry2 = poolMembers(inv2, poolOf(svc)).find((m) => m.host === host);
       if (entry2 === undefined) throw new StepFailed(step, `${host} disappeared from ${pool} in etcd`);
       const repooled = await applyAdminChange(ctx, inv2, [entry2], { pooled: 'yes' }, { reason: o.reason, yes: true });
       if (o.downtimeMs !== undefined) for (const w of await applyDowntime(repooled, 'remove', ctx.actor, o.reason)) o.progress(`    warning: ${w}`);

@@ -25,14 +25,18 @@ export async function loadServiceDefs(opts: CliOpts): Promise<ServiceDef[]> {
   });
 }
 
-/** `dc/cluster/service`, or a service name that only one dc has. */
+/**
+ * An LVS service by `dc/name` (`eqiad/cxserver_8080`), by section name (`cxserver_8080`) or by catalog
+ * name (`cxserver`), when only one LVS service in scope has it.
+ */
 export function resolvePool(services: ServiceDef[], text: string): ServiceDef {
   const exact = services.find((s) => servicePath(s) === text);
   if (exact) return exact;
-  const byName = services.filter((s) => s.service === text);
+  const bySection = services.filter((s) => s.name === text);
+  const byName = bySection.length > 0 ? bySection : services.filter((s) => s.catalog === text);
   if (byName.length === 1) return byName[0];
   if (byName.length > 1) {
-    throw new NotFoundError(`pool '${text}' is ambiguous; use one of: ${byName.map(servicePath).join(', ')}`, { pool: text });
+    throw new NotFoundError(`LVS service '${text}' is ambiguous; use one of: ${byName.map(servicePath).join(', ')}`, { pool: text });
   }
-  throw new NotFoundError(`no pool '${text}'; known pools: ${services.map(servicePath).join(', ')}`, { pool: text });
+  throw new NotFoundError(`no LVS service '${text}'; known: ${services.map(servicePath).join(', ')}`, { pool: text });
 }

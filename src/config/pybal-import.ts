@@ -15,7 +15,7 @@ import { PyName } from './pybal-literal.js';
 import { configMasterPool, nodeServers, parseConfigMasterUrl, parseEtcdPoolUrl } from './pybal-import-pools.js';
 import { probeCheck } from './pybal-import-probe.js';
 import { parsePybalServerList, serverListPath, type PybalServerEntry } from './pybal-servers.js';
-import { parsePoolsText, poolsSchema } from './pools/index.js';
+import { parsePoolsText } from './pools/index.js';
 import { parseWmfCatalogOrThrow, sectionIndex, type CatalogService, type WmfCatalog } from './wmf-catalog.js';
 
 export interface PybalImportOptions {
@@ -49,9 +49,6 @@ export interface PybalImportResult {
 export function importSucceeded(r: PybalImportResult): boolean {
   return r.problems.length === 0 && !r.warnings.some((w) => w.essential);
 }
-
-/** pools.schema.json has a per-service BGP switch (lvs.bgp) once the LVS agent announces VIPs itself. */
-const LVS_HAS_BGP = Boolean((poolsSchema as { definitions: { lvs: { properties: Record<string, unknown> } } }).definitions.lvs.properties.bgp);
 
 /** conftool's own key root, poold's default conftool root (store/keys.ts DEFAULT_ROOTS; config does not import store). */
 const CONFTOOL_ROOT = '/conftool/v1';
@@ -312,12 +309,9 @@ function lvsOf(c: Ctx): Record<string, unknown> {
   const lvs: Record<string, unknown> = { ip: s.ip, port: s.port, protocol: s.protocol, scheduler: s.scheduler };
   // tunneling = true is IPIP forwarding (ipvsadm -i).
   if (s.tunneling) lvs.method = 'i';
-  const bgp = s.section.options.get('bgp');
-  if (bgp && LVS_HAS_BGP) {
-    if (!s.bgp) lvs.bgp = false;
-  } else if (bgp) {
-    warn(c, 'bgp', `bgp = ${bgp.value} says whether PyBal announces this VIP over BGP; pools/ has no per-service bgp setting yet; not carried over`);
-  }
+  // Per-service bgp = no is pools/ `bgp: false` (yes is the default).
+  if (!s.bgp) lvs.bgp = false;
+  if (has(c, 'bgp-med')) warn(c, 'bgp-med', 'a per-service MED has no pools/ setting: the LVS agent announces every VIP with its --bgp-med; not carried over');
   const ops = s.section.options.get('ops');
   if (ops && pybalBoolean(ops.value)) warn(c, 'ops', 'one-packet scheduling (ipvsadm -o, for UDP services) has no pools/ setting; not carried over');
   return lvs;
@@ -340,7 +334,7 @@ export function importPybalConf(conf: PybalConf, opts: PybalImportOptions, lists
   const warnings: ImportWarning[] = conf.warnings.map((w) => ({ ...w, essential: false }));
   if (conf.global) {
     for (const o of conf.global.options.values()) {
-      warnings.push({ file: conf.file, line: o.line, col: o.valueCol, message: `[global] ${o.rawName}: BGP and instrumentation settings belong to the LVS host, not pools/; not carried over`, essential: false });
+      warnings.push({ file: conf.file, line: o.line, col: o.valueCol, message: `[global] ${o.rawName}: BGP and instrumentation settings belong to the LVS host (poolctl lvs agent --bgp-*), not pools/; not carried over`, essential: false });
     }
   }
   const st: ImportState = { opts, lists, pools: new Map(), endpoints: new Set() };

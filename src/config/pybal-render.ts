@@ -10,7 +10,7 @@ import { proxyFetchPlan, wholeSeconds, type ProxyFetchPlan } from './pybal-proxy
 export { formatStatusRanges, httpCheckHostHeader, proxyFetchPlan, type ProxyFetchPlan } from './pybal-proxyfetch.js';
 
 export interface PybalRenderWarning {
-  /** dc/cluster/service */
+  /** dc/name of the LVS service */
   service: string;
   section: string;
   check?: string;
@@ -120,7 +120,9 @@ function renderSection(svc: ServiceDef, pooldUrl: string, warnings: PybalRenderW
     }
   }
   if (monitors.length === 0) b.warn('no check is rendered, so PyBal would consider every server up');
-  if (svc.lvs.method !== 'g') b.warn(`forwarding method -${svc.lvs.method}: pybal.conf cannot set it (PyBal uses direct routing)`);
+  // PyBal forwards by direct routing, or by IPIP with `tunneling = true`; it cannot masquerade.
+  if (svc.lvs.drainMs) b.warn(`drain ${svc.lvs.drainMs}ms: PyBal removes a depooled server at once (only the poold LVS agent drains)`);
+  if (svc.lvs.method === 'm') b.warn('forwarding method -m (masquerading): pybal.conf cannot set it (PyBal uses direct routing or, with tunneling = true, IPIP)');
 
   // PyBal's ConfigParser %-interpolates values: a literal % (e.g. in a URL path) must be written %%.
   const options = [
@@ -130,6 +132,9 @@ function renderSection(svc: ServiceDef, pooldUrl: string, warnings: PybalRenderW
     `scheduler = ${svc.lvs.scheduler}`,
     `config = ${pybalConfigUrl(pooldUrl, svc)}`,
     `depool-threshold = ${svc.depoolThreshold}`,
+    ...(svc.lvs.method === 'i' ? ['tunneling = true'] : []),
+    // PyBal announces every service by default; only an explicit `bgp: false` is written.
+    ...(svc.lvs.bgp === false ? ['bgp = no'] : []),
     `monitors = [ ${monitors.map((m) => JSON.stringify(m)).join(', ')} ]`,
     ...monitorLines,
   ].map((line) => line.replace(/%/g, '%%'));

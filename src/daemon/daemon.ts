@@ -11,8 +11,8 @@ import { CheckScheduler } from '../checks/scheduler.js';
 import type { StoreError } from '../model/errors.js';
 import type { QuorumSetting } from '../model/quorum.js';
 import { validateServiceDef } from '../model/service-def-validate.js';
-import type { ConftoolValue, HostKey, Observation, PoolState, ServiceKey } from '../model/types.js';
-import { servicePath } from '../model/types.js';
+import type { ConftoolValue, Observation, PoolState, ServiceKey, TargetKey } from '../model/types.js';
+import { poolPath, servicePath } from '../model/types.js';
 import { parseConftoolValue } from '../store/conftool-value.js';
 import { openKv, describeEtcdOptions, type EtcdOptions } from '../store/connection.js';
 import { Election } from '../store/election.js';
@@ -270,7 +270,7 @@ export class Daemon {
         const path = servicePath(sk);
         try {
           const def = validateServiceDef(key, JSON.parse(value));
-          this.data.services.set(path, def);
+          this.data.setService(path, def);
           this.data.invalidServices.delete(path);
           this.view.setService(def);
         } catch (err) {
@@ -289,7 +289,7 @@ export class Daemon {
         const sk = this.keys.parseService(key);
         if (sk === undefined || !this.inScope(sk)) return;
         const path = servicePath(sk);
-        this.data.services.delete(path);
+        this.data.deleteService(path);
         this.data.invalidServices.delete(path);
         this.view.removeService(sk);
         this.servicesDirty = true;
@@ -359,7 +359,7 @@ export class Daemon {
       upsert: (key, value, modRevision, listed) => {
         const hk = this.keys.parseHost(key);
         if (hk === undefined || !this.inScope(hk)) return;
-        const path = servicePath(hk);
+        const path = poolPath(hk);
         let parsed: ConftoolValue;
         try {
           parsed = parseConftoolValue(key, value);
@@ -383,7 +383,7 @@ export class Daemon {
       remove: (key) => {
         const hk = this.keys.parseHost(key);
         if (hk === undefined || !this.inScope(hk)) return;
-        const path = servicePath(hk);
+        const path = poolPath(hk);
         const before = this.data.admin.get(path)?.get(hk.host) ?? null;
         this.data.admin.get(path)?.delete(hk.host);
         this.view.recordAdminChange(hk, before, null);
@@ -407,7 +407,7 @@ export class Daemon {
         }
         obs = { ...obs, observer: hk.observer };
         const path = servicePath(hk);
-        const host: HostKey = { dc: hk.dc, cluster: hk.cluster, service: hk.service, host: hk.host };
+        const host: TargetKey = { dc: hk.dc, name: hk.name, host: hk.host };
         const newObserver = this.data.setObservation(path, hk.host, obs);
         this.view.setObservation(host, obs);
         if (newObserver) this.leader?.observersChanged();
@@ -418,7 +418,7 @@ export class Daemon {
         if (hk === undefined || !this.inScope(hk)) return;
         const path = servicePath(hk);
         const gone = this.data.removeObservation(path, hk.host, hk.observer);
-        this.view.removeObservation({ dc: hk.dc, cluster: hk.cluster, service: hk.service, host: hk.host }, hk.observer);
+        this.view.removeObservation({ dc: hk.dc, name: hk.name, host: hk.host }, hk.observer);
         if (gone) this.leader?.observersChanged();
         else this.leader?.healthChanged(path, hk.host);
       },

@@ -1,17 +1,51 @@
-// What the daemon knows from etcd, kept current by the mirrors: service definitions (the last good
+// What the daemon knows from etcd, kept current by the mirrors: LVS service definitions (the last good
 // one when a stored definition is invalid), conftool admin values, every observer's observations,
-// and the published effective state. Plain maps keyed by dc/cluster/service path.
-import type { ConftoolValue, Observation, PoolState, ServiceDef } from '../model/types.js';
+// and the published effective state. Plain maps: services, observations and states are keyed by
+// the LVS service's path (dc/name); admin values by the conftool pool's path (dc/cluster/service).
+import { poolOf, poolPath, type ConftoolValue, type Observation, type PoolState, type ServiceDef } from '../model/types.js';
 
 export class DaemonData {
+  /** LVS service path → definition. Change it through setService/deleteService, which keep byPool. */
   readonly services = new Map<string, ServiceDef>();
+  /** conftool pool path → the paths of the LVS services over it. */
+  private readonly byPool = new Map<string, Set<string>>();
   /** Why a stored definition was rejected (the last good one stays in `services`). */
   readonly invalidServices = new Map<string, string>();
+  /** conftool pool path → host → value. */
   readonly admin = new Map<string, Map<string, ConftoolValue>>();
   /** path → host → observer → observation. Health keys are leased, so presence means live. */
   readonly observations = new Map<string, Map<string, Map<string, Observation>>>();
   readonly states = new Map<string, PoolState>();
   private readonly observerKeys = new Map<string, number>();
+
+  setService(path: string, def: ServiceDef): void {
+    this.deleteService(path);
+    this.services.set(path, def);
+    const pool = poolPath(poolOf(def));
+    let paths = this.byPool.get(pool);
+    if (paths === undefined) this.byPool.set(pool, (paths = new Set()));
+    paths.add(path);
+  }
+
+  deleteService(path: string): void {
+    const def = this.services.get(path);
+    if (def === undefined) return;
+    this.services.delete(path);
+    const pool = poolPath(poolOf(def));
+    const paths = this.byPool.get(pool);
+    paths?.delete(path);
+    if (paths?.size === 0) this.byPool.delete(pool);
+  }
+
+  /** The LVS services drawing from a conftool pool (a live view). */
+  servicesOfPool(pool: string): ReadonlySet<string> {
+    return this.byPool.get(pool) ?? EMPTY;
+  }
+
+  /** The admin values of the pool an LVS service draws from. */
+  adminOf(def: ServiceDef): ReadonlyMap<string, ConftoolValue> | undefined {
+    return this.admin.get(poolPath(poolOf(def)));
+  }
 
   /** Observers with at least one observation key, i.e. whose lease is alive (a live view, not a copy). */
   liveObservers(): Iterable<string> {
@@ -45,3 +79,5 @@ export class DaemonData {
     return false;
   }
 }
+
+const EMPTY: ReadonlySet<string> = new Set();

@@ -33,11 +33,16 @@ async function main(): Promise<void> {
   const services = await loadPoolsOrThrow('pools');
   const backends: BackendSpec[] = [];
   const notes: string[] = [];
+  const simulated = new Set<string>();
   for (const svc of services) {
     Object.entries(svc.servers).forEach(([host, server], i) => {
       if (server.address === undefined) return;
-      const fault = FAULTS.find((f) => f.dc === svc.dc && f.service === svc.service && f.index === i);
-      backends.push({ address: server.address, port: svc.lvs.port, behaviour: fault?.behaviour ?? 'ok', service: svc.service, flapEvery: fault?.flapEvery });
+      // LVS services over one pool on one port share the backend: simulate it once.
+      const id = `${server.address}:${svc.lvs.port}`;
+      if (simulated.has(id)) return;
+      simulated.add(id);
+      const fault = FAULTS.find((f) => f.dc === svc.dc && f.service === svc.catalog && f.index === i);
+      backends.push({ address: server.address, port: svc.lvs.port, behaviour: fault?.behaviour ?? 'ok', service: svc.catalog, flapEvery: fault?.flapEvery });
       if (fault) notes.push(`  ${host.padEnd(26)} ${fault.behaviour.padEnd(20)} ${fault.why}`);
     });
   }
@@ -64,7 +69,7 @@ async function main(): Promise<void> {
   }));
   for (const d of daemons) cleanups.unshift(() => d.stop().catch((err: unknown) => log.error({ err }, 'poold stop failed')));
   // The EventLogging writer: its intake port goes away and comes back, as the real writer did all day.
-  const writer = services.find((s) => s.dc === 'eqiad' && s.service === 'eventlogging');
+  const writer = services.find((s) => s.dc === 'eqiad' && s.catalog === 'eventlogging');
   const writerAddr = writer && Object.values(writer.servers)[1]?.address;
   if (writer && writerAddr) {
     let down = false;

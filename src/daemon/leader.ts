@@ -1,15 +1,21 @@
-// The elected leader's job: one pure coordinator per pool (src/model/coordinator.ts), fed with admin
-// state, quorum-decided health and config changes; every change is published to
-// /poold/v1/state/<pool>. Publishing is coalesced per pool (one write per pool per tick) and
-// retried with backoff while etcd is unreachable; the last state stays published meanwhile.
-import { applyEvent, createCoordinator, effectiveState } from '../model/coordinator.js';
+// The elected leader's job: one pure coordinator per LVS service (src/model/coordinator.ts), fed with
+// the admin state of its conftool pool, quorum-decided health and config changes; every change is
+// published to /poold/v1/state/<dc>/<name>. A keyed work queue at both ends: watch handlers only mark
+// what changed per LVS service; each tick applies one batch of events per service (applyEvents).
+// Publishing goes through a keyed queue (publish-queue.ts): coalesced per service, packed into
+// transactions within etcd's limits (hundreds of services on activation), each with the fence
+// compare, and a service whose write fails is retried on its own backoff without holding back the
+// others; the last state stays published meanwhile.
+import { applyEvents, createCoordinator, effectiveState } from '../model/coordinator.js';
 import type { CoordinatorEffect, CoordinatorEvent, CoordinatorState, HealthInput } from '../model/coordinator-types.js';
+import { compactList } from '../model/compact-list.js';
 import { decideHealth, type PreviousVerdict, type QuorumSetting } from '../model/quorum.js';
 import type { ServiceKey } from '../model/types.js';
 import type { Keys } from '../store/keys.js';
 import type { Kv } from '../store/kv.js';
 import type { DaemonData } from './data.js';
 import type { Logger } from './logger.js';
+import { PublishQueue, type Publication } from './publish-queue.js';
 
 export interface LeaderDeps {
   kv: Kv;
@@ -29,29 +35,42 @@ export interface LeaderDeps {
   onEffects?(key: ServiceKey, effects: CoordinatorEffect[]): void;
 }
 
+/**
+ * What changed for one LVS service since the last tick. Handlers only record keys here; the tick
+ * reads the current data for each, so two changes of one host in one tick cost one event built from
+ * the latest facts (the Kubernetes controller pattern: enqueue keys, reconcile from current state).
+ */
+interface Pending {
+  config: boolean;
+  admin: Set<string>;
+  health: Set<string>;
+}
+
 export class Leader {
   private readonly coordinators = new Map<string, CoordinatorState>();
-  private readonly dirty = new Set<string>();
-  /** Pools whose definition is gone: their published state is deleted on the next flush. */
+  private readonly pending = new Map<string, Pending>();
+  /** LVS services whose definition is gone: their published state is deleted by the queue. */
   private readonly removed = new Map<string, ServiceKey>();
-  private flushScheduled = false;
-  private retryMs = 100;
-  private retryTimer: NodeJS.Timeout | undefined;
+  /** LVS services whose state is to be published (or deleted), by path. */
+  private readonly queue: PublishQueue;
+  private tickScheduled = false;
   private active = false;
 
-  constructor(private readonly d: LeaderDeps) {}
+  constructor(private readonly d: LeaderDeps) {
+    this.queue = this.createPublishQueue();
+  }
 
   get isActive(): boolean {
     return this.active;
   }
 
-  /** Became leader: build every pool from what we know (published state, admin, observations). */
+  /** Became leader: build every LVS service from what we know (published state, admin, observations). */
   activate(): void {
     this.active = true;
     for (const path of this.d.data.services.keys()) this.rebuild(path);
-    // A state published for a pool whose definition was deleted while nobody led would otherwise
+    // A state published for a service whose definition was deleted while nobody led would otherwise
     // stay in etcd for ever (LVS agents and restarted instances would keep serving it). Not for a
-    // pool whose stored definition is merely invalid: that one is still configured.
+    // service whose stored definition is merely invalid: that one is still configured.
     for (const [path, state] of this.d.data.states) {
       if (!this.d.data.services.has(path) && !this.d.data.invalidServices.has(path)) this.markRemoved(path, state);
     }
@@ -60,12 +79,12 @@ export class Leader {
   deactivate(): void {
     this.active = false;
     this.coordinators.clear();
-    this.dirty.clear();
+    this.pending.clear();
     this.removed.clear();
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.queue.clear();
   }
 
-  /** A pool's definition appeared, changed or went away. */
+  /** An LVS service's definition appeared, changed or went away. */
   serviceChanged(path: string): void {
     if (!this.active) return;
     const def = this.d.data.services.get(path);
@@ -73,36 +92,78 @@ export class Leader {
     if (def === undefined) {
       const key = state ?? this.d.data.states.get(path);
       this.coordinators.delete(path);
-      this.dirty.delete(path);
+      this.pending.delete(path);
       if (key !== undefined) this.markRemoved(path, key);
       return;
     }
     this.removed.delete(path);
-    if (state === undefined) this.rebuild(path);
-    else this.apply(path, { type: 'configChanged', at: this.d.now(), service: def });
+    // Another pool means other hosts and other admin state: start over from what is known.
+    if (state === undefined || state.pool.cluster !== def.pool.cluster || state.pool.service !== def.pool.service) {
+      this.coordinators.delete(path);
+      this.pending.delete(path);
+      this.rebuild(path);
+    } else this.enqueue(path).config = true;
   }
 
-  adminChanged(path: string, host: string): void {
-    if (!this.active || !this.coordinators.has(path)) return;
-    const value = this.d.data.admin.get(path)?.get(host) ?? null;
-    this.apply(path, { type: 'adminChanged', at: this.d.now(), host, value });
+  /** A conftool value changed: every LVS service over that pool sees it. */
+  adminChanged(poolPath: string, host: string): void {
+    if (!this.active) return;
+    for (const path of this.d.data.servicesOfPool(poolPath)) {
+      if (this.coordinators.has(path)) this.enqueue(path).admin.add(host);
+    }
   }
 
-  /** The observations of one host changed (an observer published, or its lease went away). */
+  /** The observations of one host for one LVS service changed (an observer published, or its lease went away). */
   healthChanged(path: string, host: string): void {
-    const state = this.coordinators.get(path);
-    if (!this.active || state === undefined) return;
-    const prev = state.servers.get(host);
-    const h = this.decide(path, host, prev && { up: prev.up, reason: prev.reason });
-    if (h === undefined) return;
-    this.apply(path, { type: 'healthChanged', at: h.at, host, up: h.up, reason: h.reason, flapping: h.flapping, findings: h.findings });
+    if (!this.active || !this.coordinators.has(path)) return;
+    this.enqueue(path).health.add(host);
   }
 
-  /** An observer's lease ended or began: every host's vote count may change. */
+  /** An observer's lease ended or began: every host's vote count may change (linear in the hosts). */
   observersChanged(): void {
     if (!this.active) return;
     for (const [path, state] of this.coordinators) {
-      for (const host of state.servers.keys()) this.healthChanged(path, host);
+      const p = this.enqueue(path);
+      for (const host of state.servers.keys()) p.health.add(host);
+    }
+  }
+
+  private enqueue(path: string): Pending {
+    let p = this.pending.get(path);
+    if (p === undefined) this.pending.set(path, (p = { config: false, admin: new Set(), health: new Set() }));
+    this.scheduleTick();
+    return p;
+  }
+
+  private scheduleTick(): void {
+    if (this.tickScheduled) return;
+    this.tickScheduled = true;
+    // After the current I/O callbacks: one etcd watch response delivers many keys, and they all land in one tick.
+    setImmediate(() => this.tick());
+  }
+
+  /** Applies each LVS service's pending changes as one batch (one copy of the pool per tick), then publishes. */
+  private tick(): void {
+    this.tickScheduled = false;
+    if (!this.active) return;
+    const work = [...this.pending];
+    this.pending.clear();
+    for (const [path, p] of work) {
+      const state = this.coordinators.get(path);
+      const def = this.d.data.services.get(path);
+      if (state === undefined || def === undefined) continue;
+      const at = this.d.now();
+      const events: CoordinatorEvent[] = [];
+      if (p.config) events.push({ type: 'configChanged', at, service: def });
+      const admin = this.d.data.adminOf(def);
+      for (const host of p.admin) events.push({ type: 'adminChanged', at, host, value: admin?.get(host) ?? null });
+      for (const host of p.health) {
+        const prev = state.servers.get(host);
+        const h = this.decide(path, host, prev && { up: prev.up, reason: prev.reason });
+        if (h === undefined) continue;
+        events.push({ type: 'healthChanged', at: h.at, host, up: h.up, reason: h.reason, flapping: h.flapping, findings: h.findings });
+      }
+      if (events.length > 0) this.apply(path, events);
     }
   }
 
@@ -117,7 +178,7 @@ export class Leader {
   private rebuild(path: string): void {
     const service = this.d.data.services.get(path);
     if (service === undefined) return;
-    const admin = Object.fromEntries(this.d.data.admin.get(path) ?? []);
+    const admin = Object.fromEntries(this.d.data.adminOf(service) ?? []);
     const health: Record<string, HealthInput> = {};
     for (const host of this.d.data.observations.get(path)?.keys() ?? []) {
       const prev = this.d.data.states.get(path)?.servers[host];
@@ -130,71 +191,66 @@ export class Leader {
       this.d.onEffects?.(service, t.effects);
       this.markDirty(path);
     } catch (err) {
-      this.d.log.error({ err, pool: path }, 'cannot coordinate pool; its published state is left as it is');
+      this.d.log.error({ err, service: path }, 'cannot coordinate LVS service; its published state is left as it is');
     }
   }
 
-  private apply(path: string, event: CoordinatorEvent): void {
+  private apply(path: string, events: CoordinatorEvent[]): void {
     const state = this.coordinators.get(path);
     if (state === undefined) return;
     try {
-      const t = applyEvent(state, event);
+      const t = applyEvents(state, events);
       this.coordinators.set(path, t.state);
       if (t.effects.length > 0) this.d.onEffects?.(t.state, t.effects);
-      if (t.state.revision !== state.revision) this.markDirty(path);
+      if (t.state.revision !== state.revision) this.queue.add(path);
     } catch (err) {
-      this.d.log.error({ err, pool: path, event: event.type }, 'coordinator rejected an event; state unchanged');
+      // A batch is all or nothing: retry its events one by one, so one bad event (e.g. an unusable
+      // admin value) does not drop the others.
+      if (events.length > 1) {
+        for (const e of events) this.apply(path, [e]);
+        return;
+      }
+      this.d.log.error({ err, service: path, event: events[0]?.type }, 'coordinator rejected an event; state unchanged');
     }
   }
 
   private markRemoved(path: string, key: ServiceKey): void {
-    this.removed.set(path, { dc: key.dc, cluster: key.cluster, service: key.service });
-    this.scheduleFlush();
+    this.removed.set(path, { dc: key.dc, name: key.name });
+    this.queue.add(path);
   }
 
   private markDirty(path: string): void {
-    this.dirty.add(path);
-    this.scheduleFlush();
+    this.queue.add(path);
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => void this.flush());
+  /** What publishing a pool means now: its state, the deletion of a removed pool's state, or nothing. */
+  private publication(path: string): Publication | undefined {
+    if (!this.active) return undefined;
+    const state = this.coordinators.get(path);
+    if (state !== undefined) return { etcdKey: this.d.keys.state(state), value: JSON.stringify(effectiveState(state)) };
+    const gone = this.removed.get(path);
+    // A pool defined again meanwhile is not deleted.
+    if (gone !== undefined && !this.d.data.services.has(path)) return { etcdKey: this.d.keys.state(gone), value: null };
+    return undefined;
   }
 
-  private async flush(): Promise<void> {
-    this.flushScheduled = false;
-    if (!this.active || (this.dirty.size === 0 && this.removed.size === 0)) return;
-    const paths = [...this.dirty];
-    this.dirty.clear();
-    const removed = [...this.removed];
-    this.removed.clear();
-    const puts = paths.flatMap((path) => {
-      const state = this.coordinators.get(path);
-      if (state === undefined) return [];
-      return [{ type: 'put' as const, key: this.d.keys.state(state), value: JSON.stringify(effectiveState(state)) }];
-    });
-    const deletes = removed.map(([, key]) => ({ type: 'delete' as const, key: this.d.keys.state(key) }));
-    if (puts.length === 0 && deletes.length === 0) return;
+  /** The publication queue: one write per pool, batched within etcd's limits, fenced, retried per pool. */
+  private createPublishQueue(): PublishQueue {
     const fence = this.d.fence;
-    try {
-      const r = await this.d.kv.txn({
-        compare: fence ? [{ key: fence.key, target: 'value', op: '==', value: fence.holder }] : [],
-        success: [...puts, ...deletes],
-      });
-      this.retryMs = 100;
-      if (!r.succeeded) {
+    return new PublishQueue({
+      kv: this.d.kv,
+      fence: fence && { key: fence.key, target: 'value', op: '==', value: fence.holder },
+      produce: (path) => this.publication(path),
+      onWritten: (path, p) => {
+        if (p.value === null) this.removed.delete(path);
+      },
+      onFenced: (paths) => {
         // Not retried: whoever holds the key now publishes; the election will make us a follower.
-        this.d.log.warn({ pools: paths, electionKey: fence?.key }, 'not publishing: the election key no longer names this instance');
-      }
-    } catch (err) {
-      for (const p of paths) this.dirty.add(p);
-      // A pool defined again meanwhile is not deleted on retry.
-      for (const [path, key] of removed) if (!this.d.data.services.has(path)) this.removed.set(path, key);
-      this.d.log.warn({ err: (err as Error).message, pools: paths, retryMs: this.retryMs }, 'could not publish pool state; retrying');
-      this.retryTimer = setTimeout(() => void this.flush(), this.retryMs);
-      this.retryMs = Math.min(this.retryMs * 2, 5000);
-    }
+        this.d.log.warn({ pools: compactList(paths), count: paths.length, electionKey: fence?.key }, 'not publishing: the election key no longer names this instance');
+      },
+      onFailed: (paths, err, retryMs) => {
+        this.d.log.warn({ err: (err as Error).message, pools: compactList(paths), count: paths.length, retryMs }, 'could not publish pool state; retrying each pool on its own backoff');
+      },
+    });
   }
 }

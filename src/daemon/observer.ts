@@ -1,11 +1,11 @@
-// This instance as an observer: runs the checks of every pool in scope through the scheduler,
+// This instance as an observer: runs the checks of every LVS service in scope through the scheduler,
 // folds per-check health into one verdict per host (up only if every check is up, as PyBal),
 // and publishes it as an observation under our lease. A host's first observation waits until
 // each of its checks has a result, so a restarted poold reports nothing rather than a guess
 // (the leader keeps the last published health meanwhile: no flap on restart).
 import type { CheckScheduler, CheckRunEvent, ScheduledTarget, TargetHealthEvent } from '../checks/scheduler.js';
 import type { HealthState } from '../model/hysteresis.js';
-import type { CheckResult, Finding, HostKey, Observation, ServiceDef } from '../model/types.js';
+import type { CheckResult, Finding, Observation, ServiceDef, TargetKey } from '../model/types.js';
 import { servicePath } from '../model/types.js';
 import type { ObservationPublisher } from '../store/observations.js';
 import type { PoolView } from '../api/state-view.js';
@@ -17,7 +17,7 @@ interface CheckSlot {
 }
 
 interface HostAgg {
-  key: HostKey;
+  key: TargetKey;
   checks: Map<string, CheckSlot>;
   /** Signature of the last published observation, to publish only on change. */
   published: string | undefined;
@@ -30,10 +30,10 @@ export interface ObserverDeps {
   view: PoolView;
   log: Logger;
   /** Health the pool had when we started (published state), to start hysteresis from. */
-  initialUp(key: HostKey): boolean | undefined;
+  initialUp(key: TargetKey): boolean | undefined;
 }
 
-const hostId = (k: HostKey) => `${servicePath(k)}/${k.host}`;
+const hostId = (k: TargetKey) => `${servicePath(k)}/${k.host}`;
 
 export class Observer {
   private readonly hosts = new Map<string, HostAgg>();
@@ -49,7 +49,7 @@ export class Observer {
     for (const svc of services) {
       const names = new Set(svc.checks.map((c) => c.name));
       for (const [host, server] of Object.entries(svc.servers)) {
-        const key: HostKey = { dc: svc.dc, cluster: svc.cluster, service: svc.service, host };
+        const key: TargetKey = { dc: svc.dc, name: svc.name, host };
         // Without an address in pools/, the checkers resolve the name on every check: a name that stops
         // resolving is a down host (dns_failure), never an unchecked one, and a changed record is seen.
         const address = server.address ?? host;
@@ -76,7 +76,7 @@ export class Observer {
   }
 
   private onResult(ev: CheckRunEvent): void {
-    const key: HostKey = { ...ev.service, host: ev.host };
+    const key: TargetKey = { ...ev.service, host: ev.host };
     this.d.view.setVerdict(key, ev.check, ev.result, ev.finishedAt);
     const agg = this.hosts.get(hostId(key));
     const slot = agg?.checks.get(ev.check);

@@ -5,6 +5,7 @@
 // With no etcd configured it runs an embedded etcd (single-machine mode).
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
+import { configureResolver } from '../checks/resolve.js';
 import { describeError, EXIT, exitCodeFor } from '../model/exit-codes.js';
 import { parseDuration } from '../model/duration.js';
 import { UsageError } from '../model/errors.js';
@@ -30,6 +31,7 @@ interface PooldFlags extends EtcdFlags {
   driftIcingaFormat?: 'icinga2' | 'nagios';
   driftInterval: string;
   auditRetention: string;
+  resolver?: string;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -57,8 +59,20 @@ function program(): Command {
     .addOption(new Option('--drift-icinga-format <format>').choices(['icinga2', 'nagios']).default('icinga2'))
     .option('--drift-interval <duration>', 'how often to re-compare', '1m')
     .option('--audit-retention <duration>', 'the leader deletes audit records older than this (0: keep all)', '90d')
+    .option('--resolver <servers>', 'DNS servers for backends without an address, comma-separated IP[:port] (default: the system resolver)')
     .addOption(new Option('--log-level <level>').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']))
     .exitOverride();
+}
+
+/** --resolver: backend names are asked of these servers (src/checks/name-resolver.ts). */
+function configureResolverFlag(text: string): void {
+  const servers = text.split(',').map((x) => x.trim()).filter(Boolean);
+  if (servers.length === 0) throw new UsageError(`bad --resolver '${text}': expected IP[:port][,IP[:port]...]`);
+  try {
+    configureResolver({ servers });
+  } catch (err) {
+    throw new UsageError(`bad --resolver '${text}': ${(err as Error).message}`, { resolver: text }, { cause: err });
+  }
 }
 
 function etcdConfigured(flags: PooldFlags): boolean {
@@ -91,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     const driftIntervalMs = parseDuration(flags.driftInterval);
     if (driftIntervalMs === null || driftIntervalMs < 1000) throw new UsageError(`bad --drift-interval '${flags.driftInterval}': a duration >= 1s`);
     if (!Number.isInteger(ttl) || ttl < 2) throw new UsageError(`bad --lease-ttl '${flags.leaseTtl}': whole seconds >= 2`);
+    if (flags.resolver !== undefined) configureResolverFlag(flags.resolver);
     // Before anything is started, so a Ctrl-C during start-up still stops the embedded etcd.
     process.once('SIGINT', () => void shutdown('SIGINT'));
     process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,9 +1,9 @@
 // Reading the JSON the agent consumes: ServiceDefs and PoolStates from etcd, and poold's
-// /v1/pools/:dc/:cluster/:service answer. Only the fields the agent uses are checked; a value that
+// /v1/pools/:dc/:name answer. Only the fields the agent uses are checked; a value that
 // fails is an InvalidStoredValueError naming where it came from, and the agent keeps the service's
 // table as it is rather than act on a half-understood value.
 import { InvalidStoredValueError } from '../model/errors.js';
-import type { EffectiveServer, LvsDef, PoolState, Pooled, ServiceDef, ServiceKey } from '../model/types.js';
+import type { EffectiveServer, LvsDef, PoolRef, PoolState, Pooled, ServiceDef, ServiceKey } from '../model/types.js';
 import { POOLED_VALUES } from '../model/types.js';
 import { validateServiceDef } from '../model/service-def-validate.js';
 
@@ -52,15 +52,25 @@ export function checkLvsDef(v: unknown, where: string): LvsDef {
   if (method !== 'g' && method !== 'i' && method !== 'm') fail(`${where} lvs`, '"method" must be g, i or m');
   const scheduler = str(o, 'scheduler', `${where} lvs`);
   if (!/^[a-z]+$/.test(scheduler)) fail(`${where} lvs`, `"scheduler" ${JSON.stringify(scheduler)} is not a scheduler name`);
-  return { ip: str(o, 'ip', `${where} lvs`), port: int(o, 'port', `${where} lvs`, 1, 65535), protocol, scheduler, method };
+  const def: LvsDef = { ip: str(o, 'ip', `${where} lvs`), port: int(o, 'port', `${where} lvs`, 1, 65535), protocol, scheduler, method };
+  // Optional fields (issue 15): absent means the agent's BGP default, and no drain.
+  if (o.bgp !== undefined) def.bgp = bool(o, 'bgp', `${where} lvs`);
+  if (o.drainMs !== undefined) def.drainMs = int(o, 'drainMs', `${where} lvs`);
+  return def;
 }
 
 function checkKey(o: Obj, where: string, expected?: ServiceKey): ServiceKey {
-  const key = { dc: str(o, 'dc', where), cluster: str(o, 'cluster', where), service: str(o, 'service', where) };
-  if (expected && (key.dc !== expected.dc || key.cluster !== expected.cluster || key.service !== expected.service)) {
-    fail(where, `names ${key.dc}/${key.cluster}/${key.service}, not ${expected.dc}/${expected.cluster}/${expected.service}`);
+  const key = { dc: str(o, 'dc', where), name: str(o, 'name', where) };
+  if (expected && (key.dc !== expected.dc || key.name !== expected.name)) {
+    fail(where, `names ${key.dc}/${key.name}, not ${expected.dc}/${expected.name}`);
   }
   return key;
+}
+
+/** The conftool pool a state or definition names (`pool: {cluster, service}`). */
+function checkPool(v: unknown, where: string): PoolRef {
+  const o = obj(v, `${where} pool`);
+  return { cluster: str(o, 'cluster', `${where} pool`), service: str(o, 'service', `${where} pool`) };
 }
 
 /**
@@ -104,6 +114,7 @@ export function parsePoolState(raw: string, where: string, expected?: ServiceKey
   const pooledDown = Array.isArray(o.pooledDown) ? o.pooledDown.filter((h): h is string => typeof h === 'string') : [];
   return {
     ...key,
+    pool: checkPool(o.pool, where),
     revision: int(o, 'revision', where),
     updatedAt: typeof o.updatedAt === 'number' ? o.updatedAt : 0,
     depoolThreshold: typeof o.depoolThreshold === 'number' ? o.depoolThreshold : 0,
@@ -113,14 +124,15 @@ export function parsePoolState(raw: string, where: string, expected?: ServiceKey
 }
 
 /**
- * poold's `GET /v1/pools/:dc/:cluster/:service` answer → the LvsDef and the PoolState it describes.
+ * poold's `GET /v1/pools/:dc/:name` answer → the LvsDef and the PoolState it describes.
  * `lvs` is null when poold has no definition for the pool; `state` is undefined before any state.
  */
-export function parsePoolDetail(body: unknown, where: string, expected: ServiceKey): { lvs: LvsDef | null; state: PoolState | undefined; addresses: Record<string, string> } {
+export function parsePoolDetail(body: unknown, where: string, expected: ServiceKey): { lvs: LvsDef | null; pool: PoolRef; state: PoolState | undefined; addresses: Record<string, string> } {
   const o = obj(body, where);
   const key = checkKey(o, where, expected);
+  const pool = { cluster: str(o, 'cluster', where), service: str(o, 'service', where) };
   const lvs = o.lvs === null || o.lvs === undefined ? null : checkLvsDef(o.lvs, where);
-  if (o.revision === null || o.revision === undefined) return { lvs, state: undefined, addresses: {} };
+  if (o.revision === null || o.revision === undefined) return { lvs, pool, state: undefined, addresses: {} };
   const hosts = Array.isArray(o.hosts) ? o.hosts : fail(where, '"hosts" must be an array');
   const servers: Record<string, EffectiveServer> = {};
   const pooledDown: string[] = [];
@@ -147,9 +159,11 @@ export function parsePoolDetail(body: unknown, where: string, expected: ServiceK
   const threshold = o.threshold === null || o.threshold === undefined ? undefined : obj(o.threshold, `${where} threshold`);
   return {
     lvs,
+    pool,
     addresses,
     state: {
       ...key,
+      pool,
       revision: int(o, 'revision', where),
       updatedAt: typeof o.updatedAt === 'number' ? o.updatedAt : 0,
       depoolThreshold: typeof threshold?.depoolThreshold === 'number' ? threshold.depoolThreshold : 0,

@@ -20,6 +20,7 @@ export class AgentMetrics {
   private readonly realServers: Gauge<'service' | 'vs'>;
   private readonly skipped: Gauge<'service'>;
   private readonly revision: Gauge<'service'>;
+  private readonly draining: Gauge<'service'>;
 
   constructor(labels: { host: string; source: string; dryRun: boolean }) {
     const r = this.registry;
@@ -38,6 +39,7 @@ export class AgentMetrics {
     this.realServers = new Gauge({ name: 'poold_lvs_real_servers', help: 'Real servers the agent wants in each virtual service.', labelNames: ['service', 'vs'], registers: [r] });
     this.skipped = new Gauge({ name: 'poold_lvs_service_skipped', help: '1 when a service is left untouched because its inputs are missing or unsafe.', labelNames: ['service'], registers: [r] });
     this.revision = new Gauge({ name: 'poold_lvs_state_revision', help: 'Revision of the pool state last reconciled.', labelNames: ['service'], registers: [r] });
+    this.draining = new Gauge({ name: 'poold_lvs_draining_servers', help: 'Real servers that left the pool and are draining (weight 0) until their drain period ends.', labelNames: ['service'], registers: [r] });
     new Gauge({ name: 'poold_lvs_dry_run', help: '1 when the agent only prints commands.', registers: [r] }).set(labels.dryRun ? 1 : 0);
   }
 
@@ -56,7 +58,9 @@ export class AgentMetrics {
     }
     this.realServers.reset();
     this.skipped.reset();
+    this.draining.reset();
     for (const s of rep.services) {
+      if (s.vs !== undefined && !s.skipped) this.draining.set({ service: s.service }, s.draining?.length ?? 0);
       this.skipped.set({ service: s.service }, s.skipped ? 1 : 0);
       if (s.vs !== undefined && s.realServers !== undefined) this.realServers.set({ service: s.service, vs: s.vs }, s.realServers);
       if (s.revision !== undefined) this.revision.set({ service: s.service }, s.revision);

@@ -1,60 +1,139 @@
-// Agent source B: poll poold's JSON API (`GET /v1/pools`, then `/v1/pools/:dc/:cluster/:service`
-// for pools whose revision moved). For LVS hosts that may talk HTTP to poold but not to etcd.
+// Agent source B: poold's JSON API, for LVS hosts that may talk HTTP to poold but not to etcd.
+//
+// Pushed, with polling as the fallback:
+//   - it follows `GET /v1/events?types=pool` (server-sent events). Each `pool` event names a pool
+//     whose state, definition or existence changed; the source re-fetches just that pool
+//     (`/v1/pools/:dc/:name`) and reports it changed;
+//   - a dropped stream is resumed with Last-Event-ID: poold replays what was missed. When it cannot
+//     (the id was evicted from poold's buffer: `event: gap`; or poold restarted: another epoch in its
+//     first comment line), the source re-fetches everything (`GET /v1/pools`, then every pool);
+//   - while there is no stream (refused with 404/500, unreachable, cut), it polls every `pollMs` as
+//     before, and retries the stream with exponential backoff. With a stream it still re-fetches
+//     everything every `resyncMs`, a safety net that costs little.
+// Fail static: any failed request marks the source unhealthy and the agent leaves the table alone
+// until a good round; a pool poold no longer has keeps its last known inputs (never emptied).
 // The API gives the LVS definition and the server addresses pools/ has; other host names are resolved.
-// Any failed poll marks the source unhealthy until the next good one; the table is left alone.
-import type { ServiceDef, ServiceKey } from '../model/types.js';
+import type { PoolRef, ServiceDef, ServiceKey } from '../model/types.js';
 import { servicePath } from '../model/types.js';
 import { StoreError } from '../model/errors.js';
 import { parsePoolDetail } from './agent-codec.js';
+import { openSse, type SseEnd, type SseRecord } from './agent-sse.js';
 import { errorText, type AgentSource, type ServiceInputs } from './agent-source.js';
 
 export interface PooldSourceOptions {
   /** Base URL of poold, e.g. http://poold.svc:9090 */
   url: string;
   filter: (path: string) => boolean;
-  /** Poll period. Default 1000 ms (PyBal polls its config every second). */
+  /** Poll period while there is no event stream. Default 1000 ms (PyBal polls its config every second). */
   pollMs?: number;
   /** Per-request deadline. Default 2000 ms. */
   timeoutMs?: number;
   /**
-   * Every this many polls, fetch every pool's detail even if its state revision did not move: the
-   * summary has no definition revision, so an LVS definition change alone is seen this way. Default 10.
+   * While polling, every this many polls fetch every pool's detail even if its state revision did
+   * not move: the summary has no definition revision, so a definition change alone is seen this way. Default 10.
    */
   fullEvery?: number;
+  /** Follow /v1/events. Default true; false polls only (the behaviour before the stream). */
+  stream?: boolean;
+  /** With the stream up, re-fetch everything this often anyway. Default 60 000 ms. */
+  resyncMs?: number;
+  /** First delay before retrying a failed or refused stream; doubles up to `streamRetryMaxMs`. Default 500 ms. */
+  streamRetryMs?: number;
+  /** Default 30 000 ms. */
+  streamRetryMaxMs?: number;
+  /** A stream silent this long is dead (poold sends a heartbeat every 15 s). Default 45 000 ms. */
+  streamIdleMs?: number;
+}
+
+/** What /status shows of this source, and what tests assert on. */
+export interface PooldSourceDetail {
+  /** `stream`: following /v1/events; `poll`: no stream, polling every pollMs. */
+  mode: 'stream' | 'poll';
+  lastEventId: string | null;
+  /** poold's event-bus epoch seen on the last stream (one per poold process). */
+  epoch: string | null;
+  streamOpens: number;
+  /** Streams reopened with Last-Event-ID and replayed without a full re-fetch. */
+  resumes: number;
+  /** Full re-fetches (every pool's detail): start, gaps, poold restarts, resyncs, after errors. */
+  fullFetches: number;
+  /** Single-pool re-fetches asked for by events. */
+  poolFetches: number;
+  /** Why the stream is not up, while polling. */
+  streamError: string | null;
 }
 
 interface Summary extends ServiceKey {
+  /** The conftool pool: cluster and service. */
+  cluster: string;
+  service: string;
   revision: number | null;
 }
+
+type Entry = ServiceInputs & { revision: number | null };
+
+class NotFound extends StoreError {}
+
+const HELLO_RE = /^poold events, last id (\d+)(?:, epoch ([0-9a-zA-Z]+))?/;
 
 export class PooldSource implements AgentSource {
   readonly kind = 'poold';
   private readonly base: string;
-  private readonly entries = new Map<string, ServiceInputs & { revision: number | null }>();
+  private readonly entries = new Map<string, Entry>();
   private ok = false;
   private error: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private polling: Promise<boolean> | undefined;
-  private polls = 0;
   private onChange: (services: string[]) => void = () => undefined;
+
+  // All fetching goes through one queue, so a pool's answers are applied in the order they were asked.
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Polls without a stream; every fullEvery-th is a full round (the first is full through needFull). */
+  private polls = 1;
+  /** The snapshot cannot be trusted piecewise: the next poll fetches every pool. */
+  private needFull = true;
+  /** Pools asked for by events and not yet fetched. */
+  private readonly dirty = new Set<string>();
+  private dirtyQueued = false;
+  /** Changed while unhealthy: reported together once the source is healthy again. */
+  private readonly unannounced = new Set<string>();
+
+  private pollTimer: NodeJS.Timeout | undefined;
+  private stream: { close(): void } | undefined;
+  private streamUp = false;
+  private streamTimer: NodeJS.Timeout | undefined;
+  private streamDelay: number;
+  /** Whether the stream being opened sent Last-Event-ID (so its replay may make a full fetch unneeded). */
+  private resuming = false;
+  private sawHello = false;
+  private firstOutcome: (() => void) | undefined;
+  private readonly d: PooldSourceDetail = {
+    mode: 'poll', lastEventId: null, epoch: null, streamOpens: 0, resumes: 0, fullFetches: 0, poolFetches: 0, streamError: null,
+  };
 
   constructor(private readonly opts: PooldSourceOptions) {
     this.base = opts.url.replace(/\/+$/, '');
+    this.streamDelay = opts.streamRetryMs ?? 500;
   }
 
   async start(onChange: (services: string[]) => void): Promise<void> {
     this.onChange = onChange;
-    await this.poll();
-    this.schedule();
+    if (this.opts.stream ?? true) {
+      // Subscribe first, so nothing published between the listing and the subscription is lost.
+      // Wait (briefly) for the stream's first word: the full fetch it asks for then serves as the
+      // initial listing too.
+      const first = new Promise<void>((resolve) => (this.firstOutcome = resolve));
+      this.openStream();
+      await Promise.race([first, new Promise((r) => setTimeout(r, this.opts.timeoutMs ?? 2000))]);
+      this.firstOutcome = undefined;
+    }
+    // The stream's first line queued a full fetch: wait for it. Otherwise list now.
+    if (this.sawHello) await this.serial(async () => undefined);
+    else await this.poll();
+    this.schedulePoll();
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      void this.poll().finally(() => this.schedule());
-    }, this.opts.pollMs ?? 1000);
-  }
+  // ---- requests ----
 
   private async get(path: string): Promise<unknown> {
     const url = `${this.base}${path}`;
@@ -65,6 +144,7 @@ export class PooldSource implements AgentSource {
       throw new StoreError(`cannot reach poold at ${url}: ${errorText(err)}`, { url }, { cause: err });
     }
     const text = await res.text();
+    if (res.status === 404) throw new NotFound(`poold ${url} answered 404: ${text.slice(0, 200)}`, { url, status: 404 });
     if (!res.ok) throw new StoreError(`poold ${url} answered ${res.status}: ${text.slice(0, 200)}`, { url, status: res.status });
     try {
       return JSON.parse(text);
@@ -73,51 +153,266 @@ export class PooldSource implements AgentSource {
     }
   }
 
-  /** One round; concurrent callers share it. Resolves to whether it succeeded. */
+  /** Runs `fn` after everything queued before it. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => undefined);
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  /** Fetches one pool's detail → its entry. */
+  private async fetchPool(key: ServiceKey, revision?: number | null): Promise<Entry> {
+    const path = servicePath(key);
+    const detail = await this.get(`/v1/pools/${path.split('/').map(encodeURIComponent).join('/')}`);
+    const rev = revision !== undefined ? revision : revisionOf(detail);
+    try {
+      const { lvs, pool, state, addresses } = parsePoolDetail(detail, `${this.base}/v1/pools/${path}`, key);
+      return { revision: rev, state, ...(lvs ? { def: defFromApi(key, pool, lvs, addresses) } : {}) };
+    } catch (err) {
+      return { revision: rev, problem: errorText(err) };
+    }
+  }
+
+  /** Stores an entry; true when it differs from what was known. */
+  private store(path: string, entry: Entry): boolean {
+    const known = this.entries.get(path);
+    if (known && JSON.stringify(known) === JSON.stringify(entry)) return false;
+    this.entries.set(path, entry);
+    return true;
+  }
+
+  private failed(err: unknown): void {
+    this.ok = false;
+    this.error = errorText(err);
+  }
+
+  /** Reports changes; while unhealthy they wait for the round that makes the source healthy again. */
+  private announce(changed: string[], becameHealthy: boolean): void {
+    if (!this.ok) {
+      for (const p of changed) this.unannounced.add(p);
+      return;
+    }
+    const all = [...new Set([...this.unannounced, ...changed])];
+    this.unannounced.clear();
+    // After an outage, reconcile even without changes (an empty list means "re-read the table").
+    if (all.length > 0 || becameHealthy) this.onChange(all);
+  }
+
+  // ---- polling (the fallback, the initial listing, and full re-fetches) ----
+
+  /** One round, queued after any fetch in progress. Resolves to whether it succeeded. */
   private poll(): Promise<boolean> {
-    this.polling ??= this.pollOnce().finally(() => {
-      this.polling = undefined;
-    });
-    return this.polling;
+    return this.serial(() => this.pollOnce());
   }
 
   private async pollOnce(): Promise<boolean> {
+    // With the stream up, definition changes come as events too: no need for the periodic full round.
+    const full = this.needFull || (!this.streamUp && this.polls++ % (this.opts.fullEvery ?? 10) === 0);
+    this.needFull = false;
     try {
       const list = (await this.get('/v1/pools')) as { pools?: Summary[] };
       if (!Array.isArray(list.pools)) throw new StoreError(`poold ${this.base}/v1/pools: no "pools" array`, {});
+      if (full) this.d.fullFetches++;
       const changed: string[] = [];
-      const full = this.polls++ % (this.opts.fullEvery ?? 10) === 0;
       for (const p of list.pools) {
         const path = servicePath(p);
         if (!this.opts.filter(path)) continue;
         const known = this.entries.get(path);
         if (!full && known && known.revision === p.revision && p.revision !== null) continue;
-        const where = `${this.base}/v1/pools/${path}`;
-        const detail = await this.get(`/v1/pools/${path.split('/').map(encodeURIComponent).join('/')}`);
-        let entry: ServiceInputs & { revision: number | null };
+        let entry: Entry;
         try {
-          const { lvs, state, addresses } = parsePoolDetail(detail, where, p);
-          entry = { revision: p.revision, state, ...(lvs ? { def: defFromApi(p, lvs, addresses) } : {}) };
+          entry = await this.fetchPool(p, p.revision);
         } catch (err) {
-          entry = { revision: p.revision, problem: errorText(err) };
+          if (err instanceof NotFound) continue; // removed since the listing: keep what we had
+          throw err;
         }
-        if (known && JSON.stringify(known) === JSON.stringify(entry)) continue;
-        this.entries.set(path, entry);
-        changed.push(path);
+        this.dirty.delete(path);
+        if (this.store(path, entry)) changed.push(path);
       }
       // A pool poold no longer lists keeps its last known inputs: fail static, never empty.
       const reconnected = !this.ok;
       this.ok = true;
       this.error = undefined;
-      // After an outage, reconcile even without changes (an empty list means "re-read the table").
-      if (changed.length > 0 || reconnected) this.onChange(changed);
+      this.announce(changed, reconnected);
       return true;
     } catch (err) {
-      this.ok = false;
-      this.error = errorText(err);
+      if (full) this.needFull = true;
+      this.failed(err);
       return false;
     }
   }
+
+  private schedulePoll(delayMs?: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.pollTimer);
+    const ms = delayMs ?? (this.streamUp ? (this.opts.resyncMs ?? 60_000) : (this.opts.pollMs ?? 1000));
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = undefined;
+      // A resync with the stream up fetches everything; polling without one compares revisions.
+      if (this.streamUp) this.needFull = true;
+      void this.poll().finally(() => {
+        if (!this.pollTimer) this.schedulePoll();
+      });
+    }, ms);
+  }
+
+  // ---- the event stream ----
+
+  private openStream(): void {
+    if (this.stopped) return;
+    const url = new URL(`${this.base}/v1/events`);
+    url.searchParams.set('types', 'pool');
+    const last = this.d.lastEventId;
+    this.resuming = last !== null;
+    // Without an id to resume from, the full fetch that follows the stream's first line is the catch-up.
+    if (last === null) url.searchParams.set('replay', '0');
+    this.sawHello = false;
+    this.stream = openSse(
+      {
+        url,
+        headers: last !== null ? { 'last-event-id': last } : {},
+        connectTimeoutMs: this.opts.timeoutMs ?? 2000,
+        idleMs: this.opts.streamIdleMs ?? 45_000,
+      },
+      {
+        open: () => this.onStreamOpen(),
+        comment: (text) => this.onComment(text),
+        record: (r) => this.onRecord(r),
+        end: (why) => this.onStreamEnd(why),
+      },
+    );
+  }
+
+  private onStreamOpen(): void {
+    this.streamUp = true;
+    this.d.mode = 'stream';
+    this.d.streamOpens++;
+    this.d.streamError = null;
+    this.streamDelay = this.opts.streamRetryMs ?? 500;
+    this.schedulePoll(); // from now on only the (slow) resync
+  }
+
+  /** poold's first line: `poold events, last id N, epoch E`. Decides between resuming and a full fetch. */
+  private onComment(text: string): void {
+    if (this.sawHello) return; // heartbeats
+    const m = HELLO_RE.exec(text);
+    if (!m) return;
+    this.sawHello = true;
+    const epoch = m[2] ?? null;
+    const sameProcess = epoch !== null && epoch === this.d.epoch;
+    this.d.epoch = epoch;
+    const resumed = this.resuming && sameProcess;
+    // poold subscribed us before writing this line: everything after id N reaches us. Remember N, so
+    // a later reconnect can resume even if no pool event came meanwhile.
+    if (!resumed) this.d.lastEventId = m[1]!;
+    if (resumed) {
+      // The replay follows this line (poold writes both at once). Once the pools it names are
+      // fetched the snapshot is current again, even if polls failed while the stream was down.
+      this.d.resumes++;
+      setImmediate(() => {
+        void this.serial(async () => {
+          if (this.ok || this.needFull || !this.streamUp) return;
+          this.ok = true;
+          this.error = undefined;
+          this.announce([], true);
+        });
+      });
+    } else {
+      // First stream, or poold restarted (its ids started over): nothing can be replayed reliably.
+      this.needFull = true;
+      void this.poll();
+    }
+    this.firstOutcome?.();
+  }
+
+  private onRecord(r: SseRecord): void {
+    if (r.id !== undefined) this.d.lastEventId = r.id;
+    if (r.event === 'gap') {
+      // Events we missed were evicted from poold's buffer: only a full fetch catches up.
+      this.needFull = true;
+      void this.poll();
+      return;
+    }
+    if (r.event !== 'pool') return;
+    let key: ServiceKey;
+    try {
+      const e = JSON.parse(r.data) as { pool?: Partial<ServiceKey> };
+      if (typeof e.pool?.dc !== 'string' || typeof e.pool.name !== 'string') throw new Error('no LVS service in the event');
+      key = { dc: e.pool.dc, name: e.pool.name };
+    } catch (err) {
+      // Not understood: do not guess which pool it was; fetch everything.
+      this.error = `unreadable pool event ${r.id ?? ''}: ${errorText(err)}`;
+      this.needFull = true;
+      void this.poll();
+      return;
+    }
+    const path = servicePath(key);
+    if (!this.opts.filter(path)) return;
+    this.dirty.add(path);
+    this.fetchDirty();
+  }
+
+  /** Queues one round fetching every pool events asked for (a burst of events costs one round). */
+  private fetchDirty(): void {
+    if (this.dirtyQueued) return;
+    this.dirtyQueued = true;
+    void this.serial(async () => {
+      this.dirtyQueued = false;
+      const paths = [...this.dirty].sort();
+      this.dirty.clear();
+      const changed: string[] = [];
+      for (const [i, path] of paths.entries()) {
+        const [dc, name] = path.split('/') as [string, string];
+        try {
+          this.d.poolFetches++;
+          if (this.store(path, await this.fetchPool({ dc, name }))) changed.push(path);
+        } catch (err) {
+          if (err instanceof NotFound) continue; // gone from poold: keep its last known inputs
+          // poold did not answer: unhealthy (table frozen) until a full round succeeds, which the
+          // poll timer retries now and then every pollMs.
+          for (const p of paths.slice(i)) this.dirty.add(p);
+          this.needFull = true;
+          this.failed(err);
+          this.announce(changed, false);
+          this.schedulePoll(this.opts.streamRetryMs ?? 500);
+          return;
+        }
+      }
+      // Unhealthy only because a poll failed (a timeout, say) while the stream stayed up: no event
+      // was missed, and poold just answered, so the snapshot is current again.
+      const recovered = !this.ok && this.streamUp && !this.needFull;
+      if (recovered) {
+        this.ok = true;
+        this.error = undefined;
+      }
+      this.announce(changed, recovered);
+    });
+  }
+
+  private onStreamEnd(why: SseEnd): void {
+    this.stream = undefined;
+    const wasUp = this.streamUp;
+    this.streamUp = false;
+    this.d.mode = 'poll';
+    this.d.streamError = why.message;
+    this.firstOutcome?.();
+    if (this.stopped) return;
+    // Poll right away if the stream was carrying us; keep polling until it is back (without pushing
+    // back a poll already due: failed stream retries must not starve the polls).
+    if (wasUp) this.schedulePoll(0);
+    else if (!this.pollTimer) this.schedulePoll();
+    clearTimeout(this.streamTimer);
+    const delay = this.streamDelay;
+    this.streamDelay = Math.min(delay * 2, this.opts.streamRetryMaxMs ?? 30_000);
+    this.streamTimer = setTimeout(() => {
+      this.streamTimer = undefined;
+      this.openStream();
+    }, delay);
+  }
+
+  // ---- AgentSource ----
 
   healthy(): boolean {
     return this.ok;
@@ -135,18 +430,31 @@ export class PooldSource implements AgentSource {
     return this.entries;
   }
 
+  detail(): PooldSourceDetail {
+    return { ...this.d };
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.polling;
+    clearTimeout(this.pollTimer);
+    clearTimeout(this.streamTimer);
+    this.stream?.close();
+    this.stream = undefined;
+    this.streamUp = false;
+    await Promise.allSettled([...this.inFlight]);
   }
 }
 
+function revisionOf(detail: unknown): number | null {
+  const r = typeof detail === 'object' && detail !== null ? (detail as { revision?: unknown }).revision : undefined;
+  return typeof r === 'number' ? r : null;
+}
+
 /** The API carries the LVS definition and the addresses pools/ gives; hosts without one are resolved by the agent. */
-function defFromApi(key: ServiceKey, lvs: ServiceDef['lvs'], addresses: Record<string, string>): ServiceDef {
+function defFromApi(key: ServiceKey, pool: PoolRef, lvs: ServiceDef['lvs'], addresses: Record<string, string>): ServiceDef {
   const servers = Object.fromEntries(Object.entries(addresses).map(([h, address]) => [h, { weight: 0, address }]));
   return {
-    dc: key.dc, cluster: key.cluster, service: key.service, lvs,
+    dc: key.dc, name: key.name, catalog: key.name, pool, lvs,
     depoolThreshold: 0, checks: [], flapping: { transitions: 0, windowMs: 0 }, monitoring: {}, servers,
   };
 }

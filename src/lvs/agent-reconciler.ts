@@ -13,15 +13,17 @@ import { errorText, type AgentSource } from './agent-source.js';
 import type { Resolver } from './agent-resolve.js';
 import { buildDesired, vsOfDef, type ServiceInput } from './desired.js';
 import { diffTables } from './diff.js';
+import { drainKey, planDrains, type DrainRecord } from './drain.js';
 import { renderCommand } from './render.js';
-import { isV6, vsKey, type IpvsTable, type VsId } from './table.js';
+import { addrPort, canonicalAddress, isV6, vsKey, type IpvsTable, type VsId } from './table.js';
 
 /**
  * start: first run; change: the source saw new inputs (diffs against the cached table);
  * period: timer (probes the source, re-reads the table); retry: after a failed apply;
- * reconnect: the source is back after an outage (re-reads the table).
+ * reconnect: the source is back after an outage (re-reads the table);
+ * drain: a drain period ended (diffs against the cached table, like change).
  */
-export type ReconcileReason = 'start' | 'change' | 'period' | 'retry' | 'reconnect';
+export type ReconcileReason = 'start' | 'change' | 'period' | 'retry' | 'reconnect' | 'drain';
 export type ReconcileResult = 'noop' | 'applied' | 'dry-run' | 'error' | 'source-down';
 
 export interface ServiceStatus {
@@ -32,6 +34,8 @@ export interface ServiceStatus {
   revision?: number;
   /** Why this service was left untouched. */
   skipped?: string;
+  /** Servers that left the pool and are draining (weight 0) until their removal. */
+  draining?: Array<{ server: string; host?: string; since: number; until: number }>;
 }
 
 export interface ReconcileReport {
@@ -74,6 +78,11 @@ export class Reconciler {
   private retryTimer: NodeJS.Timeout | undefined;
   private lastPrinted = '';
   private stopped = false;
+  /** Drains in progress, by `${vsKey} ${serverKey}` (see drain.ts). */
+  private draining = new Map<string, DrainRecord>();
+  private drainTimer: NodeJS.Timeout | undefined;
+  /** Host names of real servers seen while wanted, by `${vsKey} ${serverKey}` (drain status). */
+  private readonly hostNames = new Map<string, string>();
 
   constructor(private readonly opts: ReconcilerOptions) {}
 
@@ -82,7 +91,8 @@ export class Reconciler {
     if (this.stopped) return Promise.resolve();
     if (this.running) {
       // A period (or retry) re-reads the table; it must not be downgraded to a cached change run.
-      this.pending = this.pending !== undefined && this.pending !== 'change' ? this.pending : reason;
+      const cached = (r: ReconcileReason) => r === 'change' || r === 'drain';
+      this.pending = this.pending !== undefined && !cached(this.pending) ? this.pending : reason;
       return this.running;
     }
     this.running = this.loop(reason).finally(() => {
@@ -103,16 +113,23 @@ export class Reconciler {
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+  }
+
+  /** Drains in progress (status, tests). */
+  drains(): DrainRecord[] {
+    return [...this.draining.values()];
   }
 
   async idle(): Promise<void> {
     while (this.running) await this.running;
   }
 
-  private async inputs(statuses: ServiceStatus[]): Promise<{ inputs: ServiceInput[]; paths: Map<string, string> }> {
+  private async inputs(statuses: ServiceStatus[]): Promise<{ inputs: ServiceInput[]; paths: Map<string, string>; drainMs: Map<string, number> }> {
     const snap = this.opts.source.snapshot();
     const inputs: ServiceInput[] = [];
     const paths = new Map<string, string>(); // vsKey → service path
+    const drainMs = new Map<string, number>(); // vsKey → drain period
     const wanted = new Set([...(this.opts.services ?? []), ...snap.keys()]);
     for (const path of [...wanted].sort()) {
       const e = snap.get(path);
@@ -132,16 +149,32 @@ export class Reconciler {
         continue;
       }
       // Two services on one VIP: the first (in path order) is served, as buildDesired keeps it.
-      if (!paths.has(vsKey(vs))) paths.set(vsKey(vs), path);
+      if (!paths.has(vsKey(vs))) {
+        paths.set(vsKey(vs), path);
+        if (e.def.lvs.drainMs) drainMs.set(vsKey(vs), e.def.lvs.drainMs);
+      }
       const resolved: Record<string, string> = {};
       for (const [host, s] of Object.entries(e.state?.servers ?? {})) {
         if (!s.pooled || e.def.servers[host]?.address !== undefined) continue;
         const a = await this.opts.resolve(host, isV6(vs.address) ? 6 : 4);
         if (a !== undefined) resolved[host] = a;
       }
+      this.rememberHosts(vs, e.def.servers, resolved);
       inputs.push({ def: e.def, state: e.state, resolved });
     }
-    return { inputs, paths };
+    return { inputs, paths, drainMs };
+  }
+
+  private rememberHosts(vs: VsId, servers: Record<string, { address?: string }>, resolved: Record<string, string>): void {
+    for (const host of new Set([...Object.keys(servers), ...Object.keys(resolved)])) {
+      const raw = servers[host]?.address ?? resolved[host];
+      if (raw === undefined) continue;
+      try {
+        this.hostNames.set(drainKey(vsKey(vs), addrPort(canonicalAddress(raw, host), vs.port)), host);
+      } catch {
+        // An invalid address makes buildDesired skip the service with the reason; no name to remember.
+      }
+    }
   }
 
   private async reconcile(reason: ReconcileReason): Promise<ReconcileReport> {
@@ -159,7 +192,7 @@ export class Reconciler {
     const statuses: ServiceStatus[] = [];
     let lines: string[] = [];
     try {
-      const { inputs, paths } = await this.inputs(statuses);
+      const { inputs, paths, drainMs } = await this.inputs(statuses);
       const desired = buildDesired(inputs);
       for (const s of desired.skipped) statuses.push({ service: s.service, ...(s.vs ? { vs: vsKey(s.vs) } : {}), skipped: s.reason });
       for (const vs of desired.services) {
@@ -177,8 +210,20 @@ export class Reconciler {
         const nowVs = building.get(path);
         if (nowVs !== undefined && nowVs !== vsKey(vs)) remove.push(vs);
       }
-      const fresh = reason !== 'change' || this.table === undefined;
+      const fresh = (reason !== 'change' && reason !== 'drain') || this.table === undefined;
       const current = fresh ? await readTable(this.opts.ipvsadm) : this.table!;
+      // Servers leaving a pool with a drain period stay at weight 0 until it ends (drain.ts).
+      const drainInput = { drainMs, services: new Map([...paths].filter(([vs]) => drainMs.has(vs))), hosts: this.hostNames };
+      const previousDrains = this.draining;
+      const wanted = desired.services;
+      const withDrains = (table: IpvsTable) => {
+        const plan = planDrains(table, wanted, drainInput, previousDrains, now());
+        this.draining = plan.draining;
+        this.annotateDrains(statuses);
+        this.scheduleDrain(plan.nextExpiry, now());
+        return plan.services;
+      };
+      desired.services = withDrains(current);
       const cmds = diffTables(current, desired.services, remove);
       lines = cmds.map(renderCommand);
       if (cmds.length === 0) {
@@ -199,7 +244,9 @@ export class Reconciler {
         if (fresh) throw err;
         // Diffed against a cached table that someone changed by hand: read it and try once more.
         this.table = undefined;
-        const again = diffTables(await readTable(this.opts.ipvsadm), desired.services, remove);
+        const reread = await readTable(this.opts.ipvsadm);
+        desired.services = withDrains(reread);
+        const again = diffTables(reread, desired.services, remove);
         lines = again.map(renderCommand);
         this.table = await applyAndVerify(this.opts.ipvsadm, again, desired.services, remove);
       }
@@ -220,6 +267,26 @@ export class Reconciler {
       const path = paths.get(vsKey(vs));
       if (path) this.owned.set(path, { protocol: vs.protocol, address: vs.address, port: vs.port });
     }
+  }
+
+  private annotateDrains(statuses: ServiceStatus[]): void {
+    for (const st of statuses) {
+      if (st.vs === undefined || st.skipped) continue;
+      const list = [...this.draining.values()].filter((d) => d.vs === st.vs).sort((a, b) => a.server.localeCompare(b.server));
+      if (list.length) st.draining = list.map((d) => ({ server: d.server, ...(d.host ? { host: d.host } : {}), since: d.since, until: d.until }));
+      else delete st.draining;
+    }
+  }
+
+  /** One timer for the earliest drain end; a run at that moment deletes the server. */
+  private scheduleDrain(at: number | undefined, now: number): void {
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    if (at === undefined || this.stopped) return;
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined;
+      void this.trigger('drain');
+    }, Math.max(0, at - now) + 5);
   }
 
   private scheduleRetry(): void {

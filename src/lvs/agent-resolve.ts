@@ -1,6 +1,7 @@
 // Host name → address for pooled hosts whose definition carries no address (DESIGN §4: "address
 // optional; resolved otherwise"). Answers are cached so a reconcile does not wait on DNS each time;
-// failures are cached briefly too, so a dead resolver does not stall every reconcile.
+// failures are cached briefly too, so a dead resolver does not stall every reconcile, and a resolver
+// outage keeps the last answer (as poold's checks do, src/checks/name-resolver.ts).
 import { lookup } from 'node:dns/promises';
 
 export type Resolver = (host: string, family: 4 | 6) => Promise<string | undefined>;
@@ -25,11 +26,16 @@ export function cachingResolver(opts: ResolverOptions = {}): Resolver {
     let address: string | undefined;
     try {
       address = await find(host, family);
-    } catch {
-      // The caller reports "no address" for the host and skips its service (fail static).
-      address = undefined;
+    } catch (err) {
+      // The resolver failing (SERVFAIL, timeout: getaddrinfo's EAI_AGAIN) is not news about the
+      // name: keep its last answer, asking again after the short ttl. Without one, or when the name
+      // is gone (ENOTFOUND/ENODATA), the caller reports "no address" and skips the service (fail static).
+      const code = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : '');
+      address = code === 'ENOTFOUND' || code === 'ENODATA' ? undefined : hit?.address;
+      cache.set(key, { address, until: now() + negTtl });
+      return address;
     }
-    cache.set(key, { address, until: now() + (address === undefined ? negTtl : ttl) });
+    cache.set(key, { address, until: now() + ttl });
     return address;
   };
 }

@@ -1,5 +1,5 @@
 // Where the LVS agent learns service definitions and pool states: etcd (watch) or poold's JSON API
-// (poll). Both give the same snapshot; the agent does not care which one it has.
+// (event stream, polling as the fallback). Both give the same snapshot; the agent does not care which one it has.
 import type { PoolState, ServiceDef } from '../model/types.js';
 
 export interface ServiceInputs {
@@ -21,9 +21,11 @@ export interface AgentSource {
   lastError(): string | undefined;
   /** servicePath → what is known about it. */
   snapshot(): ReadonlyMap<string, ServiceInputs>;
+  /** Source-specific facts for /status (the poold source: stream or polling, resumes, fetches). */
+  detail?(): object;
 }
 
-/** `dc/cluster/service` selector list → predicate; undefined selects everything. */
+/** `dc/name` (LVS service) list → predicate; undefined selects everything. */
 export function serviceFilter(services: readonly string[] | undefined): (path: string) => boolean {
   if (!services || services.length === 0) return () => true;
   const set = new Set(services);

@@ -1,19 +1,23 @@
 // The LVS-host agent: keeps the kernel's IPVS table equal to the published pool states.
 //
-//   poolctl lvs agent --host lvs1001 [--services dc/cluster/service,...] [--poold URL]
+//   poolctl lvs agent --host lvs1001 [--services dc/name,...] [--poold URL]
 //                     [--ipvsadm PATH] [--dry-run]
 //
-// It reconciles on every change of a service definition or pool state (etcd watch, or poold
-// polling) and every `periodMs` (which re-reads the kernel table and so repairs hand edits).
+// It reconciles on every change of a service definition or pool state (etcd watch, or poold's
+// event stream, polling when there is none) and every `periodMs` (which re-reads the kernel table and so repairs hand edits).
 // What it never does (PyBal does some of these):
 //   - flush the table, or delete and re-add a virtual service at start-up: it adopts what is there;
 //   - touch anything while etcd/poold is unreachable;
 //   - empty a pool unless the admins depooled every host;
 //   - touch virtual services it does not manage.
+// With `bgp`, it also announces the VIPs it serves through a gobgpd it owns (agent-bgp.ts, bgp-*.ts).
 import { UsageError } from '../model/errors.js';
 import type { EtcdOptions } from '../store/connection.js';
 import type { KeyRoots } from '../store/keys.js';
 import { DEFAULT_IPVSADM_PATH } from './apply.js';
+import { startAgentBgp, type AgentBgp } from './agent-bgp.js';
+import type { BgpConfig } from './bgp-config.js';
+import type { BgpStatus } from './bgp-speaker.js';
 import { EtcdSource } from './agent-etcd.js';
 import { startAgentHttp } from './agent-http.js';
 import { AgentMetrics } from './agent-metrics.js';
@@ -24,12 +28,12 @@ import { serviceFilter, type AgentSource } from './agent-source.js';
 
 export type AgentSourceConfig =
   | { kind: 'etcd'; etcd: EtcdOptions; roots?: Partial<KeyRoots> }
-  | { kind: 'poold'; url: string; pollMs?: number };
+  | { kind: 'poold'; url: string; pollMs?: number; stream?: boolean; resyncMs?: number; streamRetryMs?: number; streamRetryMaxMs?: number };
 
 export interface AgentOptions {
   /** This LVS host's name (labels metrics and /status). */
   host: string;
-  /** `dc/cluster/service` of the services this host serves; all services when absent or empty. */
+  /** `dc/name` of the LVS services this host serves; all services when absent or empty. */
   services?: string[];
   /** Default /sbin/ipvsadm. */
   ipvsadmPath?: string;
@@ -52,6 +56,8 @@ export interface AgentOptions {
   resolve?: Resolver;
   /** Called with every reconcile report, the first one included (tests, benchmarks). */
   onReport?: (r: ReconcileReport) => void;
+  /** Announce the served VIPs over BGP (PyBal's `bgp = yes`); absent: no BGP. */
+  bgp?: BgpConfig;
 }
 
 export interface AgentStatus {
@@ -59,11 +65,13 @@ export interface AgentStatus {
   dryRun: boolean;
   periodMs: number;
   ipvsadm: string;
-  source: { kind: AgentSource['kind']; healthy: boolean; lastError: string | null };
+  source: { kind: AgentSource['kind']; healthy: boolean; lastError: string | null; detail?: object };
   lastReconcile: ReconcileReport | null;
   /** Epoch ms when the table last matched the desired state (noop or verified apply). */
   lastSuccessAt: number | null;
   services: ServiceStatus[];
+  /** Present when BGP is on: sessions, announced and withheld VIPs. */
+  bgp?: BgpStatus;
 }
 
 export interface AgentHandle {
@@ -78,12 +86,12 @@ export interface AgentHandle {
 }
 
 export const DEFAULT_AGENT_PORT = 9095;
-const SERVICE_RE = /^[^/\s]+\/[^/\s]+\/[^/\s]+$/;
+const SERVICE_RE = /^[^/\s]+\/[^/\s]+$/;
 
 function checkOptions(o: AgentOptions): void {
   if (!o.host) throw new UsageError('lvs agent: --host is required (this LVS host\'s name)', {});
   for (const s of o.services ?? []) {
-    if (!SERVICE_RE.test(s)) throw new UsageError(`lvs agent: --services entry "${s}" is not dc/cluster/service`, { service: s });
+    if (!SERVICE_RE.test(s)) throw new UsageError(`lvs agent: --services entry "${s}" is not dc/name (an LVS service, e.g. eqiad/cxserver_8080)`, { service: s });
   }
   if (o.periodMs !== undefined && !(o.periodMs >= 100)) throw new UsageError(`lvs agent: period ${o.periodMs} ms is too short (minimum 100 ms)`, {});
   if (o.source.kind === 'poold' && !/^https?:\/\//.test(o.source.url)) {
@@ -104,9 +112,14 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
   const source: AgentSource =
     opts.source.kind === 'etcd'
       ? new EtcdSource({ etcd: opts.source.etcd, roots: opts.source.roots, filter })
-      : new PooldSource({ url: opts.source.url, pollMs: opts.source.pollMs, filter });
+      : new PooldSource({ ...opts.source, filter });
   const metrics = new AgentMetrics({ host: opts.host, source: source.kind, dryRun: opts.dryRun ?? false });
   const listeners = new Set<(r: ReconcileReport) => void>(opts.onReport ? [opts.onReport] : []);
+  const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // gobgpd first: if it cannot start, the agent fails before it touches anything.
+  const bgp: AgentBgp | undefined = opts.bgp
+    ? await startAgentBgp({ config: opts.bgp, dryRun: opts.dryRun ?? false, registry: metrics.registry, log, print })
+    : undefined;
   let last: ReconcileReport | null = null;
   let lastSuccessAt: number | null = null;
   let lastServices: ServiceStatus[] = [];
@@ -123,6 +136,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
     else if (r.result === 'noop' && prev && prev.result !== 'noop' && prev.result !== 'applied') log('recovered', { reason: r.reason });
     const newlySkipped = r.services.filter((s) => s.skipped && !prev?.services.some((p) => p.service === s.service && p.skipped === s.skipped));
     for (const s of newlySkipped) log('service-skipped', { service: s.service, reason: s.skipped });
+    void bgp?.onReport(r, source.snapshot());
     for (const fn of listeners) fn(r);
   };
 
@@ -133,7 +147,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
     dryRun: opts.dryRun ?? false,
     resolve: opts.resolve ?? cachingResolver(),
     onReport,
-    print: opts.print ?? ((line) => process.stdout.write(`${line}\n`)),
+    print,
     retryMs: opts.retryMs,
   });
 
@@ -142,15 +156,21 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
     dryRun: opts.dryRun ?? false,
     periodMs,
     ipvsadm: ipvsadmPath,
-    source: { kind: source.kind, healthy: source.healthy(), lastError: source.lastError() ?? null },
+    source: { kind: source.kind, healthy: source.healthy(), lastError: source.lastError() ?? null, ...(source.detail ? { detail: source.detail() } : {}) },
     lastReconcile: last,
     lastSuccessAt,
     services: lastServices,
+    ...(bgp ? { bgp: bgp.status() } : {}),
   });
 
   let http: Awaited<ReturnType<typeof startAgentHttp>> | undefined;
   const listen = opts.listen === undefined ? { port: DEFAULT_AGENT_PORT } : opts.listen;
-  if (listen) http = await startAgentHttp({ ...listen, metrics, status });
+  try {
+    if (listen) http = await startAgentHttp({ ...listen, metrics, status });
+  } catch (err) {
+    await bgp?.stop();
+    throw err;
+  }
 
   // Changes from the source reconcile against the cached table (fast path); the period re-reads it.
   // Before the first successful listing, 'change' finds the source unhealthy and touches nothing.
@@ -178,6 +198,8 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
       stopping = (async () => {
         clearInterval(timer);
         reconciler.stop();
+        // Withdraw before anything else: routers move the VIPs' traffic to another LVS host at once.
+        await bgp?.stop();
         await reconciler.idle();
         await source.stop();
         await http?.app.close();

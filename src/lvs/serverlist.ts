@@ -18,7 +18,7 @@ export function renderServerList(state: PoolState): string {
     const s = state.servers[host]!;
     if (s.pooledAdmin === 'inactive') continue;
     if (!Number.isInteger(s.weight) || s.weight < 0) {
-      throw new LvsInputError(`pool ${state.dc}/${state.cluster}/${state.service} host ${host}: weight ${s.weight} is not a non-negative integer`, { host });
+      throw new LvsInputError(`LVS service ${state.dc}/${state.name} host ${host}: weight ${s.weight} is not a non-negative integer`, { host });
     }
     lines.push(`{ 'host': ${pyString(host)}, 'weight': ${s.weight}, 'enabled': ${s.pooled ? 'True' : 'False'} }\n`);
   }

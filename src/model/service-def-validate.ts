@@ -16,7 +16,10 @@ export function validateServiceDef(key: string, raw: unknown): ServiceDef {
     if (!ok) problems.push(what);
   };
   if (!isObj(raw)) throw new InvalidStoredValueError(`invalid service definition at ${key}: not a JSON object`, { key });
-  for (const f of ['dc', 'cluster', 'service'] as const) need(typeof raw[f] === 'string' && raw[f] !== '', `${f} must be a non-empty string`);
+  for (const f of ['dc', 'name', 'catalog'] as const) need(typeof raw[f] === 'string' && raw[f] !== '', `${f} must be a non-empty string`);
+  const pool = raw.pool;
+  if (!isObj(pool)) problems.push('pool must be an object { cluster, service } (definitions written before LVS services named their pool: run poolctl sync again)');
+  else for (const f of ['cluster', 'service'] as const) need(typeof pool[f] === 'string' && pool[f] !== '', `pool.${f} must be a non-empty string`);
   const lvs = raw.lvs;
   if (!isObj(lvs)) problems.push('lvs must be an object');
   else {

@@ -1,5 +1,6 @@
-// poolctl's safety rule (DESIGN §8): refuse a depool that would leave a pool below its depool threshold
-// of serving hosts, unless --force.
+// poolctl's safety rule (DESIGN §8): refuse a depool that would leave an LVS service below its depool
+// threshold of serving hosts, unless --force. A conftool pool may serve many LVS services, each with its
+// own threshold and published state: the caller asks once per LVS service over the pool.
 //
 // - Without health data (no published state yet) the serving hosts are the admin-pooled ones.
 // - With health data (the published PoolState), a host serves when conftool says yes AND the coordinator
@@ -11,10 +12,14 @@
 //   out must stay possible when a pool is already in trouble).
 // The line is the coordinator's: ceil(total × threshold) (coordinator-threshold.ts).
 import { requiredCount, thresholdProblem } from './coordinator-threshold.js';
+import { compactList } from './compact-list.js';
 import { NotFoundError, SafetyRefusal, UsageError } from './errors.js';
-import { servicePath, type ConftoolValue, type PoolState, type ServiceKey } from './types.js';
+import type { ConftoolValue, PoolState } from './types.js';
 
-export interface GuardPool extends ServiceKey {
+/** One LVS service over a conftool pool, as the guard sees it. */
+export interface GuardPool {
+  /** How messages name it, e.g. `LVS service eqiad/apertium_4737 (pool kubernetes/kubesvc)`. */
+  label: string;
   depoolThreshold: number;
   /** Current conftool values of the pool's hosts. */
   admin: Record<string, ConftoolValue>;
@@ -49,13 +54,13 @@ function serving(value: ConftoolValue, host: string, health: PoolState | null | 
 }
 
 export function guardDepool(pool: GuardPool, hostsToDepool: readonly string[], opts: GuardOptions = {}): GuardResult {
-  const path = servicePath(pool);
+  const path = pool.label;
   const problem = thresholdProblem(pool.depoolThreshold);
   if (problem !== null) throw new UsageError(`${path}: ${problem}`, { pool: path });
   if (hostsToDepool.length === 0) throw new UsageError(`no hosts to depool in ${path}`, { pool: path });
   const missing = hostsToDepool.filter((h) => !Object.hasOwn(pool.admin, h));
   if (missing.length > 0) {
-    throw new NotFoundError(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in ${path}`, { pool: path, hosts: missing });
+    throw new NotFoundError(`${compactList(missing)} ${missing.length === 1 ? 'is' : 'are'} not in ${path}`, { pool: path, hosts: missing });
   }
   const health = opts.health;
   const leaving = new Set(hostsToDepool);
@@ -86,7 +91,7 @@ export function guardDepool(pool: GuardPool, hostsToDepool: readonly string[], o
   if (servingAfter >= required || servingAfter === servingBefore) return { ok: true, ...numbers };
   const verb = to === 'inactive' ? 'decommissioning' : to === 'drain' ? 'draining' : 'depooling';
   const message =
-    `refusing: ${verb} ${hostsToDepool.join(', ')} would leave ${servingAfter} of ${total} hosts serving in ${path}; ` +
+    `refusing: ${verb} ${compactList(hostsToDepool)} would leave ${servingAfter} of ${total} hosts serving in ${path}; ` +
     `the threshold ${pool.depoolThreshold} needs at least ${required}. Use --force to override.`;
   return { ok: false, message, ...numbers };
 }

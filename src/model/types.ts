@@ -43,6 +43,11 @@ export interface ServiceKey {
   name: string;
 }
 
+/** One host as a target of one LVS service's checks (observations and verdicts are per target). */
+export interface TargetKey extends ServiceKey {
+  host: string;
+}
+
 export type LvsProtocol = 'tcp' | 'udp';
 /** ipvsadm forwarding method: -g direct routing (PyBal's default), -i tunnel, -m masquerade. */
 export type LvsMethod = 'g' | 'i' | 'm';
@@ -53,6 +58,16 @@ export interface LvsDef {
   protocol: LvsProtocol;
   scheduler: string;
   method: LvsMethod;
+  /**
+   * Announce the VIP over BGP from LVS hosts that run BGP (PyBal's per-service `bgp`). Absent: the
+   * agent's default (announce, as PyBal).
+   */
+  bgp?: boolean;
+  /**
+   * Graceful drain on depool: a server leaving the pool first gets weight 0 (no new connections)
+   * and is removed this many ms later. Absent or 0: removed at once.
+   */
+  drainMs?: number;
 }
 
 export interface StatusRange {

@@ -11,7 +11,7 @@ import { POOLD_ALERTS, POOLD_CHECK, httpCheckVars } from './monitoring-plan.js';
 import { NAGIOS_STATES, pluginText, type NagiosOutput } from './nagios-output.js';
 
 export interface DriftItem {
-  /** dc/cluster/service, or the deployed name when pools/ has no such service. */
+  /** dc/name of the LVS service, or the deployed name when pools/ has no such service. */
   service: string;
   source: 'pybal' | 'icinga';
   /** What differs: `check path`, `Host header`, `port`, `timeout`, `expected status`, `depool threshold`, `backends`, `service`... */
@@ -82,6 +82,9 @@ function comparePybalService(svc: ServiceDef, p: PybalServiceConf, input: NonNul
   add('protocol', svc.lvs.protocol, p.protocol, 'protocol');
   add('scheduler', svc.lvs.scheduler, p.scheduler, 'scheduler');
   add('depool threshold', svc.depoolThreshold, p.depoolThreshold, 'depool-threshold');
+  // PyBal can only express direct routing and IPIP (`tunneling`); -m is a render warning, not drift.
+  if (svc.lvs.method !== 'm') add('tunneling', svc.lvs.method === 'i' ? 'yes' : 'no', p.tunneling ? 'yes' : 'no', 'tunneling');
+  add('bgp', svc.lvs.bgp === false ? 'no' : 'yes', p.bgp ? 'yes' : 'no', 'bgp');
   if (input.pooldUrl) add('config URL', pybalConfigUrl(input.pooldUrl, svc), p.config, 'config');
 
   const plan = proxyFetchPlan(svc);

@@ -1,5 +1,5 @@
 // What Icinga should monitor, independent of syntax: icinga2.ts and nagios.ts serialize this plan.
-// Per backend: one service running `poolctl check <dc/cluster/service> <host> --nagios`, i.e. the same
+// Per backend: one service running `poolctl check <dc/name> <host> --nagios`, i.e. the same
 // check code as the daemon. Per pool: one service reading poold's /alerts the check_pybal way.
 // The `poold_*` vars describe the pool's definition of healthy so drift can compare a deployed config.
 import type { HttpCheckDef, ServiceDef } from '../model/types.js';

@@ -2,10 +2,14 @@
 // (so a change without its record, or a record without its change, cannot exist).
 // Record ids start with the ISO time, so key order is time order and "the latest N" is one
 // descending range with a limit. (Writers' clocks order records; ties go by etcd revision.)
+// Every record names its operation (`op`): one poolctl command, or one sync, may take several
+// transactions (etcd caps their size, see limits.ts); its records share one operation id, so
+// `poolctl audit --op ID` shows everything one command changed.
 import { randomBytes } from 'node:crypto';
 import { InvalidStoredValueError } from '../model/errors.js';
 import type { Kv, TxnOp } from './kv.js';
 import type { Keys } from './keys.js';
+import { TXN_MAX_OPS } from './limits.js';
 
 export interface AuditRecord {
   /** Who: SUDO_USER, else USER, else the etcd user (see resolveActor). */
@@ -20,6 +24,8 @@ export interface AuditRecord {
   after: unknown;
   /** When: ISO 8601 UTC. */
   time: string;
+  /** Which operation (one poolctl command or sync; '' in records written before operation ids existed). */
+  op: string;
 }
 
 export interface StoredAuditRecord extends AuditRecord {
@@ -31,6 +37,13 @@ export interface StoredAuditRecord extends AuditRecord {
 export interface AuditContext {
   actor: string;
   reason: string;
+  /** Shared by every record of one operation, across its transactions (newOperationId; one is made when absent). */
+  operationId?: string;
+}
+
+/** A new operation id: the UTC time to the second, then 8 random hex digits (20261206T112500Z-3f9a1c2b). */
+export function newOperationId(now: number = Date.now()): string {
+  return `${new Date(now).toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(4).toString('hex')}`;
 }
 
 /** The person behind a write: the sudo caller, the login user, the etcd user, or 'unknown'. */
@@ -63,11 +76,18 @@ export function auditIds(now: number, count: number): string[] {
 export function auditOps(keys: Keys, ctx: AuditContext, now: number,
   changes: { key: string; before: unknown; after: unknown }[]): TxnOp[] {
   const ids = auditIds(now, changes.length);
-  const time = new Date(now).toISOString();
-  return changes.map((c, i) => {
-    const rec: AuditRecord = { actor: ctx.actor, reason: ctx.reason, key: c.key, before: c.before, after: c.after, time };
-    return { type: 'put', key: keys.audit(ids[i]), value: JSON.stringify(rec) };
-  });
+  const op = ctx.operationId ?? newOperationId(now);
+  return changes.map((c, i) => auditOp(keys, { ...ctx, operationId: op }, now, c, ids[i]));
+}
+
+/** One record's put (auditOps for a whole transaction; this alone to size a record before packing). */
+export function auditOp(keys: Keys, ctx: AuditContext, now: number,
+  c: { key: string; before: unknown; after: unknown }, id: string): TxnOp {
+  const rec: AuditRecord = {
+    actor: ctx.actor, reason: ctx.reason, key: c.key, before: c.before, after: c.after,
+    time: new Date(now).toISOString(), op: ctx.operationId ?? '',
+  };
+  return { type: 'put', key: keys.audit(id), value: JSON.stringify(rec) };
 }
 
 export interface ListAuditOptions {
@@ -78,6 +98,8 @@ export interface ListAuditOptions {
   /** Only records whose key starts with this. */
   keyPrefix?: string;
   actor?: string;
+  /** Only records of this operation. */
+  operationId?: string;
 }
 
 function parseRecord(key: string, id: string, raw: string, revision: number): StoredAuditRecord {
@@ -91,7 +113,10 @@ function parseRecord(key: string, id: string, raw: string, revision: number): St
   if (r === null || typeof r !== 'object' || typeof r.actor !== 'string' || typeof r.key !== 'string' || typeof r.time !== 'string') {
     throw new InvalidStoredValueError(`invalid audit record at ${key}: expected {actor, reason, key, before, after, time}`, { key });
   }
-  return { id, revision, actor: r.actor, reason: r.reason ?? '', key: r.key, before: r.before ?? null, after: r.after ?? null, time: r.time };
+  return {
+    id, revision, actor: r.actor, reason: r.reason ?? '', key: r.key, before: r.before ?? null, after: r.after ?? null, time: r.time,
+    op: typeof r.op === 'string' ? r.op : '',
+  };
 }
 
 /** The newest matching records, newest first, paging backwards through the log as filters need. */
@@ -100,7 +125,7 @@ export async function listAudit(kv: Kv, keys: Keys, opts: ListAuditOptions): Pro
   const low = opts.since === undefined ? prefix : prefix + new Date(opts.since).toISOString();
   // Just past the last possible id: '/' + 1 = '0'.
   let high = prefix.slice(0, -1) + '0';
-  const filtered = opts.keyPrefix !== undefined || opts.actor !== undefined;
+  const filtered = opts.keyPrefix !== undefined || opts.actor !== undefined || opts.operationId !== undefined;
   const page = filtered ? Math.max(opts.limit * 4, 200) : opts.limit;
   const out: StoredAuditRecord[] = [];
   while (out.length < opts.limit) {
@@ -111,6 +136,7 @@ export async function listAudit(kv: Kv, keys: Keys, opts: ListAuditOptions): Pro
       const rec = parseRecord(e.key, id, e.value, e.modRevision);
       if (opts.keyPrefix !== undefined && !rec.key.startsWith(opts.keyPrefix)) continue;
       if (opts.actor !== undefined && rec.actor !== opts.actor) continue;
+      if (opts.operationId !== undefined && rec.op !== opts.operationId) continue;
       out.push(rec);
       if (out.length === opts.limit) break;
     }
@@ -123,15 +149,17 @@ export async function listAudit(kv: Kv, keys: Keys, opts: ListAuditOptions): Pro
 
 /**
  * Deletes audit records older than `cutoff` (epoch ms), oldest first, in transactions of at most
- * `batch` deletes (etcd caps operations per transaction). Record ids start with their ISO time, so
- * "older than" is one key range. Returns how many were deleted.
+ * `batch` deletes (etcd caps operations per transaction at 128, limits.ts; deletes carry only their
+ * ~70-byte keys, so 100 of them are ~13 KB, far under the byte limit). Record ids start with their
+ * ISO time, so "older than" is one key range. Returns how many were deleted.
  */
 export async function pruneAudit(kv: Kv, keys: Keys, cutoff: number, batch = 100): Promise<number> {
   const prefix = keys.auditPrefix();
   const end = prefix + new Date(cutoff).toISOString();
+  const limit = Math.min(batch, TXN_MAX_OPS);
   let deleted = 0;
   for (;;) {
-    const r = await kv.range({ key: prefix, end, limit: batch });
+    const r = await kv.range({ key: prefix, end, limit });
     if (r.kvs.length === 0) return deleted;
     await kv.txn({ compare: [], success: r.kvs.map((e) => ({ type: 'delete' as const, key: e.key })) });
     deleted += r.kvs.length;

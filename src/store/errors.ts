@@ -21,3 +21,18 @@ export class CompactedError extends StoreError {
 
 /** A compare-and-swap write kept conflicting with concurrent writers after every retry. */
 export class ConflictError extends StoreError {}
+
+/** A transaction etcd would refuse for its size (too many operations, or too many bytes). */
+export class RequestTooLargeError extends StoreError {}
+
+/**
+ * A write split into several transactions failed part-way: the keys in `done` were committed (each
+ * with its audit record), those in `notDone` were not. Every committed record carries
+ * `operationId`. Writes skip keys that already hold the wanted value, so running the same command
+ * again completes it. `cause` is the error that stopped it.
+ */
+export class PartialWriteError extends StoreError {
+  constructor(message: string, readonly operationId: string, readonly done: string[], readonly notDone: string[], cause: unknown) {
+    super(message, { operationId, done, notDone }, { cause });
+  }
+}

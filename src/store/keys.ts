@@ -6,7 +6,7 @@
 //   <poold>/audit/<sortable id>                               audit records
 //   <poold>/election/<name>                                   leader election
 import { UsageError } from '../model/errors.js';
-import type { HostKey, PoolKey, ServiceKey } from '../model/types.js';
+import type { HostKey, PoolKey, ServiceKey, TargetKey } from '../model/types.js';
 
 export interface KeyRoots {
   conftool: string;
@@ -14,11 +14,6 @@ export interface KeyRoots {
 }
 
 export const DEFAULT_ROOTS: KeyRoots = { conftool: '/conftool/v1', poold: '/poold/v1' };
-
-/** One host as a target of one LVS service's checks. */
-export interface TargetKey extends ServiceKey {
-  host: string;
-}
 
 export interface HealthKey extends TargetKey {
   observer: string;

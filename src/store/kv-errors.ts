@@ -1,7 +1,9 @@
 // Maps etcd's error messages (identical text over gRPC and over the JSON gateway) to typed errors
 // that say what was refused, for which key(s) and which user, and how to fix it.
+import { compactList } from '../model/compact-list.js';
 import { StoreError } from '../model/errors.js';
-import { AuthenticationError, CompactedError, PermissionDeniedError } from './errors.js';
+import { AuthenticationError, CompactedError, PermissionDeniedError, RequestTooLargeError } from './errors.js';
+import { ETCD_MAX_REQUEST_BYTES, ETCD_MAX_TXN_OPS } from './limits.js';
 
 export interface ErrorScope {
   op: string;
@@ -12,8 +14,9 @@ export interface ErrorScope {
   revision?: number;
 }
 
+/** The keys of a request, compactly (a transaction may hold hundreds; context.keys has them all). */
 function keyList(keys: string[]): string {
-  return keys.length === 1 ? keys[0] : `one of ${keys.join(', ')}`;
+  return keys.length === 1 ? keys[0] : `one of ${compactList(keys)}`;
 }
 
 export function mapEtcdError(message: string, scope: ErrorScope, cause?: unknown): StoreError {
@@ -43,6 +46,13 @@ export function mapEtcdError(message: string, scope: ErrorScope, cause?: unknown
     return new CompactedError(
       `revision ${scope.revision ?? '?'} of ${keyList(scope.keys)} was compacted away; re-list and watch again`,
       scope.revision ?? 0, undefined);
+  }
+  if (/too many operations in txn request|request is too large/i.test(message)) {
+    // checkTxnLimits refuses these before sending; reaching here means etcd runs with lower limits.
+    return new RequestTooLargeError(
+      `etcd refused a ${scope.op} of ${scope.keys.length} key(s) (${keyList(scope.keys)}) at ${scope.endpoint}: ${message}; ` +
+      `poold keeps requests under etcd's default limits (--max-txn-ops ${ETCD_MAX_TXN_OPS}, --max-request-bytes ${ETCD_MAX_REQUEST_BYTES}): ` +
+      'do not run etcd with lower ones', ctx, { cause });
   }
   return new StoreError(`etcd ${scope.op} of ${keyList(scope.keys)} failed at ${scope.endpoint}: ${message}`, ctx, { cause });
 }

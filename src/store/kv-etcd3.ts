@@ -7,6 +7,7 @@ import { StoreError } from '../model/errors.js';
 import { StoreUnavailableError } from './errors.js';
 import { prefixEnd, txnKeys, type Compare, type Kv, type KvEntry, type RangeRequest, type RangeResult, type TxnOp, type TxnRequest, type TxnResult } from './kv.js';
 import { mapEtcdError, type ErrorScope } from './kv-errors.js';
+import { checkTxnLimits } from './limits.js';
 import { DEFAULT_TIMEOUT_MS, type EtcdOptions } from './options.js';
 
 const TARGETS = { mod: 'Mod', create: 'Create', version: 'Version', value: 'Value' } as const;
@@ -101,6 +102,7 @@ export class Etcd3Kv implements Kv {
   }
 
   async txn(req: TxnRequest): Promise<TxnResult> {
+    checkTxnLimits(req);
     try {
       const res = await this.client.kv.txn({
         compare: req.compare.map(compare),

@@ -9,6 +9,7 @@ import { StoreError } from '../model/errors.js';
 import { StoreUnavailableError } from './errors.js';
 import { prefixEnd, txnKeys, type Compare, type Kv, type KvEntry, type RangeRequest, type RangeResult, type TxnOp, type TxnRequest, type TxnResult } from './kv.js';
 import { mapEtcdError, type ErrorScope } from './kv-errors.js';
+import { checkTxnLimits } from './limits.js';
 import { DEFAULT_TIMEOUT_MS, type EtcdOptions } from './options.js';
 
 interface WireKv {
@@ -210,6 +211,7 @@ export class GatewayKv implements Kv {
   }
 
   async txn(req: TxnRequest): Promise<TxnResult> {
+    checkTxnLimits(req);
     const body = {
       compare: req.compare.map(wireCompare),
       success: req.success.map(wireOp),

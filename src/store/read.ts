@@ -70,7 +70,8 @@ export function serviceDefOps(keys: Keys, plans: readonly ServicePlan[], snapsho
 }
 
 /**
- * The guarded ops for one pool's hosts: hosts are created only if still absent, and removed hosts
+ * The guarded ops for one pool's hosts (sync writes deleted definitions, then these, then the other
+ * definitions): hosts are created only if still absent, and removed hosts
  * only change if untouched since `snapshot` was read.
  */
 export function poolPlanOps(keys: Keys, plan: PoolPlan, snapshot: ServicesSnapshot): AtomicOp[] {

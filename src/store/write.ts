@@ -1,24 +1,31 @@
 // Compare-and-swap writes (DESIGN §3). Every write reads the keys, merges only the fields it
-// changes into the stored JSON (so fields other tools wrote survive), and commits all keys plus
-// one audit record per changed key in ONE transaction guarded by each key's mod revision.
-// When another writer got there first the guard fails; we re-read and re-apply the same patch,
-// which re-applies only our fields on top of theirs, so no concurrent update is lost.
+// changes into the stored JSON (so fields other tools wrote survive), and commits the keys plus one
+// audit record per changed key, guarded by each key's mod revision. When another writer got there
+// first the guard fails; we re-read and re-apply the same patch, which re-applies only our fields on
+// top of theirs, so no concurrent update is lost. A change too big for one etcd transaction is
+// written in bounded chunks (chunked-write.ts, limits.ts): each chunk is atomic and audited, all
+// records share one operation id, and a failure after a chunk committed is a PartialWriteError.
+import { compactList } from '../model/compact-list.js';
 import { NotFoundError, UsageError } from '../model/errors.js';
 import { ConflictError } from './errors.js';
-import { auditOps, auditValue, type AuditContext } from './audit.js';
+import { auditValue, type AuditContext } from './audit.js';
+import { readKeys, writeChunked, type KeyPlan } from './chunked-write.js';
 import {
   changedFields, mergeConftoolValue, parseStoredObject, serializeConftoolValue, validateConftoolValue,
   CONFTOOL_DEFAULTS, type ConftoolPatch,
 } from './conftool-value.js';
-import type { Compare, Kv, KvEntry, TxnOp } from './kv.js';
+import type { Compare, Kv, KvEntry } from './kv.js';
 import type { Keys } from './keys.js';
 
 export interface WriteOptions extends AuditContext {
   keys: Keys;
-  /** Attempts before giving up with ConflictError (default 64). */
+  /** Attempts per chunk before giving up with ConflictError (default 64). */
   maxAttempts?: number;
   /** Clock for audit times (default Date.now). */
   now?: () => number;
+  /** Pack chunks to at most this many ops / bytes (tests; never above etcd's limits, limits.ts). */
+  maxOps?: number;
+  maxBytes?: number;
 }
 
 export interface HostChange {
@@ -35,22 +42,15 @@ export interface HostWriteResult {
 }
 
 export interface UpdateResult {
-  /** Revision of the write (or of the read, when nothing changed). */
+  /** Revision of the (last) write, or of the read when nothing changed. */
   revision: number;
-  /** How many transactions were tried (1 without contention). */
+  /** Most transactions any one chunk needed (1 without contention). */
   attempts: number;
+  /** Transactions committed (one per chunk that changed something). */
+  chunks: number;
+  /** On every audit record of this write. */
+  operationId: string;
   results: HostWriteResult[];
-}
-
-/** Exponential backoff with full jitter, capped, so colliding writers spread out. */
-function backoff(attempt: number): Promise<void> {
-  const cap = Math.min(100, 2 ** attempt);
-  return new Promise((r) => setTimeout(r, Math.random() * cap));
-}
-
-async function readAll(kv: Kv, keys: string[]): Promise<Map<string, KvEntry | undefined>> {
-  const entries = await Promise.all(keys.map((k) => kv.get(k)));
-  return new Map(keys.map((k, i) => [k, entries[i]]));
 }
 
 function validatePatch(key: string, patch: ConftoolPatch): void {
@@ -62,50 +62,44 @@ function validatePatch(key: string, patch: ConftoolPatch): void {
 }
 
 /**
- * Applies conftool patches (pooled/weight) to existing host keys atomically, with audit records.
- * Throws NotFoundError for a key that does not exist, InvalidStoredValueError when a stored value
- * is unusable even after the patch, ConflictError after maxAttempts lost races.
+ * Applies conftool patches (pooled/weight) to existing host keys, with audit records, in as few
+ * transactions as etcd's limits allow (64 changed hosts each). Throws, with nothing written,
+ * NotFoundError for a key that does not exist and InvalidStoredValueError when a stored value is
+ * unusable even after the patch; ConflictError after maxAttempts lost races; PartialWriteError when
+ * a later chunk fails after earlier ones committed.
  */
 export async function updateHosts(kv: Kv, changes: HostChange[], opts: WriteOptions): Promise<UpdateResult> {
   const keyList = changes.map((c) => c.key);
   if (new Set(keyList).size !== keyList.length) throw new UsageError('updateHosts: a key appears twice in one write', { keys: keyList });
   for (const c of changes) validatePatch(c.key, c.patch);
-  const maxAttempts = opts.maxAttempts ?? 64;
-  const now = opts.now ?? Date.now;
-
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await readAll(kv, keyList);
-    const compare: Compare[] = [];
-    const puts: TxnOp[] = [];
-    const audited: { key: string; before: unknown; after: unknown }[] = [];
-    const results: HostWriteResult[] = [];
-    let readRevision = 0;
-    for (const c of changes) {
-      const e = current.get(c.key);
-      if (e === undefined) {
-        throw new NotFoundError(`no such host key ${c.key}; add the host to pools/ and run poolctl sync`, { key: c.key });
-      }
-      const before = parseStoredObject(c.key, e.value);
-      const patch = changedFields(before, c.patch);
-      const after = validateConftoolValue(c.key, mergeConftoolValue(before, patch));
-      const changed = Object.keys(patch).length > 0;
-      results.push({ key: c.key, before, after, changed });
-      readRevision = Math.max(readRevision, e.modRevision);
-      if (!changed) continue;
-      compare.push({ key: c.key, target: 'mod', op: '==', value: e.modRevision });
-      puts.push({ type: 'put', key: c.key, value: serializeConftoolValue(after) });
-      audited.push({ key: c.key, before, after });
-    }
-    if (puts.length === 0) return { revision: readRevision, attempts: attempt, results };
-    const r = await kv.txn({ compare, success: [...puts, ...auditOps(opts.keys, opts, now(), audited)] });
-    if (r.succeeded) return { revision: r.revision, attempts: attempt, results };
-    await backoff(attempt);
+  const patches = new Map(changes.map((c) => [c.key, c.patch]));
+  const entries = await readKeys(kv, keyList);
+  const missing = keyList.filter((k) => entries.get(k) === undefined);
+  if (missing.length > 0) {
+    throw new NotFoundError(`no such host key ${compactList(missing)}; add the host to pools/ and run poolctl sync`, { keys: missing });
   }
-  throw new ConflictError(`gave up writing ${keyList.join(', ')} after ${maxAttempts} conflicting concurrent updates; retry`,
-    { keys: keyList, attempts: maxAttempts });
+  const plan = (key: string, e: KvEntry | undefined): KeyPlan<HostWriteResult> => {
+    if (e === undefined) throw new NotFoundError(`host key ${key} was deleted while being written; run poolctl sync`, { key });
+    const before = parseStoredObject(key, e.value);
+    const patch = changedFields(before, patches.get(key) ?? {});
+    const after = validateConftoolValue(key, mergeConftoolValue(before, patch));
+    const changed = Object.keys(patch).length > 0;
+    const result = { key, before, after, changed };
+    if (!changed) return { write: null, result };
+    return {
+      write: {
+        compare: { key, target: 'mod', op: '==', value: e.modRevision },
+        op: { type: 'put', key, value: serializeConftoolValue(after) },
+        audit: { key, before, after },
+      },
+      result,
+    };
+  };
+  const r = await writeChunked(kv, keyList, plan, opts, entries);
+  return { revision: r.revision, attempts: r.attempts, chunks: r.chunks, operationId: r.operationId, results: r.results };
 }
 
-// ---- generic multi-key atomic writes (poolctl sync: one transaction per service) ----
+// ---- generic multi-key writes (poolctl sync: one write per service, chunked when etcd needs it) ----
 
 export type AtomicOp =
   /** Create only if absent (create_revision == 0). */
@@ -118,7 +112,9 @@ export type AtomicOp =
 export interface AtomicResult {
   revision: number;
   attempts: number;
-  /** Per op, the values before and after (null: absent), as in the audit records. */
+  chunks: number;
+  operationId: string;
+  /** Per op that changed something, the values before and after (null: absent), as in the audit records. */
   changes: { key: string; before: unknown; after: unknown }[];
 }
 
@@ -135,41 +131,40 @@ function guardHolds(op: AtomicOp, e: KvEntry | undefined): boolean {
 }
 
 /**
- * Writes every op and one audit record per op in a single transaction. The caller's guards
- * (create-if-absent, ifModRevision) are hard: if one no longer holds, ConflictError names the
- * keys, and the caller re-reads and re-plans. Unguarded ops are guarded internally by the
- * revision they were read at, only so the audit's "before" is exact; losing that race retries.
+ * Writes every op with one audit record per op that changes something, in one transaction when
+ * etcd's limits allow, else in bounded chunks in the caller's order. A put of the value already
+ * stored, or a delete of an absent key, writes nothing. The caller's guards (create-if-absent,
+ * ifModRevision) are hard: if one no longer holds, ConflictError names the keys (before anything
+ * is written, or inside a PartialWriteError after), and the caller re-reads and re-plans. Unguarded
+ * ops are guarded internally by the revision they were read at, only so the audit's "before" is
+ * exact; losing that race retries.
  */
 export async function writeAtomic(kv: Kv, ops: AtomicOp[], opts: WriteOptions): Promise<AtomicResult> {
   const keyList = ops.map((o) => o.key);
   if (new Set(keyList).size !== keyList.length) throw new UsageError('writeAtomic: a key appears twice in one write', { keys: keyList });
-  const maxAttempts = opts.maxAttempts ?? 64;
-  const now = opts.now ?? Date.now;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await readAll(kv, keyList);
-    const stale = ops.filter((o) => !guardHolds(o, current.get(o.key))).map((o) => o.key);
-    if (stale.length > 0) {
-      throw new ConflictError(`changed since planned: ${stale.join(', ')}; re-read and plan again`, { keys: stale });
-    }
-    const compare: Compare[] = [];
-    const success: TxnOp[] = [];
-    const changes: AtomicResult['changes'] = [];
-    for (const o of ops) {
-      const e = current.get(o.key);
-      compare.push(guard(o) ?? { key: o.key, target: 'mod', op: '==', value: e?.modRevision ?? 0 });
-      if (o.type === 'delete') {
-        success.push({ type: 'delete', key: o.key });
-        changes.push({ key: o.key, before: auditValue(e?.value), after: null });
-      } else {
-        success.push({ type: 'put', key: o.key, value: o.value });
-        changes.push({ key: o.key, before: auditValue(e?.value), after: auditValue(o.value) });
-      }
-    }
-    if (ops.length === 0) return { revision: 0, attempts: attempt, changes };
-    const r = await kv.txn({ compare, success: [...success, ...auditOps(opts.keys, opts, now(), changes)] });
-    if (r.succeeded) return { revision: r.revision, attempts: attempt, changes };
-    await backoff(attempt);
+  const byKey = new Map(ops.map((o) => [o.key, o]));
+  const entries = await readKeys(kv, keyList);
+  const stale = ops.filter((o) => !guardHolds(o, entries.get(o.key))).map((o) => o.key);
+  if (stale.length > 0) {
+    throw new ConflictError(`changed since planned: ${compactList(stale)}; re-read and plan again`, { keys: stale });
   }
-  throw new ConflictError(`gave up writing ${keyList.join(', ')} after ${maxAttempts} conflicting concurrent updates; retry`,
-    { keys: keyList, attempts: maxAttempts });
+  type Change = AtomicResult['changes'][number] | null;
+  const plan = (key: string, e: KvEntry | undefined): KeyPlan<Change> => {
+    const o = byKey.get(key)!; // every planned key is one of ops
+    if (!guardHolds(o, e)) throw new ConflictError(`changed since planned: ${key}; re-read and plan again`, { keys: [key] });
+    const compare = guard(o) ?? { key, target: 'mod', op: '==', value: e?.modRevision ?? 0 };
+    if (o.type === 'delete') {
+      if (e === undefined) return { write: null, result: null };
+      const audit = { key, before: auditValue(e.value), after: null };
+      return { write: { compare, op: { type: 'delete', key }, audit }, result: audit };
+    }
+    if (e !== undefined && e.value === o.value) return { write: null, result: null };
+    const audit = { key, before: auditValue(e?.value), after: auditValue(o.value) };
+    return { write: { compare, op: { type: 'put', key, value: o.value }, audit }, result: audit };
+  };
+  const r = await writeChunked(kv, keyList, plan, opts, entries);
+  return {
+    revision: r.revision, attempts: r.attempts, chunks: r.chunks, operationId: r.operationId,
+    changes: r.results.filter((c): c is NonNullable<Change> => c !== null),
+  };
 }

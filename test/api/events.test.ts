@@ -4,7 +4,7 @@ import t from 'tap';
 import { EventBus } from '../../src/api/event-bus.js';
 import { startApi } from '../../src/api/server.js';
 import { PoolView } from '../../src/api/state-view.js';
-import { CX, cxState, cxView, result } from './fixtures.js';
+import { CX, cxState, cxView, result, serviceDef } from './fixtures.js';
 
 t.test('EventBus: ids, ring buffer, since() and gaps', async (t) => {
   let clock = 100;
@@ -31,10 +31,12 @@ t.test('PoolView publishes state changes, check transitions, admin and flag chan
   view.setState(cxState(1));
   const states = view.events.recent().filter((e) => e.type === 'state');
   t.equal(states.length, 5, 'first state: one event per host appearing');
+  t.match(view.events.recent().at(-1), { id: 6, type: 'pool', pool: CX, change: 'state', revision: 1 }, 'then one for the pool');
   view.setState(cxState(2));
-  t.equal(view.events.lastId, 5, 'same state again: no events');
+  t.equal(view.events.lastId, 6, 'same state again: no events');
   view.setState(cxState(3, { 'sca1004.eqiad.wmnet': { up: true, pooled: true, reason: 'ok' } }));
-  t.match(view.events.recent().at(-1), {
+  t.match(view.events.recent().at(-1), { type: 'pool', pool: CX, change: 'state', revision: 3 });
+  t.match(view.events.recent().at(-2), {
     type: 'state',
     host: 'sca1004.eqiad.wmnet',
     revision: 3,
@@ -49,8 +51,8 @@ t.test('PoolView publishes state changes, check transitions, admin and flag chan
   view.setVerdict(host, 'tcp', result(false), 3);
   t.match(view.events.recent().at(-1), { type: 'check', check: 'tcp', up: false, code: 'refused', totalMs: 3 });
   t.equal(view.events.lastId, before + 1, 'only the flip is published');
-  view.recordAdminChange(host, { pooled: 'yes', weight: 10 }, { pooled: 'no', weight: 10 }, { actor: 'alice', reason: 'T1234' });
-  t.match(view.events.recent().at(-1), { type: 'admin', actor: 'alice', reason: 'T1234', after: { pooled: 'no' } });
+  view.recordAdminChange({ dc: 'eqiad', cluster: 'sca', service: 'cxserver', host: host.host }, { pooled: 'yes', weight: 10 }, { pooled: 'no', weight: 10 }, { actor: 'alice', reason: 'T1234' });
+  t.match(view.events.recent().at(-1), { type: 'admin', pool: { dc: 'eqiad', cluster: 'sca', service: 'cxserver' }, services: ['cxserver'], actor: 'alice', reason: 'T1234', after: { pooled: 'no' } });
   view.setFlapping(host, true);
   view.setFlapping(host, true);
   view.setAllStale(true, 50);
@@ -65,6 +67,44 @@ t.test('PoolView publishes state changes, check transitions, admin and flag chan
   view.removeService(CX);
   t.equal(view.get(CX), null);
   t.equal(view.events.recent().filter((e) => e.type === 'state' && e.after === null).length, 5, 'removal publishes hosts leaving');
+  t.match(view.events.recent().at(-1), { type: 'pool', pool: CX, change: 'removed' }, 'and the pool leaving');
+});
+
+t.test('PoolView: a pool event for what an LVS table depends on, and for definition changes only when they differ', async (t) => {
+  const view = new PoolView();
+  const pools = () => view.events.recent().filter((e) => e.type === 'pool');
+  view.setState(cxState(1));
+  const n = pools().length;
+  const s2 = cxState(2);
+  // A depooled host decommissioned: its summary (enabled/up/pooled/weight/reason) stays as it was.
+  s2.servers['sca1002.eqiad.wmnet'] = { ...s2.servers['sca1002.eqiad.wmnet']!, pooledAdmin: 'inactive' };
+  view.setState(s2);
+  t.equal(pools().length, n + 1, 'an admin-only change: no state event, but a pool event');
+  t.match(pools().at(-1), { change: 'state', revision: 2 });
+  const def = { ...serviceDef(CX, ['sca1001.eqiad.wmnet']) };
+  view.setService(def);
+  t.match(pools().at(-1), { change: 'definition', revision: 2 });
+  const after = pools().length;
+  view.setService(structuredClone(def));
+  t.equal(pools().length, after, 'the same definition again: no event');
+  view.setService({ ...def, lvs: { ...def.lvs, scheduler: 'sh' } });
+  t.equal(pools().length, after + 1, 'a changed definition: an event');
+});
+
+t.test('GET /v1/events names its epoch in the first comment; ?types=pool is accepted', async (t) => {
+  const view = cxView();
+  const api = await startApi({ view, port: 0 });
+  t.teardown(() => api.close());
+  const s = await openSse(api.port, '/v1/events?types=pool&replay=0');
+  const hello = await s.next((f) => f.comment !== undefined);
+  t.equal(hello.comment, `poold events, last id ${view.events.lastId}, epoch ${view.events.epoch}`);
+  t.match(view.events.epoch, /^[0-9a-f]{12}$/);
+  t.not(new PoolView().events.epoch, view.events.epoch, 'each bus (process) has its own epoch');
+  view.setState(cxState(99, { 'sca1004.eqiad.wmnet': { up: true, pooled: true, reason: 'ok' } }));
+  const ev = await s.next(isEvent);
+  t.equal(ev.event, 'pool', 'only pool events with ?types=pool');
+  t.match(JSON.parse(ev.data!), { type: 'pool', pool: CX, change: 'state', revision: 99 });
+  s.close();
 });
 
 interface SseFrame {

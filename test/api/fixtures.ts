@@ -9,7 +9,9 @@ import { PoolView } from '../../src/api/state-view.js';
 import type { PoolMetrics } from '../../src/api/metrics.js';
 import { httpCheckDef } from '../helpers/defs.js';
 
-export const CX: ServiceKey = { dc: 'eqiad', cluster: 'sca', service: 'cxserver' };
+export const CX: ServiceKey = { dc: 'eqiad', name: 'cxserver' };
+/** Every fixture LVS service draws from a conftool pool named like it, in cluster sca. */
+export const poolRefOf = (key: ServiceKey) => ({ cluster: 'sca', service: key.name });
 
 export function server(over: Partial<EffectiveServer> = {}): EffectiveServer {
   return {
@@ -28,6 +30,8 @@ export function server(over: Partial<EffectiveServer> = {}): EffectiveServer {
 export function serviceDef(key: ServiceKey, hosts: string[], threshold = 0.5): ServiceDef {
   return {
     ...key,
+    catalog: key.name,
+    pool: poolRefOf(key),
     lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
     depoolThreshold: threshold,
     checks: [
@@ -62,6 +66,7 @@ export function cxState(revision = 1, over: Record<string, Partial<EffectiveServ
   for (const [h, o] of Object.entries(over)) servers[h] = { ...servers[h], ...o };
   return {
     ...CX,
+    pool: poolRefOf(CX),
     revision,
     updatedAt: 1_700_000_000_000,
     depoolThreshold: 0.5,
@@ -97,6 +102,7 @@ export function cxView(options: { metrics?: PoolMetrics; now?: () => number; dcs
 export function healthyState(key: ServiceKey, hosts: string[], threshold = 0.5, revision = 1): PoolState {
   return {
     ...key,
+    pool: poolRefOf(key),
     revision,
     updatedAt: 1_700_000_000_000,
     depoolThreshold: threshold,

@@ -23,11 +23,11 @@ const JSON_ACCEPT = { accept: 'application/json' };
 t.test('GET /pools lists pool names one per line, in PyBal order', async (t) => {
   const view = cxView();
   for (const service of ['apaches', 'restbase']) {
-    const key = { dc: 'eqiad', cluster: 'appserver', service };
+    const key = { dc: 'eqiad', name: service };
     view.setState(healthyState(key, ['mw1001.eqiad.wmnet']));
   }
   // A pool with a definition but no published state is not yet a PyBal pool.
-  view.setService(serviceDef({ dc: 'eqiad', cluster: 'x', service: 'pending' }, ['x1']));
+  view.setService(serviceDef({ dc: 'eqiad', name: 'pending' }, ['x1']));
   const app = buildApi({ view });
   t.teardown(() => app.close());
   const text = await app.inject({ url: '/pools' });
@@ -161,7 +161,7 @@ t.test('GET /alerts: OK, WARNING, CRITICAL and stale, always 200', async (t) => 
   t.equal(await get(), 'WARNING - Pool cxserver is too small to allow depooling. ');
   t.equal(await get(true), '{"status": "warning", "msg": "Pool cxserver is too small to allow depooling. "}');
 
-  const restbase = { dc: 'eqiad', cluster: 'restbase', service: 'restbase' };
+  const restbase = { dc: 'eqiad', name: 'restbase' };
   const rb = healthyState(restbase, ['restbase1001.eqiad.wmnet', 'restbase1002.eqiad.wmnet', 'restbase1003.eqiad.wmnet'], 0.5);
   rb.servers['restbase1002.eqiad.wmnet'].up = false;
   rb.servers['restbase1001.eqiad.wmnet'].up = false;
@@ -198,12 +198,12 @@ t.test('GET /alerts: OK, WARNING, CRITICAL and stale, always 200', async (t) => 
   t.equal((await app.inject({ url: '/alerts/anything' })).body, 'OK - All pools are healthy', '/alerts is a Twisted leaf');
 });
 
-t.test('GET /pybal/:dc/:cluster/:service: PyBal server list with effective pooled state', async (t) => {
+t.test('GET /pybal/:dc/:name: PyBal server list with effective pooled state, by section or catalog name', async (t) => {
   const view = cxView();
-  view.setService(serviceDef({ dc: 'eqiad', cluster: 'x', service: 'pending' }, ['x1']));
+  view.setService({ ...serviceDef({ dc: 'eqiad', name: 'pending_80' }, ['x1']), catalog: 'pending' });
   const app = buildApi({ view });
   t.teardown(() => app.close());
-  const r = await app.inject({ url: '/pybal/eqiad/sca/cxserver' });
+  const r = await app.inject({ url: '/pybal/eqiad/cxserver' });
   t.equal(r.statusCode, 200);
   t.equal(r.headers['content-type'], 'text/plain');
   t.equal(
@@ -213,42 +213,43 @@ t.test('GET /pybal/:dc/:cluster/:service: PyBal server list with effective poole
       "{ 'host': 'sca1003.eqiad.wmnet', 'weight': 10, 'enabled': True }\n" +
       "{ 'host': 'sca1004.eqiad.wmnet', 'weight': 10, 'enabled': False }\n",
   );
-  t.equal((await app.inject({ url: '/pybal/eqiad/sca/nope' })).statusCode, 404);
-  const pending = await app.inject({ url: '/pybal/eqiad/x/pending' });
-  t.equal(pending.statusCode, 503, 'no list rather than an empty one before the first state');
-  t.match(pending.body, /No state published yet for eqiad\/x\/pending/);
-  const bad = await app.inject({ url: '/pybal/eqiad/sca/cx%20server' });
+  t.equal((await app.inject({ url: '/pybal/eqiad/nope' })).statusCode, 404);
+  t.equal((await app.inject({ url: '/pybal/codfw/cxserver' })).statusCode, 404, 'another dc');
+  const pending = await app.inject({ url: '/pybal/eqiad/pending' });
+  t.equal(pending.statusCode, 503, 'no list rather than an empty one before the first state (found by catalog name)');
+  t.match(pending.body, /No state published yet for eqiad\/pending_80/);
+  const bad = await app.inject({ url: '/pybal/eqiad/cx%20server' });
   t.equal(bad.statusCode, 400);
-  t.same(JSON.parse(bad.body).where, 'params.service');
+  t.same(JSON.parse(bad.body).where, 'params.name');
 });
 
 t.test('a dc-scoped view serves its own dc for a service name two dcs share', async (t) => {
-  const codfw = { dc: 'codfw', cluster: 'sca', service: 'cxserver' };
+  const codfw = { dc: 'codfw', name: 'cxserver' };
   const view = new PoolView({ dcs: ['codfw'] });
   t.equal(view.setState(cxState()), false, 'eqiad state is out of scope');
   t.equal(view.setState(healthyState(codfw, ['sca2001.codfw.wmnet'])), true);
   const app = buildApi({ view });
   t.teardown(() => app.close());
   t.equal((await app.inject({ url: '/pools/cxserver' })).body, 'sca2001.codfw.wmnet:\tenabled/up/pooled\n');
-  const wrongDc = await app.inject({ url: '/v1/pools/eqiad/sca/cxserver' });
+  const wrongDc = await app.inject({ url: '/v1/pools/eqiad/cxserver' });
   t.equal(wrongDc.statusCode, 404);
   t.match(JSON.parse(wrongDc.body).message, /dc eqiad is not served by this instance/);
 });
 
-t.test('two pools sharing a PyBal name in scope: first by (dc, cluster) wins and v1 flags it', async (t) => {
+t.test('two dcs in scope sharing a section name: first by dc wins and v1 flags it', async (t) => {
   const view = new PoolView();
-  view.setState(healthyState({ dc: 'eqiad', cluster: 'zz', service: 'cxserver' }, ['b1']));
-  view.setState(healthyState({ dc: 'eqiad', cluster: 'aa', service: 'cxserver' }, ['a1']));
+  view.setState(healthyState({ dc: 'eqiad', name: 'cxserver' }, ['b1']));
+  view.setState(healthyState({ dc: 'codfw', name: 'cxserver' }, ['a1']));
   const app = buildApi({ view });
   t.teardown(() => app.close());
   t.equal((await app.inject({ url: '/pools' })).body, 'cxserver\n', 'listed once');
   t.equal((await app.inject({ url: '/pools/cxserver' })).body, 'a1:\tenabled/up/pooled\n');
   const v1 = JSON.parse((await app.inject({ url: '/v1/pools' })).body);
   t.same(
-    v1.pools.map((p: { cluster: string; pybalNameConflict: boolean }) => [p.cluster, p.pybalNameConflict]),
+    v1.pools.map((p: { dc: string; pybalNameConflict: boolean }) => [p.dc, p.pybalNameConflict]),
     [
-      ['aa', true],
-      ['zz', true],
+      ['codfw', true],
+      ['eqiad', true],
     ],
   );
 });

@@ -16,7 +16,7 @@ t.test('GET /v1/pools: counts and threshold headroom per pool', async (t) => {
   t.same(body.leadership, { leader: true, leaderId: 'lvs1001' });
   t.equal(body.pools.length, 1);
   const p = body.pools[0];
-  t.match(p, { dc: 'eqiad', cluster: 'sca', service: 'cxserver', pybalName: 'cxserver', pybalNameConflict: false, revision: 1 });
+  t.match(p, { dc: 'eqiad', name: 'cxserver', cluster: 'sca', service: 'cxserver', pybalName: 'cxserver', pybalNameConflict: false, revision: 1 });
   // 4 members (sca1005 is inactive); up: 1001, 1002; enabled: 1001, 1003, 1004; pooled: 1001, 1003.
   t.same(p.counts, { total: 4, enabled: 3, up: 2, pooled: 2, pooledDown: 1, inactive: 1 });
   // 0.5 × 4 = 2 must stay up and enabled; only sca1001 is: one short.
@@ -27,7 +27,7 @@ t.test('GET /v1/pools: counts and threshold headroom per pool', async (t) => {
   t.same(filtered.pools, [], '?dc= filters');
 });
 
-t.test('GET /v1/pools/:dc/:cluster/:service: per-host admin, health, effective state, verdicts, observers', async (t) => {
+t.test('GET /v1/pools/:dc/:name: per-host admin, health, effective state, verdicts, observers', async (t) => {
   const view = cxView();
   const host = { ...CX, host: 'sca1003.eqiad.wmnet' };
   view.setObservation(host, {
@@ -43,7 +43,7 @@ t.test('GET /v1/pools/:dc/:cluster/:service: per-host admin, health, effective s
   view.setDrift(CX, [{ where: 'icinga', message: 'check_http path / differs from /_info' }]);
   const app = buildApi({ view });
   t.teardown(() => app.close());
-  const r = await app.inject({ url: '/v1/pools/eqiad/sca/cxserver' });
+  const r = await app.inject({ url: '/v1/pools/eqiad/cxserver' });
   t.equal(r.statusCode, 200);
   const body = JSON.parse(r.body);
   t.same(body.lvs, { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' });
@@ -82,19 +82,19 @@ t.test('GET /v1/pools/:dc/:cluster/:service: per-host admin, health, effective s
 t.test('v1 errors: 404 JSON for unknown pools, 400 with where for bad params', async (t) => {
   const app = buildApi({ view: cxView() });
   t.teardown(() => app.close());
-  const missing = await app.inject({ url: '/v1/pools/eqiad/sca/nope' });
+  const missing = await app.inject({ url: '/v1/pools/eqiad/nope' });
   t.equal(missing.statusCode, 404);
   t.same(JSON.parse(missing.body), {
     error: 'not_found',
-    message: 'no pool eqiad/sca/nope; GET /v1/pools lists the pools',
-    where: 'eqiad/sca/nope',
+    message: 'no LVS service eqiad/nope; GET /v1/pools lists them',
+    where: 'eqiad/nope',
   });
   const cases: [string, string][] = [
-    ['/v1/pools/eq%20iad/sca/cxserver', 'params.dc'],
-    ['/v1/pools/eqiad/-sca/cxserver', 'params.cluster'],
+    ['/v1/pools/eq%20iad/cxserver', 'params.dc'],
+    ['/v1/pools/eqiad/-cxserver', 'params.name'],
     ['/v1/pools?dc=eq/iad', 'querystring.dc'],
     ['/v1/pools?color=blue', 'querystring.color'],
-    ['/v1/pools/eqiad/sca/cxserver?verbose=1', 'querystring.verbose'],
+    ['/v1/pools/eqiad/cxserver?verbose=1', 'querystring.verbose'],
     ['/v1/events?types=state,bogus', 'querystring.types'],
     ['/v1/events?lastEventId=abc', 'querystring.lastEventId'],
   ];
@@ -117,7 +117,7 @@ t.test('every write method on every path is 405 with a JSON error, and changes n
   const app = buildApi({ view });
   t.teardown(() => app.close());
   for (const method of ['POST', 'PUT', 'DELETE', 'PATCH'] as const) {
-    for (const url of ['/pools/cxserver/sca1001.eqiad.wmnet', '/v1/pools/eqiad/sca/cxserver', '/alerts', '/', '/nowhere']) {
+    for (const url of ['/pools/cxserver/sca1001.eqiad.wmnet', '/v1/pools/eqiad/cxserver', '/alerts', '/', '/nowhere']) {
       const r = await app.inject({ method, url, payload: { pooled: 'no' } });
       t.equal(r.statusCode, 405, `${method} ${url}`);
       t.equal(r.headers.allow, 'GET, HEAD');
@@ -162,11 +162,11 @@ t.test('a newer state replaces the view; an older revision is ignored', async (t
 
 t.test('applyDriftReport maps drift items onto pools and clears the others', async (t) => {
   const view = cxView();
-  const other = { dc: 'eqiad', cluster: 'restbase', service: 'restbase' };
+  const other = { dc: 'eqiad', name: 'restbase' };
   view.setDrift(other, [{ where: 'icinga', message: 'old' }]);
   const unmatched = view.applyDriftReport({
     items: [
-      { service: 'eqiad/sca/cxserver', source: 'pybal', field: 'check path', expected: '/_info', actual: '/', where: 'lvs-configs/eqiad.conf:12' },
+      { service: 'eqiad/cxserver', source: 'pybal', field: 'check path', expected: '/_info', actual: '/', where: 'lvs-configs/eqiad.conf:12' },
       { service: 'ghost', source: 'pybal', field: 'service', expected: 'absent', actual: 'present' },
     ],
   });

@@ -20,8 +20,9 @@ t.test('a server is up only if all its checks are up; addresses from config or D
   tt.teardown(() => sim.stop());
   const service: ServiceDef = {
     dc: 'eqiad',
-    cluster: 'sca',
-    service: 'cxserver',
+    name: 'cxserver',
+    catalog: 'cxserver',
+    pool: { cluster: 'sca', service: 'cxserver' },
     lvs: { ip: '10.2.2.18', port, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
     depoolThreshold: 0.5,
     checks: [httpDef({ name: 'root', urls: ['/'] }), tcpDef({ name: 'port' })],
@@ -58,5 +59,5 @@ t.test('a server is up only if all its checks are up; addresses from config or D
   const only = await runChecksOnce(service, ['sca1002.eqiad.wmnet']);
   tt.same(only.map((r) => r.host), ['sca1002.eqiad.wmnet'], 'hosts selects servers');
   await tt.rejects(runChecksOnce(service, ['nope.eqiad.wmnet']), NotFoundError);
-  await tt.rejects(runChecksOnce(service, ['nope.eqiad.wmnet']), /host nope\.eqiad\.wmnet is not a server of eqiad\/sca\/cxserver/);
+  await tt.rejects(runChecksOnce(service, ['nope.eqiad.wmnet']), /host nope\.eqiad\.wmnet is not a server of eqiad\/cxserver \(pool sca\/cxserver\)/);
 });

@@ -100,7 +100,7 @@ export class FakeChecker implements Checker {
   }
 }
 
-export const svc = (service: string): ServiceKey => ({ dc: 'eqiad', cluster: 'sca', service });
+export const svc = (service: string): ServiceKey => ({ dc: 'eqiad', name: service });
 
 export function tcpDef(over: Partial<TcpCheckDef> = {}): TcpCheckDef {
   return { kind: 'tcp', name: 'tcp', timeoutMs: 500, intervalMs: 1000, rise: 1, fall: 1, ...over };

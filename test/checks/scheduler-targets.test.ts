@@ -7,8 +7,9 @@ import { FakeBackends, httpDef, seeded, tcpDef } from './scheduler-fakes.js';
 
 const def: ServiceDef = {
   dc: 'eqiad',
-  cluster: 'sca',
-  service: 'cxserver',
+  name: 'cxserver',
+  catalog: 'cxserver',
+  pool: { cluster: 'sca', service: 'cxserver' },
   lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
   depoolThreshold: 0.5,
   checks: [httpDef({ name: 'info' }), tcpDef({ name: 'tcp', port: 9000 })],
@@ -28,7 +29,7 @@ t.test('one target per server and check, with the last published health and the 
       ['sca1002.eqiad.wmnet', 'sca1002.eqiad.wmnet', 8080, 'tcp', false],
     ],
   );
-  t.ok(ts.every((x) => x.flapping === def.flapping && x.service.service === 'cxserver'));
+  t.ok(ts.every((x) => x.flapping === def.flapping && x.service.name === 'cxserver'));
 });
 
 t.test('the scheduler accepts them; the tcp check goes to its own port', async (t) => {

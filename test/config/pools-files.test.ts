@@ -37,7 +37,7 @@ t.test('one service name in two dcs is fine; the same host in both is not', asyn
     { file: 'pools/codfw.yaml', text: svc('codfw', 'cxserver', 'sca2001.codfw.wmnet', '10.2.1.18') },
   ]);
   t.same(ok.problems, []);
-  t.same(ok.services.map((s) => `${s.dc}/${s.service}`), ['eqiad/cxserver', 'codfw/cxserver']);
+  t.same(ok.services.map((s) => `${s.dc}/${s.catalog}`), ['eqiad/cxserver', 'codfw/cxserver']);
 
   const dup = loadPoolsFromTexts([
     { file: 'pools/eqiad.yaml', text: svc('eqiad', 'cxserver', 'sca1001.eqiad.wmnet') },

@@ -345,7 +345,7 @@ t.test('a service with problems is left out; valid services in the same file sti
 `;
   const r = parsePoolsText(text, FILE);
   t.same(r.problems.map((p) => `${p.line}:${p.col}`), ['14:33']);
-  t.same(r.services.map((s) => s.service), ['cxserver']);
+  t.same(r.services.map((s) => s.catalog), ['cxserver']);
 });
 
 t.test('wrong shapes for whole sections say what shape is expected', async (t) => {
@@ -367,4 +367,14 @@ t.test('CRLF files report the same positions as LF files', async (t) => {
   const lf = withLine(10, '      sca1001.eqiad.wmnet: { weight: -1 }');
   t.same(problemsOf(lf.replace(/\n/g, '\r\n')), problemsOf(lf));
   t.same(problemsOf(lf), ['10:38: weight must be a whole number from 0 to 65535 (got -1)']);
+});
+
+t.test('lvs.bgp and lvs.drain (issue 15): typed, located', async (t) => {
+  const probs = problemsOf(withLine(5, '    lvs: { ip: 10.2.2.18, port: 8080, bgp: maybe, drain: soon }'));
+  t.equal(probs.length, 2, probs.join('\n'));
+  t.match(probs.join('\n'), /5:\d+: .*bgp.*boolean/);
+  t.match(probs.join('\n'), /5:\d+: .*a duration is a string with units/);
+  const ok = parsePoolsText(withLine(5, '    lvs: { ip: 10.2.2.18, port: 8080, method: i, bgp: false, drain: 0s }'), FILE);
+  t.same(ok.problems, []);
+  t.same(ok.services[0]!.lvs, { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'i', bgp: false }, 'drain 0s is off');
 });

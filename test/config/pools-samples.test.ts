@@ -12,14 +12,14 @@ const SERVICES = ['cxserver', 'parsoid', 'restbase', 'mobileapps', 'eventlogging
 async function samples(): Promise<Map<string, ServiceDef>> {
   const r = await loadPools(POOLS);
   if (r.problems.length) throw new Error(`sample problems: ${JSON.stringify(r.problems)}`);
-  return new Map(r.services.map((s) => [`${s.dc}/${s.service}`, s]));
+  return new Map(r.services.map((s) => [`${s.dc}/${s.catalog}`, s]));
 }
 
 t.test('both sample dcs load with zero problems', async (t) => {
   const r = await loadPools(POOLS);
   t.same(r.problems, []);
   t.same(
-    r.services.map((s) => `${s.dc}/${s.service}`),
+    r.services.map((s) => `${s.dc}/${s.catalog}`),
     [...SERVICES.map((s) => `codfw/${s}`), ...SERVICES.map((s) => `eqiad/${s}`)],
   );
   t.equal((await loadPoolsOrThrow(POOLS)).length, 10);
@@ -29,8 +29,9 @@ t.test('eqiad cxserver normalizes exactly (the /_info lesson)', async (t) => {
   const cx = (await samples()).get('eqiad/cxserver');
   t.same(cx, {
     dc: 'eqiad',
-    cluster: 'sca',
-    service: 'cxserver',
+    name: 'cxserver_8080',
+    catalog: 'cxserver',
+    pool: { cluster: 'sca', service: 'cxserver' },
     lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
     depoolThreshold: 0.5,
     checks: [

@@ -52,9 +52,8 @@ t.test('imports sections, checks and the file server list; warns about everythin
   t.same(
     r.warnings.map((w) => `${w.essential ? 'E ' : ''}${w.file === f ? 'pybal.conf' : w.file}:${w.line}:${w.col}: ${w.message}`),
     [
-      'pybal.conf:2:7: [global] bgp: BGP and instrumentation settings belong to the LVS host, not pools/; not carried over',
+      'pybal.conf:2:7: [global] bgp: BGP and instrumentation settings belong to the LVS host (poolctl lvs agent --bgp-*), not pools/; not carried over',
       `pybal.conf:9:10: [cxserver_8080] config: sca1002.eqiad.wmnet is enabled: False in file://${dir}/cxserver-servers (line 2); pools/ holds no admin state: after sync run \`poolctl depool sca1002.eqiad.wmnet\``,
-      'pybal.conf:10:7: [cxserver_8080] bgp: bgp = yes says whether PyBal announces this VIP over BGP; pools/ has no per-service bgp setting yet; not carried over',
       'pybal.conf:16:28: [cxserver_8080] idleconnection.max-delay: PyBal backs off its reconnects to a down server up to max-delay seconds; poold retries at every check interval instead (10s by default), so there is no max-delay; not carried over',
       'pybal.conf:17:16: [cxserver_8080] fancy-option: not understood by poold (or its monitor is not listed in monitors); not carried over',
       "pybal.conf:21:1: [text]: the section name does not end in _80: poold names this LVS service text_80 (<name>_80, as pybal.conf.erb does), so PyBal's /pools/text is /pools/text_80",
@@ -172,8 +171,10 @@ t.test('etcd pools: one pools: entry per pool, hosts from the node file (aliases
   t.notOk(r.warnings.some((w) => /\] (ops|tunneling):/.test(w.message)), 'no warning for ops = false or tunneling = false');
   // The etcd endpoint is said once, not per section.
   t.equal(r.warnings.filter((w) => /etcd at conf1007/.test(w.message)).length, 1);
-  const bgp = r.warnings.filter((w) => /\] bgp:/.test(w.message));
-  t.same(bgp.map((w) => w.message), ['[textlb_443] bgp: bgp = no says whether PyBal announces this VIP over BGP; pools/ has no per-service bgp setting yet; not carried over']);
+  // bgp = no is carried as lvs.bgp: false, so nothing names it.
+  t.same(r.warnings.filter((w) => /\] bgp:/.test(w.message)), []);
+  t.equal(byName.textlb_443.lvs.bgp, false);
+  t.equal(byName.textlb_80.lvs.bgp, undefined);
 });
 
 t.test('ops = true is one-packet scheduling (not BGP); tunneling = true is IPIP forwarding, carried as method i', async (t) => {
@@ -222,4 +223,38 @@ t.test('a malformed node file is a located error', async (t) => {
     name: 'ConfigError',
     message: /nodes\.yaml:3:21: eqiad\/kubernetes\/k1\.eqiad\.wmnet: expected a list of service names/,
   });
+});
+
+t.test('tunneling = true imports as IPIP (method i) and bgp = no as bgp: false, without a warning; render writes them back', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'poold-import-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'servers'), "{ 'host': 'cloudelastic1005.eqiad.wmnet', 'weight': 10, 'enabled': True }\n");
+  await writeFile(
+    join(dir, 'pybal.conf'),
+    [
+      '[cloudelastic-chi-https_9243]', 'protocol = tcp', 'ip = 10.2.2.54', 'port = 9243', 'scheduler = mh',
+      `config = file://${dir}/servers`, 'tunneling = true', 'bgp = no', 'bgp-med = 10',
+      "monitors = [ 'IdleConnection' ]", '',
+      '[plain]', 'protocol = tcp', 'ip = 10.2.2.55', 'port = 80', 'scheduler = wrr',
+      `config = file://${dir}/servers`, 'tunneling = no', "monitors = [ 'IdleConnection' ]", '',
+    ].join('\n'),
+  );
+  const r = await importPybalFile(join(dir, 'pybal.conf'), { dc: 'eqiad', cluster: 'cloudelastic' });
+  // Only the per-service MED (and [plain]'s name without _80) is reported: tunneling and bgp are carried over.
+  t.same(r.warnings.map((w) => w.message), [
+    '[cloudelastic-chi-https_9243] bgp-med: a per-service MED has no pools/ setting: the LVS agent announces every VIP with its --bgp-med; not carried over',
+    "[plain]: the section name does not end in _80: poold names this LVS service plain_80 (<name>_80, as pybal.conf.erb does), so PyBal's /pools/plain is /pools/plain_80",
+  ]);
+  const loaded = parsePoolsText(r.yaml, 'imported.yaml');
+  t.same(loaded.problems, []);
+  const tun = loaded.services.find((s) => s.name === 'cloudelastic-chi-https_9243')!;
+  t.same(tun.lvs, { ip: '10.2.2.54', port: 9243, protocol: 'tcp', scheduler: 'mh', method: 'i', bgp: false });
+  const plain = loaded.services.find((s) => s.name === 'plain_80')!;
+  t.same(plain.lvs, { ip: '10.2.2.55', port: 80, protocol: 'tcp', scheduler: 'wrr', method: 'g' });
+
+  const text = renderPybal(loaded.services, 'http://poold:9090').text;
+  const back = parsePybalConf(text, 'rendered.conf');
+  t.match(back.services.find((s) => s.name === 'cloudelastic-chi-https_9243'), { tunneling: true, bgp: false });
+  t.match(back.services.find((s) => s.name === 'plain_80'), { tunneling: false, bgp: true });
+  t.notMatch(text.split('[plain_80]')[1], /tunneling|bgp/, 'defaults are not written');
 });

@@ -78,14 +78,14 @@ t.test('what PyBal cannot express becomes a warning in the file and in the resul
   t.equal(back.runcommand?.command, '/usr/lib/nagios/plugins/check_x');
 });
 
-t.test('renderPybalForDc keeps one dc and names sections uniquely', async (t) => {
+t.test('renderPybalForDc keeps one dc and names each section after its LVS service', async (t) => {
   const other = cxserver({ dc: 'codfw', lvs: { ...cxserver().lvs, ip: '10.2.1.18' } });
-  const twin = cxserver({ cluster: 'scb', lvs: { ...cxserver().lvs, port: 4000 } });
+  const twin = cxserver({ name: 'cxserver_4000', pool: { cluster: 'scb', service: 'cxserver' }, lvs: { ...cxserver().lvs, port: 4000 } });
   const text = renderPybalForDc([other, cxserver(), twin], 'eqiad', POOLD);
   t.notMatch(text, '10.2.1.18');
   t.match(text, /^# lvs-configs\/eqiad\.conf: generated/);
   const names = parsePybalConf(text, 'x').services.map((s) => s.name);
-  t.same(names, ['cxserver_4000', 'cxserver_8080']);
+  t.same(names, ['cxserver', 'cxserver_4000'], 'sections are the LVS services\' names, in order');
 });
 
 t.test('a % in a check URL is escaped for ConfigParser and reads back intact', async (t) => {
@@ -111,4 +111,18 @@ t.test('several http checks that must all pass merge into one ProxyFetch with ch
   const apart = renderPybal([cxserver({ checks: [httpCheck({ name: 'info' }), httpCheck({ name: 'other', host: 'other.svc.eqiad.wmnet', urls: ['/x'] })] })], POOLD);
   t.match(apart.warnings, [{ check: 'other', message: /a second http check cannot be rendered/ }]);
   t.same(parsePybalConf(apart.text, 'x').services[0].proxyfetch?.urls, ['http://cxserver.svc.eqiad.wmnet/_info']);
+});
+
+t.test('forwarding: method i renders tunneling = true (no warning); method m is a warning; bgp: false renders bgp = no', async (t) => {
+  const base = cxserver();
+  const tun = renderPybal([cxserver({ lvs: { ...base.lvs, method: 'i', bgp: false } })], POOLD);
+  t.same(tun.warnings, []);
+  t.match(tun.text, 'depool-threshold = 0.5\ntunneling = true\nbgp = no\nmonitors');
+  t.match(parsePybalConf(tun.text, 'x').services[0], { tunneling: true, bgp: false });
+  const nat = renderPybal([cxserver({ lvs: { ...base.lvs, method: 'm' } })], POOLD);
+  t.same(nat.warnings.map((w) => w.message), ['forwarding method -m (masquerading): pybal.conf cannot set it (PyBal uses direct routing or, with tunneling = true, IPIP)']);
+  t.notMatch(nat.text, /^tunneling/m);
+  t.notMatch(renderPybal([base], POOLD).text, /tunneling|bgp/);
+  const drained = renderPybal([cxserver({ lvs: { ...base.lvs, drainMs: 30_000 } })], POOLD);
+  t.same(drained.warnings.map((w) => w.message), ['drain 30000ms: PyBal removes a depooled server at once (only the poold LVS agent drains)']);
 });

@@ -79,7 +79,7 @@ for (const [dc, sections] of [['eqiad', 116], ['codfw', 100]] as const) {
   });
 }
 
-t.test('eqiad round trip: render-pybal of the imported services gives back each section\'s VIP, port, scheduler, threshold and monitors', async (t) => {
+t.test('eqiad round trip: render-pybal of the imported services gives back each section\'s VIP, port, scheduler, tunneling, threshold and monitors', async (t) => {
   const site = await importSite(t, 'eqiad');
   const loaded = load(site.result, 'eqiad');
   const original = new Map(parsePybalConf(site.confText, site.conf).services.map((s) => [s.name, s]));
@@ -98,6 +98,7 @@ t.test('eqiad round trip: render-pybal of the imported services gives back each 
     port: s.port,
     protocol: s.protocol,
     scheduler: s.scheduler,
+    tunneling: s.tunneling,
     depoolThreshold: s.depoolThreshold,
     monitors: [...s.monitors].sort(),
     urls: s.proxyfetch?.urls.map((u) => fetched(s, u)),

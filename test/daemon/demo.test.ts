@@ -50,7 +50,7 @@ t.test('starts and prints the URLs', async (t) => {
 });
 
 t.test('serves /pools with the sample pools, once the leader has published them', async (t) => {
-  const sample = [...new Set((await loadPoolsOrThrow(join(ROOT, 'pools'))).map((s) => s.service))].sort();
+  const sample = [...new Set((await loadPoolsOrThrow(join(ROOT, 'pools'))).map((s) => s.name))].sort();
   const base = `http://127.0.0.1:${api}`;
   const body = await waitFor('every sample pool in /pools', () => text(`${base}/pools`), (b) => b.split('\n').filter(Boolean).length === sample.length, 20_000);
   t.same(body.split('\n').filter(Boolean).sort(), sample);

@@ -1,4 +1,6 @@
 // Agent source B: polling poold's real JSON API (src/api, fed through its PoolView) instead of etcd.
+// Polling only (stream: false), the fallback when /v1/events cannot be had; the event stream is
+// tested end to end in agent-poold-stream.test.ts.
 import t from 'tap';
 import { PoolView } from '../../src/api/state-view.js';
 import { startApi, type RunningApi } from '../../src/api/server.js';
@@ -18,7 +20,7 @@ t.teardown(() => api.close());
 
 const fake = fakeIpvsadm();
 t.teardown(fake.cleanup);
-const a = await startTestAgent(fake, { kind: 'poold', url: `http://127.0.0.1:${port}`, pollMs: 50 }, {
+const a = await startTestAgent(fake, { kind: 'poold', url: `http://127.0.0.1:${port}`, pollMs: 50, stream: false }, {
   services: ['eqiad/sca/web'],
   resolve: async (host, family) => (family === 4 ? ADDRESSES[host] : undefined),
 });

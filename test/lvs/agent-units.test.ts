@@ -6,13 +6,13 @@ import { cachingResolver } from '../../src/lvs/agent-resolve.js';
 import { InvalidStoredValueError, UsageError } from '../../src/model/errors.js';
 import { poolState, serviceDef } from './lvs-fixtures.js';
 
-const key = { dc: 'eqiad', cluster: 'sca', service: 'cxserver' };
+const key = { dc: 'eqiad', name: 'cxserver' };
 const etcdSource = { kind: 'etcd' as const, etcd: { endpoints: ['http://127.0.0.1:1'] } };
 
 t.test('bad options are usage errors before anything starts', async (t) => {
   await t.rejects(runAgent({ host: '', source: etcdSource, listen: false }), UsageError);
-  await t.rejects(runAgent({ host: 'lvs1001', services: ['eqiad/cxserver'], source: etcdSource, listen: false }),
-    { name: 'UsageError', message: /--services entry "eqiad\/cxserver" is not dc\/cluster\/service/ });
+  await t.rejects(runAgent({ host: 'lvs1001', services: ['eqiad/sca/cxserver'], source: etcdSource, listen: false }),
+    { name: 'UsageError', message: /--services entry "eqiad\/sca\/cxserver" is not dc\/name/ });
   await t.rejects(runAgent({ host: 'lvs1001', source: { kind: 'poold', url: 'poold:9090' }, listen: false }),
     { name: 'UsageError', message: /--poold "poold:9090" is not an http\(s\) URL/ });
   await t.rejects(runAgent({ host: 'lvs1001', source: etcdSource, periodMs: 5, listen: false }), { message: /too short/ });
@@ -25,7 +25,8 @@ t.test('service definitions and states are checked where the agent relies on the
     t.throws(() => fn(raw), { name: 'InvalidStoredValueError', message: re });
   bad('{', /\/poold\/v1\/services\/eqiad\/sca\/cxserver: not valid JSON/);
   bad('[]', /invalid service definition at \/poold\/v1\/services\/eqiad\/sca\/cxserver: not a JSON object/);
-  bad(JSON.stringify({ ...def, service: 'other' }), /names eqiad\/sca\/other, not eqiad\/sca\/cxserver/);
+  bad(JSON.stringify({ ...def, name: 'other' }), /names eqiad\/other, not eqiad\/cxserver/);
+  bad(JSON.stringify({ ...def, pool: null }), /pool must be an object/);
   bad(JSON.stringify({ ...def, lvs: { ...def.lvs, protocol: 'sctp' } }), /lvs.protocol must be tcp or udp/);
   bad(JSON.stringify({ ...def, lvs: { ...def.lvs, port: 0 } }), /lvs.port must be 1-65535/);
   bad(JSON.stringify({ ...def, lvs: { ...def.lvs, method: 'x' } }), /lvs: "method" must be g, i or m/);
@@ -44,7 +45,7 @@ t.test('service definitions and states are checked where the agent relies on the
 
 t.test('poold API detail → LvsDef + PoolState', async (t) => {
   const body = {
-    ...key, revision: 9, updatedAt: 5, threshold: { depoolThreshold: 0.5 },
+    ...key, cluster: 'sca', service: 'cxserver', revision: 9, updatedAt: 5, threshold: { depoolThreshold: 0.5 },
     lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
     hosts: [
       { host: 'h1', admin: { pooled: 'yes', weight: 10 }, effective: { enabled: true, up: false, pooled: true, weight: 10 }, reason: 'down', keptByThreshold: true },
@@ -54,7 +55,7 @@ t.test('poold API detail → LvsDef + PoolState', async (t) => {
   const r = parsePoolDetail(body, 'D', key);
   t.same(r.lvs, body.lvs);
   t.same(r.state, {
-    ...key, revision: 9, updatedAt: 5, depoolThreshold: 0.5, pooledDown: ['h1'],
+    ...key, pool: { cluster: 'sca', service: 'cxserver' }, revision: 9, updatedAt: 5, depoolThreshold: 0.5, pooledDown: ['h1'],
     servers: {
       h1: { pooledAdmin: 'yes', enabled: true, up: false, pooled: true, weight: 10, reason: 'down', flapping: false, findings: [] },
       h2: { pooledAdmin: 'no', enabled: false, up: true, pooled: false, weight: 3, reason: '', flapping: false, findings: [] },
@@ -88,4 +89,26 @@ t.test('resolver caches answers and, briefly, failures', async (t) => {
   now = 1100;
   await resolve('a.test', 4);
   t.same(calls.slice(4), ['4 a.test'], 'answer refreshed after its ttl');
+});
+
+t.test('agent resolver: a resolver outage keeps the last answer; NXDOMAIN drops it', async (t) => {
+  let now = 0;
+  let fail: string | undefined;
+  const resolve = cachingResolver({
+    now: () => now, ttlMs: 1000, negativeTtlMs: 100,
+    lookupFn: async () => {
+      if (fail) throw Object.assign(new Error(`getaddrinfo ${fail}`), { code: fail });
+      return '10.0.0.1';
+    },
+  });
+  t.equal(await resolve('a.test', 4), '10.0.0.1');
+  fail = 'EAI_AGAIN';
+  now = 1100;
+  t.equal(await resolve('a.test', 4), '10.0.0.1', 'resolver down after the ttl: the last answer stays');
+  now = 1300;
+  t.equal(await resolve('a.test', 4), '10.0.0.1', 'and again after the short ttl');
+  t.equal(await resolve('never.test', 4), undefined, 'a name never resolved has nothing to keep');
+  fail = 'ENOTFOUND';
+  now = 1500;
+  t.equal(await resolve('a.test', 4), undefined, 'the name is gone: no address');
 });

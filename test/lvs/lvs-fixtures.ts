@@ -5,8 +5,9 @@ export function serviceDef(over: { service?: string; lvs?: Partial<LvsDef>; serv
   const servers = over.servers ?? { 'sca1001.eqiad.wmnet': '10.64.0.1', 'sca1002.eqiad.wmnet': '10.64.0.2', 'sca1003.eqiad.wmnet': '10.64.0.3' };
   return {
     dc: 'eqiad',
-    cluster: 'sca',
-    service: over.service ?? 'cxserver',
+    name: over.service ?? 'cxserver',
+    catalog: over.service ?? 'cxserver',
+    pool: { cluster: 'sca', service: over.service ?? 'cxserver' },
     lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g', ...over.lvs },
     depoolThreshold: 0.5,
     checks: [],
@@ -25,8 +26,8 @@ export function effective(over: Partial<EffectiveServer> = {}): EffectiveServer 
 export function poolState(def: ServiceDef, servers: Record<string, Partial<EffectiveServer>>, revision = 1): PoolState {
   return {
     dc: def.dc,
-    cluster: def.cluster,
-    service: def.service,
+    name: def.name,
+    pool: { ...def.pool },
     revision,
     updatedAt: 0,
     depoolThreshold: def.depoolThreshold,

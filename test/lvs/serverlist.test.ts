@@ -9,7 +9,7 @@ function server(over: Partial<EffectiveServer>): EffectiveServer {
 }
 
 const state: PoolState = {
-  dc: 'eqiad', cluster: 'sca', service: 'cxserver', revision: 7, updatedAt: 0, depoolThreshold: 0.5, pooledDown: [],
+  dc: 'eqiad', name: 'cxserver_8080', pool: { cluster: 'sca', service: 'cxserver' }, revision: 7, updatedAt: 0, depoolThreshold: 0.5, pooledDown: [],
   servers: {
     'sca1002.eqiad.wmnet': server({ up: false, pooled: false, reason: 'status 404 (expected 200)' }),
     'sca1001.eqiad.wmnet': server({}),

@@ -19,8 +19,8 @@ function server(over: Partial<EffectiveServer> = {}): EffectiveServer {
 function pool(service: string, hosts: string[], threshold: number, pooledDown: string[] = [], over: Record<string, Partial<EffectiveServer>> = {}): PoolState {
   return {
     dc: 'eqiad',
-    cluster: 'sca',
-    service,
+    name: service,
+    pool: { cluster: 'sca', service },
     revision: 1,
     updatedAt: 0,
     depoolThreshold: threshold,
@@ -100,7 +100,7 @@ t.test('extra causes fold in the same shape: CRITICAL > WARNING > OK', async (t)
 
 t.test('the pool name can be overridden (PyBal section <service>_<port>)', async (t) => {
   t.equal(
-    alertsText(computeAlerts([pool('cxserver', M, 1)], [], (s) => `${s.service}_8080`)),
+    alertsText(computeAlerts([pool('cxserver', M, 1)], [], (s) => `${s.name}_8080`)),
     'WARNING - Pool cxserver_8080 is too small to allow depooling. ',
   );
   t.same(poolAlertOf({ name: 'x', total: 0, threshold: 1, pooledDown: [] }), { status: 'ok', message: '' });

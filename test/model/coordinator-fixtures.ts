@@ -3,11 +3,14 @@ import { applyEvent, createCoordinator } from '../../src/model/coordinator.js';
 import type { CoordinatorEffect, CoordinatorEvent, CoordinatorState, Transition } from '../../src/model/coordinator-types.js';
 import type { ConftoolValue, ServiceDef } from '../../src/model/types.js';
 
-export const KEY = { dc: 'eqiad', cluster: 'sca', service: 'cxserver' } as const;
+export const KEY = { dc: 'eqiad', name: 'cxserver' } as const;
+export const POOL = { cluster: 'sca', service: 'cxserver' } as const;
 
 export function service(hosts: readonly string[], depoolThreshold: number, weight = 10): ServiceDef {
   return {
     ...KEY,
+    catalog: 'cxserver',
+    pool: { ...POOL },
     lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
     depoolThreshold,
     checks: [],

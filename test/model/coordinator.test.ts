@@ -243,7 +243,7 @@ t.test('events about unknown hosts are ignored, visibly', async (t) => {
   const tr = startPool([A, B], 0.5);
   const r = applyEvent(tr.state, down('nope.eqiad.wmnet'));
   t.equal(r.state, tr.state);
-  t.same(r.effects, [{ kind: 'ignored', host: 'nope.eqiad.wmnet', reason: 'health of nope.eqiad.wmnet, which is not in pool eqiad/sca/cxserver' }]);
+  t.same(r.effects, [{ kind: 'ignored', host: 'nope.eqiad.wmnet', reason: 'health of nope.eqiad.wmnet, which is not in pool eqiad/cxserver' }]);
   const r2 = applyEvent(tr.state, { type: 'adminChanged', host: 'nope', value: null, at: 1 });
   t.equal(r2.effects[0].kind, 'ignored');
 });
@@ -259,10 +259,13 @@ t.test('bad input is a typed error saying where and what', async (t) => {
   const tr = startPool([A, B], 0.5);
   t.throws(() => applyEvent(tr.state, { type: 'configChanged', service: service([A, B], 1.5), at: 1 }), {
     name: 'CoordinatorInputError',
-    message: 'config change of eqiad/sca/cxserver: depool threshold must be in [0, 1], got 1.5',
+    message: 'config change of eqiad/cxserver: depool threshold must be in [0, 1], got 1.5',
   });
-  t.throws(() => applyEvent(tr.state, { type: 'configChanged', service: { ...service([A], 0.5), service: 'other' }, at: 1 }), {
-    message: /belongs to pool eqiad\/sca\/other, but this coordinator manages eqiad\/sca\/cxserver/,
+  t.throws(() => applyEvent(tr.state, { type: 'configChanged', service: { ...service([A], 0.5), name: 'other' }, at: 1 }), {
+    message: /belongs to LVS service eqiad\/other, but this coordinator manages eqiad\/cxserver/,
+  });
+  t.throws(() => applyEvent(tr.state, { type: 'configChanged', service: { ...service([A], 0.5), pool: { cluster: 'sca', service: 'x' } }, at: 1 }), {
+    message: /draws from pool sca\/x, but this coordinator was built over sca\/cxserver; rebuild it/,
   });
   t.throws(
     () => applyEvent(tr.state, { type: 'adminChanged', host: A, value: { weight: 1, pooled: 'maybe' as 'yes' }, at: 1 }),
@@ -271,10 +274,10 @@ t.test('bad input is a typed error saying where and what', async (t) => {
   t.throws(() => applyEvent(tr.state, { type: 'adminChanged', host: A, value: { weight: -1, pooled: 'yes' }, at: 1 }), {
     message: /weight=-1; expected a number >= 0/,
   });
-  t.throws(() => createCoordinator({ at: 0, service: service([A], Number.NaN), admin: {} }), { message: /start of eqiad\/sca\/cxserver: depool threshold/ });
+  t.throws(() => createCoordinator({ at: 0, service: service([A], Number.NaN), admin: {} }), { message: /start of eqiad\/cxserver: depool threshold/ });
   t.throws(
     () => createCoordinator({ at: 0, service: service([A], 0.5), admin: {}, previous: { ...effectiveState(tr.state), dc: 'codfw' } }),
-    { message: /previous state: belongs to pool codfw\/sca\/cxserver/ },
+    { message: /previous state: belongs to LVS service codfw\/cxserver/ },
   );
 });
 
@@ -284,6 +287,7 @@ t.test('effectiveState carries the published fields', async (t) => {
   const s = effectiveState(tr.state);
   t.same(s, {
     ...KEY,
+    pool: { cluster: 'sca', service: 'cxserver' },
     revision: 2,
     updatedAt: 7,
     depoolThreshold: 0.5,

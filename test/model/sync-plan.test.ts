@@ -1,10 +1,10 @@
 import t from 'tap';
-import { describePlan, planIsEmpty, planSync, type CurrentService } from '../../src/model/sync-plan.js';
-import type { ServiceDef } from '../../src/model/types.js';
+import { describePlan, planIsEmpty, planSync, type CurrentState } from '../../src/model/sync-plan.js';
+import type { ConftoolValue, ServiceDef } from '../../src/model/types.js';
 
-function def(servers: Record<string, number>, threshold = 0.5): ServiceDef {
+function def(servers: Record<string, number>, threshold = 0.5, name = 'cxserver_8080', pool = { cluster: 'sca', service: 'cxserver' }): ServiceDef {
   return {
-    dc: 'eqiad', cluster: 'sca', service: 'cxserver',
+    dc: 'eqiad', name, catalog: name.replace(/_\d+$/, ''), pool,
     lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
     depoolThreshold: threshold,
     checks: [],
@@ -13,45 +13,80 @@ function def(servers: Record<string, number>, threshold = 0.5): ServiceDef {
     servers: Object.fromEntries(Object.entries(servers).map(([h, w]) => [h, { weight: w }])),
   };
 }
-const key = { dc: 'eqiad', cluster: 'sca', service: 'cxserver' };
+const key = { dc: 'eqiad', name: 'cxserver_8080' };
+const poolKey = { dc: 'eqiad', cluster: 'sca', service: 'cxserver' };
+const stored = (d: ServiceDef): Record<string, unknown> => JSON.parse(JSON.stringify(d)) as Record<string, unknown>;
+const current = (services: CurrentState['services'], hosts: Record<string, ConftoolValue> | null): CurrentState =>
+  ({ services, pools: hosts === null ? [] : [{ key: poolKey, hosts }] });
 
-t.test('creates a missing service and its hosts', async (t) => {
-  const [p] = planSync([def({ a: 10, b: 5 })], [], { newHostPooled: 'yes' });
-  t.equal(p.defAction, 'create');
-  t.same(p.createHosts, [{ host: 'a', value: { weight: 10, pooled: 'yes' } }, { host: 'b', value: { weight: 5, pooled: 'yes' } }]);
-  t.same(p.removeHosts, []);
+t.test('creates a missing service and its pool\'s hosts', async (t) => {
+  const p = planSync([def({ a: 10, b: 5 })], current([], null), { newHostPooled: 'yes' });
+  t.same(p.services, [{ key, putDef: stored(def({ a: 10, b: 5 })), defAction: 'create' }]);
+  t.equal(p.pools.length, 1);
+  t.same(p.pools[0].key, poolKey);
+  t.same(p.pools[0].createHosts, [{ host: 'a', value: { weight: 10, pooled: 'yes' } }, { host: 'b', value: { weight: 5, pooled: 'yes' } }]);
+  t.same(p.pools[0].removeHosts, []);
+});
+
+t.test('many LVS services over one pool: the pool\'s hosts are planned once', async (t) => {
+  const kube = { cluster: 'kubernetes', service: 'kubesvc' };
+  const defs = ['apertium_4737', 'citoid_4003', 'mathoid_4001'].map((n) => def({ k1: 10, k2: 10 }, 0.5, n, kube));
+  const p = planSync(defs, { services: [], pools: [] }, { newHostPooled: 'yes' });
+  t.same(p.services.map((s) => s.key.name), ['apertium_4737', 'citoid_4003', 'mathoid_4001']);
+  t.equal(p.pools.length, 1, 'one pool');
+  t.same(p.pools[0].key, { dc: 'eqiad', ...kube });
+  t.same(p.pools[0].createHosts.map((c) => c.host), ['k1', 'k2'], 'each host created once');
+  t.same(describePlan(p).filter((l) => l.startsWith('+ eqiad/kubernetes/kubesvc/')).length, 2);
 });
 
 t.test('never overwrites operator pooled/weight, but reports the kept difference', async (t) => {
   const d = def({ a: 10, b: 10 });
-  const cur: CurrentService = { key, def: JSON.parse(JSON.stringify(d)), hosts: { a: { weight: 3, pooled: 'no' }, b: { weight: 10, pooled: 'yes' } } };
-  const [p] = planSync([d], [cur], { newHostPooled: 'yes' });
+  const p = planSync([d], current([{ key, def: stored(d) }], { a: { weight: 3, pooled: 'no' }, b: { weight: 10, pooled: 'yes' } }), { newHostPooled: 'yes' });
   t.ok(planIsEmpty(p), 'nothing to write');
-  t.same(p.kept, [{ host: 'a', field: 'weight', file: 10, etcd: 3 }]);
+  t.same(p.pools[0].kept, [{ host: 'a', field: 'weight', file: 10, etcd: 3 }]);
   t.match(describePlan(p).join('\n'), /weight 3 in etcd kept \(pools\/ says 10/);
 });
 
 t.test('removes hosts gone from the files; keeps unknown stored definition fields', async (t) => {
-  const cur: CurrentService = { key, def: { ...def({ a: 1, b: 1 }), addedByOtherTool: 'x' }, hosts: { a: { weight: 1, pooled: 'yes' }, b: { weight: 1, pooled: 'yes' } } };
-  const [p] = planSync([def({ a: 1 }, 0.7)], [cur], { newHostPooled: 'yes' });
-  t.same(p.removeHosts, ['b']);
-  t.equal(p.defAction, 'update');
-  t.equal(p.putDef?.addedByOtherTool, 'x');
-  t.equal(p.putDef?.depoolThreshold, 0.7);
+  const cur = current([{ key, def: { ...stored(def({ a: 1, b: 1 })), addedByOtherTool: 'x' } }], { a: { weight: 1, pooled: 'yes' }, b: { weight: 1, pooled: 'yes' } });
+  const p = planSync([def({ a: 1 }, 0.7)], cur, { newHostPooled: 'yes' });
+  t.same(p.pools[0].removeHosts, ['b']);
+  t.equal(p.services[0].defAction, 'update');
+  t.equal(p.services[0].putDef?.addedByOtherTool, 'x');
+  t.equal(p.services[0].putDef?.depoolThreshold, 0.7);
 });
 
 t.test('key order written by other tools is not a change', async (t) => {
   const d = def({ a: 1 });
-  const reordered = Object.fromEntries(Object.entries(JSON.parse(JSON.stringify(d))).reverse());
-  const [p] = planSync([d], [{ key, def: reordered, hosts: { a: { weight: 1, pooled: 'yes' } } }], { newHostPooled: 'yes' });
-  t.equal(p.defAction, 'none');
+  const reordered = Object.fromEntries(Object.entries(stored(d)).reverse());
+  const p = planSync([d], current([{ key, def: reordered }], { a: { weight: 1, pooled: 'yes' } }), { newHostPooled: 'yes' });
+  t.equal(p.services[0].defAction, 'none');
+  t.ok(planIsEmpty(p));
 });
 
-t.test('deletes services it manages that the files dropped; leaves unmanaged conftool keys alone', async (t) => {
-  const managed: CurrentService = { key: { ...key, service: 'old' }, def: { service: 'old' }, hosts: { z: { weight: 1, pooled: 'yes' } } };
-  const unmanaged: CurrentService = { key: { ...key, service: 'foreign' }, def: null, hosts: { y: { weight: 1, pooled: 'yes' } } };
-  const plans = planSync([], [managed, unmanaged], { newHostPooled: 'yes' });
-  t.equal(plans.length, 1);
-  t.equal(plans[0].defAction, 'delete');
-  t.same(plans[0].removeHosts, ['z']);
+t.test('deletes services it manages that the files dropped, empties their pools; leaves unmanaged pools alone', async (t) => {
+  const old = { dc: 'eqiad', name: 'old_80' };
+  const cur: CurrentState = {
+    services: [{ key: old, def: { name: 'old_80', pool: { cluster: 'sca', service: 'old' } } }],
+    pools: [
+      { key: { dc: 'eqiad', cluster: 'sca', service: 'old' }, hosts: { z: { weight: 1, pooled: 'yes' } } },
+      { key: { dc: 'eqiad', cluster: 'sca', service: 'foreign' }, hosts: { y: { weight: 1, pooled: 'yes' } } },
+    ],
+  };
+  const p = planSync([], cur, { newHostPooled: 'yes' });
+  t.same(p.services, [{ key: old, putDef: null, defAction: 'delete' }]);
+  t.same(p.pools, [{ key: { dc: 'eqiad', cluster: 'sca', service: 'old' }, createHosts: [], removeHosts: ['z'], kept: [] }]);
+});
+
+t.test('a dropped LVS service does not empty a pool another service still uses', async (t) => {
+  const kube = { cluster: 'kubernetes', service: 'kubesvc' };
+  const gone = def({ k1: 10 }, 0.5, 'gone_80', kube);
+  const kept = def({ k1: 10 }, 0.5, 'kept_81', kube);
+  const cur: CurrentState = {
+    services: [{ key: { dc: 'eqiad', name: 'gone_80' }, def: stored(gone) }, { key: { dc: 'eqiad', name: 'kept_81' }, def: stored(kept) }],
+    pools: [{ key: { dc: 'eqiad', ...kube }, hosts: { k1: { weight: 10, pooled: 'yes' } } }],
+  };
+  const p = planSync([kept], cur, { newHostPooled: 'yes' });
+  t.same(p.services.filter((s) => s.defAction === 'delete').map((s) => s.key.name), ['gone_80']);
+  t.same(p.pools.flatMap((x) => x.removeHosts), [], 'k1 stays: kept_81 still draws from the pool');
 });

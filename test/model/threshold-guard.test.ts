@@ -7,7 +7,7 @@ import type { ConftoolValue, Pooled } from '../../src/model/types.js';
 import { down, run, service, startPool } from './coordinator-fixtures.js';
 
 const H = ['sca1001.eqiad.wmnet', 'sca1002.eqiad.wmnet', 'sca1003.eqiad.wmnet', 'sca1004.eqiad.wmnet'];
-const KEY = { dc: 'eqiad', cluster: 'sca', service: 'cxserver' };
+const KEY = { label: 'eqiad/sca/cxserver' };
 const admin = (pooled: ConftoolValue['pooled'][]): Record<string, ConftoolValue> =>
   Object.fromEntries(H.map((h, i) => [h, { weight: 10, pooled: pooled[i] }]));
 

@@ -5,7 +5,7 @@ import { removeDowntime, scheduleDowntime } from '../../src/monitoring/downtime.
 import { cxserver, parsoid } from './fixtures.js';
 import { freePort, startIcingaApi } from './icinga-api.js';
 
-const SVC = { dc: 'eqiad', cluster: 'sca', service: 'cxserver' };
+const SVC = { dc: 'eqiad', name: 'cxserver' };
 
 t.test('schedules and removes a downtime on a real Icinga 2 API', async (t) => {
   // The Icinga config is the one poold generates, so the filter is proven against real generated objects.
@@ -21,7 +21,7 @@ t.test('schedules and removes a downtime on a real Icinga 2 API', async (t) => {
   t.equal(listed.status, 200);
   t.equal(listed.body.results.length, 1);
   const attrs = listed.body.results[0].attrs;
-  t.match(attrs, { host_name: 'sca1001.eqiad.wmnet', service_name: 'poold eqiad/sca/cxserver', author: 'alex', comment: 'service-runner migration T101272', fixed: true });
+  t.match(attrs, { host_name: 'sca1001.eqiad.wmnet', service_name: 'poold eqiad/cxserver', author: 'alex', comment: 'service-runner migration T101272', fixed: true });
   t.equal(attrs.end_time as number, Math.floor(now / 1000) + 1800);
 
   const none = await scheduleDowntime(api.config, { host: 'wtp1001.eqiad.wmnet', service: SVC, actor: 'alex', reason: 'x', durationMs: 60_000, now });
@@ -62,7 +62,7 @@ t.test('unreachable or refusing Icinga gives a warning result and never throws',
   t.same(JSON.parse(seen[0].body), {
     type: 'Downtime',
     filter: 'host.name == poold_host && service.vars.poold_service == poold_service',
-    filter_vars: { poold_host: 'sca1001.eqiad.wmnet', poold_service: 'eqiad/sca/cxserver' },
+    filter_vars: { poold_host: 'sca1001.eqiad.wmnet', poold_service: 'eqiad/cxserver' },
   });
 });
 

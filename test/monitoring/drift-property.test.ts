@@ -28,15 +28,16 @@ const service = fc
   .map(
     (r): ServiceDef =>
       cxserver({
-        service: r.name,
-        cluster: `c-${r.name}`,
+        name: r.name,
+        catalog: r.name,
+        pool: { cluster: `c-${r.name}`, service: r.name },
         lvs: { ip: '10.2.2.18', port: r.port, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
         depoolThreshold: r.threshold,
         checks: [httpCheck({ urls: r.urls, host: r.host, timeoutMs: r.timeoutS * 1000, expect: { status: [{ from: r.status, to: r.status }] }, checkAll: r.urls.length > 1 })],
         servers: Object.fromEntries(r.servers.map((n) => [`h${n}.eqiad.wmnet`, { weight: 10 }])),
       }),
   );
-const services = fc.uniqueArray(service, { minLength: 1, maxLength: 4, selector: (s) => s.service });
+const services = fc.uniqueArray(service, { minLength: 1, maxLength: 4, selector: (s) => s.name });
 
 function serverLists(svcs: ServiceDef[]) {
   return Object.fromEntries(
@@ -71,7 +72,7 @@ t.test('a changed check path in pools/ is always reported on both sides', async 
       const icinga = { text: renderIcinga2(svcs, { pooldUrl: POOLD }), file: 'i.conf' };
       const changed = svcs.map((s, j) => (j === i ? { ...s, checks: [{ ...check, urls: [newPath] }] } : s));
       const r = detectDrift({ services: changed, pybal, icinga });
-      const fields = r.items.filter((x) => x.service === `eqiad/${svcs[i].cluster}/${svcs[i].service}` && x.field === 'check path');
+      const fields = r.items.filter((x) => x.service === `eqiad/${svcs[i].name}` && x.field === 'check path');
       if (!fields.some((x) => x.source === 'pybal' && x.expected === newPath)) throw new Error(`pybal path drift missed: ${JSON.stringify(r.items)}`);
       if (!fields.some((x) => x.source === 'icinga' && x.expected === newPath)) throw new Error(`icinga path drift missed: ${JSON.stringify(r.items)}`);
     }),

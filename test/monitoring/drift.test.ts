@@ -129,3 +129,13 @@ t.test('stale generated Icinga config (icinga2 and nagios formats) drifts; fresh
 t.test('several datacenters need --dc', async (t) => {
   t.throws(() => detectDrift({ services: [cxserver(), cxserver({ dc: 'codfw' })] }), { name: 'UsageError', message: /spans datacenters codfw, eqiad/ });
 });
+
+t.test('forwarding and per-service BGP drift: pools/ says IPIP and bgp: false, the deployed pybal.conf does not', async (t) => {
+  const base = cxserver();
+  const svc = cxserver({ lvs: { ...base.lvs, method: 'i', bgp: false } });
+  const fresh = renderPybal([svc], POOLD).text;
+  t.same(detectDrift({ services: [svc], pybal: { text: fresh, file: 'lvs.conf' } }).items, [], 'a fresh render has no drift');
+  const stale = renderPybal([base], POOLD).text;
+  const items = detectDrift({ services: [svc], pybal: { text: stale, file: 'lvs.conf' } }).items;
+  t.same(items.map((i) => [i.field, i.expected, i.actual]), [['tunneling', 'yes', 'no'], ['bgp', 'no', 'yes']]);
+});

@@ -9,8 +9,9 @@ export function httpCheck(over: Partial<HttpCheckDef> = {}): HttpCheckDef {
 export function cxserver(over: Partial<ServiceDef> = {}): ServiceDef {
   return {
     dc: 'eqiad',
-    cluster: 'sca',
-    service: 'cxserver',
+    name: 'cxserver',
+    catalog: 'cxserver',
+    pool: { cluster: 'sca', service: 'cxserver' },
     lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
     depoolThreshold: 0.5,
     checks: [httpCheck()],
@@ -26,8 +27,9 @@ export function cxserver(over: Partial<ServiceDef> = {}): ServiceDef {
 
 export function parsoid(over: Partial<ServiceDef> = {}): ServiceDef {
   return cxserver({
-    cluster: 'parsoid',
-    service: 'parsoid',
+    name: 'parsoid',
+    catalog: 'parsoid',
+    pool: { cluster: 'parsoid', service: 'parsoid' },
     lvs: { ip: '10.2.2.28', port: 8000, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
     depoolThreshold: 0.6,
     checks: [

@@ -5,6 +5,8 @@ import { startEtcd } from '../helpers/etcd.js';
 import { GatewayKv } from '../../src/store/kv-gateway.js';
 import { Keys } from '../../src/store/keys.js';
 import { auditOps, listAudit, pruneAudit } from '../../src/store/audit.js';
+import { ETCD_MAX_TXN_OPS, TXN_BUDGET_BYTES, txnBytes } from '../../src/store/limits.js';
+import type { Kv, TxnRequest } from '../../src/store/kv.js';
 
 t.test('pruneAudit deletes exactly the records older than the cutoff, in bounded batches', async (t) => {
   const etcd = await startEtcd();
@@ -28,6 +30,28 @@ t.test('pruneAudit deletes exactly the records older than the cutoff, in bounded
   t.equal(left.length, 10);
   t.ok(left.every((r) => Date.parse(r.time) >= now - 90 * day), 'only records within the retention remain');
   t.equal(await pruneAudit(kv, keys, now - 90 * day), 0, 'idempotent');
+});
+
+t.test('pruneAudit at size: 3000 old records, every transaction within etcd\'s limits, even when asked for bigger batches', async (t) => {
+  const etcd = await startEtcd();
+  t.teardown(() => etcd.stop());
+  const kv = new GatewayKv({ endpoints: etcd.endpoints });
+  t.teardown(() => kv.close());
+  const keys = new Keys();
+  const day = 86_400_000;
+  const now = Date.UTC(2026, 10, 21);
+  // A long key (as a deep service path is) in every record.
+  for (let i = 0; i < 30; i++) {
+    await kv.txn({ compare: [], success: auditOps(keys, { actor: 'a', reason: 'r' }, now - (200 - i) * day,
+      Array.from({ length: 100 }, (_, j) => ({ key: `/conftool/v1/pools/eqiad/cluster-${i}/service-${j}/host${j}.eqiad.wmnet`, before: { weight: 10, pooled: 'yes' }, after: { weight: 10, pooled: 'no' } }))) });
+  }
+  await kv.txn({ compare: [], success: auditOps(keys, { actor: 'a', reason: 'r' }, now, [{ key: '/k/new', before: null, after: 1 }]) });
+  const txns: TxnRequest[] = [];
+  const recording: Kv = { user: undefined, range: (r) => kv.range(r), get: (k) => kv.get(k), txn: (r) => { txns.push(r); return kv.txn(r); }, close: async () => {} };
+  t.equal(await pruneAudit(recording, keys, now - 90 * day, 1000), 3000, 'a batch of 1000 asked for: all 3000 deleted anyway');
+  t.ok(txns.every((r) => r.success.length <= ETCD_MAX_TXN_OPS), `at most ${ETCD_MAX_TXN_OPS} deletes per transaction (${txns.length} transactions)`);
+  t.ok(txns.every((r) => txnBytes(r) <= TXN_BUDGET_BYTES));
+  t.same((await listAudit(kv, keys, { limit: 10 })).map((r) => r.key), ['/k/new']);
 });
 
 t.test('the elected poold prunes past its --audit-retention, and only then', async (t) => {

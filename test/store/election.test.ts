@@ -114,7 +114,7 @@ t.test('observations live on a lease: gone after a crash, re-published after a l
     onRepublished: (id) => events.push(`republished ${id}`),
   });
   await pub.start();
-  const hk = { dc: 'eqiad', cluster: 'sca', service: 'cxserver', host: 'sca1001', observer: 'lvs1001' };
+  const hk = { dc: 'eqiad', name: 'cxserver_8080', host: 'sca1001', observer: 'lvs1001' };
   const obs: Observation = { observer: 'lvs1001', up: true, reason: 'ok', code: 'ok', at: 1, flapping: false, checks: {} };
   await pub.publish(hk, obs);
   const key = keys.health(hk);

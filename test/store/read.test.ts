@@ -1,9 +1,9 @@
-// readServices → planSync → writeAtomic(servicePlanOps): the sync path end to end on a real etcd.
+// readServices → planSync → writeAtomic(poolPlanOps / serviceDefOps): the sync path end to end on a real etcd.
 import t from 'tap';
 import { startEtcd } from '../helpers/etcd.js';
 import { openKv } from '../../src/store/connection.js';
 import { Keys } from '../../src/store/keys.js';
-import { readServices, servicePlanOps } from '../../src/store/read.js';
+import { poolPlanOps, readServices, serviceDefOps } from '../../src/store/read.js';
 import { writeAtomic } from '../../src/store/write.js';
 import { listAudit } from '../../src/store/audit.js';
 import { ConflictError } from '../../src/store/errors.js';
@@ -16,11 +16,14 @@ t.teardown(() => etcd.stop());
 const kv = await openKv({ endpoints: etcd.endpoints });
 t.teardown(() => kv.close());
 const keys = new Keys();
-const svc = { dc: 'eqiad', cluster: 'sca', service: 'cxserver' };
+const svc = { dc: 'eqiad', name: 'cxserver_8080' };
+const pool = { dc: 'eqiad', cluster: 'sca', service: 'cxserver' };
 const put = (key: string, value: string) => kv.txn({ compare: [], success: [{ type: 'put', key, value }] });
 
 const def: ServiceDef = {
   ...svc,
+  catalog: 'cxserver',
+  pool: { cluster: 'sca', service: 'cxserver' },
   lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
   depoolThreshold: 0.5,
   checks: [],
@@ -31,40 +34,41 @@ const def: ServiceDef = {
 
 t.test('sync plan applied atomically, guarded, audited; admin state kept', async (t) => {
   await put(keys.service(svc), JSON.stringify({ ...def, servers: { sca1001: { weight: 10 }, sca1003: { weight: 10 } }, extra: 'kept' }));
-  await put(keys.host({ ...svc, host: 'sca1001' }), '{"weight": 10, "pooled": "no"}');
-  await put(keys.host({ ...svc, host: 'sca1003' }), '{"weight": 10, "pooled": "yes"}');
+  await put(keys.host({ ...pool, host: 'sca1001' }), '{"weight": 10, "pooled": "no"}');
+  await put(keys.host({ ...pool, host: 'sca1003' }), '{"weight": 10, "pooled": "yes"}');
   await put(keys.host({ dc: 'codfw', cluster: 'x', service: 'y', host: 'h1' }), '{"weight": 1, "pooled": "yes"}');
 
   const snap = await readServices(kv, keys);
-  t.same(snap.services.map((s) => [`${s.key.dc}/${s.key.cluster}/${s.key.service}`, Object.keys(s.hosts), s.def !== null]),
-    [['codfw/x/y', ['h1'], false], ['eqiad/sca/cxserver', ['sca1001', 'sca1003'], true]]);
-  const plans = planSync([def], snap.services, { newHostPooled: 'yes' });
-  const plan = plans.find((p) => p.key.dc === 'eqiad')!;
-  const ops = servicePlanOps(keys, plan, snap);
+  t.same(snap.current.services.map((s) => [`${s.key.dc}/${s.key.name}`, s.def.extra]), [['eqiad/cxserver_8080', 'kept']]);
+  t.same(snap.current.pools.map((p) => [`${p.key.dc}/${p.key.cluster}/${p.key.service}`, Object.keys(p.hosts)]).sort(),
+    [['codfw/x/y', ['h1']], ['eqiad/sca/cxserver', ['sca1001', 'sca1003']]]);
+  const plan = planSync([def], snap.current, { newHostPooled: 'yes' });
+  const ops = [...poolPlanOps(keys, plan.pools.find((p) => p.key.dc === 'eqiad')!, snap), ...serviceDefOps(keys, plan.services, snap)];
   t.same(ops.map((o) => `${o.type} ${o.key}`), [
+    `create ${keys.host({ ...pool, host: 'sca1002' })}`,
+    `delete ${keys.host({ ...pool, host: 'sca1003' })}`,
     `put ${keys.service(svc)}`,
-    `create ${keys.host({ ...svc, host: 'sca1002' })}`,
-    `delete ${keys.host({ ...svc, host: 'sca1003' })}`,
   ]);
+  t.same(plan.pools.map((p) => p.key.service), ['cxserver'], 'the pool no stored definition names (codfw/x/y) is not touched');
   const r = await writeAtomic(kv, ops, { keys, actor: 'sync', reason: 'pools/ sync' });
 
   const after = await readServices(kv, keys);
-  t.same(after.services.find((s) => s.key.dc === 'eqiad')?.hosts, {
+  t.same(after.current.pools.find((p) => p.key.dc === 'eqiad')?.hosts, {
     sca1001: { weight: 10, pooled: 'no' }, // operators' state untouched
     sca1002: { weight: 10, pooled: 'yes' },
   });
-  t.equal((await kv.get(keys.host({ ...svc, host: 'sca1002' })))?.value, '{"weight": 10, "pooled": "yes"}', 'conftool bytes');
+  t.equal((await kv.get(keys.host({ ...pool, host: 'sca1002' })))?.value, '{"weight": 10, "pooled": "yes"}', 'conftool bytes');
   t.equal(JSON.parse((await kv.get(keys.service(svc)))!.value).extra, 'kept', 'unknown definition fields survive');
-  t.equal(after.modRevisions.get(keys.host({ ...svc, host: 'sca1002' })), r.revision);
+  t.equal(after.modRevisions.get(keys.host({ ...pool, host: 'sca1002' })), r.revision);
   t.equal((await listAudit(kv, keys, { limit: 10 })).length, 3, 'one audit record per op');
 
   // A host changed by an operator after the read: the stale plan must not delete it.
-  await put(keys.host({ ...svc, host: 'sca1003' }), '{"weight": 10, "pooled": "yes"}');
+  await put(keys.host({ ...pool, host: 'sca1003' }), '{"weight": 10, "pooled": "yes"}');
   const snap2 = await readServices(kv, keys);
-  const plan2 = planSync([def], snap2.services, { newHostPooled: 'yes' }).find((p) => p.key.dc === 'eqiad')!;
-  await put(keys.host({ ...svc, host: 'sca1003' }), '{"weight": 10, "pooled": "no"}');
-  await t.rejects(writeAtomic(kv, servicePlanOps(keys, plan2, snap2), { keys, actor: 'sync', reason: '' }), ConflictError);
-  t.ok(await kv.get(keys.host({ ...svc, host: 'sca1003' })), 'not deleted');
+  const plan2 = planSync([def], snap2.current, { newHostPooled: 'yes' }).pools.find((p) => p.key.dc === 'eqiad')!;
+  await put(keys.host({ ...pool, host: 'sca1003' }), '{"weight": 10, "pooled": "no"}');
+  await t.rejects(writeAtomic(kv, poolPlanOps(keys, plan2, snap2), { keys, actor: 'sync', reason: '' }), ConflictError);
+  t.ok(await kv.get(keys.host({ ...pool, host: 'sca1003' })), 'not deleted');
 });
 
 t.test('a garbage stored value stops the read with the key named', async (t) => {

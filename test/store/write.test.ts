@@ -138,7 +138,7 @@ t.test('typed failures: missing key, garbage stored value, bad patch, exhausted 
 t.test('writeAtomic: create-if-absent, guarded delete and put, audit per op, conflicts named', async (t) => {
   const keys = layout();
   const ctx = { keys, actor: 'sync', reason: 'pools/ sync' };
-  const svc = keys.service({ dc: 'eqiad', cluster: 'sca', service: 'cxserver' });
+  const svc = keys.service({ dc: 'eqiad', name: 'cxserver_8080' });
   const h1 = host(keys, 'sca1001');
   const h2 = host(keys, 'sca1002');
   await put(h2, '{"weight": 10, "pooled": "yes"}');
@@ -182,7 +182,7 @@ t.test('listAudit filters by key prefix, actor and time, newest first', async (t
   t.same(reasons(await listAudit(gw, keys, { limit: 10 })), ['4', '3', '2', '1']);
   t.same(reasons(await listAudit(gw, keys, { limit: 2 })), ['4', '3']);
   t.same(reasons(await listAudit(gw, keys, { limit: 10, actor: 'alice' })), ['4', '1']);
-  t.same(reasons(await listAudit(gw, keys, { limit: 10, keyPrefix: keys.servicePoolPrefix({ dc: 'codfw', cluster: 'sca', service: 'cxserver' }) })), ['4', '2']);
+  t.same(reasons(await listAudit(gw, keys, { limit: 10, keyPrefix: keys.poolPrefix({ dc: 'codfw', cluster: 'sca', service: 'cxserver' }) })), ['4', '2']);
   t.same(reasons(await listAudit(gw, keys, { limit: 10, since: Date.parse('2026-01-02T00:00:00Z') })), ['4', '3', '2']);
   t.same(reasons(await listAudit(grpc, keys, { limit: 1, actor: 'bob', keyPrefix: a })), ['3']);
 });

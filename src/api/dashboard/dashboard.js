@@ -25,7 +25,7 @@ const model = {
   leadership: { leader: false, leaderId: null },
   /** @type {any[]} pool summaries from /v1/pools, in the API's order */
   pools: [],
-  /** @type {Map<string, any>} pool id (dc/cluster/service) → /v1/pools/:dc/:cluster/:service */
+  /** @type {Map<string, any>} LVS service id (dc/name) → /v1/pools/:dc/:name */
   details: new Map(),
   /** @type {Map<string, Map<string, {at:number,totalMs:number,connectMs?:number,firstByteMs?:number,up:boolean}[]>>} pool id → "host check" → samples */
   samples: new Map(),
@@ -69,7 +69,9 @@ function badge(kind, text, title) {
 
 // ---------------------------------------------------------------- formatting
 
-const poolId = (p) => `${p.dc}/${p.cluster}/${p.service}`;
+const poolId = (p) => `${p.dc}/${p.name}`;
+/** The LVS services an event is about: admin events name a conftool pool and the services over it. */
+const eventPools = (ev) => (!ev.pool ? [] : ev.services ? ev.services.map((name) => ({ dc: ev.pool.dc, name })) : [ev.pool]);
 
 function ms(v) {
   if (typeof v !== 'number' || !Number.isFinite(v)) return '–';
@@ -146,7 +148,7 @@ function addSample(byKey, key, sample) {
 
 async function fetchDetail(summary) {
   const id = poolId(summary);
-  const path = `/v1/pools/${[summary.dc, summary.cluster, summary.service].map(encodeURIComponent).join('/')}`;
+  const path = `/v1/pools/${[summary.dc, summary.name].map(encodeURIComponent).join('/')}`;
   try {
     const d = await getJson(path);
     model.details.set(id, d);
@@ -199,8 +201,11 @@ function scheduleRefetch(id) {
 // ---------------------------------------------------------------- live events
 
 function hostOf(ev) {
-  const d = ev.pool ? model.details.get(poolId(ev.pool)) : undefined;
-  return d?.hosts?.find((x) => x.host === ev.host);
+  for (const p of eventPools(ev)) {
+    const x = model.details.get(poolId(p))?.hosts?.find((y) => y.host === ev.host);
+    if (x) return x;
+  }
+  return undefined;
 }
 
 /** Patches the model with one event so the tables change before the refetch lands. */
@@ -216,8 +221,11 @@ function applyEvent(ev) {
       break;
     }
     case 'admin': {
-      const host = hostOf(ev);
-      if (host && ev.after) host.admin = { pooled: ev.after.pooled, weight: ev.after.weight };
+      // One conftool write reaches every LVS service over that pool.
+      for (const p of eventPools(ev)) {
+        const host = model.details.get(poolId(p))?.hosts?.find((y) => y.host === ev.host);
+        if (host && ev.after) host.admin = { pooled: ev.after.pooled, weight: ev.after.weight };
+      }
       break;
     }
     case 'check': {
@@ -257,7 +265,8 @@ function connectEvents() {
     } else {
       applyEvent(ev);
       model.events.unshift(ev);
-      scheduleRefetch(ev.pool ? poolId(ev.pool) : undefined);
+      if (ev.pool) for (const p of eventPools(ev)) scheduleRefetch(poolId(p));
+      else scheduleRefetch();
     }
     if (model.events.length > MAX_EVENTS) model.events.length = MAX_EVENTS;
     scheduleRender();
@@ -277,18 +286,18 @@ function connectEvents() {
 // ---------------------------------------------------------------- routing and filters
 
 function route() {
-  const m = /^#\/pool\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(location.hash);
+  const m = /^#\/pool\/([^/]+)\/([^/]+)\/?$/.exec(location.hash);
   if (!m) return { view: 'overview' };
-  const [dc, cluster, service] = m.slice(1).map(decodeURIComponent);
-  return { view: 'pool', dc, cluster, service, id: `${dc}/${cluster}/${service}` };
+  const [dc, name] = m.slice(1).map(decodeURIComponent);
+  return { view: 'pool', dc, name, id: `${dc}/${name}` };
 }
 
 function poolHref(p) {
-  return `#/pool/${[p.dc, p.cluster, p.service].map(encodeURIComponent).join('/')}`;
+  return `#/pool/${[p.dc, p.name].map(encodeURIComponent).join('/')}`;
 }
 
 const poolMatches = (p) =>
-  (!filters.dc || p.dc === filters.dc) && (!filters.cluster || p.cluster === filters.cluster) && (!filters.service || p.service === filters.service);
+  (!filters.dc || p.dc === filters.dc) && (!filters.cluster || p.cluster === filters.cluster) && (!filters.service || p.name === filters.service);
 const hostMatches = (name) => !filters.host || name.toLowerCase().includes(filters.host.toLowerCase());
 
 function fillSelect(id, values) {
@@ -333,7 +342,7 @@ function render() {
   const uniq = (f) => [...new Set(model.pools.map(f))].sort();
   fillSelect('f-dc', uniq((p) => p.dc));
   fillSelect('f-cluster', uniq((p) => p.cluster));
-  fillSelect('f-service', uniq((p) => p.service));
+  fillSelect('f-service', uniq((p) => p.name));
 
   document.getElementById('leadership').textContent = leadershipText(model.leadership);
   const conn = document.getElementById('connection');
@@ -420,7 +429,7 @@ function renderOverview() {
     h(
       'tr',
       { 'data-pool': poolId(p) },
-      h('th', { scope: 'row', 'data-label': 'Pool' }, h('a', { href: poolHref(p) }, p.service), h('span', { class: 'muted' }, ` ${p.dc}/${p.cluster}`)),
+      h('th', { scope: 'row', 'data-label': 'Pool' }, h('a', { href: poolHref(p) }, p.name), h('span', { class: 'muted' }, ` ${p.dc} · ${p.cluster}/${p.service}`)),
       h('td', { 'data-label': 'Status' }, poolStatus(p)),
       h('td', { 'data-label': 'Pooled', class: 'num' }, String(p.counts.pooled)),
       h('td', { 'data-label': 'Up', class: 'num' }, String(p.counts.up)),
@@ -501,7 +510,7 @@ function hostRow(host, pool) {
     'tr',
     { 'data-host': host.host, 'data-pool': pool ? poolId(pool) : null },
     h('th', { scope: 'row', 'data-label': 'Host', class: 'host' }, host.host),
-    pool ? h('td', { 'data-label': 'Pool' }, h('a', { href: poolHref(pool) }, pool.service), h('span', { class: 'muted' }, ` ${pool.dc}/${pool.cluster}`)) : null,
+    pool ? h('td', { 'data-label': 'Pool' }, h('a', { href: poolHref(pool) }, pool.name), h('span', { class: 'muted' }, ` ${pool.dc} · ${pool.cluster}/${pool.service}`)) : null,
     adminCell(host),
     healthCell(host),
     effectiveCell(host),
@@ -564,10 +573,10 @@ function renderPool(r) {
   }
   return [
     back,
-    h('h2', { class: 'pool-title' }, d.service, h('span', { class: 'muted' }, ` ${d.dc} / ${d.cluster}`)),
+    h('h2', { class: 'pool-title' }, d.name, h('span', { class: 'muted' }, ` ${d.dc} · pool ${d.cluster}/${d.service}`)),
     h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
     renderChart(r.id, hosts.map((x) => x.host)),
-    table('pool-hosts', `Hosts of ${d.service}`, ['Host', 'Admin', 'Health', 'Effective', 'Reason', 'Last check', 'Marks'], hosts.map((x) => hostRow(x, null)), 'No host matches the search.'),
+    table('pool-hosts', `Hosts of ${d.name}`, ['Host', 'Admin', 'Health', 'Effective', 'Reason', 'Last check', 'Marks'], hosts.map((x) => hostRow(x, null)), 'No host matches the search.'),
     table('pool-checks', 'Latest verdict per check (this instance)', ['Host', 'Check', 'Result', 'Message', 'Connect', 'First byte', 'Total', 'When'], checkRows, 'No verdicts yet.'),
     table('pool-observers', 'Observations by every poold instance', ['Host', 'Observer', 'Sees', 'Reason', 'When'], observerRows, 'No observations.'),
   ];
@@ -679,7 +688,7 @@ function eventKind(ev) {
 }
 
 function renderTimeline() {
-  const shown = model.events.filter((ev) => (!ev.pool || poolMatches(ev.pool)) && (!filters.host || (ev.host && hostMatches(ev.host)))).slice(0, 60);
+  const shown = model.events.filter((ev) => (!ev.pool || ev.services !== undefined || poolMatches(ev.pool)) && (!filters.host || (ev.host && hostMatches(ev.host)))).slice(0, 60);
   const list = document.getElementById('timeline');
   list.replaceChildren(
     ...(shown.length
@@ -691,7 +700,11 @@ function renderTimeline() {
             ' ',
             badge(eventKind(ev), ev.type),
             ' ',
-            ev.pool ? h('a', { href: poolHref(ev.pool), class: 'ev-pool' }, `${ev.pool.dc}/${ev.pool.cluster}/${ev.pool.service}`) : null,
+            ev.pool
+              ? ev.services
+                ? h('span', { class: 'ev-pool' }, `${ev.pool.dc}/${ev.pool.cluster}/${ev.pool.service}`)
+                : h('a', { href: poolHref(ev.pool), class: 'ev-pool' }, `${ev.pool.dc}/${ev.pool.name}`)
+              : null,
             ev.host ? [' ', h('strong', { class: 'host' }, ev.host)] : null,
             ' ',
             h('span', { class: 'ev-text' }, eventText(ev)),

@@ -3,7 +3,7 @@
 import { UsageError } from '../../model/errors.js';
 import { ICINGA_ENV } from '../../monitoring/downtime-config.js';
 import { applyAdminChange, reportLines, type AdminPatch } from '../admin-change.js';
-import { withContext, type CliOpts } from '../context.js';
+import { withWriteContext, type CliOpts } from '../context.js';
 import { parseServiceFilter, readInventory, resolveHost } from '../inventory.js';
 
 export function parseWeight(text: string): number {
@@ -29,7 +29,7 @@ export function verb(name: string) {
     const downtime = name === 'depool' && typeof opts.downtime === 'string' ? await import('../downtime.js') : undefined;
     const downtimeMs = downtime !== undefined ? downtime.parseDowntime(opts.downtime as string) : undefined;
     const filter = parseServiceFilter(typeof opts.service === 'string' ? opts.service : undefined);
-    return withContext(opts, async (ctx) => {
+    return withWriteContext(opts, async (ctx) => {
       const inv = await readInventory(ctx);
       const targets = resolveHost(inv, args[0], filter);
       const report = await applyAdminChange(ctx, inv, targets, patch, {

@@ -1,4 +1,4 @@
-// audit: recent audit records, newest first, filterable by host, actor and key prefix.
+// audit: recent audit records, newest first, filterable by host, actor, key prefix and operation.
 import { UsageError } from '../../model/errors.js';
 import { listAudit } from '../../store/audit.js';
 import { withContext, type CliOpts } from '../context.js';
@@ -18,6 +18,7 @@ export async function run(_args: string[], opts: CliOpts): Promise<number> {
       limit: hostKeys === undefined ? limit : Math.max(limit * 20, 1000),
       keyPrefix,
       actor: typeof opts.actor === 'string' ? opts.actor : undefined,
+      operationId: typeof opts.op === 'string' ? opts.op : undefined,
     })).filter((r) => hostKeys === undefined || hostKeys.has(r.key)).slice(0, limit);
     ctx.out.result(
       records.map((r) => `${r.time} ${r.actor} ${r.key} ${JSON.stringify(r.before)} -> ${JSON.stringify(r.after)}${r.reason ? ` (${r.reason})` : ''}`),

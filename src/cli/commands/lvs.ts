@@ -26,10 +26,19 @@ export async function renderPybalCommand(_args: string[], opts: CliOpts): Promis
 export async function agentCommand(_args: string[], opts: CliOpts): Promise<number> {
   const { runAgent } = await import('../../lvs/agent.js');
   const { loadEtcdOptions } = await import('../../store/connection.js');
+  const { bgpConfigFromFlags } = await import('../../lvs/bgp-config.js');
   const listen = typeof opts.listen === 'string' && opts.listen !== 'none' ? parseHostPort(opts.listen) : undefined;
   const services = typeof opts.services === 'string' ? opts.services.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
   const period = typeof opts.period === 'string' ? parseDuration(opts.period) : undefined;
   if (period === null) throw new UsageError(`bad --period '${String(opts.period)}': a duration like 5s or 500ms`);
+  const text = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
+  const bgp = bgpConfigFromFlags({
+    bgp: opts.bgp === true, bgpLocalAsn: text('bgpLocalAsn'), bgpPeerAsn: text('bgpPeerAsn'), bgpPeerAddress: text('bgpPeerAddress'),
+    bgpMed: text('bgpMed'), bgpNexthopIpv4: text('bgpNexthopIpv4'), bgpNexthopIpv6: text('bgpNexthopIpv6'), bgpRouterId: text('bgpRouterId'),
+    bgpLocalIps: text('bgpLocalIps'), bgpLocalPort: text('bgpLocalPort'), bgpHoldTime: text('bgpHoldTime'), bgpConnectRetry: text('bgpConnectRetry'),
+    bgpPolicy: text('bgpPolicy'), bgpDefault: text('bgpDefault'), bgpNetns: text('bgpNetns'), bgpPoll: text('bgpPoll'),
+    gobgpd: text('gobgpd'), gobgp: text('gobgp'),
+  });
   const agent = await runAgent({
     host: String(opts.host ?? ''),
     services,
@@ -40,6 +49,7 @@ export async function agentCommand(_args: string[], opts: CliOpts): Promise<numb
       : { kind: 'etcd', etcd: loadEtcdOptions(flagsOf(opts), process.env) },
     periodMs: period,
     listen: opts.listen === 'none' ? false : listen,
+    ...(bgp ? { bgp } : {}),
   });
   process.stderr.write(`lvs agent running${agent.url ? `; status at ${agent.url}/status, metrics at ${agent.url}/metrics` : ''}\n`);
   await new Promise<void>((resolve) => {

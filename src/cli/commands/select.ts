@@ -2,9 +2,9 @@
 // Actions: get | pool | depool | drain | decommission | weight N | weight=N | set/pooled=..:weight=..
 import { UsageError } from '../../model/errors.js';
 import { parseSelector } from '../../model/selector.js';
-import { POOLED_VALUES, servicePath, type Pooled } from '../../model/types.js';
+import { POOLED_VALUES, poolPath, type Pooled } from '../../model/types.js';
 import { applyAdminChange, reportLines, type AdminPatch } from '../admin-change.js';
-import { withContext, type CliOpts } from '../context.js';
+import { withWriteContext, type CliOpts } from '../context.js';
 import { readInventory, selectHosts } from '../inventory.js';
 import { parseWeight } from './admin-verbs.js';
 
@@ -35,12 +35,12 @@ export async function run(args: string[], opts: CliOpts): Promise<number> {
   const [selText, ...actionWords] = args;
   const selector = parseSelector(selText);
   const action = parseAction(actionWords);
-  return withContext(opts, async (ctx) => {
+  return withWriteContext(opts, async (ctx) => {
     const inv = await readInventory(ctx);
     const hosts = selectHosts(inv, selector, selText);
     if (action.kind === 'get') {
       ctx.out.result(
-        hosts.map((h) => `${servicePath(h)} ${h.host}: ${h.value === null ? `INVALID (${h.invalid})` : JSON.stringify(h.value)}`),
+        hosts.map((h) => `${poolPath(h)} ${h.host}: ${h.value === null ? `INVALID (${h.invalid})` : JSON.stringify(h.value)}`),
         hosts.map((h) => ({ dc: h.dc, cluster: h.cluster, service: h.service, host: h.host, value: h.value, invalid: h.invalid })),
       );
       return 0;

@@ -4,7 +4,7 @@ import { loadPools } from '../../config/pools/index.js';
 import { formatProblem } from '../../model/errors.js';
 import type { Pooled } from '../../model/types.js';
 import { syncServices } from '../../store/sync.js';
-import { withContext, type CliOpts } from '../context.js';
+import { withWriteContext, type CliOpts } from '../context.js';
 
 export async function run(args: string[], opts: CliOpts): Promise<number> {
   const dir = args[0] ?? 'pools';
@@ -14,13 +14,14 @@ export async function run(args: string[], opts: CliOpts): Promise<number> {
     process.stderr.write(`poolctl: sync refused: ${loaded.problems.length} problem(s) in ${dir}; nothing was written\n`);
     return 1;
   }
-  return withContext(opts, async (ctx) => {
+  return withWriteContext(opts, async (ctx) => {
     const report = await syncServices(ctx.kv, loaded, {
       keys: ctx.keys,
       actor: ctx.actor,
       reason: typeof opts.reason === 'string' ? opts.reason : `poolctl sync ${dir}`,
       dryRun: opts.dryRun === true,
       newHostPooled: (opts.newHosts as Pooled | undefined) ?? 'yes',
+      operationId: ctx.operationId,
     });
     const lines = report.lines.length === 0 ? ['in sync: nothing to change'] : report.lines.map((l) => (report.dryRun ? `(dry run) ${l}` : l));
     ctx.out.result(lines, report);

@@ -68,7 +68,7 @@ export interface RawService {
   catalog?: string;
   /** Older form, instead of `pool`: the cluster, with the servers listed in the service. */
   cluster?: string;
-  lvs: { ip: string; port: number; protocol?: 'tcp' | 'udp'; scheduler?: string; method?: 'g' | 'i' | 'm' };
+  lvs: { ip: string; port: number; protocol?: 'tcp' | 'udp'; scheduler?: string; method?: 'g' | 'i' | 'm'; bgp?: boolean; drain?: string };
   depool_threshold?: number;
   checks: RawCheck[];
   flapping?: { transitions?: number; window?: string };
@@ -214,6 +214,9 @@ export function normalizeService(dc: string, key: string, raw: RawService, serve
       protocol,
       scheduler: raw.lvs.scheduler ?? SERVICE_DEFAULTS.scheduler,
       method: raw.lvs.method ?? SERVICE_DEFAULTS.method,
+      // Only when set: absent means the LVS agent's default (bgp) or off (drain).
+      ...(raw.lvs.bgp !== undefined ? { bgp: raw.lvs.bgp } : {}),
+      ...(raw.lvs.drain !== undefined && ms(raw.lvs.drain, 0) > 0 ? { drainMs: ms(raw.lvs.drain, 0) } : {}),
     },
     depoolThreshold: raw.depool_threshold ?? SERVICE_DEFAULTS.depoolThreshold,
     checks: raw.checks.map((c, i) => check(c, names[i])),

@@ -1,0 +1,49 @@
+// The glue between the agent's reconciles and its BGP speaker: after each reconcile, what the agent
+// knows about each service (definition, skipped or not, real servers) becomes the BGP plan.
+import type { BgpConfig } from './bgp-config.js';
+import { BgpMetrics } from './bgp-metrics.js';
+import { planAnnouncements, type BgpServiceView } from './bgp-plan.js';
+import { BgpSpeaker, type BgpStatus } from './bgp-speaker.js';
+import type { ReconcileReport } from './agent-reconciler.js';
+import type { ServiceInputs } from './agent-source.js';
+import type { Registry } from 'prom-client';
+
+export interface AgentBgp {
+  /** Plans and applies the announcements after a reconcile; resolves when gobgpd was updated. */
+  onReport(r: ReconcileReport, snapshot: ReadonlyMap<string, ServiceInputs>): Promise<void>;
+  status(): BgpStatus;
+  stop(): Promise<void>;
+}
+
+export function bgpViews(r: ReconcileReport, snapshot: ReadonlyMap<string, ServiceInputs>): BgpServiceView[] {
+  return r.services.map((s) => {
+    const def = snapshot.get(s.service)?.def;
+    return {
+      service: s.service,
+      ...(def ? { ip: def.lvs.ip, ...(def.lvs.bgp !== undefined ? { bgp: def.lvs.bgp } : {}) } : {}),
+      ...(s.skipped !== undefined ? { skipped: s.skipped } : {}),
+      serving: (s.realServers ?? 0) + (s.draining?.length ?? 0),
+    };
+  });
+}
+
+/** Starts gobgpd (unless dry-run); announces nothing until the first reconcile that reached the source. */
+export async function startAgentBgp(o: {
+  config: BgpConfig;
+  dryRun: boolean;
+  registry: Registry;
+  log: (event: string, fields: Record<string, unknown>) => void;
+  print: (line: string) => void;
+}): Promise<AgentBgp> {
+  const speaker = new BgpSpeaker({ config: o.config, dryRun: o.dryRun, log: o.log, print: o.print, metrics: new BgpMetrics(o.registry) });
+  await speaker.start();
+  return {
+    onReport(r, snapshot) {
+      // Source down: nothing is known, so nothing changes (fail static, as for the IPVS table).
+      if (r.result === 'source-down') return Promise.resolve();
+      return speaker.update(planAnnouncements(bgpViews(r, snapshot), o.config, speaker.announcements()));
+    },
+    status: () => speaker.status(),
+    stop: () => speaker.stop(),
+  };
+}

@@ -1,0 +1,165 @@
+// The leader's publication at size, against a real etcd with its DEFAULT limits: 500 pools are
+// published in transactions within --max-txn-ops and --max-request-bytes, each with the fence
+// compare; a pool whose write etcd refuses (an auth role that may not write its state key) is
+// retried on its own growing backoff while every other pool is published, and keeps being
+// published as it changes; a failed fence drops the batch without retrying it.
+import t from 'tap';
+import { addPrefixUser, enableAuth, startEtcd } from '../helpers/etcd.js';
+import { openKv } from '../../src/store/connection.js';
+import { Keys } from '../../src/store/keys.js';
+import { ETCD_MAX_TXN_OPS, TXN_BUDGET_BYTES, txnBytes } from '../../src/store/limits.js';
+import { PermissionDeniedError } from '../../src/store/errors.js';
+import { PublishQueue } from '../../src/daemon/publish-queue.js';
+import { Leader } from '../../src/daemon/leader.js';
+import { DaemonData } from '../../src/daemon/data.js';
+import type { Kv, TxnRequest } from '../../src/store/kv.js';
+import type { ServiceDef } from '../../src/model/types.js';
+import { servicePath } from '../../src/model/types.js';
+import { sleep, testLog, waitFor } from './harness.js';
+
+const keys = new Keys();
+const FENCE = keys.election('leader-test');
+const etcd = await startEtcd();
+t.teardown(() => etcd.stop());
+const root = await openKv({ endpoints: etcd.endpoints }, 'gateway');
+t.teardown(() => root.close());
+await root.txn({ compare: [], success: [{ type: 'put', key: FENCE, value: 'me' }] });
+await enableAuth(etcd);
+// May read everything, but write only the state of pools named p… (not the pool "zz").
+await addPrefixUser(etcd, 'leader', 'leader-pw', [
+  { prefix: '/', perm: 'read' },
+  { prefix: `${keys.statePrefix()}eqiad/cl/p`, perm: 'readwrite' },
+  { prefix: '/q/', perm: 'readwrite' },
+]);
+
+function recording(kv: Kv): { kv: Kv; txns: TxnRequest[] } {
+  const txns: TxnRequest[] = [];
+  return { txns, kv: { user: kv.user, range: (r) => kv.range(r), get: (k) => kv.get(k), txn: (r) => { txns.push(r); return kv.txn(r); }, close: async () => {} } };
+}
+const admin = await openKv({ endpoints: etcd.endpoints, user: 'root', password: etcd.rootPassword }, 'gateway');
+t.teardown(() => admin.close());
+const count = async (prefix: string) => (await admin.range({ key: prefix, prefix: true, limit: 1 })).count;
+
+t.test('queue: 500 keys in a few fenced transactions; a refused key retries alone, with growing backoff', async (t) => {
+  const kv = await openKv({ endpoints: etcd.endpoints, user: 'leader', password: 'leader-pw' }, 'etcd3');
+  t.teardown(() => kv.close());
+  const rec = recording(kv);
+  const values = new Map<string, string>();
+  const written: string[] = [];
+  const failures: { keys: string[]; retryMs: number; err: unknown }[] = [];
+  const q = new PublishQueue({
+    kv: rec.kv,
+    fence: { key: FENCE, target: 'value', op: '==', value: 'me' },
+    produce: (k) => (values.has(k) ? { etcdKey: k, value: values.get(k)! } : undefined),
+    onWritten: (k) => written.push(k),
+    onFailed: (k, err, retryMs) => failures.push({ keys: k, retryMs, err }),
+    maxDelayMs: 800,
+  });
+  t.teardown(() => q.clear());
+  const bad = `${keys.statePrefix()}eqiad/cl/zz`;
+  const good = Array.from({ length: 500 }, (_, i) => `/q/${String(i).padStart(3, '0')}`);
+  for (const k of [...good.slice(0, 250), bad, ...good.slice(250)]) {
+    values.set(k, JSON.stringify({ k, pad: 'x'.repeat(200) }));
+    q.add(k);
+  }
+  await waitFor('the 500 good keys', () => count('/q/'), (n) => n === 500, 20_000);
+  t.equal(new Set(written).size, 500, 'each good key written');
+  t.notOk(written.includes(bad));
+  // The refused batch fails whole once; then each of its keys goes alone: all but the bad one land.
+  t.type(failures[0].err, PermissionDeniedError);
+  t.ok(rec.txns.every((r) => r.compare.length === 1 && r.compare[0].key === FENCE), 'every transaction carries the fence');
+  t.ok(rec.txns.every((r) => r.success.length <= ETCD_MAX_TXN_OPS && txnBytes(r) <= TXN_BUDGET_BYTES), 'within etcd\'s limits');
+  await sleep(2500);
+  const badFailures = failures.filter((f) => f.keys.length === 1 && f.keys[0] === bad);
+  t.ok(badFailures.length >= 3, `the bad key keeps retrying (${badFailures.length} times)`);
+  const delays = badFailures.map((f) => f.retryMs);
+  t.ok(delays[2] > delays[0] * 1.5, `its backoff grows (${delays.join(', ')} ms)`);
+  t.ok(delays.every((d) => d <= 800 * 1.2), 'capped');
+  t.equal(written.length, 500, 'nothing else is written again meanwhile');
+  // The others keep being published while the bad key backs off.
+  values.set(good[7], '{"changed": true}');
+  q.add(good[7]);
+  await waitFor('a change to another key', async () => (await admin.get(good[7]))?.value, (v) => v === '{"changed": true}', 5000);
+  t.equal(q.retrying.size, 1, 'only the bad key is retrying');
+  t.ok(q.retrying.has(bad));
+  // Once etcd accepts it (the role is granted the key), its next retry lands it and it rejoins the batches.
+  await etcd.etcdctl(['role', 'grant-permission', 'leader-role', 'readwrite', bad]);
+  await waitFor('the bad key lands', async () => (await admin.get(bad))?.value, (v) => v !== undefined, 5000);
+  t.equal(q.retrying.size, 0);
+  await etcd.etcdctl(['role', 'revoke-permission', 'leader-role', bad]);
+  await admin.txn({ compare: [], success: [{ type: 'delete', key: bad }] });
+});
+
+t.test('queue: a failed fence drops the batch, no retry', async (t) => {
+  const kv = await openKv({ endpoints: etcd.endpoints, user: 'leader', password: 'leader-pw' }, 'gateway');
+  t.teardown(() => kv.close());
+  const fenced: string[][] = [];
+  const q = new PublishQueue({
+    kv,
+    fence: { key: FENCE, target: 'value', op: '==', value: 'someone-else' },
+    produce: (k) => ({ etcdKey: k, value: 'v' }),
+    onFenced: (ks) => fenced.push(ks),
+  });
+  for (let i = 0; i < 300; i++) q.add(`/q/fenced/${i}`);
+  await waitFor('fenced', async () => fenced.flat().length, (n) => n === 300, 10_000);
+  t.equal(fenced.length, 3, 'three batches of at most 128');
+  t.equal(await count('/q/fenced/'), 0, 'nothing written');
+  t.equal(q.pending, 0, 'nothing left to retry');
+});
+
+function poolDef(i: number | string): ServiceDef {
+  const name = typeof i === 'number' ? `p${String(i).padStart(3, '0')}` : i;
+  return {
+    dc: 'eqiad', name, catalog: name, pool: { cluster: 'cl', service: name },
+    lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
+    depoolThreshold: 0.5,
+    checks: [],
+    flapping: { transitions: 6, windowMs: 600_000 },
+    monitoring: {},
+    servers: Object.fromEntries(Array.from({ length: 40 }, (_, h) => [`${name}-backend-${String(h).padStart(3, '0')}.eqiad.wmnet`, { weight: 10 }])),
+  };
+}
+
+t.test('leader: 500 pools published within the limits; one refused pool does not stall the others', async (t) => {
+  const kv = await openKv({ endpoints: etcd.endpoints, user: 'leader', password: 'leader-pw' }, 'etcd3');
+  t.teardown(() => kv.close());
+  const rec = recording(kv);
+  const data = new DaemonData();
+  const defs = [...Array.from({ length: 500 }, (_, i) => poolDef(i)), poolDef('zz')];
+  for (const d of defs) {
+    data.services.set(servicePath(d), d);
+    data.admin.set(servicePath(d), new Map(Object.keys(d.servers).map((h) => [h, { weight: 10, pooled: 'yes' as const }])));
+  }
+  let now = 1_700_000_000_000;
+  const leader = new Leader({ kv: rec.kv, keys, data, quorum: 'majority', log: testLog, now: () => now, fence: { key: FENCE, holder: 'me' } });
+  t.teardown(() => leader.deactivate());
+  const started = Date.now();
+  leader.activate();
+  const statePrefix = `${keys.statePrefix()}eqiad/cl/`;
+  await waitFor('500 states', () => count(statePrefix), (n) => n === 500, 60_000);
+  const ms = Date.now() - started;
+  t.equal(await admin.get(keys.state({ dc: 'eqiad', name: 'zz' })), undefined, 'the refused pool is not published');
+  const total = rec.txns.reduce((n, r) => n + txnBytes(r), 0);
+  t.ok(total > 1_572_864, `500 states (${total} bytes) are more than one etcd request may carry`);
+  t.ok(rec.txns.every((r) => r.success.length <= ETCD_MAX_TXN_OPS), `at most ${ETCD_MAX_TXN_OPS} pools per transaction`);
+  t.ok(rec.txns.every((r) => txnBytes(r) <= TXN_BUDGET_BYTES), 'at most 1 MiB per transaction');
+  t.ok(rec.txns.every((r) => r.compare.length === 1 && r.compare[0].key === FENCE), 'every transaction fenced');
+  const sizes = rec.txns.map((r) => r.success.length);
+  t.comment(`500 pools published in ${ms} ms, ${rec.txns.length} transactions (largest ${Math.max(...sizes)} pools, ${Math.max(...rec.txns.map(txnBytes))} bytes)`);
+
+  // While "zz" keeps failing, a change to another pool is published at once.
+  const before = rec.txns.length;
+  const path = 'eqiad/cl/p123';
+  const host = 'p123-backend-005.eqiad.wmnet';
+  now += 1000;
+  data.admin.get(path)!.set(host, { weight: 10, pooled: 'no' });
+  leader.adminChanged(path, host);
+  const state = await waitFor('p123 republished', async () => JSON.parse((await admin.get(keys.state({ dc: 'eqiad', name: 'p123' })))!.value) as { servers: Record<string, { pooled: boolean; enabled: boolean }> },
+    (s) => s.servers[host]?.enabled === false, 5000);
+  t.equal(state.servers[host].pooled, false, 'the depool is published');
+  const zzKey = keys.state({ dc: 'eqiad', name: 'zz' });
+  const zzTries = rec.txns.slice(before).filter((r) => r.success.some((o) => o.key === zzKey)).length;
+  t.ok(rec.txns.slice(before).some((r) => r.success.some((o) => o.key.endsWith('/p123')) && r.success.length === 1), 'p123 went out in its own small transaction');
+  t.comment(`zz retried ${zzTries} time(s) meanwhile, each alone`);
+  t.ok(rec.txns.filter((r) => r.success.some((o) => o.key === zzKey)).slice(1).every((r) => r.success.length === 1), 'after its first failure, zz is only ever written alone');
+});
