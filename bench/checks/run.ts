@@ -197,7 +197,7 @@ interface PooldStats {
 async function benchSize(n: number) {
   const { sims, backends } = await Sims.start(addresses(n));
   const targets: ScheduledTarget[] = backends.map((b, i) => ({
-    service: { dc: 'bench', cluster: 'bench', service: SERVICE },
+    service: { dc: 'bench', name: SERVICE },
     host: `backend${i}.bench`,
     address: b.address,
     port: b.port,

@@ -21,7 +21,7 @@ let results = 0;
 sched.addListener({ result: () => results++ });
 for (let i = 0; i < N; i++) {
   sched.upsert({
-    service: { dc: 'bench', cluster: 'bench', service: 'svc' },
+    service: { dc: 'bench', name: 'svc' },
     host: `h${i}`,
     address: `127.100.${Math.floor(i / 250)}.${(i % 250) + 1}`,
     port: 80,

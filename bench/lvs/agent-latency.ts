@@ -39,6 +39,7 @@ import { serializeConftoolValue } from '../../src/store/conftool-value.js';
 import { updateHosts } from '../../src/store/write.js';
 import type { Kv } from '../../src/store/kv.js';
 import type { EffectiveServer, PoolState, ServiceDef } from '../../src/model/types.js';
+import { poolOf } from '../../src/model/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Works from bench/lvs (source) and from dist/bench/lvs (built).
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
   const keys = new Keys();
   const kv: Kv = await openKv({ endpoints: etcd.endpoints }, 'etcd3');
   const def: ServiceDef = {
-    dc: 'eqiad', cluster: 'bench', service: 'web',
+    dc: 'eqiad', name: 'web_80', catalog: 'web', pool: { cluster: 'bench', service: 'web' },
     lvs: { ip: '10.2.2.50', port: 80, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
     depoolThreshold: 0.5, checks: [], flapping: { transitions: 6, windowMs: 600_000 }, monitoring: {},
     servers: Object.fromEntries(HOSTS.map((h, i) => [h, { weight: 10, address: `10.64.50.${i + 1}` }])),
@@ -173,7 +174,7 @@ async function main(): Promise<void> {
     pooledAdmin: pooled ? 'yes' : 'no', enabled: pooled, up: true, pooled, weight: 10, reason: 'ok', flapping: false, findings: [],
   });
   const state = (depooled: string | undefined): PoolState => ({
-    dc: def.dc, cluster: def.cluster, service: def.service, revision: revision++, updatedAt: Date.now(), depoolThreshold: 0.5, pooledDown: [],
+    dc: def.dc, name: def.name, pool: def.pool, revision: revision++, updatedAt: Date.now(), depoolThreshold: 0.5, pooledDown: [],
     servers: Object.fromEntries(HOSTS.map((h) => [h, server(h !== depooled)])),
   });
   const put = (key: string, value: unknown) => kv.txn({ compare: [], success: [{ type: 'put', key, value: JSON.stringify(value) }] });
@@ -189,7 +190,7 @@ async function main(): Promise<void> {
     def.checks = [{ kind: 'command', name: 'true', argv: ['/bin/true'], timeoutMs: 1000, intervalMs: 1000, rise: 1, fall: 1 }];
     await put(keys.service(def), def);
     for (const h of HOSTS) {
-      await kv.txn({ compare: [], success: [{ type: 'put', key: keys.host({ ...def, host: h }), value: serializeConftoolValue({ weight: 10, pooled: 'yes' }) }] });
+      await kv.txn({ compare: [], success: [{ type: 'put', key: keys.host({ ...poolOf(def), host: h }), value: serializeConftoolValue({ weight: 10, pooled: 'yes' }) }] });
     }
     ({ child: daemon, url: daemonUrl } = await startDaemon(etcd.clientUrl));
     await waitFor(async () => {
@@ -200,13 +201,13 @@ async function main(): Promise<void> {
     // poolctl's write path: the JSON-gateway Kv and the store's CAS updateHosts (with its audit record).
     const cliKv = await openKv({ endpoints: etcd.endpoints });
     write = (host, depool) =>
-      updateHosts(cliKv, [{ key: keys.host({ ...def, host }), patch: { pooled: depool ? 'no' : 'yes' } }], { keys, actor: 'bench', reason: 'lvs latency bench' });
+      updateHosts(cliKv, [{ key: keys.host({ ...poolOf(def), host }), patch: { pooled: depool ? 'no' : 'yes' } }], { keys, actor: 'bench', reason: 'lvs latency bench' });
   }
 
   let waiter: ((r: ReconcileReport) => void) | undefined;
   const agent = await runAgent({
     host: 'lvs-bench',
-    services: ['eqiad/bench/web'],
+    services: ['eqiad/web_80'],
     source: SOURCE === 'poold' ? { kind: 'poold', url: daemonUrl, stream: STREAM } : { kind: 'etcd', etcd: { endpoints: etcd.endpoints } },
     ipvsadmPath: FRONT,
     ipvsadmEnv: env,

@@ -19,8 +19,9 @@ function pool(n: number): { service: ServiceDef; admin: Record<string, ConftoolV
   const hosts = Array.from({ length: n }, (_, i) => `mw${String(i).padStart(5, '0')}.eqiad.wmnet`);
   const service: ServiceDef = {
     dc: 'eqiad',
-    cluster: 'bench',
-    service: 'pool',
+    name: 'pool_80',
+    catalog: 'pool',
+    pool: { cluster: 'bench', service: 'pool' },
     lvs: { ip: '10.0.0.1', port: 80, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
     depoolThreshold: 0.5,
     checks: [],
