@@ -153,7 +153,9 @@ export function buildProgram(): Command {
     .action(lazy(async () => ({ run: (await import('./commands/lvs.js')).agentCommand })));
   program.command('import <kind> <file>').description('import an existing pybal.conf as pools/ YAML (kind: pybal)')
     .option('--dc <dc>', 'the dc this pybal.conf serves')
-    .option('--cluster <cluster>', 'conftool cluster for the imported services')
+    .option('--conftool-nodes <file>', 'conftool-data node file: the hosts of the pools `config = etcd://...` names')
+    .option('--catalog <file>', "Wikimedia's service catalog (service.yaml): catalog names, and checks taken from the monitoring probes")
+    .option('--cluster <cluster>', 'conftool cluster for services read from file:// or http:// server lists')
     .option('--out <file>', 'write to a file instead of stdout')
     .action(lazy(() => import('./commands/import-pybal.js')));
   offline(etcdOptions(program.command('monitoring <action>').description('monitoring render: Icinga config from the pool definitions')))
@@ -165,6 +167,7 @@ export function buildProgram(): Command {
   offline(etcdOptions(program.command('drift').description('compare deployed pybal.conf / Icinga config with the pool definitions (Nagios output)')))
     .option('--pybal <file>', 'deployed pybal.conf')
     .option('--icinga <file>', 'deployed Icinga config')
+    .option('--catalog <file>', "Wikimedia's service catalog: compare each service's LVS monitors with its monitoring probes (needs --dc)")
     .addOption(new Option('--icinga-format <format>').choices(['icinga2', 'nagios']).default('icinga2'))
     .option('--poold-url <url>', 'expected poold URL in `config =` lines')
     .action(lazy(() => import('./commands/drift.js')));

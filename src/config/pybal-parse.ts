@@ -82,6 +82,12 @@ const DEFAULTS = {
 const TRUE_WORDS = ['t', 'true', 'y', 'yes', 'on', '1'];
 const FALSE_WORDS = ['f', 'false', 'n', 'no', 'off', '0'];
 
+/** A boolean option's value as PyBal's getboolean reads it (undefined when it is not a boolean word). */
+export function pybalBoolean(text: string): boolean | undefined {
+  const v = text.toLowerCase();
+  return TRUE_WORDS.includes(v) ? true : FALSE_WORDS.includes(v) ? false : undefined;
+}
+
 /** Reads options of one section, collecting problems instead of stopping at the first. */
 class SectionReader {
   readonly understood = new Set<string>();

@@ -179,6 +179,21 @@ export function poolRefOf(key: string, raw: Pick<RawService, 'pool' | 'cluster'>
 }
 
 /**
+ * The PyBal section a services key names: `<key>_<port>[_<protocol>]`, or the key itself when it already
+ * ends in that suffix. Two sections may share a VIP label on different ports (Wikimedia's `textlb_80` and
+ * `textlb_443`): one map cannot hold `textlb` twice, so such keys are written as the full section name.
+ */
+export function sectionOfKey(key: string, port: number, protocol: 'tcp' | 'udp'): string {
+  const suffix = sectionName('', port, protocol);
+  return key.length > suffix.length && key.endsWith(suffix) ? key : sectionName(key, port, protocol);
+}
+
+/** The key's label: the section name without its `_<port>[_<protocol>]` suffix. */
+function labelOfKey(key: string, port: number, protocol: 'tcp' | 'udp'): string {
+  return sectionOfKey(key, port, protocol).slice(0, -sectionName('', port, protocol).length);
+}
+
+/**
  * One LVS service. `servers` is the pool's list, which the loader fills in once every file is read
  * (a pool may be defined in another file of the same dc).
  */
@@ -190,8 +205,8 @@ export function normalizeService(dc: string, key: string, raw: RawService, serve
   const protocol = raw.lvs.protocol ?? SERVICE_DEFAULTS.protocol;
   const def: ServiceDef = {
     dc,
-    name: sectionName(key, raw.lvs.port, protocol),
-    catalog: raw.catalog ?? key,
+    name: sectionOfKey(key, raw.lvs.port, protocol),
+    catalog: raw.catalog ?? labelOfKey(key, raw.lvs.port, protocol),
     pool: poolRefOf(key, raw),
     lvs: {
       ip: raw.lvs.ip,
