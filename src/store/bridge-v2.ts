@@ -58,6 +58,14 @@ export interface BridgeOptions {
   resyncMs?: number;
   /** Reconciles running at once (default 8). */
   concurrency?: number;
+  /**
+   * A change seen in v2 is reconciled this long after its event (default 200 ms). poolctl
+   * --conftool-v2 writes v3 itself right after its v2 compare-and-swap, with the audit record at
+   * the same v3 revision (write-v2.ts); the pause lets that write land first, so poold can name
+   * who and why. Correctness never depends on it: whoever writes v3 first, the other finds the
+   * sides equal (or its guard fails and it re-reads).
+   */
+  v2SettleMs?: number;
   now?: () => number;
 }
 
@@ -100,6 +108,7 @@ export class ConftoolV2Bridge {
   private resyncing: Promise<void> | undefined;
   private resyncAgain = false;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly delayed = new Map<string, NodeJS.Timeout>();
   private readonly unmirrorable = new Set<string>();
   private idleWaiters: (() => void)[] = [];
 
@@ -151,6 +160,12 @@ export class ConftoolV2Bridge {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
+    for (const [key, t] of this.delayed) {
+      clearTimeout(t);
+      this.queued.delete(key);
+    }
+    this.delayed.clear();
+    this.checkIdle();
     await Promise.all([this.v2Watch?.stop(), this.v3Watch?.stop()]);
     await this.idle();
   }
@@ -171,7 +186,7 @@ export class ConftoolV2Bridge {
   private v2Event(ev: V2Response): void {
     // A directory event (created, deleted recursively, expired) may stand for many leaves.
     if (ev.node.dir === true || ev.prevNode?.dir === true) this.requestResync();
-    else this.schedule(ev.node.key);
+    else this.schedule(ev.node.key, this.o.v2SettleMs ?? 200);
   }
 
   /** A key the bridge can mirror: below the prefix, no empty segment, no v2-hidden (`_`) segment. */
@@ -236,7 +251,8 @@ export class ConftoolV2Bridge {
 
   // ---- per-key reconcile, never two at once for one key, `concurrency` at once overall ----
 
-  schedule(key: string): void {
+  /** Reconciles `key` after `delayMs` (a key already queued is reconciled once more after its current run). */
+  schedule(key: string, delayMs = 0): void {
     if (this.stopped || !this.mirrorable(key)) return;
     const q = this.queued.get(key);
     if (q !== undefined) {
@@ -245,7 +261,15 @@ export class ConftoolV2Bridge {
     }
     const state = { again: false };
     this.queued.set(key, state);
-    void this.run(key, state);
+    if (delayMs <= 0) {
+      void this.run(key, state);
+      return;
+    }
+    const t = setTimeout(() => {
+      this.delayed.delete(key);
+      void this.run(key, state);
+    }, delayMs);
+    this.delayed.set(key, t);
   }
 
   private async slot(): Promise<void> {
