@@ -59,7 +59,7 @@ export interface BridgeOptions {
   /** Reconciles running at once (default 8). */
   concurrency?: number;
   /**
-   * A change seen in v2 is reconciled this long after its event (default 200 ms). poolctl
+   * A change seen in v2 is reconciled this long after its event (default 100 ms). poolctl
    * --conftool-v2 writes v3 itself right after its v2 compare-and-swap, with the audit record at
    * the same v3 revision (write-v2.ts); the pause lets that write land first, so poold can name
    * who and why. Correctness never depends on it: whoever writes v3 first, the other finds the
@@ -186,7 +186,7 @@ export class ConftoolV2Bridge {
   private v2Event(ev: V2Response): void {
     // A directory event (created, deleted recursively, expired) may stand for many leaves.
     if (ev.node.dir === true || ev.prevNode?.dir === true) this.requestResync();
-    else this.schedule(ev.node.key, this.o.v2SettleMs ?? 200);
+    else this.schedule(ev.node.key, this.o.v2SettleMs ?? 100);
   }
 
   /** A key the bridge can mirror: below the prefix, no empty segment, no v2-hidden (`_`) segment. */

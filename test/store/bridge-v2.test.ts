@@ -74,17 +74,25 @@ t.test('a confctl-style write in v2 reaches v3, and a poolctl write in v3 reache
   t.equal(await until('the host to appear in v2', () => v2Value(key), (v) => v !== undefined),
     '{"weight": 10, "pooled": "yes"}', 'a host only v3 had is created in v2');
 
-  // confctl select 'name=sca1002.*' set/pooled=no, as conftool writes it:
+  // confctl select 'name=sca1002.*' set/pooled=no, as conftool writes it (etcdctl's process start
+  // counts in this figure, so it is reported, not asserted):
   let t0 = Date.now();
   await etcd.etcdctlV2(['set', key, '{"weight": 7, "pooled": "no"}']);
   await until('v3 to show the v2 write', () => v3Value(key), (v) => v === '{"weight": 7, "pooled": "no"}', 5000);
-  const toV3 = Date.now() - t0;
-  t.ok(toV3 < 1000, `v2 -> v3 in ${toV3} ms (< 1 s)`);
+  t.comment(`etcdctl set -> visible in v3: ${Date.now() - t0} ms, etcdctl start-up included`);
   // The copy carries an audit record at the same revision, naming the bridge.
   const e3 = await gw.get(key);
   const [rec] = await listAudit(gw, keys, { limit: 1, keyPrefix: key });
   t.same({ actor: rec.actor, revision: rec.revision, before: rec.before, after: rec.after },
     { actor: BRIDGE_ACTOR, revision: e3!.modRevision, before: { weight: 10, pooled: 'yes' }, after: { weight: 7, pooled: 'no' } });
+
+  // The same v2 write timed from the request (python-etcd's update: a PUT with prevIndex).
+  const idx = (await v2.getLeaf(key))!.modifiedIndex;
+  t0 = Date.now();
+  await v2.set(key, '{"weight": 7, "pooled": "inactive"}', { prevIndex: idx });
+  await until('v3 to show the v2 CAS write', () => v3Value(key), (v) => v === '{"weight": 7, "pooled": "inactive"}', 5000);
+  const toV3 = Date.now() - t0;
+  t.ok(toV3 < 1000, `v2 -> v3 in ${toV3} ms (< 1 s)`);
 
   // poolctl pool sca1002 (the v3 store path), read back the way PyBal's etcd:// and confctl read.
   t0 = Date.now();
