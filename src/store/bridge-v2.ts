@@ -35,6 +35,7 @@ import type { Compare, KvEntry, TxnOp } from './kv.js';
 import type { Etcd3Kv } from './kv-etcd3.js';
 import { V2CompareFailedError, V2KeyNotFoundError, V2NodeExistsError, V2NotADirError, V2NotAFileError } from './v2-errors.js';
 import { v2Dir, type V2Client, type V2Leaf, type V2Listing, type V2Response } from './v2-client.js';
+import { KeyQueue } from './key-queue.js';
 import { V2DirWatch } from './v2-watch.js';
 import { listThenWatch, type ListWatch } from './watch.js';
 
@@ -102,13 +103,10 @@ export class ConftoolV2Bridge {
   private v2Watch: V2DirWatch | undefined;
   private v3Watch: ListWatch | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
-  private readonly queued = new Map<string, { again: boolean }>();
-  private readonly waiting: (() => void)[] = [];
-  private running = 0;
+  private readonly queue: KeyQueue;
   private resyncing: Promise<void> | undefined;
   private resyncAgain = false;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
-  private readonly delayed = new Map<string, NodeJS.Timeout>();
   private readonly unmirrorable = new Set<string>();
   private idleWaiters: (() => void)[] = [];
 
@@ -117,6 +115,7 @@ export class ConftoolV2Bridge {
     this.prefix = o.keys.poolsPrefix();
     this.dir = v2Dir(this.prefix);
     this.basePrefix = `${o.keys.roots.poold}/bridge-v2/base`;
+    this.queue = new KeyQueue((key) => this.reconcileLogged(key), { concurrency: o.concurrency ?? 8, onIdle: () => this.checkIdle() });
   }
 
   /** Where the agreed value of conftool key `key` is kept (in v3). */
@@ -160,24 +159,19 @@ export class ConftoolV2Bridge {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
-    for (const [key, t] of this.delayed) {
-      clearTimeout(t);
-      this.queued.delete(key);
-    }
-    this.delayed.clear();
-    this.checkIdle();
+    this.queue.stop();
     await Promise.all([this.v2Watch?.stop(), this.v3Watch?.stop()]);
     await this.idle();
   }
 
   /** Resolves once no reconcile or resync is queued or running. */
   idle(): Promise<void> {
-    if (this.queued.size === 0 && this.resyncing === undefined) return Promise.resolve();
+    if (this.queue.size === 0 && this.resyncing === undefined) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
   private checkIdle(): void {
-    if (this.queued.size !== 0 || this.resyncing !== undefined) return;
+    if (this.queue.size !== 0 || this.resyncing !== undefined) return;
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const r of w) r();
@@ -249,68 +243,29 @@ export class ConftoolV2Bridge {
     this.o.log.error({ key }, `v2 bridge: cannot mirror ${key}: ${why}; fix or delete it`);
   }
 
-  // ---- per-key reconcile, never two at once for one key, `concurrency` at once overall ----
+  // ---- per-key reconcile (KeyQueue: never two at once for one key, `concurrency` overall) ----
 
   /** Reconciles `key` after `delayMs` (a key already queued is reconciled once more after its current run). */
   schedule(key: string, delayMs = 0): void {
     if (this.stopped || !this.mirrorable(key)) return;
-    const q = this.queued.get(key);
-    if (q !== undefined) {
-      q.again = true;
-      return;
-    }
-    const state = { again: false };
-    this.queued.set(key, state);
-    if (delayMs <= 0) {
-      void this.run(key, state);
-      return;
-    }
-    const t = setTimeout(() => {
-      this.delayed.delete(key);
-      void this.run(key, state);
-    }, delayMs);
-    this.delayed.set(key, t);
+    this.queue.schedule(key, delayMs);
   }
 
-  private async slot(): Promise<void> {
-    if (this.running < (this.o.concurrency ?? 8)) {
-      this.running++;
-      return;
-    }
-    await new Promise<void>((r) => this.waiting.push(r));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
-  }
-
-  private async run(key: string, state: { again: boolean }): Promise<void> {
-    await this.slot();
+  /** The queue's job: reconcile, and deal with failures here (log, report, retry). */
+  private async reconcileLogged(key: string): Promise<void> {
     try {
-      do {
-        state.again = false;
-        try {
-          await this.reconcile(key);
-          this.unmirrorable.delete(key);
-        } catch (err) {
-          if (this.stopped) break;
-          if (err instanceof V2NotADirError || err instanceof V2NotAFileError) {
-            // A v3 key where v2 has a directory, or below a v2 value: v2 cannot hold both.
-            this.warnUnmirrorable(key, `v2 has a ${err instanceof V2NotAFileError ? 'directory' : 'value'} in the way (${err.message})`);
-            break;
-          }
-          this.stats.errors++;
-          this.o.log.warn({ key, err: (err as Error).message }, 'v2 bridge: reconcile failed; retrying in 1 s');
-          this.retryLater(() => this.schedule(key), 1000);
-          break;
-        }
-      } while (state.again && !this.stopped);
-    } finally {
-      this.release();
-      this.queued.delete(key);
-      this.checkIdle();
+      await this.reconcile(key);
+      this.unmirrorable.delete(key);
+    } catch (err) {
+      if (this.stopped) return;
+      if (err instanceof V2NotADirError || err instanceof V2NotAFileError) {
+        // A v3 key where v2 has a directory, or below a v2 value: v2 cannot hold both.
+        this.warnUnmirrorable(key, `v2 has a ${err instanceof V2NotAFileError ? 'directory' : 'value'} in the way (${err.message})`);
+        return;
+      }
+      this.stats.errors++;
+      this.o.log.warn({ key, err: (err as Error).message }, 'v2 bridge: reconcile failed; retrying in 1 s');
+      this.retryLater(() => this.schedule(key), 1000);
     }
   }
 
