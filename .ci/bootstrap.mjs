@@ -16,6 +16,7 @@ const NEEDED = {
   test: {
     etcd: 'etcd-server',
     etcdctl: 'etcd-client',
+    '/usr/lib/python3/dist-packages/etcd/__init__.py': 'python3-etcd',
     icinga2: 'icinga2-bin',
     haproxy: 'haproxy',
     promtool: 'prometheus',

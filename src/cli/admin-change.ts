@@ -6,6 +6,7 @@ import { InvalidStoredValueError, SafetyRefusal } from '../model/errors.js';
 import type { Pooled } from '../model/types.js';
 import { poolPath } from '../model/types.js';
 import { updateHosts } from '../store/write.js';
+import { updateHostsV2 } from '../store/write-v2.js';
 import { confirmMany } from './confirm.js';
 import type { CliContext } from './context.js';
 import { guardChange } from './guard.js';
@@ -83,11 +84,12 @@ export async function applyAdminChange(
   await confirmMany(toWrite.map(describeChange), opts);
   if (toWrite.length === 0) return { dryRun: false, revision: null, operationId: null, changes: planned, warnings };
 
-  const result = await updateHosts(
-    ctx.kv,
-    toWrite.map((p) => ({ key: p.key, patch: { ...patch } })),
-    { keys: ctx.keys, actor: ctx.actor, reason: opts.reason ?? '', operationId: ctx.operationId },
-  );
+  const hostChanges = toWrite.map((p) => ({ key: p.key, patch: { ...patch } }));
+  const writeOpts = { keys: ctx.keys, actor: ctx.actor, reason: opts.reason ?? '', operationId: ctx.operationId };
+  // --conftool-v2: conftool's own keyspace first, then the v3 copy and audit record (write-v2.ts).
+  const result = ctx.v2 !== undefined
+    ? await updateHostsV2(ctx.v2, ctx.kv, hostChanges, writeOpts)
+    : await updateHosts(ctx.kv, hostChanges, writeOpts);
   const byKey = new Map(result.results.map((r) => [r.key, r]));
   const changes = planned.map((p) => {
     const r = byKey.get(p.key);

@@ -5,6 +5,7 @@ import { newOperationId, resolveActor } from '../store/audit.js';
 import { PartialWriteError } from '../store/errors.js';
 import { Keys } from '../store/keys.js';
 import type { Kv } from '../store/kv.js';
+import type { V2Client } from '../store/v2-client.js';
 import { makeOutput, type Output } from './output.js';
 import { reportPartialWrite } from './partial.js';
 import { userInfo } from 'node:os';
@@ -27,6 +28,8 @@ export interface CliContext {
   actor: string;
   /** One per poolctl command: on every audit record it writes, across all its transactions. */
   operationId: string;
+  /** Set with --conftool-v2: admin writes go to etcd v2 first (store/write-v2.ts). */
+  v2?: V2Client;
   close(): Promise<void>;
 }
 
@@ -37,12 +40,14 @@ export function flagsOf(opts: CliOpts): EtcdFlags {
   return {
     etcd: s('etcd'), etcdCa: s('etcdCa'), etcdCert: s('etcdCert'), etcdKey: s('etcdKey'),
     etcdUser: s('etcdUser'), etcdPassword: s('etcdPassword'), etcdConfig: s('etcdConfig'),
+    conftoolV2: s('conftoolV2'),
   };
 }
 
 export async function openContext(opts: CliOpts): Promise<CliContext> {
   const options = loadEtcdOptions(flagsOf(opts), process.env);
   const kv = await openKv(options, 'gateway');
+  const v2 = options.conftoolV2 === undefined ? undefined : new (await import('../store/v2-client.js')).V2Client(options);
   const keys = new Keys({ conftool: process.env.POOLD_CONFTOOL_ROOT, poold: process.env.POOLD_ROOT });
   return {
     kv,
@@ -50,7 +55,11 @@ export async function openContext(opts: CliOpts): Promise<CliContext> {
     out: makeOutput(opts.json === true),
     actor: resolveActor({ ...process.env, USER: process.env.USER ?? osUser() }, options.user),
     operationId: newOperationId(),
-    close: () => kv.close(),
+    ...(v2 ? { v2 } : {}),
+    close: async () => {
+      await v2?.close();
+      await kv.close();
+    },
   };
 }
 

@@ -34,6 +34,7 @@ function globalOptions(program: Command): Command {
     .option('--etcd-user <user>', 'etcd user (env POOLD_ETCD_USER)')
     .option('--etcd-password <password>', 'etcd password (env POOLD_ETCD_PASSWORD; prefer the env or config file)')
     .option('--etcd-config <file>', 'YAML file with etcd settings (env POOLD_ETCD_CONFIG)')
+    .option('--conftool-v2 <winner>', 'conftool pools live in etcd v2 too: write there first; v2|v3 wins concurrent changes, off (env POOLD_CONFTOOL_V2)')
     .option('--json', 'machine-readable output');
 }
 

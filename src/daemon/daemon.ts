@@ -26,6 +26,7 @@ import type { Logger } from './logger.js';
 import { Mirror, type MirrorHandlers } from './mirror.js';
 import { Observer } from './observer.js';
 import { DriftWatch } from './drift-watch.js';
+import { BridgeV2Runner } from './bridge-v2-runner.js';
 import { electionName, overlappingScopes, scopeName, scopeOfElection, scopesOverlap } from './scope-conflict.js';
 
 export interface DaemonOptions {
@@ -69,6 +70,8 @@ export class Daemon {
   private readonly otherScopes = new Set<string>();
   private configuring: Promise<void> = Promise.resolve();
   private drift: DriftWatch | undefined;
+  /** With --conftool-v2: campaigns for, and while elected runs, the v2 bridge. */
+  private bridgeRunner: BridgeV2Runner | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     this.keys = o.keys ?? new Keys();
@@ -82,6 +85,11 @@ export class Daemon {
 
   get isLeader(): boolean {
     return this.leader?.isActive ?? false;
+  }
+
+  /** The v2 bridge while this instance runs it (--conftool-v2 and elected), for tests and status. */
+  get bridgeV2(): BridgeV2Runner['bridge'] {
+    return this.bridgeRunner?.bridge;
   }
 
   async start(): Promise<void> {
@@ -159,9 +167,16 @@ export class Daemon {
       onError: (err) => log.warn({ err: err.message }, 'election: etcd error, retrying'),
     });
     this.election.start();
+    if (this.o.etcd.conftoolV2 !== undefined) {
+      this.bridgeRunner = new BridgeV2Runner({
+        kv: this.kv, etcd: this.o.etcd, keys: this.keys, candidate: this.o.observer, ttlSeconds: this.o.leaseTtlSeconds, log,
+      });
+      this.bridgeRunner.start();
+    }
   }
 
   async stop(): Promise<void> {
+    await this.bridgeRunner?.stop();
     this.drift?.stop();
     this.stopAuditRetention();
     this.leader?.deactivate();
@@ -179,6 +194,7 @@ export class Daemon {
    * is abandoned too: before, its lease kept being renewed, so a "crashed" leader stayed leader.
    */
   async crash(): Promise<void> {
+    await this.bridgeRunner?.abandon();
     this.drift?.stop();
     this.leader?.deactivate();
     this.publisher?.abandon();

@@ -54,6 +54,7 @@ function program(): Command {
     .option('--etcd <urls>', 'etcd endpoints (env POOLD_ETCD); none: run an embedded etcd on 127.0.0.1:2379 (env POOLD_ETCD_PORT)')
     .option('--etcd-ca <file>').option('--etcd-cert <file>').option('--etcd-key <file>')
     .option('--etcd-user <user>').option('--etcd-password <password>').option('--etcd-config <file>')
+    .option('--conftool-v2 <winner>', 'run the v2 bridge (when elected): keep conftool pools identical in etcd v2 and v3; v2|v3 wins concurrent changes of one field, off (env POOLD_CONFTOOL_V2)')
     .option('--drift-pybal <file>', 'deployed pybal.conf to compare with the pool definitions (drift goes to /alerts)')
     .option('--drift-icinga <file>', 'deployed Icinga config to compare likewise')
     .addOption(new Option('--drift-icinga-format <format>').choices(['icinga2', 'nagios']).default('icinga2'))

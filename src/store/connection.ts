@@ -18,15 +18,17 @@ export interface EtcdFlags {
   etcdUser?: string;
   etcdPassword?: string;
   etcdConfig?: string;
+  /** --conftool-v2 v2|v3|off (see EtcdOptions.conftoolV2). */
+  conftoolV2?: string;
 }
 
 export type Env = Record<string, string | undefined>;
 
-type Field = 'endpoints' | 'ca' | 'cert' | 'key' | 'user' | 'password';
+type Field = 'endpoints' | 'ca' | 'cert' | 'key' | 'user' | 'password' | 'conftoolV2';
 
 const FILE_KEYS: Record<string, Field> = {
   endpoints: 'endpoints', hosts: 'endpoints', ca: 'ca', cert: 'cert', key: 'key',
-  user: 'user', username: 'user', password: 'password',
+  user: 'user', username: 'user', password: 'password', conftool_v2: 'conftoolV2',
 };
 
 function splitEndpoints(s: string, where: string): string[] {
@@ -83,11 +85,11 @@ export function resolveEtcdOptions(flags: EtcdFlags, env: Env, fileText?: string
   const file = fileText === undefined ? {} : parseFile(fileText, path);
   const fromEnv: Partial<Record<Field, string>> = {
     endpoints: env.POOLD_ETCD, ca: env.POOLD_ETCD_CA, cert: env.POOLD_ETCD_CERT, key: env.POOLD_ETCD_KEY,
-    user: env.POOLD_ETCD_USER, password: env.POOLD_ETCD_PASSWORD,
+    user: env.POOLD_ETCD_USER, password: env.POOLD_ETCD_PASSWORD, conftoolV2: env.POOLD_CONFTOOL_V2,
   };
   const fromFlags: Partial<Record<Field, string>> = {
     endpoints: flags.etcd, ca: flags.etcdCa, cert: flags.etcdCert, key: flags.etcdKey,
-    user: flags.etcdUser, password: flags.etcdPassword,
+    user: flags.etcdUser, password: flags.etcdPassword, conftoolV2: flags.conftoolV2,
   };
   const pick = (f: Field): { value: string; where: string } | undefined => {
     for (const [src, where] of [[fromFlags, '--etcd flags'], [fromEnv, 'environment'], [file, path]] as const) {
@@ -101,6 +103,14 @@ export function resolveEtcdOptions(flags: EtcdFlags, env: Env, fileText?: string
   for (const f of ['ca', 'cert', 'key', 'user', 'password'] as const) {
     const v = pick(f);
     if (v !== undefined) opts[f] = v.value;
+  }
+  const v2 = pick('conftoolV2');
+  if (v2 !== undefined && v2.value !== 'off') {
+    if (v2.value !== 'v2' && v2.value !== 'v3') {
+      throw new UsageError(`${v2.where}: conftool v2 setting "${v2.value}" is not one of v2, v3, off ` +
+        '(v2/v3: keep conftool pools in etcd v2 too, that side winning concurrent changes of one field)', { where: v2.where });
+    }
+    opts.conftoolV2 = v2.value;
   }
   if ((opts.cert === undefined) !== (opts.key === undefined)) {
     throw new UsageError('etcd client certificate and key go together: give both --etcd-cert and --etcd-key (or neither)', {});

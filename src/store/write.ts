@@ -53,7 +53,8 @@ export interface UpdateResult {
   results: HostWriteResult[];
 }
 
-function validatePatch(key: string, patch: ConftoolPatch): void {
+/** Refuses a patch that could never make a valid conftool value (UsageError), before anything is written. */
+export function validatePatch(key: string, patch: ConftoolPatch): void {
   try {
     validateConftoolValue(key, { ...CONFTOOL_DEFAULTS, ...patch });
   } catch (err) {

@@ -33,6 +33,8 @@ export interface MemberSpec {
   tls?: { caFile: string; certFile: string; keyFile: string; client: EtcdTlsFiles };
   heartbeatMs: number;
   electionMs: number;
+  /** Also serve etcd's v2 API (`--enable-v2`; etcd 3.4/3.5 only): conftool 3.x and PyBal's etcd:// use it. */
+  enableV2?: boolean;
 }
 
 let rootDir: string | undefined;
@@ -120,6 +122,7 @@ export class EtcdMember {
       '--snapshot-count=10000',
       '--quota-backend-bytes=268435456',
     ];
+    if (s.enableV2) a.push('--enable-v2=true');
     if (s.tls) {
       a.push(`--cert-file=${s.tls.certFile}`, `--key-file=${s.tls.keyFile}`,
         `--trusted-ca-file=${s.tls.caFile}`, '--client-cert-auth=true');

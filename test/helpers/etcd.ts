@@ -15,6 +15,8 @@ export type { EtcdTlsFiles } from './etcd-process.js';
 export interface StartEtcdOptions {
   /** Serve clients over https with a throwaway CA; clients must present the returned client cert. */
   tls?: boolean;
+  /** Also serve the v2 API (`--enable-v2`), as conftool 3.x and PyBal's etcd:// need; see etcdctlV2(). */
+  enableV2?: boolean;
 }
 
 export interface EtcdControl {
@@ -36,6 +38,8 @@ export interface EtcdInstance extends EtcdControl {
   etcdctl(args: string[]): Promise<string>;
   /** Set by enableAuth(); etcdctl() then authenticates as root. */
   rootPassword?: string;
+  /** Runs Debian's etcdctl with ETCDCTL_API=2 (the v2 keys API: set, get, ls, rm, mkdir, ...). Needs enableV2. */
+  etcdctlV2(args: string[]): Promise<string>;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -50,6 +54,7 @@ async function startSingle(opts: StartEtcdOptions): Promise<{ member: EtcdMember
       name: 'm0', clientPort, peerPort, dataDir: join(dir, 'data'),
       initialCluster: `m0=http://127.0.0.1:${peerPort}`,
       heartbeatMs: 10, electionMs: 100,
+      ...(opts.enableV2 ? { enableV2: true } : {}),
       ...(tls ? { tls: { ...tls.server, client: tls.client } } : {}),
     }, dir);
     try {
@@ -78,6 +83,18 @@ export function etcdctlRunner(endpoints: string[], tls: EtcdTlsFiles | undefined
   });
 }
 
+/** etcdctl speaking etcd's v2 API (ETCDCTL_API=2), as an operator's or conftool's v2 writes. */
+export function etcdctlV2Runner(endpoints: string[], tls: EtcdTlsFiles | undefined) {
+  return (args: string[]): Promise<string> => new Promise((resolve, reject) => {
+    const a = [`--endpoints=${endpoints.join(',')}`, '--no-sync', '--timeout=5s', '--total-timeout=10s'];
+    if (tls) a.push(`--ca-file=${tls.caFile}`, `--cert-file=${tls.certFile}`, `--key-file=${tls.keyFile}`);
+    execFile(ETCDCTL_BIN, [...a, ...args], { env: { ...process.env, ETCDCTL_API: '2' } }, (err, stdout, stderr) => {
+      if (err) reject(Object.assign(new Error(`ETCDCTL_API=2 etcdctl ${args.join(' ')} failed: ${stderr || err.message}`), { stderr, code: err.code }));
+      else resolve(stdout);
+    });
+  });
+}
+
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdInstance> {
   const { member, tls } = await startSingle(opts);
   const inst: EtcdInstance = {
@@ -89,6 +106,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdInstan
     kill: () => member.kill(),
     restart: () => member.restart(),
     etcdctl: (args) => run(args),
+    etcdctlV2: (args) => etcdctlV2Runner(inst.endpoints, tls)(args),
   };
   const run = etcdctlRunner(inst.endpoints, tls, () => inst.rootPassword === undefined ? undefined : `root:${inst.rootPassword}`);
   return inst;
