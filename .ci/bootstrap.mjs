@@ -23,6 +23,11 @@ const NEEDED = {
     openssl: 'openssl',
     '/usr/lib/nagios/plugins/check_tcp': 'monitoring-plugins-basic',
     '/usr/sbin/nagios4': 'nagios4-core',
+    'dpkg-buildpackage': 'dpkg-dev',
+    dh: 'debhelper',
+    help2man: 'help2man',
+    lintian: 'lintian',
+    debootstrap: 'debootstrap',
   },
 };
 
