@@ -98,9 +98,15 @@ export interface DebianRoot {
   remove(): void;
 }
 
+/**
+ * argv for `env`: a clean environment (tap's process hooks add NODE_OPTIONS to every child's
+ * environment, naming files that do not exist in the root), a private mount namespace, /proc, chroot.
+ */
 function chrootArgv(dir: string, argv: string[], user?: string): string[] {
   const userspec = user === undefined ? '' : ` --userspec=${user}:${user}`;
-  return ['--mount', '--propagation', 'private', '--', 'sh', '-c', `mount -t proc proc "$0/proc" && exec chroot${userspec} "$0" "$@"`, dir, ...argv];
+  return ['-i', ...Object.entries(CLEAN_ENV).map(([k, v]) => `${k}=${v}`),
+    'unshare', '--mount', '--propagation', 'private', '--',
+    'sh', '-c', `mount -t proc proc "$0/proc" && exec chroot${userspec} "$0" "$@"`, dir, ...argv];
 }
 
 export async function unpackRoot(tarball: string): Promise<DebianRoot> {
@@ -109,8 +115,8 @@ export async function unpackRoot(tarball: string): Promise<DebianRoot> {
   if (tar.code !== 0) throw new Error(`unpacking ${tarball} failed: ${tar.stderr}`);
   return {
     dir,
-    run: (argv, opts = {}) => run('unshare', chrootArgv(dir, argv, opts.user), { timeoutMs: opts.timeoutMs }),
-    spawn: (argv, opts = {}) => spawn('unshare', chrootArgv(dir, argv, opts.user), { env: CLEAN_ENV, stdio: ['ignore', 'pipe', 'pipe'] }),
+    run: (argv, opts = {}) => run('env', chrootArgv(dir, argv, opts.user), { timeoutMs: opts.timeoutMs }),
+    spawn: (argv, opts = {}) => spawn('env', chrootArgv(dir, argv, opts.user), { env: CLEAN_ENV, stdio: ['ignore', 'pipe', 'pipe'] }),
     remove() {
       const left = mountsUnder(dir);
       // Never recurse into a mounted /proc: leave the root behind and say so.

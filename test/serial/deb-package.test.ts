@@ -94,7 +94,9 @@ t.test('lintian: no errors', async (t) => {
   const r = await run('lintian', ['--fail-on', 'error', '--tag-display-limit', '0', DEB, AGENT_DEB], { timeoutMs: 20 * 60_000 });
   const errors = r.stdout.split('\n').filter((l) => l.startsWith('E:'));
   t.same(errors, [], 'no E: tags');
-  t.equal(r.code, 0, r.stdout + r.stderr);
+  if (r.code !== 0) t.comment(r.stdout + r.stderr);
+  t.equal(r.code, 0, 'lintian --fail-on error exits 0');
+  // Warnings are allowed but counted, so a new one shows in the output.
   t.comment(`lintian warnings: ${r.stdout.split('\n').filter((l) => l.startsWith('W:')).length}`);
 });
 
@@ -106,7 +108,9 @@ t.test('installed into a clean Debian root', async (t) => {
   t.comment(`root: ${root.dir}; node there: ${(await root.run(['node', '--version'])).stdout.trim()}`);
 
   const install = await root.run(['dpkg', '-i', `/tmp/poold_${VERSION}_all.deb`, `/tmp/poold-lvs-agent_${VERSION}_all.deb`], { timeoutMs: 10 * 60_000 });
-  t.equal(install.code, 0, `dpkg -i: ${install.stdout}${install.stderr}`);
+  if (install.code !== 0) t.comment(install.stdout + install.stderr);
+  t.equal(install.code, 0, 'dpkg -i installs both packages (their dependencies are met by Debian\'s packages)');
+  t.match(install.stdout + install.stderr, /Creating user 'poold'/, 'postinst ran systemd-sysusers');
   const status = await root.run(['dpkg-query', '-W', '-f', '${Package} ${Version} ${db:Status-Status}\\n', 'poold', 'poold-lvs-agent']);
   t.equal(status.stdout, `poold ${VERSION} installed\npoold-lvs-agent ${VERSION} installed\n`);
 
@@ -164,9 +168,9 @@ t.test('installed into a clean Debian root', async (t) => {
     };
     t.same(await open('poold.service'), [...common].sort(), 'poold: no capability at all');
     t.same(await open('poold-lvs-agent.service'), [...common, 'AmbientCapabilities=', 'CapabilityBoundingSet=~CAP_NET_ADMIN'].sort(), 'the agent: CAP_NET_ADMIN only');
-    const unit = await root.run(['systemctl', 'cat', 'poold.service']);
+    const unit = readFileSync(join(root.dir, 'lib/systemd/system/poold.service'), 'utf8');
     for (const line of ['ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes', 'NoNewPrivileges=yes', 'StateDirectory=poold', 'SystemCallFilter=@system-service', 'User=poold']) {
-      t.match(unit.stdout, new RegExp(`^${line}$`, 'm'), line);
+      t.match(unit, new RegExp(`^${line}$`, 'm'), line);
     }
   });
 
