@@ -229,7 +229,10 @@ services:
       .find((s) => s.address === '10.2.2.99' && s.port === port);
     t.same(svc?.servers.map((s) => [s.address, s.weight]), [['127.0.0.1', 10]], 'pkg1001 in IPVS with weight 10');
     t.equal(statSync(statePath).uid, Number((await root.run(['id', '-u', 'poold'])).stdout.trim()), 'ipvsadm ran as the poold user');
-    const am = await get(`http://127.0.0.1:${agentPort}/metrics`);
-    t.match(am.body, /^poold_lvs_source_up\{lvs_host="pkgtest"\} 1$/m, 'agent /metrics');
+    // The table is written before the reconcile that wrote it has read it back and reported.
+    const am = await waitFor('the agent to report its applied reconcile', () => get(`http://127.0.0.1:${agentPort}/metrics`),
+      (r) => /^poold_lvs_reconciles_total\{result="applied",lvs_host="pkgtest"\} [1-9]/m.test(r.body), 30_000);
+    t.match(am.body, /^poold_lvs_source_up\{lvs_host="pkgtest"\} 1$/m, 'agent /metrics: source up');
+    t.match(am.body, /^poold_lvs_real_servers\{service="eqiad\/pkg\/pkgtest",vs="tcp 10\.2\.2\.99:\d+",lvs_host="pkgtest"\} 1$/m, 'agent /metrics: one real server');
   });
 });
