@@ -28,6 +28,11 @@ const NEEDED = {
     bird: 'bird2',
     ip: 'iproute2',
     python3: 'python3-minimal', // test/model/pyregex.test.ts checks selector regexes against Python's re
+    'dpkg-buildpackage': 'dpkg-dev',
+    dh: 'debhelper',
+    help2man: 'help2man',
+    lintian: 'lintian',
+    debootstrap: 'debootstrap',
   },
 };
 
