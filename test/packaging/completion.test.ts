@@ -46,20 +46,22 @@ t.test('the tables are poolctl\'s commands and flags', async (t) => {
   const top = [...new Set(all.map(([n]) => n.split(' ')[0]))];
   t.same(words(await bash('echo $_poolctl_commands')), [...top, 'help'].sort(), 'verbs (and commander\'s help)');
   t.same(words(await bash('echo $_poolctl_lvs_commands')), all.filter(([n]) => n.startsWith('lvs ')).map(([n]) => n.slice(4)).sort(), 'lvs subcommands');
+  // Global options (--etcd*, --json) work before or after the verb, so every verb completes them.
+  const globals = program.options.map((o) => o.long!).filter((l) => l !== '--version');
   for (const [name, cmd] of all) {
-    const want = [...cmd.options.map((o) => o.long!), '--help'].sort();
+    const want = [...new Set([...globals, ...cmd.options.map((o) => o.long!), '--help'])].sort();
     t.same(words(await bash(`_poolctl_flags ${JSON.stringify(name)}`)), want, `flags of ${name}`);
   }
-  const valueFlags = new Set(all.flatMap(([, c]) => c.options.filter((o) => o.required || o.optional).map((o) => o.long!)));
+  const valueFlags = new Set([program, ...all.map(([, c]) => c)].flatMap((c) => c.options.filter((o) => o.required || o.optional).map((o) => o.long!)));
   t.same(words(await bash('echo $_poolctl_value_flags')), [...valueFlags].sort(), 'flags that take a value');
-  t.same(program.options.map((o) => o.long), ['--version'], 'the only global flag besides --help is --version');
+  t.same(words(await bash('echo $_poolctl_etcd')), globals.sort(), 'the global flags');
 });
 
 t.test('verbs, flags and fixed values complete', async (t) => {
   t.same(await complete(['poolctl', 'de']), ['decommission', 'depool']);
   t.same(await complete(['poolctl', '--v']), ['--version']);
   t.same(await complete(['poolctl', 'depool', '--d']), ['--downtime', '--dry-run']);
-  t.same(await complete(['poolctl', 'get', '--']), ['--etcd', '--etcd-ca', '--etcd-cert', '--etcd-config', '--etcd-key', '--etcd-password', '--etcd-user', '--help', '--json', '--service']);
+  t.same(await complete(['poolctl', 'get', '--']), ['--conftool-v2', '--etcd', '--etcd-ca', '--etcd-cert', '--etcd-config', '--etcd-key', '--etcd-password', '--etcd-user', '--help', '--json', '--service']);
   t.same(await complete(['poolctl', 'sync', '--new-hosts', '']), ['inactive', 'no', 'yes']);
   t.same(await complete(['poolctl', 'monitoring', '--format', 'n']), ['nagios']);
   t.same(await complete(['poolctl', 'lvs', '']), ['--help', 'agent', 'render-pybal']);

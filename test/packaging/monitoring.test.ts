@@ -43,7 +43,7 @@ function exported(text: string, into: Map<string, Set<string>>): void {
 
 async function exportedSeries(): Promise<Map<string, Set<string>>> {
   const series = new Map<string, Set<string>>();
-  const key = { dc: 'eqiad', cluster: 'sca', service: 'cxserver' };
+  const key = { dc: 'eqiad', name: 'cxserver_8080' };
   const pool = new PoolMetrics();
   pool.bindSource({
     metricPools: () => [{ key, counts: Object.fromEntries(SERVER_STATES.map((s) => [s, 1])) as Record<(typeof SERVER_STATES)[number], number>, stale: false }],

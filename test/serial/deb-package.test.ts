@@ -202,11 +202,11 @@ services:
     poold.stderr!.on('data', (d: Buffer) => { pooldErr += d.toString(); });
     t.teardown(() => stop(poold));
     const base = `http://127.0.0.1:${api}`;
-    const pool = await waitFor('poold to publish pkg1001 up and pooled', () => get(`${base}/v1/pools/eqiad/pkg/pkgtest`),
+    const pool = await waitFor('poold to publish pkg1001 up and pooled', () => get(`${base}/v1/pools/eqiad/pkgtest_${port}`),
       (r) => r.status === 200 && r.body.includes('"pybalStatus":"enabled/up/pooled"'), 90_000).catch((err: Error) => { throw new Error(`${err.message}\npoold stderr: ${pooldErr}`); });
     t.match(pool.body, /pkg1001\.eqiad\.wmnet/);
     const metrics = await get(`${base}/metrics`);
-    t.match(metrics.body, /^poold_servers\{dc="eqiad",cluster="pkg",service="pkgtest",state="up"\} 1$/m, '/metrics');
+    t.match(metrics.body, new RegExp(`^poold_servers\\{dc="eqiad",service="pkgtest_${port}",state="up"\\} 1$`, 'm'), '/metrics');
     const page = await get(`${base}/`, 'text/html');
     t.equal(page.status, 200, 'the dashboard assets are shipped');
     t.match(page.body, /^<!doctype html>/i);
