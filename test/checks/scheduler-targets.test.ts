@@ -7,7 +7,7 @@ import { FakeBackends, httpDef, seeded, tcpDef } from './scheduler-fakes.js';
 
 const def: ServiceDef = {
   dc: 'eqiad',
-  name: 'cxserver',
+  name: 'cxserver_8080',
   catalog: 'cxserver',
   pool: { cluster: 'sca', service: 'cxserver' },
   lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
@@ -29,7 +29,7 @@ t.test('one target per server and check, with the last published health and the 
       ['sca1002.eqiad.wmnet', 'sca1002.eqiad.wmnet', 8080, 'tcp', false],
     ],
   );
-  t.ok(ts.every((x) => x.flapping === def.flapping && x.service.name === 'cxserver'));
+  t.ok(ts.every((x) => x.flapping === def.flapping && x.service.name === 'cxserver_8080'));
 });
 
 t.test('the scheduler accepts them; the tcp check goes to its own port', async (t) => {
@@ -39,10 +39,10 @@ t.test('the scheduler accepts them; the tcp check goes to its own port', async (
   const r = sched.setTargets(targetsForService(def));
   t.same(r.rejected, []);
   t.same(sched.targetKeys().sort(), [
-    'eqiad/sca/cxserver/sca1001.eqiad.wmnet/info',
-    'eqiad/sca/cxserver/sca1001.eqiad.wmnet/tcp',
-    'eqiad/sca/cxserver/sca1002.eqiad.wmnet/info',
-    'eqiad/sca/cxserver/sca1002.eqiad.wmnet/tcp',
+    'eqiad/cxserver_8080/sca1001.eqiad.wmnet/info',
+    'eqiad/cxserver_8080/sca1001.eqiad.wmnet/tcp',
+    'eqiad/cxserver_8080/sca1002.eqiad.wmnet/info',
+    'eqiad/cxserver_8080/sca1002.eqiad.wmnet/tcp',
   ]);
   sched.start();
   await clock.advance(1100); // first slots lie within the interval, plus the 5 % spread and the 10 ms batch tick

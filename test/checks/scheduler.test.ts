@@ -83,7 +83,7 @@ t.test('rise and fall with a fake clock: transitions exactly at the rise-th / fa
       ['went_down', 4005, 'refused'],
     ],
   );
-  t.match(health[2], { target: 'eqiad/sca/cxserver/sca1001.eqiad.wmnet/tcp', host: 'sca1001.eqiad.wmnet', check: 'tcp' });
+  t.match(health[2], { target: 'eqiad/cxserver/sca1001.eqiad.wmnet/tcp', host: 'sca1001.eqiad.wmnet', check: 'tcp' });
   t.match(health[2].message, /connection refused \(3 consecutive failures, fall 3\)/);
   t.notOk(sched.health(key)!.up);
   await halt(clock, sched);
@@ -277,14 +277,14 @@ t.test('setTargets makes the set exact and validates input with clear errors', a
   // One bad target does not block the rest; an existing one keeps its previous definition.
   const bad = sched.setTargets([target(2, { check: tcpDef({ rise: 0 }) }), target(5), target(6), target(7, { address: '' })]);
   t.equal(bad.upserted, 2);
-  t.same(bad.rejected.map((x) => x.target), ['eqiad/sca/cxserver/sca1002.eqiad.wmnet/tcp', 'eqiad/sca/cxserver/sca1007.eqiad.wmnet/tcp']);
+  t.same(bad.rejected.map((x) => x.target), ['eqiad/cxserver/sca1002.eqiad.wmnet/tcp', 'eqiad/cxserver/sca1007.eqiad.wmnet/tcp']);
   t.match(String(bad.rejected[0].error), /rise must be an integer >= 1/);
   t.match(JSON.parse(JSON.stringify(bad.rejected))[1].message, /no address to check/, 'the reason survives JSON logging');
-  t.same(sched.targetKeys().sort(), ['sca1002', 'sca1005', 'sca1006'].map((h) => `eqiad/sca/cxserver/${h}.eqiad.wmnet/tcp`));
-  t.equal(sched.health('eqiad/sca/cxserver/sca1002.eqiad.wmnet/tcp') !== undefined, true, 'sca1002 still checked with its old definition');
+  t.same(sched.targetKeys().sort(), ['sca1002', 'sca1005', 'sca1006'].map((h) => `eqiad/cxserver/${h}.eqiad.wmnet/tcp`));
+  t.equal(sched.health('eqiad/cxserver/sca1002.eqiad.wmnet/tcp') !== undefined, true, 'sca1002 still checked with its old definition');
   t.throws(() => sched.upsert(target(1, { check: tcpDef({ intervalMs: 0 }) })), {
     name: 'UsageError',
-    message: /eqiad\/sca\/cxserver\/sca1001.eqiad.wmnet\/tcp: check interval must be > 0 ms, got 0/,
+    message: /eqiad\/cxserver\/sca1001.eqiad.wmnet\/tcp: check interval must be > 0 ms, got 0/,
   });
   t.throws(() => sched.upsert(target(1, { check: tcpDef({ fall: 0 }) })), { message: /fall must be an integer >= 1/ });
   t.throws(() => sched.upsert(target(1, { address: '' })), UsageError);
