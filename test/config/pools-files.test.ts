@@ -23,7 +23,11 @@ t.test('the same dc/service in two files is rejected at the second definition', 
     { file: 'pools/a.yaml', text: svc('eqiad', 'cxserver', 'sca1001.eqiad.wmnet') },
     { file: 'pools/b.yaml', text: svc('eqiad', 'cxserver', 'sca1002.eqiad.wmnet') },
   ]);
-  t.same(r.problems.map(formatProblem), ['pools/b.yaml:3:3: service eqiad/cxserver is already defined at pools/a.yaml:3:3']);
+  // The older form defines both a conftool pool (sca/cxserver) and an LVS service (cxserver_8080): both are duplicates.
+  t.same(r.problems.map(formatProblem), [
+    'pools/b.yaml:3:3: pool eqiad/sca/cxserver is already defined at pools/a.yaml:3:3',
+    'pools/b.yaml:3:3: LVS service eqiad/cxserver_8080 (PyBal section cxserver_8080) is already defined at pools/a.yaml:3:3',
+  ]);
   t.same(
     r.services.map((s) => Object.keys(s.servers)),
     [['sca1001.eqiad.wmnet']],
@@ -44,7 +48,7 @@ t.test('one service name in two dcs is fine; the same host in both is not', asyn
     { file: 'pools/codfw.yaml', text: svc('codfw', 'cxserver', 'sca1001.eqiad.wmnet', '10.2.1.18') },
   ]);
   t.same(dup.problems.map(formatProblem), [
-    'pools/codfw.yaml:8:7: host sca1001.eqiad.wmnet is already a server of cxserver in eqiad (pools/eqiad.yaml:8:7)',
+    'pools/codfw.yaml:8:7: host sca1001.eqiad.wmnet is already a server in dc eqiad (pools/eqiad.yaml:8:7); a host lives in one dc',
   ]);
   t.same(dup.services.map((s) => s.dc), ['eqiad']);
 });
