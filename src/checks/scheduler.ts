@@ -18,7 +18,7 @@
 //   can run before the checkers' own deadline timers, and reporting then would fake a failure.
 
 import type { CheckDef, CheckResult, FlappingDef, ServiceKey } from '../model/types.js';
-import { UsageError } from '../model/errors.js';
+import { errorMessage, UsageError } from '../model/errors.js';
 import {
   applyResult,
   initialHealth,
@@ -181,10 +181,6 @@ const EMPTY_DETAIL_FINDINGS: CheckResult['findings'] = [];
  */
 function shareableChecker(def: CheckDef): boolean {
   return def.kind !== 'idle-connection' && !(def.kind === 'http' && def.keepAlive);
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function validateTarget(t: ScheduledTarget, key: string): void {

@@ -1,18 +1,14 @@
 // The one write path for operator admin changes (pool, depool, drain, weight, decommission, select):
 // resolve → compute the change → threshold guard → confirm → one atomic, audited etcd write.
 import { InvalidStoredValueError, SafetyRefusal } from '../model/errors.js';
-import type { Pooled } from '../model/types.js';
 import { servicePath } from '../model/types.js';
 import { updateHosts } from '../store/write.js';
 import { confirmMany } from './confirm.js';
 import type { CliContext } from './context.js';
-import { guardChange } from './guard.js';
+import { guardChange, type AdminPatch } from './guard.js';
 import type { HostEntry, Inventory } from './inventory.js';
 
-export interface AdminPatch {
-  pooled?: Pooled;
-  weight?: number;
-}
+export type { AdminPatch } from './guard.js';
 
 export interface AdminChangeOptions {
   reason?: string;

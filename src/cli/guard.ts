@@ -1,10 +1,15 @@
 // poolctl's depool-threshold guard: groups a change by pool and asks the model's guardDepool (the
 // same arithmetic as the coordinator) whether each pool keeps enough serving hosts.
 import { guardDepool } from '../model/threshold-guard.js';
-import type { ConftoolValue, HostKey } from '../model/types.js';
+import type { ConftoolValue, HostKey, Pooled } from '../model/types.js';
 import { servicePath } from '../model/types.js';
-import type { AdminPatch } from './admin-change.js';
 import { poolMembers, type Inventory } from './inventory.js';
+
+/** An admin change to some hosts (admin-change.ts applies it; the guard judges it). */
+export interface AdminPatch {
+  pooled?: Pooled;
+  weight?: number;
+}
 
 export interface GuardResult {
   refusals: string[];

@@ -4,9 +4,9 @@
 // Any failed poll marks the source unhealthy until the next good one; the table is left alone.
 import type { ServiceDef, ServiceKey } from '../model/types.js';
 import { servicePath } from '../model/types.js';
-import { StoreError } from '../model/errors.js';
+import { errorMessage, StoreError } from '../model/errors.js';
 import { parsePoolDetail } from './agent-codec.js';
-import { errorText, type AgentSource, type ServiceInputs } from './agent-source.js';
+import type { AgentSource, ServiceInputs } from './agent-source.js';
 
 export interface PooldSourceOptions {
   /** Base URL of poold, e.g. http://poold.svc:9090 */
@@ -62,14 +62,14 @@ export class PooldSource implements AgentSource {
     try {
       res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 2000) });
     } catch (err) {
-      throw new StoreError(`cannot reach poold at ${url}: ${errorText(err)}`, { url }, { cause: err });
+      throw new StoreError(`cannot reach poold at ${url}: ${errorMessage(err)}`, { url }, { cause: err });
     }
     const text = await res.text();
     if (!res.ok) throw new StoreError(`poold ${url} answered ${res.status}: ${text.slice(0, 200)}`, { url, status: res.status });
     try {
       return JSON.parse(text);
     } catch (err) {
-      throw new StoreError(`poold ${url} did not answer JSON: ${errorText(err)}`, { url }, { cause: err });
+      throw new StoreError(`poold ${url} did not answer JSON: ${errorMessage(err)}`, { url }, { cause: err });
     }
   }
 
@@ -99,7 +99,7 @@ export class PooldSource implements AgentSource {
           const { lvs, state, addresses } = parsePoolDetail(detail, where, p);
           entry = { revision: p.revision, state, ...(lvs ? { def: defFromApi(p, lvs, addresses) } : {}) };
         } catch (err) {
-          entry = { revision: p.revision, problem: errorText(err) };
+          entry = { revision: p.revision, problem: errorMessage(err) };
         }
         if (known && JSON.stringify(known) === JSON.stringify(entry)) continue;
         this.entries.set(path, entry);
@@ -114,7 +114,7 @@ export class PooldSource implements AgentSource {
       return true;
     } catch (err) {
       this.ok = false;
-      this.error = errorText(err);
+      this.error = errorMessage(err);
       return false;
     }
   }
