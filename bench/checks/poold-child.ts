@@ -1,6 +1,5 @@
 // Benchmark child: only the check scheduler and the real checkers, as the daemon would run them.
 import { CheckScheduler, type ScheduledTarget } from '../../src/checks/scheduler.js';
-import { tcpTransport } from '../../src/checks/conn.js';
 import { createChecker } from '../../src/checks/index.js';
 import { serve } from './ipc.js';
 
@@ -9,9 +8,6 @@ let failures = 0;
 const codes = new Map<string, number>();
 
 serve({
-  transport() {
-    return tcpTransport();
-  },
   start(arg) {
     const { targets, concurrency, batchMs } = arg as { targets: ScheduledTarget[]; concurrency?: number; batchMs?: number };
     sched = new CheckScheduler({ createChecker, concurrency, batchMs });

@@ -1,4 +1,4 @@
-// One HTTP request/response over one connection (conn.ts: a raw TCP handle, or node:net/node:tls),
+// One HTTP request/response over one connection (conn.ts, on node:net / node:tls),
 // bounded by one deadline.
 //
 // Client stack choice (see also http-parser.ts): raw sockets + our framing parser. It is the only
@@ -17,12 +17,13 @@
 // Cost (this runs ~10k times a second; DESIGN §11): one Exchange object per check, which is the
 // connection's owner (conn.ts: no closures per check); reads arrive in a buffer shared by every
 // connection (the parser copies whatever it keeps); one timer at a time (the deadline, then at most
-// the unclosed grace). Plain-TCP connections always end with RST (conn-handle.ts: no close
+// the unclosed grace). Plain-TCP connections always end with RST (conn-socket.ts: no close
 // handshake, no TIME_WAIT on either side, as HAProxy closes its checks); the server's own close is
 // still awaited first whenever the unclosed policy needs to observe it.
 import { performance } from 'node:perf_hooks';
 import type { CheckTimings } from '../model/types.js';
-import { openConn, type Conn, type ConnOwner, type TlsOptions } from './conn.js';
+import type { Conn, ConnOwner, TlsOptions } from './conn.js';
+import { openConn } from './conn-socket.js';
 import { HttpFramingError, ResponseParser, type ParsedHead } from './http-parser.js';
 import { classifySocketError, ms, type NamedFailure } from './result.js';
 

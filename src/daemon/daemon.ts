@@ -5,7 +5,6 @@
 import { startApi, type RunningApi } from '../api/server.js';
 import { PoolMetrics } from '../api/metrics.js';
 import { PoolView } from '../api/state-view.js';
-import { tcpTransport } from '../checks/conn.js';
 import { createChecker } from '../checks/index.js';
 import { CheckScheduler } from '../checks/scheduler.js';
 import type { StoreError } from '../model/errors.js';
@@ -87,7 +86,7 @@ export class Daemon {
   async start(): Promise<void> {
     const { log } = this.o;
     // The check transport is named so an operator can tell a Node upgrade moved checks to node:net.
-    log.info({ etcd: describeEtcdOptions(this.o.etcd), observer: this.o.observer, dcs: this.o.dcs ?? 'all', checkTransport: tcpTransport() }, 'starting poold');
+    log.info({ etcd: describeEtcdOptions(this.o.etcd), observer: this.o.observer, dcs: this.o.dcs ?? 'all' }, 'starting poold');
     this.kv = (await openKv(this.o.etcd, 'etcd3')) as Etcd3Kv;
     // fastify logs every request at info: at a few requests per second from LVS agents and
     // monitoring that drowns the daemon's own logs, so the API logs warnings and errors only.
