@@ -30,7 +30,7 @@ class SocketConn implements Conn {
       socket.on('secureConnect', onSecureConnect);
       socket.on('data', onData);
     } else {
-      socket = net.connect({ host: address, port, allowHalfOpen: true, onread: { buffer: READ_BUFFER, callback: onRead } });
+      socket = net.connect({ host: address, port, allowHalfOpen: true, onread: ONREAD });
     }
     socket[CONN] = this;
     socket.on('connect', onConnect);
@@ -62,11 +62,13 @@ class SocketConn implements Conn {
 }
 
 function onRead(this: OwnedSocket, n: number): boolean {
-  this[CONN]?.owner?.received(READ_BUFFER.subarray(0, n));
+  this[CONN]?.owner?.received(READ_BUFFER, n);
   return true;
 }
+/** One options object for every socket: node calls the callback with the socket as `this`. */
+const ONREAD = { buffer: READ_BUFFER, callback: onRead };
 function onData(this: OwnedSocket, chunk: Buffer): void {
-  this[CONN]?.owner?.received(chunk);
+  this[CONN]?.owner?.received(chunk, chunk.length);
 }
 function onConnect(this: OwnedSocket): void {
   this[CONN]?.owner?.connected();

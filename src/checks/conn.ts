@@ -2,7 +2,8 @@
 // it is carried. The one implementation is conn-socket.ts (node:net / node:tls, public APIs only);
 // this file holds only the types, so nothing imports back into it.
 // Events reach the owner synchronously; `received` data is only valid during the call (reads land
-// in one buffer shared by every plain-TCP connection).
+// in one buffer shared by every plain-TCP connection, so only its first `length` bytes are this
+// connection's).
 import type * as tls from 'node:tls';
 
 export interface ConnOwner {
@@ -10,7 +11,8 @@ export interface ConnOwner {
   connected(): void;
   /** TLS handshake done (TLS connections only, after `connected`). */
   secured(): void;
-  received(data: Buffer): void;
+  /** `data[0, length)` arrived; `data` may be longer (the shared read buffer) and is only valid now. */
+  received(data: Buffer, length: number): void;
   /** The peer closed its side (FIN). */
   ended(): void;
   errored(err: NodeJS.ErrnoException): void;

@@ -19,8 +19,8 @@ class Recorder implements ConnOwner {
   secured(): void {
     this.note('secured');
   }
-  received(d: Buffer): void {
-    this.data += d.toString('latin1');
+  received(d: Buffer, length: number): void {
+    this.data += d.toString('latin1', 0, length);
     this.note('data');
   }
   ended(): void {
