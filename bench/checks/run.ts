@@ -2,7 +2,9 @@
 // backends (one per 127.x address) at a 1 s interval, one new connection per check.
 //
 //   npm run build && node dist/bench/checks/run.js [--sizes 1000,5000,10000] [--seconds 12] [--warmup 5]
-//        [--rounds 2] [--sim-procs 2] [--pin] [--json out.json]
+//        [--rounds 2] [--sim-procs 2] [--pin] [--check-workers N] [--json out.json]
+//   --check-workers N: poold's checks sharded over N worker threads (sched-shards.ts, the daemon's
+//   POOLD_CHECK_WORKERS); 0 (default) runs them in the main thread. RSS and CPU count all threads.
 //   --pin: the checker under test (poold, then HAProxy) runs alone on CPU 0, the simulators on the
 //   other CPUs (taskset), so "checks/s on one core" is measured literally and the simulators' CPU
 //   does not compete with the checker's.
@@ -41,6 +43,7 @@ const ROUNDS = Number(arg('rounds', '2'));
 const SIM_PROCS = Number(arg('sim-procs', '2'));
 const JSON_OUT = arg('json', '');
 const PIN = process.argv.includes('--pin');
+const CHECK_WORKERS = Number(arg('check-workers', '0'));
 const CPUS = availableParallelism();
 if (PIN && CPUS < 2) throw new Error('--pin needs at least 2 CPUs');
 const CHECKER_CPU = '0';
@@ -212,7 +215,7 @@ async function benchSize(n: number) {
     for (let round = 0; round < ROUNDS; round++) {
       const poold = forkChild('poold-child.js', process.env.BENCH_POOLD_NODE_ARGS ?? POOLD_NODE_ARGS);
       pin(poold.pid!, CHECKER_CPU);
-      await call(poold, 'start', { targets, batchMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined });
+      await call(poold, 'start', { targets, workers: CHECK_WORKERS, batchMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined });
       await sleep(WARMUP * 1000);
       await call(poold, 'resetStats');
       const pm = await measure(poold.pid!, sims);
@@ -285,5 +288,5 @@ for (const r of results) {
   );
 }
 const pooldNodeArgs = process.env.BENCH_POOLD_NODE_ARGS ?? POOLD_NODE_ARGS;
-console.log(`\npoold child: node ${process.version} ${pooldNodeArgs}${PIN ? `; checkers pinned to CPU ${CHECKER_CPU}, simulators to ${SIM_CPUS}` : ''}`);
-if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), pooldNodeArgs, pinned: PIN, results }, null, 2));
+console.log(`\npoold child: node ${process.version} ${pooldNodeArgs}, ${CHECK_WORKERS > 0 ? `checks on ${CHECK_WORKERS} worker threads` : 'checks in the main thread'}${PIN ? `; checkers pinned to CPU ${CHECKER_CPU}, simulators to ${SIM_CPUS}` : ''}`);
+if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), pooldNodeArgs, checkWorkers: CHECK_WORKERS, pinned: PIN, results }, null, 2));

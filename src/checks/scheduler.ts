@@ -113,6 +113,17 @@ export interface SchedulerOptions {
   onError?: (err: unknown, context: { where: string; target?: string }) => void;
 }
 
+/**
+ * What the daemon needs of a check runner: the in-thread CheckScheduler below, or the same scheduler
+ * sharded across worker threads (sched-shards.ts).
+ */
+export interface CheckRunner {
+  start(): void;
+  stop(): Promise<void>;
+  addListener(listener: SchedulerListener): () => void;
+  setTargets(targets: readonly ScheduledTarget[]): SetTargetsResult;
+}
+
 export interface SetTargetsResult {
   upserted: number;
   removed: number;
@@ -188,7 +199,8 @@ function shareableChecker(def: CheckDef): boolean {
   return def.kind !== 'idle-connection' && !(def.kind === 'http' && def.keepAlive);
 }
 
-function validateTarget(t: ScheduledTarget, key: string): void {
+/** Throws UsageError when the target cannot be scheduled (no address, bad interval, timeout, rise/fall). */
+export function validateTarget(t: ScheduledTarget, key: string): void {
   const d = t.check;
   if (!t.address) throw new UsageError(`${key}: no address to check`, { target: key });
   if (!(Number.isFinite(d.intervalMs) && d.intervalMs > 0)) {
@@ -200,7 +212,7 @@ function validateTarget(t: ScheduledTarget, key: string): void {
   validateHysteresisConfig({ rise: d.rise, fall: d.fall, flapping: t.flapping }, key);
 }
 
-export class CheckScheduler {
+export class CheckScheduler implements CheckRunner {
   private readonly clock: SchedulerClock;
   private readonly random: () => number;
   private readonly createChecker: (def: CheckDef) => Checker;
@@ -395,6 +407,11 @@ export class CheckScheduler {
       lateness: this.lateness.summary(),
       since: this.statsSince,
     };
+  }
+
+  /** The lateness histogram's buckets, for merging several schedulers' (sched-shards.ts). */
+  latenessCounts(): Uint32Array {
+    return this.lateness.counts();
   }
 
   resetStats(): void {
