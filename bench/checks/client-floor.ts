@@ -1,4 +1,4 @@
-// How much of a check's CPU is Node's TCP client itself: the http checker (on both transports, conn.ts)
+// How much of a check's CPU is Node's TCP client itself: the http checker (conn-socket.ts)
 // vs a minimal raw net.connect/write/read/destroy exchange, against the same simulator backends (in a child process),
 // at a fixed rate. Prints CPU µs per check for both. For finding what to optimise, not a target.
 //   node dist/bench/checks/client-floor.js [--backends 1000] [--rate 2000] [--seconds 16]
@@ -7,7 +7,6 @@ import { fork } from 'node:child_process';
 import * as net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTcpTransport } from '../../src/checks/conn.js';
 import { createChecker } from '../../src/checks/index.js';
 import type { HttpCheckDef } from '../../src/model/types.js';
 import { call } from './ipc.js';
@@ -101,8 +100,7 @@ const variants: [string, (b: { address: string; port: number }) => Promise<boole
   ['raw net.Socket, FIN close', raw],
   ['raw net.Socket, RST close', (b) => raw(b, true)],
   ['raw onread + RST close', rawOnread],
-  ['http checker on node:net', (b) => (setTcpTransport('net'), viaChecker(b))],
-  ['http checker on TCP handle', (b) => (setTcpTransport('handle'), viaChecker(b))],
+  ['http checker', viaChecker],
 ];
 // Short interleaved rounds, medians: the machine's load drifts faster than a long run per variant.
 const ROUNDS = Math.max(1, Math.round(SECONDS / 2));

@@ -1,20 +1,18 @@
-// Benchmark child: only the check scheduler and the real checkers, as the daemon would run them.
-import { CheckScheduler, type ScheduledTarget } from '../../src/checks/scheduler.js';
-import { tcpTransport } from '../../src/checks/conn.js';
+// Benchmark child: only the check scheduler and the real checkers, as the daemon would run them:
+// in this thread, or sharded over `workers` worker threads (POOLD_CHECK_WORKERS in the daemon).
+import { CheckScheduler, type CheckRunner, type ScheduledTarget } from '../../src/checks/scheduler.js';
+import { createCheckRunner, ShardedCheckScheduler } from '../../src/checks/sched-shards.js';
 import { createChecker } from '../../src/checks/index.js';
 import { serve } from './ipc.js';
 
-let sched: CheckScheduler | undefined;
+let sched: CheckRunner | undefined;
 let failures = 0;
 const codes = new Map<string, number>();
 
 serve({
-  transport() {
-    return tcpTransport();
-  },
   start(arg) {
-    const { targets, concurrency, batchMs } = arg as { targets: ScheduledTarget[]; concurrency?: number; batchMs?: number };
-    sched = new CheckScheduler({ createChecker, concurrency, batchMs });
+    const { targets, concurrency, batchMs, workers } = arg as { targets: ScheduledTarget[]; concurrency?: number; batchMs?: number; workers?: number };
+    sched = createCheckRunner({ createChecker, concurrency, batchMs, workers: workers ?? 0 });
     sched.addListener({
       result(e) {
         if (!e.result.up) {
@@ -23,18 +21,19 @@ serve({
         }
       },
     });
-    sched.setTargets(targets);
+    const r = sched.setTargets(targets);
     sched.start();
-    return sched.stats().groups;
+    return r.upserted;
   },
   resetStats() {
-    sched!.resetStats();
+    if (sched instanceof CheckScheduler || sched instanceof ShardedCheckScheduler) sched.resetStats();
     failures = 0;
     codes.clear();
     return true;
   },
-  stats() {
-    return { ...sched!.stats(), failures, failureCodes: Object.fromEntries(codes), memory: process.memoryUsage() };
+  async stats() {
+    const stats = sched instanceof CheckScheduler ? sched.stats() : await (sched as ShardedCheckScheduler).stats();
+    return { ...stats, failures, failureCodes: Object.fromEntries(codes), memory: process.memoryUsage() };
   },
   async stop() {
     await sched?.stop();

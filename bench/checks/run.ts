@@ -2,13 +2,15 @@
 // backends (one per 127.x address) at a 1 s interval, one new connection per check.
 //
 //   npm run build && node dist/bench/checks/run.js [--sizes 1000,5000,10000] [--seconds 12] [--warmup 5]
-//        [--rounds 2] [--sim-procs 2] [--pin] [--json out.json]
+//        [--rounds 2] [--sim-procs 2] [--pin] [--check-workers N] [--json out.json]
+//   --check-workers N: poold's checks sharded over N worker threads (sched-shards.ts, the daemon's
+//   POOLD_CHECK_WORKERS); 0 (default) runs them in the main thread. RSS and CPU count all threads.
 //   --pin: the checker under test (poold, then HAProxy) runs alone on CPU 0, the simulators on the
 //   other CPUs (taskset), so "checks/s on one core" is measured literally and the simulators' CPU
 //   does not compete with the checker's.
 //   The poold child runs with the daemon's own V8 flags (bin poold, npm start) unless
 //   BENCH_POOLD_NODE_ARGS replaces them (add '--cpu-prof --cpu-prof-dir=DIR' to profile it);
-//   POOLD_TCP_TRANSPORT=net measures the node:net fallback; HAPROXY=path overrides the binary.
+//   HAPROXY=path overrides the binary.
 //
 // For each size: simulator children up (backends split across --sim-procs processes); then --rounds
 // times, alternately: poold child alone (warm-up, then one sample per second), HAProxy alone on the
@@ -24,7 +26,6 @@ import { fileURLToPath } from 'node:url';
 import { call } from './ipc.js';
 import { cpuMicros, cpuSplitMicros, median, rssMiB } from './proc.js';
 import { startHaproxy } from './haproxy.js';
-import type { tcpTransport } from '../../src/checks/conn.js';
 import type { ScheduledTarget } from '../../src/checks/scheduler.js';
 import type { HttpCheckDef } from '../../src/model/types.js';
 
@@ -42,6 +43,7 @@ const ROUNDS = Number(arg('rounds', '2'));
 const SIM_PROCS = Number(arg('sim-procs', '2'));
 const JSON_OUT = arg('json', '');
 const PIN = process.argv.includes('--pin');
+const CHECK_WORKERS = Number(arg('check-workers', '0'));
 const CPUS = availableParallelism();
 if (PIN && CPUS < 2) throw new Error('--pin needs at least 2 CPUs');
 const CHECKER_CPU = '0';
@@ -213,8 +215,7 @@ async function benchSize(n: number) {
     for (let round = 0; round < ROUNDS; round++) {
       const poold = forkChild('poold-child.js', process.env.BENCH_POOLD_NODE_ARGS ?? POOLD_NODE_ARGS);
       pin(poold.pid!, CHECKER_CPU);
-      transport = await call<ReturnType<typeof tcpTransport>>(poold, 'transport', undefined);
-      await call(poold, 'start', { targets, batchMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined });
+      await call(poold, 'start', { targets, workers: CHECK_WORKERS, batchMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined });
       await sleep(WARMUP * 1000);
       await call(poold, 'resetStats');
       const pm = await measure(poold.pid!, sims);
@@ -263,7 +264,6 @@ const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 
-let transport: ReturnType<typeof tcpTransport> | undefined;
 const results = [];
 for (const n of SIZES) {
   process.stderr.write(`bench checks: ${n} backends...\n`);
@@ -288,5 +288,5 @@ for (const r of results) {
   );
 }
 const pooldNodeArgs = process.env.BENCH_POOLD_NODE_ARGS ?? POOLD_NODE_ARGS;
-console.log(`\npoold child: node ${pooldNodeArgs}, check transport ${transport?.transport}${transport?.why ? ` (${transport.why})` : ''}${PIN ? `; checkers pinned to CPU ${CHECKER_CPU}, simulators to ${SIM_CPUS}` : ''}`);
-if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), pooldNodeArgs, transport, pinned: PIN, results }, null, 2));
+console.log(`\npoold child: node ${process.version} ${pooldNodeArgs}, ${CHECK_WORKERS > 0 ? `checks on ${CHECK_WORKERS} worker threads` : 'checks in the main thread'}${PIN ? `; checkers pinned to CPU ${CHECKER_CPU}, simulators to ${SIM_CPUS}` : ''}`);
+if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), pooldNodeArgs, checkWorkers: CHECK_WORKERS, pinned: PIN, results }, null, 2));

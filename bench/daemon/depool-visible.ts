@@ -18,6 +18,7 @@
 //
 // CLI wall time: hyperfine (when installed) runs `node dist/src/cli/poolctl.js depool <host>` with a
 // `pool` as --prepare, so every timed run is a real change; otherwise our own timer, same commands.
+// Warm-up is ours in both cases (pool/depool pairs), never hyperfine's --warmup (see below).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -174,16 +175,19 @@ ${servers}
     const depoolCmd = `${process.execPath} ${POOLCTL} depool ${host} --reason bench`;
     const poolCmd = `${process.execPath} ${POOLCTL} pool ${host} --reason bench`;
     let cli: { tool: string; medianMs: number; meanMs: number; minMs: number; maxMs: number; runs: number };
-    // One untimed round first: a failing command would otherwise only show as hyperfine's exit code.
-    for (const c of [poolCmd, depoolCmd, poolCmd]) {
+    // Untimed warm-up rounds of our own, each a pool then a depool, so a failing command shows its
+    // output here rather than as hyperfine's exit code. hyperfine's own --warmup is not used: some
+    // versions run warm-up runs without --prepare, so a second depool of an already depooled host
+    // (exit 3) aborted the benchmark. Every timed run below is a `pool` (prepare) then a `depool`.
+    for (const c of [poolCmd, depoolCmd, poolCmd, depoolCmd, poolCmd]) {
       const r = spawnSync('/bin/sh', ['-c', c], { env, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${c} exited ${r.status}: ${r.stderr}${r.stdout}`);
     }
     const hf = spawnSync('hyperfine', ['--version'], { encoding: 'utf8' });
     if (hf.status === 0) {
       const exportFile = join(dir, 'hyperfine.json');
-      const r = spawnSync('hyperfine', ['--runs', String(CLI_RUNS), '--warmup', '2', '--prepare', poolCmd, '--export-json', exportFile, '--style', 'none', depoolCmd], { env, encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`hyperfine failed: ${r.stderr}`);
+      const r = spawnSync('hyperfine', ['--runs', String(CLI_RUNS), '--warmup', '0', '--prepare', poolCmd, '--export-json', exportFile, '--style', 'none', depoolCmd], { env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`hyperfine exited ${r.status}: ${r.stderr}${r.stdout}`);
       const res = (JSON.parse(readFileSync(exportFile, 'utf8')) as { results: Array<{ median: number; mean: number; min: number; max: number; times: number[] }> }).results[0]!;
       cli = { tool: hf.stdout.trim(), medianMs: +(res.median * 1000).toFixed(1), meanMs: +(res.mean * 1000).toFixed(1), minMs: +(res.min * 1000).toFixed(1), maxMs: +(res.max * 1000).toFixed(1), runs: res.times.length };
     } else {

@@ -22,6 +22,7 @@ import type {
   TargetKey,
 } from '../model/types.js';
 import { poolName, servicePath } from '../model/types.js';
+import { byName } from '../model/order.js';
 import type { DriftItem, DriftReport } from '../monitoring/drift.js';
 import { EventBus, type HostSnapshot } from './event-bus.js';
 import type { MetricsSource, PoolMetrics, ServerStateLabel } from './metrics.js';
@@ -421,10 +422,6 @@ export function poolCounts(state: PoolState | null): PoolCounts {
 }
 
 export function cmpKey(a: ServiceKey, b: ServiceKey): number {
-  return cmp(a.dc, b.dc) || cmp(a.name, b.name);
+  return byName(a.dc, b.dc) || byName(a.name, b.name);
 }
 
-function cmp(a: string, b: string): number {
-  // Code-unit order, not locale order: listings must not change with the environment.
-  return a < b ? -1 : a > b ? 1 : 0;
-}

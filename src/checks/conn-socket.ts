@@ -1,5 +1,4 @@
-// Check connections on node:net / node:tls sockets: every TLS check, and plain TCP when the handle
-// transport (conn-handle.ts) is unavailable or turned off.
+// Check connections on node:net / node:tls sockets (the types are in conn.ts).
 //
 // Cost notes: one listener function per event shared by every socket (the connection is found
 // through a symbol, no closures per check); plain TCP reads go through net.connect's `onread` into
@@ -7,20 +6,15 @@
 // not make node shut our side down first; the owner decides how the connection ends.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { Conn, ConnOwner } from './conn.js';
-
-export interface TlsOptions {
-  servername?: string;
-  rejectUnauthorized: boolean;
-  secureContext: tls.SecureContext;
-}
+import type { Conn, ConnOwner, TlsOptions } from './conn.js';
 
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 const CONN = Symbol('poold.conn');
 type OwnedSocket = net.Socket & { [CONN]?: SocketConn };
 
-export function openSocketConn(address: string, port: number, owner: ConnOwner, tlsOptions?: TlsOptions): Conn {
+/** Opens a connection to an IP address (never a name: targets are resolved before this). */
+export function openConn(address: string, port: number, owner: ConnOwner, tlsOptions?: TlsOptions): Conn {
   return new SocketConn(address, port, owner, tlsOptions);
 }
 
@@ -36,7 +30,7 @@ class SocketConn implements Conn {
       socket.on('secureConnect', onSecureConnect);
       socket.on('data', onData);
     } else {
-      socket = net.connect({ host: address, port, allowHalfOpen: true, onread: { buffer: READ_BUFFER, callback: onRead } });
+      socket = net.connect({ host: address, port, allowHalfOpen: true, onread: ONREAD });
     }
     socket[CONN] = this;
     socket.on('connect', onConnect);
@@ -68,11 +62,13 @@ class SocketConn implements Conn {
 }
 
 function onRead(this: OwnedSocket, n: number): boolean {
-  this[CONN]?.owner?.received(READ_BUFFER.subarray(0, n));
+  this[CONN]?.owner?.received(READ_BUFFER, n);
   return true;
 }
+/** One options object for every socket: node calls the callback with the socket as `this`. */
+const ONREAD = { buffer: READ_BUFFER, callback: onRead };
 function onData(this: OwnedSocket, chunk: Buffer): void {
-  this[CONN]?.owner?.received(chunk);
+  this[CONN]?.owner?.received(chunk, chunk.length);
 }
 function onConnect(this: OwnedSocket): void {
   this[CONN]?.owner?.connected();

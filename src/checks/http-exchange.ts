@@ -1,4 +1,4 @@
-// One HTTP request/response over one connection (conn.ts: a raw TCP handle, or node:net/node:tls),
+// One HTTP request/response over one connection (conn.ts, on node:net / node:tls),
 // bounded by one deadline.
 //
 // Client stack choice (see also http-parser.ts): raw sockets + our framing parser. It is the only
@@ -17,15 +17,19 @@
 // Cost (this runs ~10k times a second; DESIGN §11): one Exchange object per check, which is the
 // connection's owner (conn.ts: no closures per check); reads arrive in a buffer shared by every
 // connection (the parser copies whatever it keeps); one timer at a time (the deadline, then at most
-// the unclosed grace). Plain-TCP connections always end with RST (conn-handle.ts: no close
+// the unclosed grace). Plain-TCP connections always end with RST (conn-socket.ts: no close
 // handshake, no TIME_WAIT on either side, as HAProxy closes its checks); the server's own close is
 // still awaited first whenever the unclosed policy needs to observe it.
 import { performance } from 'node:perf_hooks';
 import type { CheckTimings } from '../model/types.js';
-import { openConn, type Conn, type ConnOwner, type TlsOptions } from './conn.js';
+import type { Conn, ConnOwner, TlsOptions } from './conn.js';
+import { openConn } from './conn-socket.js';
 import { HttpFramingError, ResponseParser, type ParsedHead } from './http-parser.js';
+import { FixedDelayQueue } from './delay-queue.js';
 import { classifySocketError, ms, type NamedFailure } from './result.js';
 
+/** What is sent and how it is judged: the same for every run of a check on one target (http.ts
+ *  builds it once per target and URL); the deadline and a reused connection are per run. */
 export interface ExchangeSpec {
   address: string;
   port: number;
@@ -34,8 +38,6 @@ export interface ExchangeSpec {
   /** HEAD: no body whatever the headers say. */
   noBody: boolean;
   keepBodyBytes: number;
-  /** Epoch ms (Date.now() clock). */
-  deadline: number;
   /** 0 disables the unclosed observation (policy ignore, or keep-alive). */
   unclosedGraceMs: number;
   /**
@@ -44,8 +46,6 @@ export interface ExchangeSpec {
    * TLS checker (plain TCP resets anyway) and lets a server finish its own teardown.
    */
   lingerMs: number;
-  /** A kept-alive connection to reuse instead of connecting. */
-  reuse?: Conn;
   /** Keep the connection open after a complete response and hand it back (keep-alive). */
   keepAlive: boolean;
 }
@@ -68,8 +68,9 @@ export interface ExchangeOutcome {
 
 type Phase = 'connect' | 'tls' | 'headers' | 'body' | 'unclosed' | 'settled';
 
-export function exchange(spec: ExchangeSpec): Promise<ExchangeOutcome> {
-  return new Promise((resolve) => new Exchange(spec, resolve).start());
+/** `deadline`: epoch ms (Date.now() clock). `reuse`: a kept-alive connection to use instead of connecting. */
+export function exchange(spec: ExchangeSpec, deadline: number, reuse?: Conn): Promise<ExchangeOutcome> {
+  return new Promise((resolve) => new Exchange(spec, deadline, reuse, resolve).start());
 }
 
 class Exchange implements ConnOwner {
@@ -91,25 +92,31 @@ class Exchange implements ConnOwner {
   /** Policy ignore: reported at completion, now only waiting a while for the server's close. */
   private lingering = false;
   private unclosedWaitMs = 0;
+  /** While waiting out the grace on a shared queue (graceQueue), the slot to cancel. */
+  private graceSlot = -1;
+  private graceQueue: FixedDelayQueue<Exchange> | undefined = undefined;
   private conn: Conn | undefined = undefined;
 
   constructor(
     private readonly spec: ExchangeSpec,
+    private readonly deadline: number,
+    private readonly reuse: Conn | undefined,
     private readonly resolve: (o: ExchangeOutcome) => void,
   ) {
     this.parser = new ResponseParser(spec.noBody, spec.keepBodyBytes);
-    this.phase = spec.reuse ? 'headers' : 'connect';
+    this.phase = reuse ? 'headers' : 'connect';
   }
 
   start(): void {
     const spec = this.spec;
     // Connection events come back asynchronously, so `conn` and the timer are set before any of
     // them; a synchronous throw (a bad port) leaves no timer behind.
-    if (!spec.reuse) this.conn = openConn(spec.address, spec.port, this, spec.tls);
-    this.timer = setTimeout(onDeadline, Math.max(0, spec.deadline - Date.now()), this);
-    if (spec.reuse) {
-      this.conn = spec.reuse;
-      spec.reuse.owner = this;
+    const reuse = this.reuse;
+    if (!reuse) this.conn = openConn(spec.address, spec.port, this, spec.tls);
+    this.timer = setTimeout(onDeadline, Math.max(0, this.deadline - Date.now()), this);
+    if (reuse) {
+      this.conn = reuse;
+      reuse.owner = this;
       this.sendRequest();
     }
   }
@@ -142,6 +149,7 @@ class Exchange implements ConnOwner {
     if (this.phase === 'settled') return;
     this.phase = 'settled';
     clearTimeout(this.timer);
+    if (this.graceQueue !== undefined) this.graceQueue.cancel(this.graceSlot);
     const conn = this.conn;
     if (conn) {
       conn.owner = undefined;
@@ -163,7 +171,7 @@ class Exchange implements ConnOwner {
       unclosedWaitMs: this.unclosed ? this.unclosedWaitMs : undefined,
       timings: this.completedTimings ?? this.timings(),
       conn: keepConn ? this.conn : undefined,
-      staleReuse: failure !== undefined && this.spec.reuse !== undefined && !this.gotBytes,
+      staleReuse: failure !== undefined && this.reuse !== undefined && !this.gotBytes,
     });
   }
 
@@ -185,13 +193,22 @@ class Exchange implements ConnOwner {
     this.phase = 'unclosed';
     clearTimeout(this.timer);
     const observe = spec.unclosedGraceMs > 0;
-    const wait = Math.max(0, Math.min(observe ? spec.unclosedGraceMs : spec.lingerMs, spec.deadline - Date.now()));
+    const wait = Math.max(0, Math.min(observe ? spec.unclosedGraceMs : spec.lingerMs, this.deadline - Date.now()));
     if (!observe) {
       // Nothing to observe: the result is known now; the connection lingers only for a clean teardown.
       this.lingering = true;
       this.report(undefined, false);
     }
-    this.timer = setTimeout(onGraceOver, wait, this, wait);
+    // The usual wait is the whole grace, the same for every check of this kind, and the server's
+    // FIN nearly always ends it within a millisecond: one shared timer per grace length instead of
+    // a Timeout per check (delay-queue.ts). A wait cut short by the deadline gets its own timer.
+    const full = observe ? spec.unclosedGraceMs : spec.lingerMs;
+    if (wait === full && wait > 0) {
+      this.graceQueue = graceQueue(wait);
+      this.graceSlot = this.graceQueue.add(this);
+    } else {
+      this.timer = setTimeout(onGraceOver, wait, this, wait);
+    }
   }
 
   graceOver(wait: number): void {
@@ -209,15 +226,15 @@ class Exchange implements ConnOwner {
     this.finish(undefined);
   }
 
-  /** `data` is only valid during this call (it may be the shared read buffer). */
-  received(data: Buffer): void {
+  /** `data[0, length)` is only valid during this call (it may be the shared read buffer). */
+  received(data: Buffer, length: number): void {
     if (!this.gotBytes) {
       this.gotBytes = true;
       this.firstByteMs = ms(this.t0, performance.now());
     }
     if (this.phase === 'unclosed' || this.phase === 'settled') return; // bytes after a complete response are not ours to judge
     try {
-      const state = this.parser.push(data);
+      const state = this.parser.push(data, length);
       if (state === 'body') this.phase = 'body';
       else if (state === 'done') this.complete();
     } catch (err) {
@@ -293,6 +310,17 @@ function onDeadlineConfirm(ex: Exchange): void {
 }
 function onGraceOver(ex: Exchange, wait: number): void {
   ex.graceOver(wait);
+}
+
+/** One queue per grace length (in practice one or two values across all checks). */
+const graceQueues = new Map<number, FixedDelayQueue<Exchange>>();
+function graceQueue(ms: number): FixedDelayQueue<Exchange> {
+  let q = graceQueues.get(ms);
+  if (q === undefined) {
+    q = new FixedDelayQueue<Exchange>(ms, (ex) => ex.graceOver(q!.delayMs));
+    graceQueues.set(ms, q);
+  }
+  return q;
 }
 function onGraceConfirm(ex: Exchange, wait: number): void {
   ex.graceConfirm(wait);

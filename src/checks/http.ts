@@ -46,6 +46,8 @@ interface Prepared {
   /** TLS SNI: the check's sni, else the Host header's name unless it is an IP literal. */
   servername: string | undefined;
   poolKey: string;
+  /** The exchange for plain http; for https the last one built, with the TLS context it used. */
+  spec: ExchangeSpec | undefined;
 }
 
 export class HttpChecker implements Checker {
@@ -107,7 +109,7 @@ export class HttpChecker implements Checker {
   private fetchOne(url: UrlSpec, target: CheckTarget, address: string, port: number, deadline: number): Promise<CheckResult> {
     const def = this.def;
     const p = this.prepared(url, target, address, port);
-    let tlsSpec: ExchangeSpec['tls'];
+    let spec = p.spec;
     if (def.scheme === 'https') {
       let secureContext;
       try {
@@ -115,29 +117,36 @@ export class HttpChecker implements Checker {
       } catch (err) {
         return Promise.resolve(downResult('tls_error', (err as Error).message, { totalMs: 0 }));
       }
-      tlsSpec = { servername: p.servername, rejectUnauthorized: def.tls.verify, secureContext };
+      // A rotated CA file gives a new context, hence a new spec.
+      if (spec?.tls?.secureContext !== secureContext) {
+        spec = p.spec = this.spec(p, { servername: p.servername, rejectUnauthorized: def.tls.verify, secureContext });
+      }
+    } else if (spec === undefined) {
+      spec = p.spec = this.spec(p, undefined);
     }
-    const spec: ExchangeSpec = {
-      address,
-      port,
-      tls: tlsSpec,
+    if (def.keepAlive) return this.fetchKeptAlive(url, p, spec!, deadline);
+    return exchange(spec!, deadline).then((o) => this.judge(url, o, p.where));
+  }
+
+  private spec(p: Prepared, tls: ExchangeSpec['tls']): ExchangeSpec {
+    const def = this.def;
+    return {
+      address: p.address,
+      port: p.port,
+      tls,
       request: p.request,
       noBody: def.method === 'HEAD',
       keepBodyBytes: this.keepBody,
-      deadline,
       unclosedGraceMs: def.keepAlive || def.unclosed === 'ignore' ? 0 : def.unclosedGraceMs,
       lingerMs: def.unclosedGraceMs,
-      reuse: undefined,
       keepAlive: def.keepAlive,
     };
-    if (def.keepAlive) return this.fetchKeptAlive(url, p, spec);
-    return exchange(spec).then((o) => this.judge(url, o, p.where));
   }
 
-  private async fetchKeptAlive(url: UrlSpec, p: Prepared, spec: ExchangeSpec): Promise<CheckResult> {
-    let outcome = await exchange({ ...spec, reuse: this.pool.take(p.poolKey) });
+  private async fetchKeptAlive(url: UrlSpec, p: Prepared, spec: ExchangeSpec, deadline: number): Promise<CheckResult> {
+    let outcome = await exchange(spec, deadline, this.pool.take(p.poolKey));
     // A kept-alive socket the server had silently closed: retry once on a fresh connection.
-    if (outcome.staleReuse && Date.now() < spec.deadline) outcome = await exchange(spec);
+    if (outcome.staleReuse && Date.now() < deadline) outcome = await exchange(spec, deadline);
     if (outcome.conn) this.pool.put(p.poolKey, outcome.conn);
     return this.judge(url, outcome, p.where);
   }
@@ -165,6 +174,7 @@ export class HttpChecker implements Checker {
         where: hostPort(address, port),
         servername: this.def.tls.sni ?? (isIP(bareHost) ? undefined : bareHost),
         poolKey: `${address}|${port}|${hostHeader}`,
+        spec: undefined,
       };
       perUrl.set(url, p);
     }

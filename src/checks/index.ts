@@ -1,4 +1,5 @@
 // The one place that maps a CheckDef to its Checker.
+import { errorMessage } from '../model/errors.js';
 import type { CheckDef, CheckResult } from '../model/types.js';
 import type { Checker } from './checker.js';
 import { CommandChecker } from './command.js';
@@ -42,7 +43,7 @@ function build(def: CheckDef): Checker {
  */
 function guarded(inner: Checker): Checker {
   const fail = (err: unknown): CheckResult =>
-    downResult('error', `${inner.def.kind} check ${inner.def.name} could not run: ${err instanceof Error ? err.message : String(err)}`, { totalMs: 0 });
+    downResult('error', `${inner.def.kind} check ${inner.def.name} could not run: ${errorMessage(err)}`, { totalMs: 0 });
   return {
     def: inner.def,
     check(target, deadline) {

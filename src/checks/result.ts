@@ -1,5 +1,6 @@
 // Building CheckResults and naming socket failures, shared by every check kind.
 import type { CheckResult, CheckTimings, Finding, ReasonCode } from '../model/types.js';
+import { tlsFailureText } from './tls-error.js';
 
 export function upResult(message: string, timings: CheckTimings, detail?: Record<string, unknown>, findings: Finding[] = []): CheckResult {
   return { up: true, code: 'ok', message, timings, findings, detail };
@@ -43,7 +44,7 @@ export function classifySocketError(err: NodeJS.ErrnoException, phase: 'connect'
       return { code: 'dns_failure', message: `DNS failure: ${err.message}` };
   }
   if (phase === 'tls' || /^ERR_SSL|^ERR_TLS|CERT|^UNABLE_TO|SELF_SIGNED|^HOSTNAME_MISMATCH/.test(errno)) {
-    return { code: 'tls_error', message: `TLS error: ${err.message}` };
+    return { code: 'tls_error', message: tlsFailureText(err) };
   }
   return { code: 'error', message: errno ? `${errno}: ${err.message}` : err.message };
 }

@@ -1,16 +1,27 @@
-// Clock and timers for the scheduler, injectable so tests can drive rise/fall/flapping with fake time.
+// Clocks and timers for the scheduler, injectable so tests can drive rise/fall/flapping with fake time.
+//
+// Two clocks, for two jobs. Slots, timers, lateness and the watchdog run on a monotonic clock, so a
+// step of the wall clock (NTP at boot, an operator's `date -s`, a VM resumed) neither holds checks
+// back nor fires a burst of them: with the wall clock, a step back of an hour stalled every check for
+// that hour. The wall clock only stamps what leaves the scheduler (result and health times, which
+// other processes compare with theirs) and gives the checkers their deadline (their contract).
+import { performance } from 'node:perf_hooks';
 
 export type TimerHandle = unknown;
 
 export interface SchedulerClock {
-  /** Epoch milliseconds; the same clock the checkers' deadlines use. */
+  /** Monotonic milliseconds (any origin): every schedule decision is taken on this clock. */
   now(): number;
+  /** Epoch milliseconds (Date.now()): timestamps of results and health, and checker deadlines. */
+  wallNow(): number;
   setTimer(fn: () => void, delayMs: number): TimerHandle;
   clearTimer(handle: TimerHandle): void;
 }
 
 export const systemClock: SchedulerClock = {
-  now: Date.now,
+  now: () => performance.now(),
+  // Looked up at each call, not captured: Date.now is what the rest of the process stamps with.
+  wallNow: () => Date.now(),
   setTimer: (fn, delayMs) => setTimeout(fn, delayMs),
   clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
@@ -29,10 +40,11 @@ export async function settle(rounds = 3): Promise<void> {
 /**
  * Fake clock for tests: time only moves in advance(), which fires due timers in time order and lets
  * promise chains settle after each one, so a checker that "takes" 1500 ms of fake time behaves as
- * it would in real time.
+ * it would in real time. The wall clock follows it, plus whatever stepWall() added.
  */
 export class ManualClock implements SchedulerClock {
   private t: number;
+  private wallOffset = 0;
   private nextId = 1;
   private timers: ManualTimer[] = [];
 
@@ -42,6 +54,15 @@ export class ManualClock implements SchedulerClock {
 
   now(): number {
     return this.t;
+  }
+
+  wallNow(): number {
+    return this.t + this.wallOffset;
+  }
+
+  /** Steps the wall clock (forward or back) without time passing, as NTP or `date -s` would. */
+  stepWall(ms: number): void {
+    this.wallOffset += ms;
   }
 
   setTimer(fn: () => void, delayMs: number): TimerHandle {

@@ -11,14 +11,14 @@ export interface LatenessSummary {
 }
 
 export class LatenessHistogram {
-  private counts = new Uint32Array(BUCKETS + 1);
+  private buckets = new Uint32Array(BUCKETS + 1);
   private n = 0;
   private maxMs = 0;
 
   record(ms: number): void {
     const v = ms > 0 ? ms : 0;
     const b = v >= BUCKETS ? BUCKETS : Math.floor(v);
-    this.counts[b]++;
+    this.buckets[b]++;
     this.n++;
     if (v > this.maxMs) this.maxMs = v;
   }
@@ -29,10 +29,24 @@ export class LatenessHistogram {
     const rank = Math.max(1, Math.ceil(q * this.n));
     let seen = 0;
     for (let b = 0; b < BUCKETS; b++) {
-      seen += this.counts[b];
+      seen += this.buckets[b];
       if (seen >= rank) return b;
     }
     return this.maxMs;
+  }
+
+  /** A copy of the buckets (1 ms each, the last one for 10 s and more). */
+  counts(): Uint32Array {
+    return this.buckets.slice();
+  }
+
+  /** Adds another histogram's buckets, as counts() returned them; `max` is its maximum. */
+  add(counts: Uint32Array, max: number): void {
+    for (let b = 0; b <= BUCKETS; b++) {
+      this.buckets[b] += counts[b];
+      this.n += counts[b];
+    }
+    if (max > this.maxMs) this.maxMs = max;
   }
 
   summary(): LatenessSummary {
@@ -40,7 +54,7 @@ export class LatenessHistogram {
   }
 
   reset(): void {
-    this.counts.fill(0);
+    this.buckets.fill(0);
     this.n = 0;
     this.maxMs = 0;
   }

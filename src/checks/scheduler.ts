@@ -16,9 +16,12 @@
 //   health at its last value; the group stays blocked until the promise really settles. A run must be
 //   seen overdue by two consecutive sweeps: after an event-loop stall (GC, CPU starvation) the sweep
 //   can run before the checkers' own deadline timers, and reporting then would fake a failure.
+// - Time: slots, timers, lateness and the watchdog use the clock's monotonic now(); wall time
+//   (wallNow()) only stamps results and health and sets checker deadlines (sched-clock.ts), so a
+//   wall-clock step cannot delay or bunch checks.
 
 import type { CheckDef, CheckResult, FlappingDef, ServiceKey } from '../model/types.js';
-import { UsageError } from '../model/errors.js';
+import { errorMessage, UsageError } from '../model/errors.js';
 import {
   applyResult,
   initialHealth,
@@ -60,6 +63,7 @@ export interface CheckRunEvent {
   address: string;
   port: number;
   result: CheckResult;
+  /** Epoch ms (wall clock at finish, minus the monotonic durations since due and start). */
   dueAt: number;
   startedAt: number;
   finishedAt: number;
@@ -109,6 +113,17 @@ export interface SchedulerOptions {
   onError?: (err: unknown, context: { where: string; target?: string }) => void;
 }
 
+/**
+ * What the daemon needs of a check runner: the in-thread CheckScheduler below, or the same scheduler
+ * sharded across worker threads (sched-shards.ts).
+ */
+export interface CheckRunner {
+  start(): void;
+  stop(): Promise<void>;
+  addListener(listener: SchedulerListener): () => void;
+  setTargets(targets: readonly ScheduledTarget[]): SetTargetsResult;
+}
+
 export interface SetTargetsResult {
   upserted: number;
   removed: number;
@@ -135,7 +150,7 @@ export interface SchedulerStats {
   overdue: number;
   /** Actual start minus due time, ms. */
   lateness: LatenessSummary;
-  /** clock time of the last resetStats() (or creation). */
+  /** Epoch ms of the last resetStats() (or creation). */
   since: number;
 }
 
@@ -154,6 +169,7 @@ interface Group extends HeapItem {
   anchor: number;
   runDue: number;
   runStart: number;
+  /** Monotonic, for the watchdog (the checker gets the same deadline on the wall clock). */
   runDeadline: number;
   /** The watchdog already reported the current run. */
   runReported: boolean;
@@ -183,11 +199,8 @@ function shareableChecker(def: CheckDef): boolean {
   return def.kind !== 'idle-connection' && !(def.kind === 'http' && def.keepAlive);
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function validateTarget(t: ScheduledTarget, key: string): void {
+/** Throws UsageError when the target cannot be scheduled (no address, bad interval, timeout, rise/fall). */
+export function validateTarget(t: ScheduledTarget, key: string): void {
   const d = t.check;
   if (!t.address) throw new UsageError(`${key}: no address to check`, { target: key });
   if (!(Number.isFinite(d.intervalMs) && d.intervalMs > 0)) {
@@ -199,7 +212,7 @@ function validateTarget(t: ScheduledTarget, key: string): void {
   validateHysteresisConfig({ rise: d.rise, fall: d.fall, flapping: t.flapping }, key);
 }
 
-export class CheckScheduler {
+export class CheckScheduler implements CheckRunner {
   private readonly clock: SchedulerClock;
   private readonly random: () => number;
   private readonly createChecker: (def: CheckDef) => Checker;
@@ -264,7 +277,7 @@ export class CheckScheduler {
     ] as const) {
       if (!(v >= 0 && v <= 1)) throw new UsageError(`scheduler ${name} must be within [0, 1], got ${String(v)}`);
     }
-    this.statsSince = this.clock.now();
+    this.statsSince = this.clock.wallNow();
   }
 
   // ---- public API ----
@@ -317,11 +330,12 @@ export class CheckScheduler {
     const gkey = probeKey(target.host, target.address, port, target.check);
     const cfg: HysteresisConfig = { rise: target.check.rise, fall: target.check.fall, flapping: target.flapping };
     const now = this.clock.now();
+    const wall = this.clock.wallNow();
     const existing = this.subs.get(key);
     if (existing && existing.group.key === gkey) {
       existing.target = target;
       existing.cfg = cfg;
-      const step = reconfigureHealth(existing.health, cfg, existing.ids, now);
+      const step = reconfigureHealth(existing.health, cfg, existing.ids, wall);
       existing.health = step.state;
       this.emitHealth(existing, step.events);
       return key;
@@ -331,14 +345,14 @@ export class CheckScheduler {
       this.detach(existing);
       const carried: HealthState = { ...existing.health, okStreak: 0, failStreak: 0 };
       const sub: Subscriber = { ...existing, target, cfg, group, health: carried };
-      const step = reconfigureHealth(sub.health, cfg, sub.ids, now);
+      const step = reconfigureHealth(sub.health, cfg, sub.ids, wall);
       sub.health = step.state;
       this.attach(sub);
       this.emitHealth(sub, step.events);
       return key;
     }
     const ids = { host: target.host, check: target.check.name };
-    this.attach({ key, target, ids, cfg, health: initialHealth(target.initialUp ?? false, now), group });
+    this.attach({ key, target, ids, cfg, health: initialHealth(target.initialUp ?? false, wall), group });
     return key;
   }
 
@@ -395,10 +409,15 @@ export class CheckScheduler {
     };
   }
 
+  /** The lateness histogram's buckets, for merging several schedulers' (sched-shards.ts). */
+  latenessCounts(): Uint32Array {
+    return this.lateness.counts();
+  }
+
   resetStats(): void {
     for (const k of Object.keys(this.counters) as (keyof typeof this.counters)[]) this.counters[k] = 0;
     this.lateness.reset();
-    this.statsSince = this.clock.now();
+    this.statsSince = this.clock.wallNow();
   }
 
   // ---- groups and subscribers ----
@@ -641,7 +660,7 @@ export class CheckScheduler {
     this.lateness.record(now - g.due);
     let p: Promise<CheckResult>;
     try {
-      p = g.checker.check(g.target, g.runDeadline);
+      p = g.checker.check(g.target, this.clock.wallNow() + g.def.timeoutMs);
     } catch (err) {
       p = Promise.reject(err);
     }
@@ -693,11 +712,15 @@ export class CheckScheduler {
     for (const w of waiters) w();
   }
 
+  /** `now` is monotonic; what listeners and health get is wall time. */
   private deliver(g: Group, result: CheckResult, now: number): void {
     const listeners = this.listeners;
     const sharedBy = g.subs.size;
+    const finishedAt = this.clock.wallNow();
+    const startedAt = finishedAt - (now - g.runStart);
+    const dueAt = startedAt - (g.runStart - g.runDue);
     for (const sub of g.subs.values()) {
-      const step = applyResult(sub.health, sub.cfg, sub.ids, result, now);
+      const step = applyResult(sub.health, sub.cfg, sub.ids, result, finishedAt);
       sub.health = step.state;
       if (listeners.length === 0) continue;
       const t = sub.target;
@@ -710,9 +733,9 @@ export class CheckScheduler {
         address: g.target.address,
         port: g.target.port,
         result,
-        dueAt: g.runDue,
-        startedAt: g.runStart,
-        finishedAt: now,
+        dueAt,
+        startedAt,
+        finishedAt,
         latenessMs: g.runStart - g.runDue,
         health: step.state,
         sharedBy,

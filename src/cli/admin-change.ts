@@ -3,19 +3,15 @@
 // hosts; beyond that bounded chunks sharing one operation id, see store/chunked-write.ts).
 import { compactList } from '../model/compact-list.js';
 import { InvalidStoredValueError, SafetyRefusal } from '../model/errors.js';
-import type { Pooled } from '../model/types.js';
 import { poolPath } from '../model/types.js';
 import { updateHosts } from '../store/write.js';
 import { updateHostsV2 } from '../store/write-v2.js';
 import { confirmMany } from './confirm.js';
 import type { CliContext } from './context.js';
-import { guardChange } from './guard.js';
+import { guardChange, type AdminPatch } from './guard.js';
 import { servicesOverPool, type HostEntry, type Inventory } from './inventory.js';
 
-export interface AdminPatch {
-  pooled?: Pooled;
-  weight?: number;
-}
+export type { AdminPatch } from './guard.js';
 
 export interface AdminChangeOptions {
   reason?: string;

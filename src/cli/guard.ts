@@ -2,10 +2,15 @@
 // that pool, asks the model's guardDepool (the same arithmetic as the coordinator) whether it keeps
 // enough serving hosts. Every LVS service that would break is named.
 import { guardDepool } from '../model/threshold-guard.js';
-import type { ConftoolValue, HostKey } from '../model/types.js';
+import type { ConftoolValue, HostKey, Pooled } from '../model/types.js';
 import { poolPath, servicePath } from '../model/types.js';
-import type { AdminPatch } from './admin-change.js';
 import { poolMembers, servicesOverPool, type Inventory } from './inventory.js';
+
+/** An admin change to some hosts (admin-change.ts applies it; the guard judges it). */
+export interface AdminPatch {
+  pooled?: Pooled;
+  weight?: number;
+}
 
 export interface GuardResult {
   refusals: string[];

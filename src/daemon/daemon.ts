@@ -5,9 +5,9 @@
 import { startApi, type RunningApi } from '../api/server.js';
 import { PoolMetrics } from '../api/metrics.js';
 import { PoolView } from '../api/state-view.js';
-import { tcpTransport } from '../checks/conn.js';
 import { createChecker } from '../checks/index.js';
-import { CheckScheduler } from '../checks/scheduler.js';
+import type { CheckRunner } from '../checks/scheduler.js';
+import { checkWorkersFromEnv, createCheckRunner } from '../checks/sched-shards.js';
 import type { StoreError } from '../model/errors.js';
 import type { QuorumSetting } from '../model/quorum.js';
 import { validateServiceDef } from '../model/service-def-validate.js';
@@ -57,7 +57,7 @@ export class Daemon {
   private kv: Etcd3Kv | undefined;
   private api: RunningApi | undefined;
   private publisher: ObservationPublisher | undefined;
-  private scheduler: CheckScheduler | undefined;
+  private scheduler: CheckRunner | undefined;
   private observer: Observer | undefined;
   private leader: Leader | undefined;
   private election: Election | undefined;
@@ -94,8 +94,9 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { log } = this.o;
-    // The check transport is named so an operator can tell a Node upgrade moved checks to node:net.
-    log.info({ etcd: describeEtcdOptions(this.o.etcd), observer: this.o.observer, dcs: this.o.dcs ?? 'all', checkTransport: tcpTransport() }, 'starting poold');
+    // Checks run in the main thread unless POOLD_CHECK_WORKERS shards them over worker threads.
+    const checkWorkers = checkWorkersFromEnv();
+    log.info({ etcd: describeEtcdOptions(this.o.etcd), observer: this.o.observer, dcs: this.o.dcs ?? 'all', node: process.version, checkWorkers }, 'starting poold');
     this.kv = (await openKv(this.o.etcd, 'etcd3')) as Etcd3Kv;
     // fastify logs every request at info: at a few requests per second from LVS agents and
     // monitoring that drowns the daemon's own logs, so the API logs warnings and errors only.
@@ -111,7 +112,8 @@ export class Daemon {
       onError: (err) => log.warn({ err: err.message }, 'could not re-publish observations yet'),
     });
     await this.publisher.start();
-    this.scheduler = new CheckScheduler({
+    this.scheduler = createCheckRunner({
+      workers: checkWorkers,
       createChecker,
       concurrency: this.o.checkConcurrency,
       onError: (err, ctx) => log.error({ err, ...ctx }, 'check scheduler error'),

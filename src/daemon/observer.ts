@@ -3,7 +3,7 @@
 // and publishes it as an observation under our lease. A host's first observation waits until
 // each of its checks has a result, so a restarted poold reports nothing rather than a guess
 // (the leader keeps the last published health meanwhile: no flap on restart).
-import type { CheckScheduler, CheckRunEvent, ScheduledTarget, TargetHealthEvent } from '../checks/scheduler.js';
+import type { CheckRunner, CheckRunEvent, ScheduledTarget, TargetHealthEvent } from '../checks/scheduler.js';
 import type { HealthState } from '../model/hysteresis.js';
 import type { CheckResult, Finding, Observation, ServiceDef, TargetKey } from '../model/types.js';
 import { servicePath } from '../model/types.js';
@@ -25,7 +25,7 @@ interface HostAgg {
 
 export interface ObserverDeps {
   observer: string;
-  scheduler: CheckScheduler;
+  scheduler: CheckRunner;
   publisher: ObservationPublisher;
   view: PoolView;
   log: Logger;

@@ -1,6 +1,7 @@
 // Agent source A: list-then-watch `/poold/v1/state/` and `/poold/v1/services/` in etcd, through the
 // store's listThenWatch (resumes after reconnects without missing events). While the connection is
 // down the source reports unhealthy and the agent leaves the table alone.
+import { errorMessage } from '../model/errors.js';
 import { servicePath } from '../model/types.js';
 import { openKv, type EtcdOptions } from '../store/connection.js';
 import { Keys, type KeyRoots } from '../store/keys.js';
@@ -8,7 +9,7 @@ import type { Etcd3Kv } from '../store/kv-etcd3.js';
 import type { KvEntry } from '../store/kv.js';
 import { listThenWatch, type ListWatch, type WatchEvent } from '../store/watch.js';
 import { parsePoolState, parseServiceDef } from './agent-codec.js';
-import { errorText, type AgentSource, type ServiceInputs } from './agent-source.js';
+import type { AgentSource, ServiceInputs } from './agent-source.js';
 
 export interface EtcdSourceOptions {
   etcd: EtcdOptions;
@@ -66,7 +67,7 @@ export class EtcdSource implements AgentSource {
         onConnection: (state, err) => {
           const wasUp = this.connected[which];
           this.connected[which] = state === 'connected';
-          if (err !== undefined) this.error = errorText(err);
+          if (err !== undefined) this.error = errorMessage(err);
           // Back after an outage: an empty change list asks the agent to re-read the table.
           if (state === 'connected' && !wasUp && this.healthy()) this.onChange([]);
         },
@@ -74,7 +75,7 @@ export class EtcdSource implements AgentSource {
       if (this.stopped) await w.stop();
       else this.watches.push(w);
     } catch (err) {
-      this.error = errorText(err);
+      this.error = errorMessage(err);
       this.retry(which);
     }
   }
@@ -99,7 +100,7 @@ export class EtcdSource implements AgentSource {
         try {
           this.defs.set(path, { raw: value, def: parseServiceDef(value, key, k) });
         } catch (err) {
-          this.defs.set(path, { raw: value, problem: errorText(err) });
+          this.defs.set(path, { raw: value, problem: errorMessage(err) });
         }
       }
     } else if (value === undefined) {
@@ -108,7 +109,7 @@ export class EtcdSource implements AgentSource {
       try {
         this.states.set(path, { state: parsePoolState(value, key, k) });
       } catch (err) {
-        this.states.set(path, { problem: errorText(err) });
+        this.states.set(path, { problem: errorMessage(err) });
       }
     }
     return path;
@@ -146,7 +147,7 @@ export class EtcdSource implements AgentSource {
     const read = kv.range({ key: this.keys.statePrefix(), prefix: true, limit: 1 }).then(
       () => true,
       (err: unknown) => {
-        this.error = errorText(err);
+        this.error = errorMessage(err);
         return false;
       },
     );

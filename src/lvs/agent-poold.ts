@@ -15,10 +15,10 @@
 // The API gives the LVS definition and the server addresses pools/ has; other host names are resolved.
 import type { PoolRef, ServiceDef, ServiceKey } from '../model/types.js';
 import { servicePath } from '../model/types.js';
-import { StoreError } from '../model/errors.js';
+import { errorMessage, StoreError } from '../model/errors.js';
 import { parsePoolDetail } from './agent-codec.js';
 import { openSse, type SseEnd, type SseRecord } from './agent-sse.js';
-import { errorText, type AgentSource, type ServiceInputs } from './agent-source.js';
+import type { AgentSource, ServiceInputs } from './agent-source.js';
 
 export interface PooldSourceOptions {
   /** Base URL of poold, e.g. http://poold.svc:9090 */
@@ -141,7 +141,7 @@ export class PooldSource implements AgentSource {
     try {
       res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 2000) });
     } catch (err) {
-      throw new StoreError(`cannot reach poold at ${url}: ${errorText(err)}`, { url }, { cause: err });
+      throw new StoreError(`cannot reach poold at ${url}: ${errorMessage(err)}`, { url }, { cause: err });
     }
     const text = await res.text();
     if (res.status === 404) throw new NotFound(`poold ${url} answered 404: ${text.slice(0, 200)}`, { url, status: 404 });
@@ -149,7 +149,7 @@ export class PooldSource implements AgentSource {
     try {
       return JSON.parse(text);
     } catch (err) {
-      throw new StoreError(`poold ${url} did not answer JSON: ${errorText(err)}`, { url }, { cause: err });
+      throw new StoreError(`poold ${url} did not answer JSON: ${errorMessage(err)}`, { url }, { cause: err });
     }
   }
 
@@ -171,7 +171,7 @@ export class PooldSource implements AgentSource {
       const { lvs, pool, state, addresses } = parsePoolDetail(detail, `${this.base}/v1/pools/${path}`, key);
       return { revision: rev, state, ...(lvs ? { def: defFromApi(key, pool, lvs, addresses) } : {}) };
     } catch (err) {
-      return { revision: rev, problem: errorText(err) };
+      return { revision: rev, problem: errorMessage(err) };
     }
   }
 
@@ -185,7 +185,7 @@ export class PooldSource implements AgentSource {
 
   private failed(err: unknown): void {
     this.ok = false;
-    this.error = errorText(err);
+    this.error = errorMessage(err);
   }
 
   /** Reports changes; while unhealthy they wait for the round that makes the source healthy again. */
@@ -343,7 +343,7 @@ export class PooldSource implements AgentSource {
       key = { dc: e.pool.dc, name: e.pool.name };
     } catch (err) {
       // Not understood: do not guess which pool it was; fetch everything.
-      this.error = `unreadable pool event ${r.id ?? ''}: ${errorText(err)}`;
+      this.error = `unreadable pool event ${r.id ?? ''}: ${errorMessage(err)}`;
       this.needFull = true;
       void this.poll();
       return;

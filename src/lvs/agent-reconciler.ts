@@ -7,9 +7,10 @@
 //   - a service with missing/invalid inputs → its virtual service is left exactly as it is;
 //   - a pool would become empty without the admins having depooled every host → left as it is;
 //   - at start the existing table is adopted: only differences are applied, nothing is flushed.
+import { errorMessage } from '../model/errors.js';
 import { servicePath } from '../model/types.js';
 import { applyAndVerify, readTable, type IpvsadmOptions } from './apply.js';
-import { errorText, type AgentSource } from './agent-source.js';
+import type { AgentSource } from './agent-source.js';
 import type { Resolver } from './agent-resolve.js';
 import { buildDesired, vsOfDef, type ServiceInput } from './desired.js';
 import { diffTables } from './diff.js';
@@ -145,7 +146,7 @@ export class Reconciler {
       try {
         vs = vsOfDef(e.def);
       } catch (err) {
-        statuses.push({ service: path, skipped: errorText(err) });
+        statuses.push({ service: path, skipped: errorMessage(err) });
         continue;
       }
       // Two services on one VIP: the first (in path order) is served, as buildDesired keeps it.
@@ -255,7 +256,7 @@ export class Reconciler {
     } catch (err) {
       this.table = undefined;
       this.scheduleRetry();
-      return report('error', statuses, lines, errorText(err));
+      return report('error', statuses, lines, errorMessage(err));
     }
   }
 

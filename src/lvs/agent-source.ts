@@ -32,6 +32,3 @@ export function serviceFilter(services: readonly string[] | undefined): (path: s
   return (path) => set.has(path);
 }
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -13,6 +13,7 @@
 import { tooSmallToDepool } from './coordinator-threshold.js';
 import type { PoolAlert } from './coordinator-types.js';
 import { poolName, type PoolState } from './types.js';
+import { byName } from './order.js';
 
 export type AlertStatus = 'ok' | 'warning' | 'critical';
 
@@ -42,9 +43,6 @@ export interface PoolAlertInput {
   pooledDown: readonly string[];
 }
 
-function byName(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 export function poolAlertInput(state: PoolState, name: string = poolName(state)): PoolAlertInput {
   let total = 0;

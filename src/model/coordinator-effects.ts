@@ -11,6 +11,7 @@
 import { isEnabled, type PoolNumbers } from './coordinator-settle.js';
 import type { CoordinatorEffect, CoordinatorState, PoolAlert, ThresholdNumbers } from './coordinator-types.js';
 import type { Pooled } from './types.js';
+import { byName } from './order.js';
 
 /** What the diff needs of a server: satisfied by ServerState and by a published EffectiveServer. */
 export interface DiffServer {
@@ -36,9 +37,6 @@ export interface DiffOptions {
   alwaysReportUnmet?: boolean;
 }
 
-function byName(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function hostEffects(host: string, b: DiffServer | undefined, a: DiffServer | undefined, numbers: ThresholdNumbers, announceAdded: boolean, out: CoordinatorEffect[]): void {
   if (a === undefined) {

@@ -22,6 +22,7 @@
 // once per batch of events (applyEvents).
 import { requiredCount } from './coordinator-threshold.js';
 import type { ServerState, ThresholdNumbers } from './coordinator-types.js';
+import { byName } from './order.js';
 
 type Counted = Pick<ServerState, 'pooledAdmin' | 'up' | 'pooled'>;
 
@@ -53,9 +54,6 @@ export function canDepool(servers: Iterable<Counted>, threshold: number): boolea
   return n.upEnabled >= n.required;
 }
 
-function byName(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /**
  * A mutable working copy of one pool. Never shared: the coordinator makes one per call and hands out

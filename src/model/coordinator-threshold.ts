@@ -11,11 +11,6 @@ export function requiredCount(total: number, threshold: number): number {
   return Math.ceil(total * threshold);
 }
 
-/** PyBal's canDepool: enough servers are up and enabled (after marking the failing one down). */
-export function canDepoolWith(upEnabled: number, total: number, threshold: number): boolean {
-  return upEnabled >= requiredCount(total, threshold);
-}
-
 /** A threshold is a fraction in [0, 1]. Returns a problem description, or null when valid. */
 export function thresholdProblem(threshold: unknown): string | null {
   if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {

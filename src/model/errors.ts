@@ -45,3 +45,8 @@ export class InvalidStoredValueError extends PooldError {}
 
 /** etcd unreachable, permission denied, or a transaction that kept conflicting. */
 export class StoreError extends PooldError {}
+
+/** The text of anything thrown: an Error's message, or the value itself. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

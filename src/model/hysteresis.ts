@@ -235,37 +235,15 @@ export function applyResult(state: HealthState, cfg: HysteresisConfig, ids: Heal
   return { state: next, events: events ?? NO_EVENTS };
 }
 
-/** Lets time pass without a result, so flapping can clear for a server whose checks stopped or slowed. */
-export function advanceTime(state: HealthState, cfg: HysteresisConfig, ids: HealthIds, at: number): HealthStep {
-  if (state.transitions.length === 0 && !state.flapping) return { state, events: NO_EVENTS };
-  const next: Mutable<HealthState> = { ...state };
-  const events: HealthEvent[] = [];
-  evaluateFlapping(next, cfg, ids, at, events);
-  return { state: next, events: events.length ? events : NO_EVENTS };
-}
-
 /**
  * Applies a new config to a live state (reconfiguration from etcd). The up/down state is kept (no flap
  * on reconfigure); a streak that already satisfies a lowered rise/fall takes effect at the next result.
  */
 export function reconfigure(state: HealthState, cfg: HysteresisConfig, ids: HealthIds, at: number): HealthStep {
-  return advanceTime(state, cfg, ids, at);
-}
-
-/** A server is up only if all its checks are up (PyBal); it is flapping if any check is. */
-export function combineHealth(states: readonly HealthState[]): { up: boolean; flapping: boolean; reasons: string[] } {
-  let up = true;
-  let flapping = false;
-  const reasons: string[] = [];
-  for (const s of states) {
-    if (!s.up) {
-      up = false;
-      reasons.push(s.message);
-    }
-    if (s.flapping) {
-      flapping = true;
-      reasons.push(s.flappingReason);
-    }
-  }
-  return { up, flapping, reasons };
+  // Only flapping depends on the config and the time; it may start or stop under the new window.
+  if (state.transitions.length === 0 && !state.flapping) return { state, events: NO_EVENTS };
+  const next: Mutable<HealthState> = { ...state };
+  const events: HealthEvent[] = [];
+  evaluateFlapping(next, cfg, ids, at, events);
+  return { state: next, events: events.length ? events : NO_EVENTS };
 }

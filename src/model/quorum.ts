@@ -15,6 +15,7 @@
 // - The reason names the dissenting observers, so a split view is visible in /pools and the dashboard.
 import { PooldError } from './errors.js';
 import type { Finding, Observation, ReasonCode } from './types.js';
+import { byName } from './order.js';
 
 export class QuorumInputError extends PooldError {}
 
@@ -63,9 +64,6 @@ export function votesNeeded(quorum: QuorumSetting, voters: number): number {
   return Math.min(quorum, voters);
 }
 
-function byName(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** One vote per live observer: the latest observation; on equal times a down one (the cautious one). */
 function votes(observations: readonly QuorumObservation[], live: ReadonlySet<string>, opts: QuorumOptions): QuorumObservation[] {

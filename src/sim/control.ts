@@ -5,7 +5,7 @@
 //   GET  /stats                                 totals
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NotFoundError, PooldError, UsageError } from '../model/errors.js';
+import { errorMessage, NotFoundError, PooldError, UsageError } from '../model/errors.js';
 import { isBehaviour } from './behaviours.js';
 import type { Simulator } from './simulator.js';
 import { behaviourOptions } from './spec.js';
@@ -24,7 +24,7 @@ export async function startControl(sim: Simulator, host: string, port: number): 
       ([status, body]) => reply(res, status, body),
       (err: unknown) => {
         const status = err instanceof NotFoundError ? 404 : err instanceof UsageError ? 400 : 500;
-        reply(res, status, { error: err instanceof Error ? err.message : String(err) });
+        reply(res, status, { error: errorMessage(err) });
       },
     );
   });

@@ -3,7 +3,7 @@
 // can wait for it and learn the control port. SIGINT/SIGTERM stop it cleanly.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../model/errors.js';
+import { errorMessage, UsageError } from '../model/errors.js';
 import { startControl } from './control.js';
 import { startSimulator } from './simulator.js';
 import { expandSpec } from './spec.js';
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`poold-sim: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`poold-sim: ${errorMessage(err)}\n`);
   // Usage problems exit 2, everything else 1 (DESIGN §8's convention).
   process.exit(err instanceof UsageError ? 2 : 1);
 });

@@ -1,27 +1,11 @@
-// The two connection transports (conn.ts) against real loopback servers: the same events for the
-// same server behaviour, errors named as node names them, and RST closes that leave no TIME_WAIT.
-import { execFileSync } from 'node:child_process';
+// Check connections (conn-socket.ts) against real loopback servers: the events a server's behaviour
+// should produce, errors named as node names them, and RST closes that leave no TIME_WAIT.
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import t from 'tap';
-import { openConn, setTcpTransport, tcpTransport, type Conn, type ConnOwner, type TcpTransport } from '../../src/checks/conn.js';
-import { handleTransportProblem } from '../../src/checks/conn-handle.js';
+import type { Conn, ConnOwner } from '../../src/checks/conn.js';
+import { openConn } from '../../src/checks/conn-socket.js';
 import { loopbackAddress } from './check-defs.js';
-
-const major = Number(process.versions.node.split('.')[0]);
-
-t.test('the handle transport is the default on the Node this project runs on', { skip: major === 20 ? false : `verified on Node 20 only; this is ${process.versions.node}` }, async (tt) => {
-  tt.equal(handleTransportProblem(), undefined);
-  tt.equal(tcpTransport().transport, 'handle');
-});
-
-t.test('POOLD_TCP_TRANSPORT=net turns it off, and says so', async (tt) => {
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', `const c = await import(${JSON.stringify(new URL('../../dist/src/checks/conn.js', import.meta.url).href)}); console.log(JSON.stringify(c.tcpTransport()));`], {
-    env: { ...process.env, POOLD_TCP_TRANSPORT: 'net' },
-    encoding: 'utf8',
-  });
-  tt.same(JSON.parse(out), { transport: 'net', why: 'POOLD_TCP_TRANSPORT=net' });
-});
 
 /** Records what a connection reports, in order. */
 class Recorder implements ConnOwner {
@@ -35,8 +19,8 @@ class Recorder implements ConnOwner {
   secured(): void {
     this.note('secured');
   }
-  received(d: Buffer): void {
-    this.data += d.toString('latin1');
+  received(d: Buffer, length: number): void {
+    this.data += d.toString('latin1', 0, length);
     this.note('data');
   }
   ended(): void {
@@ -114,75 +98,79 @@ const ipv6 = await new Promise<boolean>((r) => {
   const probe = net.createServer().once('error', () => r(false));
   probe.listen(0, '::1', () => probe.close(() => r(true)));
 });
-const transports: TcpTransport[] = handleTransportProblem() === undefined ? ['handle', 'net'] : ['net'];
 
-for (const transport of transports) {
-  t.test(`${transport}: connect, request, response, the server's FIN, then an RST close`, async (tt) => {
-    setTcpTransport(transport);
-    const srv = await server('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', true);
-    tt.teardown(() => srv.close());
-    const rounds = 20;
-    for (let i = 0; i < rounds; i++) {
-      const { rec, conn } = request(srv.address, srv.port);
-      await rec.until('ended');
-      tt.equal(conn.reusable, false, 'not reusable once the server closed');
-      conn.abort();
-      conn.abort(); // idempotent
-      if (i === 0) {
-        tt.same(rec.events, ['connected', 'data', 'ended']);
-        tt.equal(rec.data, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-      }
-    }
-    await sleep(50);
-    tt.equal(srv.seen.length, rounds);
-    tt.ok(srv.seen.every((s) => s.bytes === REQUEST), 'the server got exactly the request bytes');
-    // The server closed first, so a FIN close from us would leave its side in TIME_WAIT.
-    tt.equal(timeWaits(srv.address), 0, 'no TIME_WAIT on either side');
-  });
-
-  t.test(`${transport}: abort while the server holds the connection resets it`, async (tt) => {
-    setTcpTransport(transport);
-    const srv = await server('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', false);
-    tt.teardown(() => srv.close());
+t.test("connect, request, response, the server's FIN, then an RST close", async (tt) => {
+  const srv = await server('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', true);
+  tt.teardown(() => srv.close());
+  const rounds = 20;
+  for (let i = 0; i < rounds; i++) {
     const { rec, conn } = request(srv.address, srv.port);
-    await rec.until('data');
-    tt.equal(conn.reusable, true, 'open both ways: reusable');
-    conn.abort();
-    await sleep(50);
-    tt.equal(srv.seen[0].end, 'ECONNRESET', 'the server saw a reset, not a FIN');
-    tt.same(rec.events, ['connected', 'data'], 'nothing is reported after abort');
-  });
-
-  t.test(`${transport}: refused and reset are node's error codes; a bad port throws`, async (tt) => {
-    setTcpTransport(transport);
-    const address = loopbackAddress();
-    const free = await server('', false, address);
-    const port = free.port;
-    await free.close();
-    const refused = new Recorder();
-    openConn(address, port, refused);
-    await refused.until('errored');
-    tt.equal(refused.error?.code, 'ECONNREFUSED');
-    tt.match(refused.error?.message ?? '', new RegExp(`ECONNREFUSED ${address.replace(/\./g, '\\.')}:${port}`));
-
-    const resetting = net.createServer((s) => s.resetAndDestroy());
-    await new Promise<void>((r) => resetting.listen(0, address, r));
-    tt.teardown(() => resetting.close());
-    const reset = new Recorder();
-    openConn(address, (resetting.address() as net.AddressInfo).port, reset);
-    await reset.until('errored');
-    tt.equal(reset.error?.code, 'ECONNRESET');
-
-    tt.throws(() => openConn(address, 70000, new Recorder()), RangeError);
-  });
-
-  t.test(`${transport}: IPv6 loopback`, { skip: ipv6 ? false : 'no IPv6 loopback here' }, async (tt) => {
-    setTcpTransport(transport);
-    const srv = await server('HTTP/1.1 204 No Content\r\n\r\n', true, '::1');
-    tt.teardown(() => srv.close());
-    const { rec, conn } = request('::1', srv.port);
     await rec.until('ended');
+    tt.equal(conn.reusable, false, 'not reusable once the server closed');
     conn.abort();
-    tt.equal(rec.data, 'HTTP/1.1 204 No Content\r\n\r\n');
-  });
-}
+    conn.abort(); // idempotent
+    if (i === 0) {
+      tt.same(rec.events, ['connected', 'data', 'ended']);
+      tt.equal(rec.data, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    }
+  }
+  await sleep(50);
+  tt.equal(srv.seen.length, rounds);
+  tt.ok(srv.seen.every((s) => s.bytes === REQUEST), 'the server got exactly the request bytes');
+  // The server closed first, so a FIN close from us would leave its side in TIME_WAIT.
+  tt.equal(timeWaits(srv.address), 0, 'no TIME_WAIT on either side');
+});
+
+t.test('abort while the server holds the connection resets it', async (tt) => {
+  const srv = await server('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', false);
+  tt.teardown(() => srv.close());
+  const { rec, conn } = request(srv.address, srv.port);
+  await rec.until('data');
+  tt.equal(conn.reusable, true, 'open both ways: reusable');
+  conn.abort();
+  await sleep(50);
+  tt.equal(srv.seen[0].end, 'ECONNRESET', 'the server saw a reset, not a FIN');
+  tt.same(rec.events, ['connected', 'data'], 'nothing is reported after abort');
+});
+
+t.test("refused and reset are node's error codes; a bad port throws", async (tt) => {
+  const address = loopbackAddress();
+  const free = await server('', false, address);
+  const port = free.port;
+  await free.close();
+  const refused = new Recorder();
+  openConn(address, port, refused);
+  await refused.until('errored');
+  tt.equal(refused.error?.code, 'ECONNREFUSED');
+  tt.match(refused.error?.message ?? '', new RegExp(`ECONNREFUSED ${address.replace(/\./g, '\\.')}:${port}`));
+
+  const resetting = net.createServer((s) => s.resetAndDestroy());
+  await new Promise<void>((r) => resetting.listen(0, address, r));
+  tt.teardown(() => resetting.close());
+  const reset = new Recorder();
+  openConn(address, (resetting.address() as net.AddressInfo).port, reset);
+  await reset.until('errored');
+  tt.equal(reset.error?.code, 'ECONNRESET');
+
+  tt.throws(() => openConn(address, 70000, new Recorder()), RangeError);
+});
+
+t.test('IPv6 loopback', { skip: ipv6 ? false : 'no IPv6 loopback here' }, async (tt) => {
+  const srv = await server('HTTP/1.1 204 No Content\r\n\r\n', true, '::1');
+  tt.teardown(() => srv.close());
+  const { rec, conn } = request('::1', srv.port);
+  await rec.until('ended');
+  conn.abort();
+  tt.equal(rec.data, 'HTTP/1.1 204 No Content\r\n\r\n');
+});
+
+t.test('the check engine uses public Node APIs only: no process.binding or internalBinding in src/', async (tt) => {
+  const { readdirSync } = await import('node:fs');
+  const src = new URL('../../src/', import.meta.url);
+  const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  tt.ok(files.length > 50, `scanned ${files.length} files`);
+  // Internal bindings change between Node lines without notice (DEP0111), which is why the former
+  // libuv-handle transport could only run on the one line it was verified on.
+  const internal = files.filter((f) => /\bprocess\s*\.\s*binding\s*\(|\binternalBinding\b|--expose-internals/.test(readFileSync(new URL(f, src), 'utf8')));
+  tt.same(internal, []);
+});

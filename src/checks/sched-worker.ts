@@ -1,0 +1,105 @@
+// One shard of the check scheduler, in a worker thread (sched-shards.ts starts it): a CheckScheduler
+// with the real checkers over the targets the main thread hands it. Results and health events go
+// back in batches, one message per BATCH_MS at most, so the cost of crossing threads is paid per
+// batch rather than per check.
+import { parentPort, workerData } from 'node:worker_threads';
+import { errorMessage } from '../model/errors.js';
+import { createChecker } from './index.js';
+import { CheckScheduler, type ScheduledTarget, type SchedulerOptions } from './scheduler.js';
+import type { CheckDef } from '../model/types.js';
+import type { ShardEvent, ToShard, FromShard } from './sched-shards.js';
+
+const BATCH_MS = 5;
+const MAX_BATCH = 512;
+
+if (!parentPort) throw new Error('sched-worker.ts runs only as a worker thread (sched-shards.ts)');
+const port = parentPort;
+const opts = workerData as Omit<SchedulerOptions, 'createChecker' | 'clock' | 'random' | 'onError'>;
+
+let batch: ShardEvent[] = [];
+let flushTimer: NodeJS.Timeout | undefined;
+
+function send(m: FromShard): void {
+  port.postMessage(m);
+}
+
+function flush(): void {
+  flushTimer = undefined;
+  if (batch.length === 0) return;
+  const events = batch;
+  batch = [];
+  send({ type: 'events', events });
+}
+
+function queue(ev: ShardEvent): void {
+  batch.push(ev);
+  if (batch.length >= MAX_BATCH) flush();
+  else flushTimer ??= setTimeout(flush, BATCH_MS);
+}
+
+const sched = new CheckScheduler({
+  ...opts,
+  createChecker,
+  onError: (err, ctx) => send({ type: 'error', message: errorMessage(err), where: ctx.where, target: ctx.target }),
+});
+sched.addListener({
+  result: (ev) => queue({ kind: 'result', ev }),
+  health: (ev) => queue({ kind: 'health', ev }),
+});
+
+/**
+ * Each message arrives as a fresh copy, so equal definitions would be new objects every time; the
+ * scheduler shares one checker per definition object. Equal definitions keep the object they had.
+ */
+let defs = new Map<string, CheckDef>();
+function intern(targets: ScheduledTarget[]): ScheduledTarget[] {
+  const byObject = new Map<CheckDef, CheckDef>();
+  const next = new Map<string, CheckDef>();
+  for (const t of targets) {
+    let def = byObject.get(t.check);
+    if (def === undefined) {
+      const text = JSON.stringify(t.check);
+      def = next.get(text) ?? defs.get(text) ?? t.check;
+      next.set(text, def);
+      byObject.set(t.check, def);
+    }
+    t.check = def;
+  }
+  defs = next;
+  return targets;
+}
+
+send({ type: 'ready' });
+
+port.on('message', (m: ToShard) => {
+  switch (m.type) {
+    case 'setTargets': {
+      const r = sched.setTargets(intern(m.targets));
+      // The main thread validated these already; a rejection here is a bug worth seeing.
+      for (const x of r.rejected) send({ type: 'error', message: x.message, where: 'shard refused a target', target: x.target });
+      return;
+    }
+    case 'start':
+      sched.start();
+      return;
+    case 'stats':
+      send({ type: 'stats', id: m.id, stats: sched.stats(), lateness: sched.latenessCounts() });
+      return;
+    case 'resetStats':
+      sched.resetStats();
+      return;
+    case 'stop':
+      void sched.stop().then(
+        () => {
+          flush();
+          send({ type: 'stopped' });
+        },
+        (err: unknown) => {
+          flush();
+          send({ type: 'error', message: errorMessage(err), where: 'stopping the shard' });
+          send({ type: 'stopped' });
+        },
+      );
+      return;
+  }
+});

@@ -1,0 +1,134 @@
+// The scheduler sharded over worker threads, with the real http checker against real simulated
+// backends: every target is checked in some shard, results and health reach the main thread's
+// listeners, rejections are synchronous, identical probes still run once, a dead shard comes back
+// with its targets, and POOLD_CHECK_WORKERS picks the runner.
+import t from 'tap';
+import type { Worker } from 'node:worker_threads';
+import { CheckScheduler, type CheckRunEvent, type ScheduledTarget, type TargetHealthEvent } from '../../src/checks/scheduler.js';
+import { checkWorkersFromEnv, createCheckRunner, ShardedCheckScheduler } from '../../src/checks/sched-shards.js';
+import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
+import { httpDef, svc } from './scheduler-fakes.js';
+import { loopbackAddress } from './check-defs.js';
+
+// Generous: under the test runner each worker compiles the TypeScript sources itself first, which
+// takes seconds on a loaded machine (the built daemon loads plain JS).
+async function waitFor(what: string, pred: () => boolean, timeoutMs = 90_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const N = 12;
+let sim: Simulator;
+const backends: { address: string; port: number }[] = [];
+t.before(async () => {
+  const base = loopbackAddress().split('.').slice(0, 3).join('.');
+  sim = await startSimulator({ backends: Array.from({ length: N }, (_, i) => ({ address: `${base}.${i + 1}`, port: 0, behaviour: 'ok' as const, service: 'cxserver' })) });
+  backends.push(...sim.list().map((b) => ({ address: b.address, port: b.port })));
+});
+t.teardown(() => sim?.stop());
+
+const check = httpDef({ intervalMs: 200, timeoutMs: 1000, rise: 1, fall: 1 });
+const flapping = { transitions: 0, windowMs: 0 };
+function targets(): ScheduledTarget[] {
+  return backends.map((b, i) => ({ service: svc('cxserver'), host: `sca${1000 + i}.eqiad.wmnet`, address: b.address, port: b.port, check, flapping, initialUp: false }));
+}
+
+// One sharded scheduler for the tests that run checks (starting workers is the slow part).
+const errors: string[] = [];
+const results: CheckRunEvent[] = [];
+const health: TargetHealthEvent[] = [];
+let sched: ShardedCheckScheduler;
+
+t.test('two shards check every target and report results and health to the main thread', async (t) => {
+  sched = new ShardedCheckScheduler({ workers: 2, restartDelayMs: 100, onError: (err, ctx) => errors.push(`${ctx.where}: ${String(err)}`) });
+  sched.addListener({ result: (e) => results.push(e), health: (e) => health.push(e) });
+  const ts = targets();
+  // A second pool checking the first backend the same way: one probe for both, in one shard.
+  ts.push({ ...ts[0], service: svc('citoid'), check: { ...check, name: 'lvs' } });
+  const r = sched.setTargets(ts);
+  t.same(r, { upserted: N + 1, removed: 0, rejected: [] });
+  sched.start();
+
+  const keys = new Set(ts.map((x) => `${x.service.dc}/${x.service.name}/${x.host}/${x.check.name}`));
+  await waitFor('every target came up', () => new Set(health.filter((e) => e.type === 'came_up').map((e) => e.target)).size === keys.size);
+  t.same(new Set(health.filter((e) => e.type === 'came_up').map((e) => e.target)), keys, 'each target came up');
+  t.ok(results.every((e) => e.result.up && e.result.code === 'ok'), 'real http results, all ok');
+  const shared = results.filter((e) => e.host === ts[0].host);
+  t.ok(shared.length >= 2 && shared.every((e) => e.sharedBy === 2), 'the identical probe ran once for both pools (sharedBy 2)');
+
+  const stats = await sched.stats();
+  t.equal(stats.targets, N + 1);
+  t.equal(stats.groups, N, 'one group per distinct probe, across the shards');
+  t.ok(stats.completed >= N && stats.lateness.count === stats.started, `merged counters (${stats.completed} completed) and lateness (${stats.lateness.count} samples)`);
+  // Both shards got work: the hash spreads 12 addresses over 2 shards (both empty is impossible
+  // here; one empty would mean the partition is broken).
+  const perShard = (sched as unknown as { shards: { targets: unknown[] }[] }).shards.map((s) => s.targets.length);
+  t.ok(perShard.every((n) => n > 0) && perShard.reduce((a, b) => a + b) === N + 1, `targets per shard: ${perShard}`);
+
+  // A backend going away is seen through the shard: the target goes down with its reason.
+  const gone = backends[3];
+  await sim.setBehaviour(gone.address, gone.port, 'refused');
+  await waitFor('the refused backend went down', () => health.some((e) => e.type === 'went_down' && e.target.endsWith(`sca1003.eqiad.wmnet/${check.name}`)));
+  t.equal(health.find((e) => e.type === 'went_down')!.code, 'refused');
+  await sim.setBehaviour(gone.address, gone.port, 'ok');
+  await waitFor('it came back', () => health.filter((e) => e.type === 'came_up' && e.target.endsWith(`sca1003.eqiad.wmnet/${check.name}`)).length === 2);
+  t.same(errors, []);
+});
+
+t.test('a shard that dies is restarted with its targets, from their last health, and said so', async (t) => {
+  const shards = (sched as unknown as { shards: { worker: Worker; targets: ScheduledTarget[] }[] }).shards;
+  const victim = shards[0];
+  const victimHosts = new Set(victim.targets.map((x) => x.host));
+  const downsBefore = health.filter((e) => e.type === 'went_down').length;
+  await victim.worker.terminate();
+  await waitFor('the shard was reported dead', () => errors.some((e) => /check shard 0 exited/.test(e)));
+  const mark = results.length;
+  await waitFor('results again from every target of the dead shard', () => {
+    const seen = new Set(results.slice(mark).map((e) => e.host));
+    return [...victimHosts].every((h) => seen.has(h));
+  });
+  t.ok(results.slice(mark).filter((e) => victimHosts.has(e.host)).every((e) => e.health.up), 'they start from up, their last health');
+  t.equal(health.filter((e) => e.type === 'went_down').length, downsBefore, 'no target went down because of the restart');
+  t.match(errors.join('\n'), /restarting it with its \d+ targets/);
+});
+
+t.test('stop() ends every shard: nothing is reported afterwards', async (t) => {
+  await sched.stop();
+  const after = results.length;
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(results.length, after);
+});
+
+t.test('rejections are synchronous and name the target, as with the in-thread scheduler', async (t) => {
+  const sched = new ShardedCheckScheduler({ workers: 2, onError: () => {} });
+  t.teardown(() => sched.stop());
+  const inThread = new CheckScheduler({ createChecker: (await import('../../src/checks/index.js')).createChecker, onError: () => {} });
+  const good = targets()[0];
+  const badInterval = { ...targets()[1], check: { ...check, name: 'slow', intervalMs: 0 } };
+  const badCa = { ...targets()[2], check: httpDef({ name: 'tls', scheme: 'https', tls: { verify: true, ca: '/nonexistent/ca.pem' } }) };
+  const r = sched.setTargets([good, badInterval, badCa]);
+  const expected = inThread.setTargets([good, badInterval, badCa]);
+  await inThread.stop();
+  t.equal(r.upserted, 1);
+  t.same(r.rejected.map((x) => [x.target, x.message]), expected.rejected.map((x) => [x.target, x.message]));
+  t.match(r.rejected[0].message, /interval must be > 0/);
+  t.match(r.rejected[1].message, /cannot read CA file \/nonexistent\/ca\.pem/);
+});
+
+t.test('POOLD_CHECK_WORKERS picks the runner', async (t) => {
+  t.equal(checkWorkersFromEnv(undefined), 0);
+  t.equal(checkWorkersFromEnv('0'), 0);
+  t.equal(checkWorkersFromEnv('3'), 3);
+  t.ok(checkWorkersFromEnv('auto') >= 1);
+  t.throws(() => checkWorkersFromEnv('many'), /POOLD_CHECK_WORKERS must be/);
+  const { createChecker } = await import('../../src/checks/index.js');
+  const inThread = createCheckRunner({ createChecker, workers: 0 });
+  t.ok(inThread instanceof CheckScheduler);
+  await inThread.stop();
+  const sharded = createCheckRunner({ createChecker, workers: 1 });
+  t.ok(sharded instanceof ShardedCheckScheduler);
+  await sharded.stop();
+});
