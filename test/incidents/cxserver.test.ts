@@ -12,7 +12,11 @@ const PORT = 18151;
 const A1 = '127.51.0.1';
 const A2 = '127.51.0.2';
 const VIP = '10.2.2.18';
+/** The conftool pool (dc/cluster/service) whose hosts the operator depools. */
 const PATH = 'eqiad/sca/cxserver';
+/** The LVS service (PyBal section) over that pool: pools/ service `cxserver` on PORT. */
+const NAME = `cxserver_${PORT}`;
+const SECTION = `eqiad/${NAME}`;
 const H1 = 'sca1001.eqiad.wmnet';
 const H2 = 'sca1002.eqiad.wmnet';
 /** How long after `poolctl depool` returns /alerts must tell the truth: publication + agent, no check round needed. */
@@ -39,12 +43,12 @@ services:
 `;
 
 // The pybal.conf that was deployed during the incident: ProxyFetch still on `/`.
-const INCIDENT_PYBAL = `[cxserver]
+const INCIDENT_PYBAL = `[${NAME}]
 protocol = tcp
 ip = ${VIP}
 port = ${PORT}
 scheduler = wrr
-config = http://poold.svc.eqiad.wmnet:9090/pybal/eqiad/sca/cxserver
+config = http://poold.svc.eqiad.wmnet:9090/pybal/${SECTION}
 depool-threshold = .5
 monitors = [ "ProxyFetch" ]
 proxyfetch.url = [ 'http://cxserver.svc.eqiad.wmnet/' ]
@@ -57,7 +61,7 @@ const s = await startScenario(t, {
 });
 
 t.test('both migrated hosts serve: pools/ checks /_info, which they pass', async () => {
-  await waitAllServing(s, PATH, 2, VIP, PORT);
+  await waitAllServing(s, SECTION, 2, VIP, PORT);
 });
 
 t.test('the incident pybal.conf (ProxyFetch on /) is reported as drift, both sides shown', async (t) => {
@@ -71,7 +75,7 @@ t.test('the incident pybal.conf (ProxyFetch on /) is reported as drift, both sid
   const r = await s.poolctl(['drift', '--pybal', pybal, '--poold-url', 'http://poold.svc.eqiad.wmnet:9090']);
   t.equal(r.code, 2, 'exit 2: CRITICAL, so Icinga itself pages on the disagreement');
   t.match(r.stdout, /^POOLD CRITICAL - drift in 1 service/);
-  t.match(r.stdout, /eqiad\/sca\/cxserver: pybal check path: pools\/ says \/_info, deployed has \//, 'expected and actual side by side');
+  t.match(r.stdout, `${SECTION}: pybal check path: pools/ says /_info, deployed has /`, 'expected and actual side by side');
   t.match(r.stdout, `${pybal}:9`, 'and where in the deployed file');
 
   // The fix poold offers: render pybal.conf and Icinga config from the same definition: no drift.
@@ -87,7 +91,7 @@ t.test('the incident pybal.conf (ProxyFetch on /) is reported as drift, both sid
 t.test('sca1001 breaks, then the operator depools the last good host with --force: /alerts tells the truth', async (t) => {
   // sca1001's new code fails the one definition of healthy (it is "effectively unpooled" in the story).
   await s.sim.setBehaviour(A1, PORT, 'empty-200');
-  await waitFor('sca1001 depooled by poold', () => s.state(PATH), (st) => st?.servers[H1].pooled === false && st.servers[H1].up === false);
+  await waitFor('sca1001 depooled by poold', () => s.state(SECTION), (st) => st?.servers[H1].pooled === false && st.servers[H1].up === false);
   await waitFor('agent removed sca1001', async () => s.table(VIP, PORT), (tb) => !(A1 in tb) && A2 in tb);
   t.ok(await s.ipvsLine(`-d -t ${VIP}:${PORT} -r ${A1}`), 'ipvsadm -d for sca1001');
 
@@ -103,14 +107,14 @@ t.test('sca1001 breaks, then the operator depools the last good host with --forc
   const alert = await waitFor('/alerts CRITICAL naming sca1001', () => s.alerts(), (a) => a.startsWith('CRITICAL'), ALERT_BOUND_MS + 3000, 25);
   const took = Date.now() - start;
   t.ok(took <= ALERT_BOUND_MS, `alert within ${ALERT_BOUND_MS} ms of the depool (took ${took} ms)`);
-  t.equal(alert, `CRITICAL - cxserver: Servers ${H1} are marked down but pooled`, 'PyBal\'s words: serving from a broken host');
+  t.equal(alert, `CRITICAL - ${NAME}: Servers ${H1} are marked down but pooled`, 'PyBal\'s words: serving from a broken host');
 
   // The true serving state everywhere: sca1002 out (admin), sca1001 kept by the threshold.
-  const st = await waitFor('state: sca1001 kept pooled', () => s.state(PATH), (x) => x?.servers[H2].pooled === false && x.servers[H1].pooled === true);
+  const st = await waitFor('state: sca1001 kept pooled', () => s.state(SECTION), (x) => x?.servers[H2].pooled === false && x.servers[H1].pooled === true);
   t.same(st!.pooledDown, [H1], 'kept by the threshold, and recorded as such');
   await waitFor('agent table: only sca1001', async () => s.table(VIP, PORT), (tb) => JSON.stringify(Object.keys(tb)) === JSON.stringify([A1]));
   const json = await (await fetch(`${s.daemon.url}/alerts`, { headers: { accept: 'application/json' } })).json();
-  t.same(json, { status: 'critical', msg: `cxserver: Servers ${H1} are marked down but pooled` });
+  t.same(json, { status: 'critical', msg: `${NAME}: Servers ${H1} are marked down but pooled` });
 
   // Fixing sca1001 clears the alert (no stale entries).
   await s.sim.setBehaviour(A1, PORT, '404-root', { service: 'cxserver' });

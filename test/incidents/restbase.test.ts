@@ -7,7 +7,9 @@ import { startScenario, waitAllServing, waitFor, sleep } from '../helpers/scenar
 
 const PORT = 18153;
 const VIP = '10.2.2.17';
-const PATH = 'eqiad/restbase/restbase';
+/** The LVS service (PyBal section) over conftool pool eqiad/restbase/restbase: pools/ service `restbase` on PORT. */
+const NAME = `restbase_${PORT}`;
+const SECTION = `eqiad/${NAME}`;
 const addr = (n: number) => `127.53.0.${n}`;
 const host = (n: number) => `restbase10${n + 6}.eqiad.wmnet`;
 const INTERVAL_MS = 250;
@@ -42,13 +44,13 @@ const s = await startScenario(t, {
 });
 
 t.test('four healthy nodes serve', async () => {
-  await waitAllServing(s, PATH, 4, VIP, PORT);
+  await waitAllServing(s, SECTION, 4, VIP, PORT);
 });
 
 t.test(`first node answers an empty 200: down and depooled within ${BOUND_MS} ms`, async (t) => {
   const start = Date.now();
   await s.sim.setBehaviour(addr(1), PORT, 'empty-200');
-  const st = await waitFor('restbase1007 down and depooled', () => s.state(PATH), (x) => x?.servers[host(1)].up === false && x.servers[host(1)].pooled === false, BOUND_MS + 5000, 20);
+  const st = await waitFor('restbase1007 down and depooled', () => s.state(SECTION), (x) => x?.servers[host(1)].up === false && x.servers[host(1)].pooled === false, BOUND_MS + 5000, 20);
   const took = Date.now() - start;
   t.ok(took <= BOUND_MS, `depooled after ${took} ms (bound: fall ${FALL} × interval ${INTERVAL_MS} ms + ${SLACK_MS} ms slack)`);
   t.match(st!.servers[host(1)].reason, /empty body/, 'the reason names the cause');
@@ -59,14 +61,14 @@ t.test(`first node answers an empty 200: down and depooled within ${BOUND_MS} ms
 
 t.test('second node goes bad: the threshold (0.75 of 4) keeps it pooled, and /alerts says so', async (t) => {
   await s.sim.setBehaviour(addr(2), PORT, 'empty-200');
-  const st = await waitFor('restbase1008 down', () => s.state(PATH), (x) => x?.servers[host(2)].up === false, BOUND_MS + 5000, 20);
+  const st = await waitFor('restbase1008 down', () => s.state(SECTION), (x) => x?.servers[host(2)].up === false, BOUND_MS + 5000, 20);
   t.equal(st!.servers[host(2)].pooled, true, 'kept pooled: 2 up < 4 × 0.75');
   t.same(st!.pooledDown, [host(2)]);
   const alert = await waitFor('/alerts CRITICAL', () => s.alerts(), (a) => a.startsWith('CRITICAL'), 3000);
-  t.equal(alert, `CRITICAL - restbase: Servers ${host(2)} are marked down but pooled`);
+  t.equal(alert, `CRITICAL - ${NAME}: Servers ${host(2)} are marked down but pooled`);
   // Stays that way: a few more rounds change nothing, and the agent never removes it.
   await sleep(6 * INTERVAL_MS);
-  const later = await s.state(PATH);
+  const later = await s.state(SECTION);
   t.equal(later!.servers[host(2)].pooled, true, 'still pooled after more failing rounds');
   const tb = s.table(VIP, PORT);
   t.same(Object.keys(tb).sort(), [addr(2), addr(3), addr(4)], 'pool alive in IPVS: 3 real servers');
@@ -75,7 +77,7 @@ t.test('second node goes bad: the threshold (0.75 of 4) keeps it pooled, and /al
 
 t.test('the first recovers: repooled after rise, and the kept node is depooled in its place', async (t) => {
   await s.sim.setBehaviour(addr(1), PORT, 'ok', { service: 'restbase' });
-  const st = await waitFor('swap', () => s.state(PATH), (x) => x?.servers[host(1)].pooled === true && x.servers[host(2)].pooled === false, BOUND_MS + 5000, 20);
+  const st = await waitFor('swap', () => s.state(SECTION), (x) => x?.servers[host(1)].pooled === true && x.servers[host(2)].pooled === false, BOUND_MS + 5000, 20);
   t.same(st!.pooledDown, []);
   await waitFor('/alerts OK', () => s.alerts(), (a) => a === 'OK - All pools are healthy', 3000);
   await waitFor('agent swapped them', async () => s.table(VIP, PORT), (tb) => addr(1) in tb && !(addr(2) in tb));
