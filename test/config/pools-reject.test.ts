@@ -1,7 +1,8 @@
 // Each rejection names the exact file:line:col and says what is wrong.
 import t from 'tap';
 import { FILE, problemsOf, yaml } from './pools-helpers.js';
-import { parsePoolsText } from '../../src/config/pools/index.js';
+import { loadPoolsFromTexts, parsePoolsText } from '../../src/config/pools/index.js';
+import { formatProblem } from '../../src/model/errors.js';
 
 /** A valid file; the cases below change one thing at a time and keep these line numbers. */
 const VALID = yaml`
@@ -60,7 +61,7 @@ t.test('empty file and wrong top-level shape', async (t) => {
 
 t.test('unknown keys, with did-you-mean when close', async (t) => {
   t.same(problemsOf(withLine(4, '    clustr: sca')), [
-    '3:3: missing required key "cluster" in cxserver',
+    '3:3: a service needs pool: <cluster>/<service> (an entry of pools:), or cluster and servers',
     '4:5: unknown key "clustr"; did you mean "cluster"?',
   ]);
   t.same(problemsOf(withLine(8, '        pth: /_info')), [
@@ -181,7 +182,8 @@ t.test('empty or missing servers', async (t) => {
   t.same(problemsOf(`${head}    servers: {}\n`), [`9:14: ${msg}`]);
   // An empty value points at its key.
   t.same(problemsOf(`${head}    servers:\n`), [`9:5: ${msg} (got null)`]);
-  t.same(problemsOf(head), ['3:3: missing required key "servers" in cxserver']);
+  // cluster without servers: pointed at cluster (the older form needs both; the newer names a pool).
+  t.same(problemsOf(head), ['4:5: with cluster, list the servers too (or name a pool with pool: <cluster>/<service>)']);
   t.same(problemsOf(withLine(10, '      sca_1001: { weight: 10 }')), [
     '10:7: invalid key "sca_1001": a host must be a DNS name such as sca1001.eqiad.wmnet',
   ]);
@@ -359,7 +361,7 @@ t.test('wrong shapes for whole sections say what shape is expected', async (t) =
     '9:9: checks[1]: a check must be a map with a kind, such as { kind: http, path: / } (got "http")',
   ]);
   t.same(problemsOf('dc: eqiad\nservices:\n  cxserver:\n'), [
-    '3:3: cxserver: a service must be a map with cluster, lvs, checks and servers (got null)',
+    '3:3: cxserver: a service must be a map with pool (or cluster and servers), lvs and checks (got null)',
   ]);
 });
 
@@ -377,4 +379,137 @@ t.test('lvs.bgp and lvs.drain (issue 15): typed, located', async (t) => {
   const ok = parsePoolsText(withLine(5, '    lvs: { ip: 10.2.2.18, port: 8080, method: i, bgp: false, drain: 0s }'), FILE);
   t.same(ok.problems, []);
   t.same(ok.services[0]!.lvs, { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'i', bgp: false }, 'drain 0s is off');
+});
+
+/** The newer form: a conftool pool under pools:, and an LVS service naming it. Line numbers are kept below. */
+const POOLED = yaml`
+dc: eqiad
+pools:
+  sca/cxserver:
+    servers:
+      sca1001.eqiad.wmnet: { weight: 10 }
+services:
+  cxserver:
+    pool: sca/cxserver
+    lvs: { ip: 10.2.2.18, port: 8080 }
+    checks: [{ kind: tcp }]
+`;
+
+function pooledWithLine(n: number, text: string): string {
+  const lines = POOLED.split('\n');
+  lines[n - 1] = text;
+  return lines.join('\n');
+}
+
+/** Problems of several files as "file:line:col: message", and the LVS services that still load. */
+function across(...files: Array<[string, string]>): { problems: string[]; services: string[] } {
+  const r = loadPoolsFromTexts(files.map(([file, text]) => ({ file, text })));
+  return { problems: r.problems.map(formatProblem), services: r.services.map((s) => `${s.dc}/${s.name}`) };
+}
+
+t.test('pools: the newer form loads, and the pool supplies the servers', async (t) => {
+  const r = parsePoolsText(POOLED, FILE);
+  t.same(r.problems, []);
+  t.same(r.services.map((s) => [s.dc, s.name, s.catalog, s.pool, Object.keys(s.servers)]), [
+    ['eqiad', 'cxserver_8080', 'cxserver', { cluster: 'sca', service: 'cxserver' }, ['sca1001.eqiad.wmnet']],
+  ]);
+});
+
+t.test('a service with neither pool nor cluster and servers', async (t) => {
+  const text = pooledWithLine(8, '    scheduler: wrr'); // drops pool:, adds nothing in its place
+  t.same(problemsOf(text.replace('    scheduler: wrr\n', '')), [
+    '7:3: a service needs pool: <cluster>/<service> (an entry of pools:), or cluster and servers',
+  ]);
+  t.same(parsePoolsText(text.replace('    scheduler: wrr\n', ''), FILE).services, [], 'the service is left out');
+  // servers alone (no cluster, no pool) is still neither.
+  t.same(problemsOf(pooledWithLine(8, '    servers: { sca1001.eqiad.wmnet: { weight: 10 } }')), [
+    '7:3: a service needs pool: <cluster>/<service> (an entry of pools:), or cluster and servers',
+  ]);
+});
+
+t.test('pool: naming a pool that is not defined', async (t) => {
+  t.same(problemsOf(pooledWithLine(8, '    pool: sca/citoid')), [
+    '8:11: pool sca/citoid is not defined under pools: of dc eqiad',
+  ]);
+  t.same(parsePoolsText(pooledWithLine(8, '    pool: sca/citoid'), FILE).services, []);
+  // A pool in another dc's file does not count: pools are per dc.
+  const codfw = POOLED.replace('dc: eqiad', 'dc: codfw').replace('sca1001.eqiad.wmnet', 'sca2001.codfw.wmnet').replace('10.2.2.18', '10.2.1.18');
+  const other = across(['pools/codfw.yaml', codfw], ['pools/eqiad.yaml', POOLED.replace(/pools:\n(?: .*\n)+/, '')]);
+  t.same(other.problems, ['pools/eqiad.yaml:4:11: pool sca/cxserver is not defined under pools: of dc eqiad']);
+  t.same(other.services, ['codfw/cxserver_8080']);
+});
+
+t.test('a pool defined twice', async (t) => {
+  // In two files of one dc: rejected at the second definition; the first is kept and serves its services.
+  const second = yaml`
+dc: eqiad
+pools:
+  sca/cxserver:
+    servers:
+      sca1002.eqiad.wmnet: { weight: 10 }
+services:
+  citoid:
+    pool: sca/cxserver
+    lvs: { ip: 10.2.2.19, port: 1970 }
+    checks: [{ kind: tcp }]
+`;
+  const r = loadPoolsFromTexts([
+    { file: 'pools/a.yaml', text: POOLED },
+    { file: 'pools/b.yaml', text: second },
+  ]);
+  t.same(r.problems.map(formatProblem), ['pools/b.yaml:3:3: pool eqiad/sca/cxserver is already defined at pools/a.yaml:3:3']);
+  t.same(
+    r.services.map((s) => [s.name, Object.keys(s.servers)]),
+    [
+      ['cxserver_8080', ['sca1001.eqiad.wmnet']],
+      ['citoid_1970', ['sca1001.eqiad.wmnet']],
+    ],
+    'both services use the first definition',
+  );
+  // In one file: under pools: and again by an older-form service (cluster + servers) of the same name.
+  const oneFile = yaml`
+dc: eqiad
+pools:
+  sca/cxserver:
+    servers:
+      sca1001.eqiad.wmnet: { weight: 10 }
+services:
+  cxserver:
+    cluster: sca
+    lvs: { ip: 10.2.2.18, port: 8080 }
+    checks: [{ kind: tcp }]
+    servers:
+      sca1002.eqiad.wmnet: { weight: 10 }
+`;
+  t.same(problemsOf(oneFile), ['7:3: pool eqiad/sca/cxserver is already defined at pools/test.yaml:3:3']);
+});
+
+t.test('pool and servers (or cluster) both given', async (t) => {
+  t.same(problemsOf(pooledWithLine(10, '    checks: [{ kind: tcp }]\n    servers: { sca1002.eqiad.wmnet: { weight: 10 } }')), [
+    '11:5: servers belongs under pools: when the service names a pool; remove it here',
+  ]);
+  t.same(problemsOf(pooledWithLine(10, '    checks: [{ kind: tcp }]\n    cluster: sca')), [
+    '11:5: cluster belongs under pools: when the service names a pool; remove it here',
+  ]);
+  t.same(parsePoolsText(pooledWithLine(10, '    checks: [{ kind: tcp }]\n    cluster: sca'), FILE).services, [], 'the service is left out');
+});
+
+t.test('a host in two dcs', async (t) => {
+  const codfw = POOLED.replace('dc: eqiad', 'dc: codfw').replace('10.2.2.18', '10.2.1.18');
+  const r = across(['pools/eqiad.yaml', POOLED], ['pools/codfw.yaml', codfw]);
+  t.same(r.problems, [
+    'pools/codfw.yaml:5:7: host sca1001.eqiad.wmnet is already a server in dc eqiad (pools/eqiad.yaml:5:7); a host lives in one dc',
+  ]);
+  t.same(r.services, ['eqiad/cxserver_8080'], 'the codfw pool is rejected, and so is its service (without a second message)');
+  // The same host in two pools of one dc is fine (one host serves several pools).
+  const twoPools = POOLED.replace('services:', '  sca/citoid:\n    servers:\n      sca1001.eqiad.wmnet: { weight: 5 }\nservices:');
+  t.same(problemsOf(twoPools), []);
+});
+
+t.test('an LVS service (section) name is unique per dc', async (t) => {
+  // cxserver on 8080 and cxserver_8080 written out in full are the same PyBal section.
+  const text = POOLED + '  cxserver_8080:\n    pool: sca/cxserver\n    lvs: { ip: 10.2.2.20, port: 8080 }\n    checks: [{ kind: tcp }]\n';
+  t.same(problemsOf(text), [
+    '11:3: LVS service eqiad/cxserver_8080 (PyBal section cxserver_8080) is already defined at pools/test.yaml:7:3',
+  ]);
 });

@@ -124,12 +124,16 @@ export function parsePoolsFile(text: string, file: string): ParsedFile {
       else pools.push(locatePool({ dc, cluster, service }, pool.servers, ['pools', ref]));
     }
     for (const [name, svc] of Object.entries(raw)) {
-      const ref = poolRefOf(name, svc);
       if (badServices.has(name)) {
-        // A service in the older form defines its pool: with it broken, so is the pool.
-        if (svc !== null && typeof svc === 'object' && svc.pool === undefined) badPools.push(`${dc}/${ref.cluster}/${ref.service}`);
+        // A service in the older form defines its pool: with it broken, so is the pool. (A broken service
+        // may be null or hold a non-string pool: look at it only once it is known to be an older-form map.)
+        if (svc !== null && typeof svc === 'object' && svc.pool === undefined) {
+          const ref = poolRefOf(name, svc);
+          badPools.push(`${dc}/${ref.cluster}/${ref.service}`);
+        }
         continue;
       }
+      const ref = poolRefOf(name, svc);
       if (svc.pool === undefined) pools.push(locatePool({ dc, ...ref }, svc.servers ?? {}, ['services', name]));
       const poolAt = where(['services', name, svc.pool !== undefined ? 'pool' : 'cluster']);
       services.push({ def: normalizeService(dc, name, svc, {}), file, at: where(['services', name], 'key'), poolAt });
