@@ -25,7 +25,7 @@ await poolctl(['sync', dir], etcd.clientUrl);
 const d = await startDaemon(etcd.endpoints, { observer: 'ad-a' });
 t.teardown(() => d.stop());
 
-const pool = () => text(`${d.url}/pools/adsvc`);
+const pool = () => text(`${d.url}/pools/adsvc_8082`);
 const expectPool = (status: string[]) => lines(H.map((h, i) => `${h}:\t${status[i]}`).join('\n'));
 const same = (want: string[]) => (b: string) => lines(b).join('|') === want.join('|');
 const UP = 'enabled/up/pooled';
@@ -36,7 +36,7 @@ t.test('poolctl depool: the host leaves the pool, shown as disabled', async (t) 
   t.match(r.stdout, /ad1001\.eqiad\.wmnet: pooled yes -> no/);
   const want = expectPool(['disabled/up/not pooled', UP, UP, UP]);
   t.same(lines(await waitFor('ad1001 disabled', pool, same(want))), want);
-  t.equal(await text(`${d.url}/pools/adsvc/${H[0]}`), 'disabled/up/not pooled\n');
+  t.equal(await text(`${d.url}/pools/adsvc_8082/${H[0]}`), 'disabled/up/not pooled\n');
   t.equal(await text(`${d.url}/alerts`), 'OK - All pools are healthy');
 });
 
@@ -47,7 +47,7 @@ t.test('failures with one host disabled: total is still 4, so 2 up-and-enabled a
   await sim.setBehaviour(A[3], PORT, 'refused');
   const two = expectPool(['disabled/up/not pooled', UP, 'enabled/down/not pooled', 'enabled/down/pooled']);
   t.same(lines(await waitFor('ad1004 kept', pool, same(two))), two);
-  t.equal(await text(`${d.url}/alerts`), `CRITICAL - adsvc: Servers ${H[3]} are marked down but pooled`);
+  t.equal(await text(`${d.url}/alerts`), `CRITICAL - adsvc_8082: Servers ${H[3]} are marked down but pooled`);
 });
 
 t.test('threshold raised to .75 in pools/ and synced: 3 must stay pooled, so ad1003 is repooled', async (t) => {
@@ -62,16 +62,16 @@ t.test('threshold raised to .75 in pools/ and synced: 3 must stay pooled, so ad1
   })();
   writeFileSync(join(dir, 'eqiad.yaml'), yaml(0.75, true));
   const r = await poolctl(['sync', dir], etcd.clientUrl);
-  t.match(r.stdout, /adsvc/, 'sync reports the service change');
+  t.match(r.stdout, /~ service eqiad\/adsvc_8082 \(definition changed\)/, 'sync reports the service change');
   const want = expectPool(['disabled/up/not pooled', UP, 'enabled/down/pooled', 'enabled/down/pooled']);
   t.same(lines(await waitFor('ad1003 repooled by the new threshold', pool, same(want))), want);
   watching = false;
   await watcher;
   const pooledCounts = seen.map((b) => lines(b).filter((l) => l.endsWith('/pooled')).length);
   t.ok(pooledCounts.length > 0 && pooledCounts.every((n) => n >= 2), `pooled never below 2 during the change (saw ${[...new Set(pooledCounts)].join(',')})`);
-  t.equal(await text(`${d.url}/alerts`), `CRITICAL - adsvc: Servers ${H[2]}, ${H[3]} are marked down but pooled`);
+  t.equal(await text(`${d.url}/alerts`), `CRITICAL - adsvc_8082: Servers ${H[2]}, ${H[3]} are marked down but pooled`);
   // The admin depool survives the sync: operators' runtime state is never overwritten.
-  t.equal(await text(`${d.url}/pools/adsvc/${H[0]}`), 'disabled/up/not pooled\n');
+  t.equal(await text(`${d.url}/pools/adsvc_8082/${H[0]}`), 'disabled/up/not pooled\n');
 });
 
 t.test('recovery under the new threshold: both repooled servers are healthy again, alert clears', async (t) => {
@@ -85,12 +85,12 @@ t.test('recovery under the new threshold: both repooled servers are healthy agai
 t.test('a pool removed from pools/ and synced leaves /pools, and its published state is deleted', async (t) => {
   const kv = new GatewayKv({ endpoints: etcd.endpoints });
   t.teardown(() => kv.close());
-  t.same(lines(await text(`${d.url}/pools`)), ['adgone', 'adsvc']);
-  t.ok(await kv.get('/poold/v1/state/eqiad/adc/adgone'), 'published while defined');
+  t.same(lines(await text(`${d.url}/pools`)), ['adgone_8082', 'adsvc_8082']);
+  t.ok(await kv.get('/poold/v1/state/eqiad/adgone_8082'), 'published while defined');
   writeFileSync(join(dir, 'eqiad.yaml'), yaml(0.75, false));
   const r = await poolctl(['sync', dir], etcd.clientUrl);
-  t.match(r.stdout, /- service eqiad\/adc\/adgone/);
-  t.equal(await waitFor('adgone gone from /pools', () => text(`${d.url}/pools`), (b) => b === 'adsvc\n'), 'adsvc\n');
-  await waitFor('state key deleted', () => kv.get('/poold/v1/state/eqiad/adc/adgone'), (e) => e === undefined);
-  t.equal(await text(`${d.url}/pools/adgone`), 'The desired url was not found');
+  t.match(r.stdout, /- service eqiad\/adgone_8082$/m);
+  t.equal(await waitFor('adgone gone from /pools', () => text(`${d.url}/pools`), (b) => b === 'adsvc_8082\n'), 'adsvc_8082\n');
+  await waitFor('state key deleted', () => kv.get('/poold/v1/state/eqiad/adgone_8082'), (e) => e === undefined);
+  t.equal(await text(`${d.url}/pools/adgone_8082`), 'The desired url was not found');
 });

@@ -35,9 +35,9 @@ const crashed = await confctlV2(['ls', etcd.clientUrl, '/conftool/v1/pools']);
 
 const a = await startDaemon(etcd.endpoints, { observer: 'cv-a', etcd: { endpoints: etcd.endpoints, conftoolV2: 'v2' } });
 t.teardown(() => a.stop());
-const pool = () => text(`${a.url}/pools/cvsvc`);
+const pool = () => text(`${a.url}/pools/cvsvc_8191`);
 const UP = 'enabled/up/pooled';
-const status = (h: string) => text(`${a.url}/pools/cvsvc/${h}`);
+const status = (h: string) => text(`${a.url}/pools/cvsvc_8191/${h}`);
 const v2get = async (h: string) => (await etcd.etcdctlV2(['get', key(h)]).catch((e: Error) => e.message)).trim();
 
 t.test('confctl works on an etcd only poolctl wrote, once poold runs the bridge', async (t) => {
@@ -123,5 +123,5 @@ t.test('the bridge moves to another poold when its runner stops', async (t) => {
   const r = await runPoolctl(['depool', 'cv1001'], { POOLD_ETCD: etcd.clientUrl });
   t.equal(r.code, 0, r.stderr);
   await waitFor('v2 copy by the new bridge', () => v2get(H[0]), (v) => v === '{"weight": 3, "pooled": "no"}', 5000, 10);
-  t.equal(await text(`${b.url}/pools/cvsvc/${H[0]}`), 'disabled/up/not pooled\n', 'cv-b serves the admin state');
+  t.equal(await text(`${b.url}/pools/cvsvc_8191/${H[0]}`), 'disabled/up/not pooled\n', 'cv-b serves the admin state');
 });

@@ -56,7 +56,7 @@ t.test('serves /pools with the sample pools, once the leader has published them'
   t.same(body.split('\n').filter(Boolean).sort(), sample);
   t.equal(body.endsWith('\n'), true);
   // A healthy sample host is served in PyBal's format.
-  const cx = await waitFor('cxserver hosts', () => text(`${base}/pools/cxserver`), (b) => /:\tenabled\/up\/pooled\n/.test(b), 20_000);
+  const cx = await waitFor('cxserver hosts', () => text(`${base}/pools/cxserver_8080`), (b) => /:\tenabled\/up\/pooled\n/.test(b), 20_000);
   t.match(cx, /^sca\d+\.(eqiad|codfw)\.wmnet:\tenabled\/up\/pooled$/m);
 });
 

@@ -20,9 +20,9 @@ await poolctl(['sync', dir], etcd.clientUrl);
 const d = await startDaemon(etcd.endpoints, { observer: 'eo-a' });
 t.teardown(() => d.stop());
 
-const pool = () => text(`${d.url}/pools/eosvc`);
+const pool = () => text(`${d.url}/pools/eosvc_8084`);
 const BEFORE = lines(`${H[0]}:\tenabled/up/pooled\n${H[1]}:\tenabled/up/pooled\n${H[2]}:\tenabled/down/not pooled\n`);
-const STALE = /^WARNING - Pool eosvc state stale for (\d+)s\. $/;
+const STALE = /^WARNING - Pool eosvc_8084 state stale for (\d+)s\. $/;
 
 t.test('before the outage: two pooled, the refusing one depooled', async (t) => {
   t.same(lines(await waitFor('steady state', pool, (b) => lines(b).join() === BEFORE.join(), 15_000)), BEFORE);
@@ -44,10 +44,10 @@ t.test('etcd stopped for 10 s: same pools, stale warning with a growing age', as
     if (m) ages.push(Number(m[1]));
     await sleep(1000);
   }
-  t.equal(await text(`${d.url}/pools`), 'eosvc\n');
+  t.equal(await text(`${d.url}/pools`), 'eosvc_8084\n');
   t.ok(ages[ages.length - 1] >= 8, `age grows to the outage length (saw ${ages.join(',')})`);
   t.ok(ages.every((n, i) => i === 0 || n >= ages[i - 1]), 'age never goes back');
-  const v1 = JSON.parse(await text(`${d.url}/v1/pools/eqiad/eoc/eosvc`)) as { stale: boolean; counts: { pooled: number } };
+  const v1 = JSON.parse(await text(`${d.url}/v1/pools/eqiad/eosvc_8084`)) as { stale: boolean; counts: { pooled: number } };
   t.equal(v1.stale, true);
   t.equal(v1.counts.pooled, 2);
 });
@@ -61,7 +61,7 @@ t.test('etcd back: stale clears without restarting poold, and new changes show u
   // down eo1003 back into the pool (ensure threshold), and say so.
   const want = lines(`${H[0]}:\tdisabled/up/not pooled\n${H[1]}:\tenabled/up/pooled\n${H[2]}:\tenabled/down/pooled\n`);
   t.same(lines(await waitFor('depool after recovery visible', pool, (b) => lines(b).join() === want.join(), 15_000)), want);
-  t.equal(await text(`${d.url}/alerts`), `CRITICAL - eosvc: Servers ${H[2]} are marked down but pooled`);
+  t.equal(await text(`${d.url}/alerts`), `CRITICAL - eosvc_8084: Servers ${H[2]} are marked down but pooled`);
   // Health keeps flowing too: the refusing backend recovers and is repooled.
   await sim.setBehaviour(A[2], PORT, 'ok');
   const healed = lines(`${H[0]}:\tdisabled/up/not pooled\n${H[1]}:\tenabled/up/pooled\n${H[2]}:\tenabled/up/pooled\n`);

@@ -10,7 +10,7 @@ import { lines, poolctl, poolsDir, serviceYaml, startDaemon, text, waitFor } fro
 const PORT = 8086;
 const A = ['127.0.66.1', '127.0.66.2', '127.0.66.3'];
 const H = ['iv1001.eqiad.wmnet', 'iv1002.eqiad.wmnet', 'iv1003.eqiad.wmnet'];
-const KEY = '/poold/v1/services/eqiad/ivc/ivsvc';
+const KEY = '/poold/v1/services/eqiad/ivsvc_8086';
 
 const etcd = await startEtcd();
 t.teardown(() => etcd.stop());
@@ -29,7 +29,7 @@ t.teardown(() => d.stop());
 
 const put = (value: string) => kv.txn({ compare: [], success: [{ type: 'put', key: KEY, value }] });
 const alerts = () => text(`${d.url}/alerts`);
-const pool = () => text(`${d.url}/pools/ivsvc`);
+const pool = () => text(`${d.url}/pools/ivsvc_8086`);
 const OK = 'OK - All pools are healthy';
 const allUp = lines(H.map((h) => `${h}:\tenabled/up/pooled`).join('\n'));
 
@@ -38,13 +38,13 @@ t.test('garbage JSON: CRITICAL naming the pool and key; the last good definition
   t.equal(await alerts(), OK);
   await put('{"dc": "eqiad", this is not json');
   const a = await waitFor('critical alert', alerts, (b) => b !== OK);
-  t.match(a, /^CRITICAL - ivsvc: configuration drift: etcd: .*running the last good definition$/);
+  t.match(a, /^CRITICAL - ivsvc_8086: configuration drift: etcd: .*running the last good definition$/);
   t.match(a, KEY, 'names the key');
   // Checks still run with the last good definition: a failing backend is still depooled.
   await sim.setBehaviour(A[0], PORT, 'refused');
   const want = lines(`${H[0]}:\tenabled/down/not pooled\n${H[1]}:\tenabled/up/pooled\n${H[2]}:\tenabled/up/pooled`);
   t.same(lines(await waitFor('iv1001 depooled', pool, (b) => lines(b).join() === want.join())), want);
-  const v1 = JSON.parse(await text(`${d.url}/v1/pools/eqiad/ivc/ivsvc`)) as { threshold: { depoolThreshold: number }; lvs: { port: number } };
+  const v1 = JSON.parse(await text(`${d.url}/v1/pools/eqiad/ivsvc_8086`)) as { threshold: { depoolThreshold: number }; lvs: { port: number } };
   t.equal(v1.threshold.depoolThreshold, 0.5, 'last good threshold');
   t.equal(v1.lvs.port, PORT, 'last good lvs');
 });
@@ -53,8 +53,8 @@ t.test('valid JSON with wrong types: still CRITICAL, saying which field', async 
   const bad = { ...(JSON.parse(good) as Record<string, unknown>), depoolThreshold: 'high' };
   await put(JSON.stringify(bad));
   const a = await waitFor('critical names depoolThreshold', alerts, (b) => /depoolThreshold/.test(b));
-  t.match(a, /^CRITICAL - ivsvc: configuration drift: etcd: .*depoolThreshold.*running the last good definition$/);
-  const v1 = JSON.parse(await text(`${d.url}/v1/pools/eqiad/ivc/ivsvc`)) as { threshold: { depoolThreshold: number } };
+  t.match(a, /^CRITICAL - ivsvc_8086: configuration drift: etcd: .*depoolThreshold.*running the last good definition$/);
+  const v1 = JSON.parse(await text(`${d.url}/v1/pools/eqiad/ivsvc_8086`)) as { threshold: { depoolThreshold: number } };
   t.equal(v1.threshold.depoolThreshold, 0.5, 'the wrong value was not applied');
 });
 

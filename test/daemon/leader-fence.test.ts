@@ -13,7 +13,7 @@ const PORT = 8087;
 const A = ['127.0.67.1', '127.0.67.2', '127.0.67.3'];
 const H = ['lf1001.eqiad.wmnet', 'lf1002.eqiad.wmnet', 'lf1003.eqiad.wmnet'];
 const ELECTION = '/poold/v1/election/leader-all';
-const STATE = '/poold/v1/state/eqiad/lfc/lfsvc';
+const STATE = '/poold/v1/state/eqiad/lfsvc_8087';
 
 const etcd = await startEtcd();
 t.teardown(() => etcd.stop());
@@ -42,7 +42,7 @@ t.test('a leader whose election key names someone else publishes nothing', async
   await setHolder('someone-else');
   await sim.setBehaviour(A[0], PORT, 'refused');
   // Our own checks see it (the observer keeps working) ...
-  await waitFor('lf1001 checked down', async () => JSON.parse(await text(`${d.url}/v1/pools/eqiad/lfc/lfsvc`)) as { hosts: Array<{ host: string; verdicts: Record<string, { up: boolean }> }> },
+  await waitFor('lf1001 checked down', async () => JSON.parse(await text(`${d.url}/v1/pools/eqiad/lfsvc_8087`)) as { hosts: Array<{ host: string; verdicts: Record<string, { up: boolean }> }> },
     (v) => v.hosts.some((h) => h.host === H[0] && Object.values(h.verdicts).some((x) => !x.up)));
   await sleep(1000);
   // ... but the state in etcd is not ours to write any more.
@@ -56,7 +56,7 @@ t.test('named again: the pending change is published on the next change', async 
   await sim.setBehaviour(A[1], PORT, 'refused');
   await waitFor('lf1001 depooled in etcd', () => pooled(H[0]), (p) => p === false);
   const want = lines(`${H[0]}:\tenabled/down/not pooled\n${H[1]}:\tenabled/down/pooled\n${H[2]}:\tenabled/up/pooled\n`);
-  t.same(lines(await waitFor('view follows', () => text(`${d.url}/pools/lfsvc`), (b) => lines(b).join() === want.join())), want);
+  t.same(lines(await waitFor('view follows', () => text(`${d.url}/pools/lfsvc_8087`), (b) => lines(b).join() === want.join())), want);
 });
 
 t.test('crash() does not resign: a second instance leads only after the lease TTL', async (t) => {

@@ -14,7 +14,7 @@ import { Leader } from '../../src/daemon/leader.js';
 import { DaemonData } from '../../src/daemon/data.js';
 import type { Kv, TxnRequest } from '../../src/store/kv.js';
 import type { ServiceDef } from '../../src/model/types.js';
-import { servicePath } from '../../src/model/types.js';
+import { poolOf, poolPath, servicePath } from '../../src/model/types.js';
 import { sleep, testLog, waitFor } from './harness.js';
 
 const keys = new Keys();
@@ -28,7 +28,7 @@ await enableAuth(etcd);
 // May read everything, but write only the state of pools named p… (not the pool "zz").
 await addPrefixUser(etcd, 'leader', 'leader-pw', [
   { prefix: '/', perm: 'read' },
-  { prefix: `${keys.statePrefix()}eqiad/cl/p`, perm: 'readwrite' },
+  { prefix: `${keys.statePrefix()}eqiad/p`, perm: 'readwrite' },
   { prefix: '/q/', perm: 'readwrite' },
 ]);
 
@@ -56,7 +56,7 @@ t.test('queue: 500 keys in a few fenced transactions; a refused key retries alon
     maxDelayMs: 800,
   });
   t.teardown(() => q.clear());
-  const bad = `${keys.statePrefix()}eqiad/cl/zz`;
+  const bad = `${keys.statePrefix()}eqiad/zz`;
   const good = Array.from({ length: 500 }, (_, i) => `/q/${String(i).padStart(3, '0')}`);
   for (const k of [...good.slice(0, 250), bad, ...good.slice(250)]) {
     values.set(k, JSON.stringify({ k, pad: 'x'.repeat(200) }));
@@ -127,15 +127,15 @@ t.test('leader: 500 pools published within the limits; one refused pool does not
   const data = new DaemonData();
   const defs = [...Array.from({ length: 500 }, (_, i) => poolDef(i)), poolDef('zz')];
   for (const d of defs) {
-    data.services.set(servicePath(d), d);
-    data.admin.set(servicePath(d), new Map(Object.keys(d.servers).map((h) => [h, { weight: 10, pooled: 'yes' as const }])));
+    data.setService(servicePath(d), d);
+    data.admin.set(poolPath(poolOf(d)), new Map(Object.keys(d.servers).map((h) => [h, { weight: 10, pooled: 'yes' as const }])));
   }
   let now = 1_700_000_000_000;
   const leader = new Leader({ kv: rec.kv, keys, data, quorum: 'majority', log: testLog, now: () => now, fence: { key: FENCE, holder: 'me' } });
   t.teardown(() => leader.deactivate());
   const started = Date.now();
   leader.activate();
-  const statePrefix = `${keys.statePrefix()}eqiad/cl/`;
+  const statePrefix = `${keys.statePrefix()}eqiad/`;
   await waitFor('500 states', () => count(statePrefix), (n) => n === 500, 60_000);
   const ms = Date.now() - started;
   t.equal(await admin.get(keys.state({ dc: 'eqiad', name: 'zz' })), undefined, 'the refused pool is not published');

@@ -36,7 +36,7 @@ t.test('With the resolver made to fail for all names, nothing that was up is dep
   await poolctl(['sync', dir], etcd.clientUrl);
   const d = await startDaemon(etcd.endpoints, { observer: 'resolver-test' });
   t.teardown(() => d.stop());
-  const detail = () => json<Detail>(`${d.url}/v1/pools/eqiad/ro/rosvc`);
+  const detail = () => json<Detail>(`${d.url}/v1/pools/eqiad/rosvc_18349`);
   const pooled = (x: Detail) => x.hosts.filter((h) => h.effective.pooled && h.effective.up).map((h) => h.host).sort();
   await waitFor('all ten up and pooled, by name', detail, (x) => pooled(x).join() === HOSTS.join(), 30_000);
   t.equal(await text(`${d.url}/alerts`), 'OK - All pools are healthy');

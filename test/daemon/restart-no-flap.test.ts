@@ -13,7 +13,7 @@ import { lines, poolctl, poolsDir, serviceYaml, sleep, spawnPoold, stopPoold, te
 const PORT = 8085;
 const A = ['127.0.65.1', '127.0.65.2', '127.0.65.3'];
 const H = ['rs1001.eqiad.wmnet', 'rs1002.eqiad.wmnet', 'rs1003.eqiad.wmnet'];
-const STATE_KEY = '/poold/v1/state/eqiad/rsc/rssvc';
+const STATE_KEY = '/poold/v1/state/eqiad/rssvc_8085';
 
 const etcd = await startEtcd();
 t.teardown(() => etcd.stop());
@@ -39,7 +39,7 @@ const first = await spawnPoold(etcd.clientUrl, 'rs-a');
 t.teardown(() => stopPoold(first, 'SIGKILL'));
 
 t.test('restart after SIGKILL publishes nothing that depools or repools', async (t) => {
-  t.same(lines(await waitFor('rs1003 kept pooled', () => text(`${first.url}/pools/rssvc`), (b) => lines(b).join() === KEPT.join(), 20_000)), KEPT);
+  t.same(lines(await waitFor('rs1003 kept pooled', () => text(`${first.url}/pools/rssvc_8085`), (b) => lines(b).join() === KEPT.join(), 20_000)), KEPT);
   const before = await kv.get(STATE_KEY);
   if (before === undefined) throw new Error('no published state');
   const expected = essence(before.value);
@@ -80,7 +80,7 @@ t.test('restart after SIGKILL publishes nothing that depools or repools', async 
     }
   }).catch((err: unknown) => { if (!ac.signal.aborted) throw err; });
 
-  t.same(lines(await text(`${second.url}/pools/rssvc`)), KEPT, 'serves the published state at once');
+  t.same(lines(await text(`${second.url}/pools/rssvc_8085`)), KEPT, 'serves the published state at once');
   // Long enough for the old lease (2 s) to expire, the new leader to take over and publish, and
   // several check rounds (1 s) of the new observer.
   await waitFor('the restarted poold to lead', async () => (JSON.parse(await text(`${second.url}/v1/pools`)) as { leadership: { leader: boolean } }).leadership.leader, (l) => l, 15_000);
@@ -88,7 +88,7 @@ t.test('restart after SIGKILL publishes nothing that depools or repools', async 
   ac.abort();
   await sse;
 
-  t.same(lines(await text(`${second.url}/pools/rssvc`)), KEPT, 'still kept after the restart');
+  t.same(lines(await text(`${second.url}/pools/rssvc_8085`)), KEPT, 'still kept after the restart');
   for (const v of published) t.same(essence(v), expected, 'a state published across the restart');
   const events = all.filter((e) => e.type === 'state');
   // The admin values were only listed at start, not changed: no admin event (nor an audit read).
@@ -96,10 +96,10 @@ t.test('restart after SIGKILL publishes nothing that depools or repools', async 
   const flips = events.filter((e) => e.after !== null && JSON.stringify(e.after && { up: e.after.up, pooled: e.after.pooled, enabled: e.after.enabled }) !== JSON.stringify(expected[e.host]));
   t.same(flips, [], 'no state event of the new process changes up/pooled/enabled');
   t.ok(events.length >= 3, `the event stream was read (${events.length} state events)`);
-  t.equal(await text(`${second.url}/alerts`), `CRITICAL - rssvc: Servers ${H[2]} are marked down but pooled`);
+  t.equal(await text(`${second.url}/alerts`), `CRITICAL - rssvc_8085: Servers ${H[2]} are marked down but pooled`);
   // The host is still really checked by the new process: when it recovers it is seen up.
   await sim.setBehaviour(A[2], PORT, 'ok');
-  await waitFor('rs1003 up', () => text(`${second.url}/pools/rssvc/${H[2]}`), (b) => b === 'enabled/up/pooled\n', 10_000);
+  await waitFor('rs1003 up', () => text(`${second.url}/pools/rssvc_8085/${H[2]}`), (b) => b === 'enabled/up/pooled\n', 10_000);
   // At --log-level info the daemon logs its own events, but not fastify's line per request.
   t.match(second.output(), /"msg":"elected leader: coordinating pools"/);
   t.notMatch(second.output(), /incoming request|request completed/, 'no per-request logs');

@@ -33,7 +33,7 @@ t.test('an all-dcs leader and an eqiad leader: eqiad\'s pool alerts on both, cod
   const all = await startDaemon(etcd.endpoints, { observer: 'so-all' });
   t.teardown(() => all.stop());
   await waitFor('so-all leads', async () => all.isLeader, (l) => l, 10_000);
-  await waitFor('both pools published', () => text(`${all.url}/pools`), (b) => b.includes('soeq') && b.includes('socf'), 15_000);
+  await waitFor('both pools published', () => text(`${all.url}/pools`), (b) => b.split('\n').includes('soeq_8088') && b.split('\n').includes('socf_8088'), 15_000);
   t.equal(await text(`${all.url}/alerts`), 'OK - All pools are healthy');
 
   const eq = await startDaemon(etcd.endpoints, { observer: 'so-eq', dcs: ['eqiad'] });
@@ -41,7 +41,7 @@ t.test('an all-dcs leader and an eqiad leader: eqiad\'s pool alerts on both, cod
   t.teardown(() => (eqStopped ? undefined : eq.stop()));
   await waitFor('so-eq leads its own scope', async () => eq.isLeader, (l) => l, 10_000);
   const msg = (ours: string, other: string) =>
-    `CRITICAL - soeq: configuration drift: election: leader scopes '${ours}' and '${other}' both cover dc eqiad, so two leaders coordinate this pool; give every poold of a dc the same --dc`;
+    `CRITICAL - soeq_8088: configuration drift: election: leader scopes '${ours}' and '${other}' both cover dc eqiad, so two leaders coordinate this pool; give every poold of a dc the same --dc`;
   t.equal(await waitFor('overlap alert on the all-dcs instance', () => text(`${all.url}/alerts`), (b) => b !== 'OK - All pools are healthy'), msg('all', 'eqiad'));
   t.equal(await waitFor('overlap alert on the eqiad instance', () => text(`${eq.url}/alerts`), (b) => b !== 'OK - All pools are healthy'), msg('eqiad', 'all'));
 

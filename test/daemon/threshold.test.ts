@@ -20,7 +20,7 @@ await poolctl(['sync', dir], etcd.clientUrl);
 const d = await startDaemon(etcd.endpoints, { observer: 'th-a' });
 t.teardown(() => d.stop());
 
-const pool = () => text(`${d.url}/pools/thsvc`);
+const pool = () => text(`${d.url}/pools/thsvc_8081`);
 const alerts = () => text(`${d.url}/alerts`);
 const expectPool = (status: string[]) => lines(H.map((h, i) => `${h}:\t${status[i]}`).join('\n'));
 const UP = 'enabled/up/pooled';
@@ -44,14 +44,14 @@ t.test('second failure (200 with an empty body) is depooled: 2 of 4 up >= 2', as
   await sim.setBehaviour(A[1], PORT, 'empty-200');
   const body = await waitFor('th1002 depooled', pool, (b) => lines(b).join() === expectPool([DOWN, DOWN, UP, UP]).join());
   t.same(lines(body), expectPool([DOWN, DOWN, UP, UP]));
-  t.equal(await text(`${d.url}/pools/thsvc/${H[1]}`), `${DOWN}\n`);
+  t.equal(await text(`${d.url}/pools/thsvc_8081/${H[1]}`), `${DOWN}\n`);
 });
 
 t.test('third failure stays pooled (1 up < 2) and /alerts says so in PyBal\'s words', async (t) => {
   await sim.setBehaviour(A[2], PORT, 'refused');
   const body = await waitFor('th1003 kept pooled while down', pool, (b) => lines(b).join() === expectPool([DOWN, DOWN, KEPT, UP]).join());
   t.same(lines(body), expectPool([DOWN, DOWN, KEPT, UP]));
-  t.equal(await alerts(), `CRITICAL - thsvc: Servers ${H[2]} are marked down but pooled`);
+  t.equal(await alerts(), `CRITICAL - thsvc_8081: Servers ${H[2]} are marked down but pooled`);
   const j = JSON.parse(await text(`${d.url}/alerts`, { headers: { accept: 'application/json' } })) as unknown;
   t.same(j, { status: 'critical', msg: `thsvc: Servers ${H[2]} are marked down but pooled` });
   // Hold a few check rounds: the kept server must not be dropped while nothing changes.

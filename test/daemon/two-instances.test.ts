@@ -64,7 +64,7 @@ t.teardown(() => stopPoold(b));
 
 interface HostV1 { host: string; reason: string; observers: Record<string, { up: boolean; reason: string }> }
 const spHost = async (p: PooldProcess, host: string) =>
-  (await json<{ hosts: HostV1[] }>(`${p.url}/v1/pools/eqiad/spc/spsvc`)).hosts.find((h) => h.host === host);
+  (await json<{ hosts: HostV1[] }>(`${p.url}/v1/pools/eqiad/spsvc_8083`)).hosts.find((h) => h.host === host);
 
 t.test('split view: B cannot reach sp1001, A can: a 1-1 tie keeps it up and pooled', async (t) => {
   const seen = await waitFor('both observers to vote on sp1001', () => spHost(a, SP[0]),
@@ -72,12 +72,12 @@ t.test('split view: B cannot reach sp1001, A can: a 1-1 tie keeps it up and pool
   t.match(seen?.observers['sp-b'].reason, /refused/i, "B's own verdict is down: connection refused");
   const want = lines(`${SP[0]}:\tenabled/up/pooled\n${SP[1]}:\tenabled/up/pooled\n`);
   for (const p of [a, b]) {
-    t.same(lines(await text(`${p.url}/pools/spsvc`)), want, `${p.observer} serves sp1001 up and pooled`);
+    t.same(lines(await text(`${p.url}/pools/spsvc_8083`)), want, `${p.observer} serves sp1001 up and pooled`);
   }
   t.match((await spHost(a, SP[0]))?.reason, /up on 1 of 2 observers; dissenting: sp-b/, 'the reason names the dissenting observer');
   // Several more check rounds: still up (no depool on a tie, no flapping between verdicts).
   await new Promise((r) => setTimeout(r, 1500));
-  t.same(lines(await text(`${b.url}/pools/spsvc`)), want, 'still up after more rounds');
+  t.same(lines(await text(`${b.url}/pools/spsvc_8083`)), want, 'still up after more rounds');
   t.equal(await text(`${a.url}/alerts`), 'OK - All pools are healthy');
 });
 
@@ -91,12 +91,12 @@ t.test('SIGKILL the leader: B takes over within TTL + 1 s and publishes changes 
 
   await poolctl(['depool', 'to1002', '--reason', 'after the failover'], etcd.clientUrl);
   const want = lines(`${TO[0]}:\tenabled/up/pooled\n${TO[1]}:\tdisabled/up/not pooled\n${TO[2]}:\tenabled/up/pooled\n`);
-  t.same(lines(await waitFor('depool visible on B', () => text(`${b.url}/pools/tosvc`), (x) => lines(x).join() === want.join())), want);
-  const published = JSON.parse((await kv.get('/poold/v1/state/eqiad/toc/tosvc'))?.value ?? '{}') as { servers: Record<string, { pooled: boolean; enabled: boolean }> };
+  t.same(lines(await waitFor('depool visible on B', () => text(`${b.url}/pools/tosvc_8083`), (x) => lines(x).join() === want.join())), want);
+  const published = JSON.parse((await kv.get('/poold/v1/state/eqiad/tosvc_8083'))?.value ?? '{}') as { servers: Record<string, { pooled: boolean; enabled: boolean }> };
   t.match(published.servers[TO[1]], { pooled: false, enabled: false }, 'the new leader published it to etcd');
 
   // A's observations died with its lease: B is now the only voter and sees sp1001 down.
   const gone = lines(`${SP[0]}:\tenabled/down/not pooled\n${SP[1]}:\tenabled/up/pooled\n`);
-  t.same(lines(await waitFor("sp1001 depooled once A's votes expire", () => text(`${b.url}/pools/spsvc`), (x) => lines(x).join() === gone.join())), gone);
+  t.same(lines(await waitFor("sp1001 depooled once A's votes expire", () => text(`${b.url}/pools/spsvc_8083`), (x) => lines(x).join() === gone.join())), gone);
   t.same(Object.keys((await spHost(b, SP[0]))?.observers ?? {}), ['sp-b'], 'only the live observer is listed');
 });

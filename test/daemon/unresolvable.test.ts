@@ -19,12 +19,12 @@ t.test('an unresolvable backend name is down with dns_failure', async (t) => {
   await poolctl(['sync', dir], etcd.clientUrl);
   const d = await startDaemon(etcd.endpoints, { observer: 'dns-test' });
   t.teardown(() => d.stop());
-  const pool = await waitFor('gone.invalid marked down', () => text(`${d.url}/pools/dnssvc`), (b) => /gone\.invalid:\tenabled\/down\/not pooled/.test(b));
+  const pool = await waitFor('gone.invalid marked down', () => text(`${d.url}/pools/dnssvc_18084`), (b) => /gone\.invalid:\tenabled\/down\/not pooled/.test(b));
   t.same(lines(pool).filter((l) => l.startsWith('dns')).sort(), [
     'dns1001.eqiad.wmnet:\tenabled/up/pooled',
     'dns1002.eqiad.wmnet:\tenabled/up/pooled',
     'dns1003.eqiad.wmnet:\tenabled/up/pooled',
   ]);
-  const detail = JSON.parse(await text(`${d.url}/v1/pools/eqiad/dns/dnssvc`)) as { hosts: Array<{ host: string; reason: string }> };
+  const detail = JSON.parse(await text(`${d.url}/v1/pools/eqiad/dnssvc_18084`)) as { hosts: Array<{ host: string; reason: string }> };
   t.match(detail.hosts.find((h) => h.host === 'gone.invalid')?.reason, /DNS|dns|resolve|ENOTFOUND/i, 'the reason says the name does not resolve');
 });
