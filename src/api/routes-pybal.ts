@@ -7,7 +7,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { renderServerList } from '../lvs/serverlist.js';
 import { alertsJson, alertsText, type AlertsResult } from '../model/alerts.js';
-import { poolName } from '../model/types.js';
+import { poolName, servicePath } from '../model/types.js';
 import { alertsFor } from './alerts-adapter.js';
 import { serviceParamsSchema, textBodySchema } from './http-errors.js';
 import { renderHost, renderNotFound, renderPool, renderPoolList, resolvePoolsPath, sendPybal, wantsJson } from './pybal-format.js';
@@ -76,7 +76,8 @@ export const pybalRoutes: FastifyPluginAsync<PybalRoutesOptions> = async (app, {
       if (!entry) return send(request, reply, 404, renderNotFound);
       if (!entry.state) {
         // An empty list would make PyBal drop every server; an error makes it keep its last list.
-        return reply.code(503).type('text/plain').send(`No state published yet for ${request.params.dc}/${request.params.name}\n`);
+        // Name the LVS service the request resolved to (a catalog name may stand for a section).
+        return reply.code(503).type('text/plain').send(`No state published yet for ${servicePath(entry.key)}\n`);
       }
       return reply.code(200).type('text/plain').send(renderServerList(entry.state));
     },
