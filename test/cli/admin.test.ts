@@ -59,9 +59,10 @@ async function revision(): Promise<number> {
 t.test('sync creates services and hosts with conftool values', async (t) => {
   const r = await runPoolctl(['sync', dir, '--reason', 'initial'], env);
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stdout, /\+ service eqiad\/sca\/cxserver/);
+  t.match(r.stdout, /\+ service eqiad\/cxserver_8080\n/);
+  t.match(r.stdout, /\+ eqiad\/sca\/cxserver\/sca1001\.eqiad\.wmnet \{"weight":10,"pooled":"yes"\}/);
   t.equal(await value(hostKey('sca1001.eqiad.wmnet')), '{\"weight\": 10, \"pooled\": \"yes\"}');
-  const def = JSON.parse((await value('/poold/v1/services/eqiad/sca/cxserver')) ?? '{}');
+  const def = JSON.parse((await value('/poold/v1/services/eqiad/cxserver_8080')) ?? '{}');
   t.equal(def.depoolThreshold, 0.5);
   const again = await runPoolctl(['sync', dir], env);
   t.match(again.stdout, /in sync: nothing to change/);

@@ -49,11 +49,12 @@ const auditOf = async (op: string, e: Record<string, string> = env) => {
 t.test('sync creates a 500-host pool (and a 64-host one), one operation id on every record', async (t) => {
   const r = await runPoolctl(['sync', dirWith(poolsYaml({ big: BIG, sixtyfour: hosts('s', 64) })), '--json'], env);
   t.equal(r.code, 0, r.stderr);
-  const report = JSON.parse(r.stdout) as { operationId: string; written: { service: string }[] };
-  t.same(report.written.map((w) => w.service).sort(), ['eqiad/sca/big', 'eqiad/sca/sixtyfour']);
+  const report = JSON.parse(r.stdout) as { operationId: string; written: { what: string }[] };
+  // One step per conftool pool (its hosts), then the LVS service definitions.
+  t.same(report.written.map((w) => w.what).sort(), ['definitions', 'eqiad/sca/big', 'eqiad/sca/sixtyfour']);
   t.ok((await weights('big', BIG)).every((w) => w === 10), 'all 500 hosts created');
   t.ok((await weights('sixtyfour', hosts('s', 64))).every((w) => w === 10), 'all 64 hosts created');
-  t.ok((await kv.get('/poold/v1/services/eqiad/sca/big')) !== undefined, 'definition written');
+  t.ok((await kv.get('/poold/v1/services/eqiad/big_80')) !== undefined, 'definition written');
   const recs = await auditOf(report.operationId);
   t.equal(recs.length, 500 + 64 + 2, 'one record per host and per definition, all under the sync\'s operation id');
 });
@@ -136,10 +137,10 @@ t.test('refused part-way by etcd: exactly what changed and what did not, exit 1;
   t.equal(s1.code, 1, s1.stderr);
   const p = JSON.parse(s1.stdout) as { done: string[]; notDone: string[] };
   t.same(p.done, small.slice(0, 192).map((h) => hostKey('big2', h)), 'sync: three chunks of 64 hosts landed');
-  t.same(p.notDone, [...small.slice(192).map((h) => hostKey('big2', h)), '/poold/v1/services/eqiad/sca/big2'], 'sync: the rest, definition last');
+  t.same(p.notDone, [...small.slice(192).map((h) => hostKey('big2', h)), '/poold/v1/services/eqiad/big2_80'], 'sync: the rest, definition last');
   t.match(s1.stderr, /done \(192\): .* and 189 more/);
   const s2 = await runPoolctl(['sync', dir2], rootEnv);
   t.equal(s2.code, 0, s2.stderr);
   t.equal((await akv.range({ key: `${pool}big2/`, prefix: true, limit: 1 })).count, 300, 'sync again: all 300');
-  t.ok((await akv.get('/poold/v1/services/eqiad/sca/big2')) !== undefined, 'and the definition');
+  t.ok((await akv.get('/poold/v1/services/eqiad/big2_80')) !== undefined, 'and the definition');
 });

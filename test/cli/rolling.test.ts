@@ -51,7 +51,7 @@ t.test('a rolling deploy that breaks host 2 stops there', async (t) => {
 
   // Wait until poold has published all four hosts pooled and up.
   const pooledUp = async () => {
-    const e = await kv.get('/poold/v1/state/eqiad/appserver/appservers');
+    const e = await kv.get('/poold/v1/state/eqiad/appservers_18080');
     const s = e && JSON.parse(e.value);
     return s ? Object.values(s.servers as Record<string, { pooled: boolean; up: boolean }>).filter((x) => x.pooled && x.up).length : 0;
   };
