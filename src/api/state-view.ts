@@ -345,7 +345,12 @@ export class PoolView implements MetricsSource {
 
   /** The LVS services in scope that draw from the conftool pool of `key`. */
   servicesOverPool(key: { dc: string; cluster: string; service: string }): PoolEntry[] {
-    return this.list().filter((e) => e.key.dc === key.dc && e.def?.pool.cluster === key.cluster && e.def.pool.service === key.service);
+    // The published state names its pool too: a view holding a state before (or without) the
+    // definition still knows which LVS services a conftool change touches.
+    return this.list().filter((e) => {
+      const pool = e.def?.pool ?? e.state?.pool;
+      return e.key.dc === key.dc && pool?.cluster === key.cluster && pool.service === key.service;
+    });
   }
 
   /** All LVS services in scope, ordered by dc, then name. */
