@@ -22,13 +22,13 @@ t.test('a driven section: poold\'s list, one always-passing monitor, nothing els
     section,
     [
       '[cxserver]',
-      '# eqiad/sca/cxserver',
+      '# eqiad/cxserver: pool sca/cxserver',
       "# driven by poold: PyBal pools what poold's list enables (its one monitor, /bin/true, always passes); poold checks http",
       'protocol = tcp',
       'ip = 10.2.2.18',
       'port = 8080',
       'scheduler = wrr',
-      `config = ${POOLD}/pybal/eqiad/sca/cxserver`,
+      `config = ${POOLD}/pybal/eqiad/cxserver`,
       'depool-threshold = 0.5',
       'monitors = [ "RunCommand" ]',
       'runcommand.command = /bin/true',
@@ -61,9 +61,9 @@ t.test('drift: a driven section is in step when it reads poold\'s list; pointed 
   t.same(clean.items, [], 'no monitor differences are reported for driven sections');
   t.same(detectDrift({ services, dc: 'eqiad', pybal: { text, file: 'pybal.conf' } }).items, []);
   // A driven section reading conftool directly would pool every enabled host without any check.
-  const elsewhere = text.replace(`${POOLD}/pybal/eqiad/sca/cxserver`, 'etcd://conf1001.eqiad.wmnet:4001/conftool/v1/pools/eqiad/sca/cxserver');
+  const elsewhere = text.replace(`${POOLD}/pybal/eqiad/cxserver`, 'etcd://conf1001.eqiad.wmnet:4001/conftool/v1/pools/eqiad/sca/cxserver');
   const r = detectDrift({ services, dc: 'eqiad', pybal: { text: elsewhere, file: 'pybal.conf' } });
-  t.same(r.items.map((i) => [i.service, i.field, i.expected]), [['eqiad/sca/cxserver', 'driven server list', "poold's /pybal/eqiad/sca/cxserver"]]);
+  t.same(r.items.map((i) => [i.service, i.field, i.expected]), [['eqiad/cxserver', 'driven server list', "poold's /pybal/eqiad/cxserver"]]);
   t.match(r.items[0].where, /^pybal\.conf:\d+$/);
 });
 
@@ -81,7 +81,8 @@ services:
   const driven = await runPoolctl(['lvs', 'render-pybal', '--pools', dir, '--dc', 'eqiad']);
   t.equal(driven.code, 0, driven.stderr);
   t.match(driven.stdout, 'runcommand.command = /bin/true');
-  t.match(driven.stdout, 'config = http://poold.svc.eqiad.wmnet:9090/pybal/eqiad/sca/cxserver');
+  t.match(driven.stdout, '[cxserver_8080]\n# eqiad/cxserver_8080: pool sca/cxserver\n');
+  t.match(driven.stdout, 'config = http://poold.svc.eqiad.wmnet:9090/pybal/eqiad/cxserver_8080\n');
   const explicit = await runPoolctl(['lvs', 'render-pybal', '--pools', dir, '--dc', 'eqiad', '--driven', '--driven-interval', '3']);
   t.equal(explicit.code, 0, explicit.stderr);
   t.match(explicit.stdout, 'runcommand.interval = 3');
