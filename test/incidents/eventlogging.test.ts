@@ -13,7 +13,9 @@ import { validateIcinga2 } from '../monitoring/validators.js';
 
 const PORT = 18155;
 const VIP = '10.2.2.33';
-const PATH = 'eqiad/eventlog/eventlogging';
+/** The LVS service (PyBal section) over conftool pool eqiad/eventlog/eventlogging: pools/ service `eventlogging` on PORT. */
+const NAME = `eventlogging_${PORT}`;
+const SECTION = `eqiad/${NAME}`;
 const addr = (n: number) => `127.55.0.${n}`;
 const host = (n: number) => `eventlog100${n}.eqiad.wmnet`;
 const INTERVAL_MS = 400;
@@ -98,14 +100,14 @@ t.test('the generated Icinga config with the command check is valid for icinga2'
 });
 
 t.test('all writers writing: all serving', async () => {
-  await waitAllServing(s, PATH, 3, VIP, PORT);
+  await waitAllServing(s, SECTION, 3, VIP, PORT);
 });
 
 t.test('a dead writer behind an open port is down: the command check fails, TCP still passes', async (t) => {
   writers[0].stop();
-  const st = await waitFor('eventlog1001 depooled', () => s.state(PATH), (x) => x?.servers[host(1)].up === false && x.servers[host(1)].pooled === false, 10_000);
+  const st = await waitFor('eventlog1001 depooled', () => s.state(SECTION), (x) => x?.servers[host(1)].up === false && x.servers[host(1)].pooled === false, 10_000);
   t.match(st!.servers[host(1)].reason, /no events written since the last check/, 'the plugin\'s own words are the reason');
-  const detail = await (await fetch(`${s.daemon.url}/v1/pools/${PATH}`)).json() as { hosts: { host: string; verdicts: Record<string, { up: boolean }> }[] };
+  const detail = await (await fetch(`${s.daemon.url}/v1/pools/${SECTION}`)).json() as { hosts: { host: string; verdicts: Record<string, { up: boolean }> }[] };
   const verdicts = detail.hosts.find((h) => h.host === host(1))!.verdicts;
   t.equal(verdicts.port.up, true, 'the TCP port check still passes');
   t.equal(verdicts['events-written'].up, false, 'the end-to-end check does not');
@@ -121,7 +123,7 @@ t.test('a dead writer behind an open port is down: the command check fails, TCP 
   t.ok(await s.ipvsLine(`-d -t ${VIP}:${PORT} -r ${addr(1)}`), 'ipvsadm -d for it');
 
   writers[0].start();
-  await waitAllServing(s, PATH, 3, VIP, PORT);
+  await waitAllServing(s, SECTION, 3, VIP, PORT);
 });
 
 t.test('a writer that keeps failing and recovering raises a flapping alert', async (t) => {
@@ -137,9 +139,9 @@ t.test('a writer that keeps failing and recovering raises a flapping alert', asy
   const alert = await waitFor('/alerts flapping', () => s.alerts(), (a) => /flapping/.test(a), 20_000, 100);
   clearInterval(cycle);
   writers[1].start();
-  t.match(alert, new RegExp(`^CRITICAL - .*eventlogging: Servers ${host(2).replace(/\./g, '\\.')} are flapping`), `within ${Date.now() - start} ms: ${alert}`);
+  t.match(alert, new RegExp(`^CRITICAL - .*${NAME}: Servers ${host(2).replace(/\./g, '\\.')} are flapping`), `within ${Date.now() - start} ms: ${alert}`);
   const json = await (await fetch(`${s.daemon.url}/alerts`, { headers: { accept: 'application/json' } })).json() as { status: string; msg: string };
   t.equal(json.status, 'critical');
-  const detail = await (await fetch(`${s.daemon.url}/v1/pools/${PATH}`)).json() as { flapping: string[] };
+  const detail = await (await fetch(`${s.daemon.url}/v1/pools/${SECTION}`)).json() as { flapping: string[] };
   t.same(detail.flapping, [host(2)], 'only the flapping writer is marked');
 });

@@ -11,7 +11,10 @@ import { startControl } from '../../src/sim/control.js';
 
 const PORT = 18154;
 const VIP = '10.2.1.1';
+/** The conftool pool (dc/cluster/service) whose admin values the rollout writes. */
 const PATH = 'eqiad/appserver/appservers';
+/** The LVS service (PyBal section) over that pool: pools/ service `appservers` on PORT. */
+const SECTION = `eqiad/appservers_${PORT}`;
 const addr = (n: number) => `127.54.0.${n}`;
 const host = (n: number) => `mw100${n}.eqiad.wmnet`;
 
@@ -40,7 +43,7 @@ t.test('a backport that leaves host 2 inconsistent stops the rollout there; host
   });
   const control = await startControl(s.sim, '127.0.0.1', 0);
   t.teardown(() => control.close());
-  await waitAllServing(s, PATH, 4, VIP, PORT);
+  await waitAllServing(s, SECTION, 4, VIP, PORT);
 
   const adminBefore = await Promise.all([3, 4].map(async (n) => (await s.kv.get(`/conftool/v1/pools/${PATH}/${host(n)}`))!));
   const tableBefore = s.table(VIP, PORT);

@@ -11,7 +11,9 @@ import { startIcingaApi } from '../monitoring/icinga-api.js';
 
 const PORT = 18152;
 const VIP = '10.2.2.28';
-const PATH = 'eqiad/parsoid/parsoid';
+/** The LVS service (PyBal section) over conftool pool eqiad/parsoid/parsoid: pools/ service `parsoid` on PORT. */
+const NAME = `parsoid_${PORT}`;
+const SECTION = `eqiad/${NAME}`;
 const addr = (n: number) => `127.52.0.${n}`;
 const host = (n: number) => `wtp100${n}.eqiad.wmnet`;
 const HOSTS = [1, 2, 3, 4].map(host);
@@ -43,21 +45,21 @@ const s = await startScenario(t, {
 });
 
 t.test('a never-closing backend is not depooled; it carries an unclosed warning', async (t) => {
-  await waitAllServing(s, PATH, 4, VIP, PORT);
-  const st = await waitFor('unclosed finding on wtp1001', () => s.state(PATH),
+  await waitAllServing(s, SECTION, 4, VIP, PORT);
+  const st = await waitFor('unclosed finding on wtp1001', () => s.state(SECTION),
     (x) => (x?.servers[host(1)].findings ?? []).some((f) => f.code === 'unclosed'), 5000);
   const f = st!.servers[host(1)].findings.find((x) => x.code === 'unclosed')!;
   t.equal(f.severity, 'warning', 'severity from the pool\'s unclosed: warn');
   t.match(f.message, /kept the connection open/);
   // Ten check rounds: never down, never depooled, never a -d in IPVS.
   for (let i = 0; i < 10; i++) {
-    const x = (await s.state(PATH))!.servers[host(1)];
+    const x = (await s.state(SECTION))!.servers[host(1)];
     t.same([x.up, x.pooled], [true, true], `round ${i}: up and pooled`);
     await sleep(300);
   }
   t.notOk(s.ipvsLines().some((l) => l.startsWith('-d') && l.includes(addr(1))), 'the agent never removed it');
   t.equal(await s.alerts(), 'OK - All pools are healthy', 'no page for a warning');
-  const detail = await (await fetch(`${s.daemon.url}/v1/pools/${PATH}`)).json() as { hosts: { host: string; findings: { code: string }[] }[] };
+  const detail = await (await fetch(`${s.daemon.url}/v1/pools/${SECTION}`)).json() as { hosts: { host: string; findings: { code: string }[] }[] };
   t.ok(detail.hosts.find((h) => h.host === host(1))!.findings.some((x) => x.code === 'unclosed'), 'the warning is visible in the API');
 });
 
@@ -78,7 +80,7 @@ t.test('a planned depool with --downtime schedules Icinga downtime; pool removes
   t.notMatch(r.stderr, /downtime/i, `no downtime warning: ${r.stderr}`);
   const listed = await api.get('/v1/objects/downtimes') as { body: { results: { attrs: Record<string, unknown> }[] } };
   t.equal(listed.body.results.length, 1, 'one downtime');
-  t.match(listed.body.results[0].attrs, { host_name: host(2), service_name: `poold ${PATH}`, author: 'tester', comment: 'deploy parsoid T1', fixed: true });
+  t.match(listed.body.results[0].attrs, { host_name: host(2), service_name: `poold ${SECTION}`, author: 'tester', comment: 'deploy parsoid T1', fixed: true });
   const endTime = listed.body.results[0].attrs.end_time as number;
   t.ok(Math.abs(endTime - (Date.now() / 1000 + 1800)) < 60, 'for 30 minutes');
   await waitFor('wtp1002 out of IPVS', async () => s.table(VIP, PORT), (tb) => !(addr(2) in tb));
@@ -87,11 +89,11 @@ t.test('a planned depool with --downtime schedules Icinga downtime; pool removes
   t.equal(p.code, 0, p.stderr);
   const after = await api.get('/v1/objects/downtimes') as { body: { results: unknown[] } };
   t.same(after.body.results, [], 'downtime removed when the host is pooled again');
-  await waitAllServing(s, PATH, 4, VIP, PORT);
+  await waitAllServing(s, SECTION, 4, VIP, PORT);
 });
 
 t.test('a rolling restart goes one host at a time, in order, never two out at once', async (t) => {
-  await waitAllServing(s, PATH, 4, VIP, PORT);
+  await waitAllServing(s, SECTION, 4, VIP, PORT);
   const record = join(s.dir, 'restarts.log');
   const via = join(s.dir, 'fake-ssh.mjs');
   // Stands in for `ssh HOST sudo systemctl restart parsoid`: records the host and time, takes 300 ms.
@@ -106,7 +108,7 @@ appendFileSync(${JSON.stringify(record)}, process.argv[2] + ' end ' + Date.now()
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      const st = await s.state(PATH);
+      const st = await s.state(SECTION);
       if (st) maxOutState = Math.max(maxOutState, Object.values(st.servers).filter((x) => !x.pooled).length);
       minInTable = Math.min(minInTable, Object.keys(s.table(VIP, PORT)).length);
       await sleep(20);
@@ -131,5 +133,5 @@ appendFileSync(${JSON.stringify(record)}, process.argv[2] + ' end ' + Date.now()
   const recs = (JSON.parse(audit.stdout) as { key: string; reason: string; after: { pooled: string } }[])
     .filter((a) => a.reason.includes('restart T3')).reverse();
   t.same(recs.map((a) => `${a.key.split('/').pop()} ${a.after.pooled}`), HOSTS.flatMap((h) => [`${h} no`, `${h} yes`]));
-  await waitAllServing(s, PATH, 4, VIP, PORT);
+  await waitAllServing(s, SECTION, 4, VIP, PORT);
 });
