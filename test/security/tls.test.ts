@@ -39,10 +39,10 @@ t.test('poolctl syncs and depools over TLS', async (t) => {
 t.test('poold connects with --etcd-ca/--etcd-cert/--etcd-key and sees changes', async (t) => {
   const p = await spawnPoold(etcd.clientUrl, 'tls-poold', ['--etcd-ca', tls.caFile, '--etcd-cert', tls.certFile, '--etcd-key', tls.keyFile]);
   t.teardown(() => stopPoold(p));
-  await waitFor('both pooled', () => text(`${p.url}/pools/cxserver`), (b) => (b.match(/enabled\/up\/pooled/g) ?? []).length === 2);
+  await waitFor('both pooled', () => text(`${p.url}/pools/cxserver_${PORT}`), (b) => (b.match(/enabled\/up\/pooled/g) ?? []).length === 2);
   const d = await runPoolctl(['depool', 'sca1002', '--reason', 'tls test'], env);
   t.equal(d.code, 0, d.stderr);
-  const line = await waitFor('sca1002 disabled', () => text(`${p.url}/pools/cxserver/sca1002.eqiad.wmnet`), (b) => b.startsWith('disabled'));
+  const line = await waitFor('sca1002 disabled', () => text(`${p.url}/pools/cxserver_${PORT}/sca1002.eqiad.wmnet`), (b) => b.startsWith('disabled'));
   t.equal(line, 'disabled/up/not pooled\n');
 });
 
