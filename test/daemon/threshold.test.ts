@@ -53,7 +53,7 @@ t.test('third failure stays pooled (1 up < 2) and /alerts says so in PyBal\'s wo
   t.same(lines(body), expectPool([DOWN, DOWN, KEPT, UP]));
   t.equal(await alerts(), `CRITICAL - thsvc_8081: Servers ${H[2]} are marked down but pooled`);
   const j = JSON.parse(await text(`${d.url}/alerts`, { headers: { accept: 'application/json' } })) as unknown;
-  t.same(j, { status: 'critical', msg: `thsvc: Servers ${H[2]} are marked down but pooled` });
+  t.same(j, { status: 'critical', msg: `thsvc_8081: Servers ${H[2]} are marked down but pooled` });
   // Hold a few check rounds: the kept server must not be dropped while nothing changes.
   await new Promise((r) => setTimeout(r, 1000));
   t.same(lines(await pool()), expectPool([DOWN, DOWN, KEPT, UP]), 'still kept after more check rounds');
