@@ -25,7 +25,9 @@ const PORT = 18161;
 const addr = (n: number) => `127.61.0.${n}`;
 const host = (n: number) => `fz100${n}.eqiad.wmnet`;
 const HOSTKEY = (n: number) => `/conftool/v1/pools/eqiad/fz/fzsvc/${host(n)}`;
-const SVCKEY = '/poold/v1/services/eqiad/fz/fzsvc';
+// The LVS service (PyBal section) is fzsvc_<port>; its servers come from the conftool pool eqiad/fz/fzsvc.
+const SECTION = `fzsvc_${PORT}`;
+const SVCKEY = `/poold/v1/services/eqiad/${SECTION}`;
 
 const etcd = await startEtcd();
 t.teardown(() => etcd.stop());
@@ -54,7 +56,7 @@ const GOOD_DEF = (await kv.get(SVCKEY))!.value;
 const put = (key: string, value: string) => kv.txn({ compare: [], success: [{ type: 'put', key, value }] });
 
 const ALL = [1, 2, 3].map((n) => `${host(n)}:\tenabled/up/pooled`).sort().join('\n');
-const pools = async () => (await text(`${daemon.url}/pools/fzsvc`)).split('\n').filter(Boolean).sort().join('\n');
+const pools = async () => (await text(`${daemon.url}/pools/${SECTION}`)).split('\n').filter(Boolean).sort().join('\n');
 
 /** Values other tools might leave behind. */
 const garbage = fc.oneof(
@@ -80,7 +82,7 @@ let sentinelWeight = 10;
 async function sentinel(): Promise<void> {
   sentinelWeight = sentinelWeight === 10 ? 11 : 10;
   await updateHosts(kv, [{ key: HOSTKEY(1), patch: { weight: sentinelWeight } }], { keys, actor: 'fuzz', reason: 'sentinel' });
-  await waitFor('poold saw the sentinel', async () => JSON.parse(await text(`${daemon.url}/pools/fzsvc`, { headers: { accept: 'application/json' } })) as Record<string, { weight: number }>,
+  await waitFor('poold saw the sentinel', async () => JSON.parse(await text(`${daemon.url}/pools/${SECTION}`, { headers: { accept: 'application/json' } })) as Record<string, { weight: number }>,
     (j) => j[host(1)]?.weight === sentinelWeight, 5000, 10);
 }
 
@@ -147,14 +149,15 @@ t.test('garbage service definition: last good definition kept, /alerts CRITICAL 
   t.equal(runs, 25);
   // The checks kept running on the old definition throughout: a backend failure is still noticed.
   await sim.setBehaviour(addr(2), PORT, 'refused');
-  await waitFor('fz1002 depooled by the running checks', () => text(`${daemon.url}/pools/fzsvc/${host(2)}`), (b) => b === 'enabled/down/not pooled\n', 10_000);
+  await waitFor('fz1002 depooled by the running checks', () => text(`${daemon.url}/pools/${SECTION}/${host(2)}`), (b) => b === 'enabled/down/not pooled\n', 10_000);
   await sim.setBehaviour(addr(2), PORT, 'ok');
   t.equal(await waitFor('back', pools, (b) => b === ALL, 10_000), ALL);
 });
 
 t.test('garbage under the services prefix at a key that is not a service path is ignored', async (t) => {
-  await put('/poold/v1/services/eqiad/fz', '{"x":1}');
-  await put('/poold/v1/services/eqiad/fz/fzsvc/extra/deep', 'garbage');
+  // A service path is exactly <dc>/<name>: one segment short, and segments too many.
+  await put('/poold/v1/services/eqiad', '{"x":1}');
+  await put(`${SVCKEY}/extra/deep`, 'garbage');
   await sentinel();
   t.equal(await text(`${daemon.url}/alerts`), 'OK - All pools are healthy');
   t.equal(await pools(), ALL);
