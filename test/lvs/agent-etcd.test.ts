@@ -42,7 +42,7 @@ await putState(kv, state(all));
 await putDef(kv, v6def);
 await putState(kv, poolState(v6def, { 'dns1001.wikimedia.org': {}, 'dns1002.wikimedia.org': { weight: 0 } }, 1));
 
-const a = await startTestAgent(fake, source, { services: ['eqiad/sca/cxserver', 'eqiad/sca/dns', 'eqiad/sca/missing'] });
+const a = await startTestAgent(fake, source, { services: ['eqiad/cxserver', 'eqiad/dns', 'eqiad/missing'] });
 t.teardown(() => a.agent.stop());
 
 t.test('start on an empty table creates the services, IPv6/UDP included', async (t) => {
@@ -57,7 +57,7 @@ t.test('start on an empty table creates the services, IPv6/UDP included', async 
       '-a -u [2620:0:861:ed1a::3]:53 -r 2620:0:861:1::6 -w 0\n',
   ], 'one -R with PyBal-style lines; weight 0 written as -w 0');
   const st = a.agent.status();
-  t.same(st.services.find((s) => s.service === 'eqiad/sca/missing'), { service: 'eqiad/sca/missing', skipped: 'no service definition' },
+  t.same(st.services.find((s) => s.service === 'eqiad/missing'), { service: 'eqiad/missing', skipped: 'no service definition' },
     'a requested service with no definition is reported, not invented');
 });
 
@@ -95,7 +95,7 @@ t.test('never empties a pool the admins did not empty; does when they did', asyn
   await putState(kv, state({ [H1]: { up: false, pooled: false }, [H2]: { up: false, pooled: false }, [H3]: { pooledAdmin: 'no' } }));
   const r = await a.next(() => true, since);
   t.equal(r.result, 'noop', 'nothing to apply');
-  t.match(r.services.find((s) => s.service === 'eqiad/sca/cxserver')?.skipped, /refusing to empty the pool/);
+  t.match(r.services.find((s) => s.service === 'eqiad/cxserver')?.skipped, /refusing to empty the pool/);
   t.same(restoresSince(mark), [], 'real servers stay in IPVS');
   t.ok(a.logs.some((l) => l.event === 'service-skipped' && /refusing to empty/.test(String(l.fields.reason))), 'logged');
 
@@ -138,12 +138,12 @@ t.test('a hand edit is repaired on the period', async (t) => {
 t.test('a malformed state in etcd leaves that service alone', async (t) => {
   const mark = fake.log().length;
   const since = a.reports.length;
-  await kv.txn({ compare: [], success: [{ type: 'put', key: '/poold/v1/state/eqiad/sca/cxserver', value: '{"dc":"eqiad","cluster":"sca","service":"cxserver","servers":{"x":{"pooled":"maybe"}}}' }] });
+  await kv.txn({ compare: [], success: [{ type: 'put', key: '/poold/v1/state/eqiad/cxserver', value: '{"dc":"eqiad","name":"cxserver","pool":{"cluster":"sca","service":"cxserver"},"servers":{"x":{"pooled":"maybe"}}}' }] });
   const r = await a.next(() => true, since);
-  t.match(r.services.find((s) => s.service === 'eqiad/sca/cxserver')?.skipped, /\/poold\/v1\/state\/eqiad\/sca\/cxserver.*must be/);
+  t.match(r.services.find((s) => s.service === 'eqiad/cxserver')?.skipped, /\/poold\/v1\/state\/eqiad\/cxserver.*must be/);
   t.same(restoresSince(mark), [], 'no change to IPVS');
   await putState(kv, state(all));
-  await a.next((x) => x.result === 'noop' && !x.services.some((s) => s.service === 'eqiad/sca/cxserver' && s.skipped), since);
+  await a.next((x) => x.result === 'noop' && !x.services.some((s) => s.service === 'eqiad/cxserver' && s.skipped), since);
 });
 
 t.test('etcd down: nothing is touched, not even hand edits; back up: repaired', async (t) => {
@@ -172,15 +172,15 @@ t.test('/status and /metrics (promtool-clean)', async (t) => {
   const st = (await (await fetch(`${a.agent.url}/status`)).json()) as Record<string, unknown>;
   t.match(st, { host: 'lvs1001', dryRun: false, source: { kind: 'etcd', healthy: true }, lastReconcile: { result: /noop|applied/ } });
   t.match(st.services, [
-    { service: 'eqiad/sca/cxserver', vs: 'tcp 10.2.2.18:8080', realServers: 3 },
-    { service: 'eqiad/sca/dns', vs: 'udp [2620:0:861:ed1a::3]:53', realServers: 2 },
-    { service: 'eqiad/sca/missing', skipped: 'no service definition' },
+    { service: 'eqiad/cxserver', vs: 'tcp 10.2.2.18:8080', realServers: 3 },
+    { service: 'eqiad/dns', vs: 'udp [2620:0:861:ed1a::3]:53', realServers: 2 },
+    { service: 'eqiad/missing', skipped: 'no service definition' },
   ]);
   t.match(a.agent.url, /^http:\/\/127\.0\.0\.1:\d+$/, 'binds loopback by default');
   const metrics = await (await fetch(`${a.agent.url}/metrics`)).text();
   t.match(metrics, /poold_lvs_reconciles_total\{result="applied",lvs_host="lvs1001"\} \d+/);
   t.match(metrics, /poold_lvs_commands_total\{op="delete-server",lvs_host="lvs1001"\} [1-9]/);
-  t.match(metrics, /poold_lvs_real_servers\{service="eqiad\/sca\/cxserver",vs="tcp 10.2.2.18:8080",lvs_host="lvs1001"\} 3/);
+  t.match(metrics, /poold_lvs_real_servers\{service="eqiad\/cxserver",vs="tcp 10.2.2.18:8080",lvs_host="lvs1001"\} 3/);
   t.match(metrics, /poold_lvs_source_up\{lvs_host="lvs1001"\} 1/);
   const file = join(fake.dir, 'metrics.txt');
   writeFileSync(file, metrics);
@@ -195,7 +195,7 @@ t.test('/status and /metrics (promtool-clean)', async (t) => {
 t.test('restart adopts the existing table: no flush, no -D/-A, zero commands', async (t) => {
   await a.agent.stop();
   const mark = fake.log().length;
-  const b = await startTestAgent(fake, source, { services: ['eqiad/sca/cxserver', 'eqiad/sca/dns'] });
+  const b = await startTestAgent(fake, source, { services: ['eqiad/cxserver', 'eqiad/dns'] });
   t.teardown(() => b.agent.stop());
   const r = await b.next(() => true);
   t.equal(r.result, 'noop');
@@ -203,7 +203,7 @@ t.test('restart adopts the existing table: no flush, no -D/-A, zero commands', a
 });
 
 t.test('dry run prints and applies nothing', async (t) => {
-  const c = await startTestAgent(fake, source, { services: ['eqiad/sca/cxserver'], dryRun: true });
+  const c = await startTestAgent(fake, source, { services: ['eqiad/cxserver'], dryRun: true });
   t.teardown(() => c.agent.stop());
   await c.next(() => true);
   const mark = fake.log().length;
