@@ -30,6 +30,8 @@ echo "ENVDUMP OK - $# args"
 writeFileSync(join(dir, 'envdump'), PLUGIN, { mode: 0o755 });
 const argv = [join(dir, 'envdump'), join(dir, '{host}.out'), 'a;b', `$(touch ${MARK})`, `\`touch ${MARK}\``, '| cat /etc/passwd', '{host}'];
 
+// The LVS service (PyBal section) the API names: cxserver on its port.
+const SECTION = `cxserver_${PORT}`;
 const POOLS = `dc: eqiad
 services:
   cxserver:
@@ -64,7 +66,7 @@ t.test('command checks: argv reaches the plugin literally, no shell ran', async 
   t.same(lines.filter((l) => l.startsWith('ARG ')).map((l) => l.slice(4)),
     ['a;b', `$(touch ${MARK})`, `\`touch ${MARK}\``, '| cat /etc/passwd', 'sca1001.eqiad.wmnet'], 'metacharacters passed as data, {host} substituted');
   t.notOk(existsSync(MARK), 'no command substitution happened');
-  await waitFor('host up via the plugin', () => text(`${p.url}/pools/cxserver/sca1001.eqiad.wmnet`), (b) => b === 'enabled/up/pooled\n');
+  await waitFor('host up via the plugin', () => text(`${p.url}/pools/${SECTION}/sca1001.eqiad.wmnet`), (b) => b === 'enabled/up/pooled\n');
 });
 
 t.test('command checks: the environment is cleared; poold\'s etcd password is not inherited', async (t) => {
@@ -75,8 +77,8 @@ t.test('command checks: the environment is cleared; poold\'s etcd password is no
 });
 
 t.test('the API refuses every write method with 405 and a JSON error, changing nothing', async (t) => {
-  const before = await text(`${p.url}/pools/cxserver`);
-  for (const path of ['/pools', '/pools/cxserver', '/pools/cxserver/sca1001.eqiad.wmnet', '/alerts', '/v1/pools/eqiad/sca/cxserver', '/v1/pools']) {
+  const before = await text(`${p.url}/pools/${SECTION}`);
+  for (const path of ['/pools', `/pools/${SECTION}`, `/pools/${SECTION}/sca1001.eqiad.wmnet`, '/alerts', `/v1/pools/eqiad/${SECTION}`, '/v1/pools']) {
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
       const r = await fetch(`${p.url}${path}`, { method, body: '{"pooled":"no"}', headers: { 'content-type': 'application/json' } });
       t.equal(r.status, 405, `${method} ${path}`);
@@ -84,14 +86,14 @@ t.test('the API refuses every write method with 405 and a JSON error, changing n
       t.ok(body && typeof body === 'object' && 'error' in body, `${method} ${path}: JSON error body`);
     }
   }
-  t.equal(await text(`${p.url}/pools/cxserver`), before, 'state unchanged');
+  t.equal(await text(`${p.url}/pools/${SECTION}`), before, 'state unchanged');
 });
 
 t.test('the etcd password never appears in poold\'s logs', async (t) => {
   // Make it log some more: an admin change and a check transition.
   const r = await runPoolctl(['weight', 'sca1001', '5'], { POOLD_ETCD: etcd.clientUrl, POOLD_ETCD_USER: 'root', POOLD_ETCD_PASSWORD: SECRET });
   t.equal(r.code, 0, r.stderr);
-  await waitFor('weight seen', async () => JSON.parse(await text(`${p.url}/pools/cxserver`, { headers: { accept: 'application/json' } })), (j) => j['sca1001.eqiad.wmnet']?.weight === 5);
+  await waitFor('weight seen', async () => JSON.parse(await text(`${p.url}/pools/${SECTION}`, { headers: { accept: 'application/json' } })), (j) => j['sca1001.eqiad.wmnet']?.weight === 5);
   t.match(p.output(), 'user=root password=***', 'the etcd settings are logged, the password masked (so the grep below means something)');
   t.notMatch(p.output(), SECRET, 'the password is not');
 });
@@ -103,7 +105,8 @@ t.test('a wrong password: poold fails with an authentication error that does not
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  // A generous bound: on a loaded machine poold took 17 s to start, try the password and exit.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   clearTimeout(timer);
   t.equal(code, 1, `poold exits 1: ${out.slice(-500)}`);
