@@ -87,13 +87,13 @@ t.test('sync with a service change and a removed host: records for both', async 
   t.ok(keys.includes(KEY(4)), 'the removed host');
   t.same(recs.find((r) => r.key === KEY(4))!.after, null, 'after: deleted');
   t.ok(keys.includes(KEY(5)), 'the new host');
-  t.ok(keys.includes('/poold/v1/services/eqiad/appserver/appservers'), 'the service definition');
+  t.ok(keys.includes(`/poold/v1/services/eqiad/appservers_${PORT}`), 'the service definition');
 });
 
 t.test('rolling: a depool and a repool record per host', async (t) => {
   const daemon = await startDaemon(etcd.endpoints, { observer: 'audit-poold' });
   t.teardown(() => daemon.stop());
-  await waitFor('poold serving', async () => (await kv.get('/poold/v1/state/eqiad/appserver/appservers'))?.value ?? '',
+  await waitFor('poold serving', async () => (await kv.get(`/poold/v1/state/eqiad/appservers_${PORT}`))?.value ?? '',
     (v) => v !== '' && Object.values(JSON.parse(v).servers as Record<string, { up: boolean; pooledAdmin: string }>).filter((s) => s.up && s.pooledAdmin === 'yes').length === 3, 15_000);
   await write(['rolling', 'appservers', '--hosts', `${host(1)},${host(5)}`, '--command', '/bin/true', '--yes', '--reason', 'a:rolling',
     '--health-timeout', '5s', '--state-timeout', '10s']);
