@@ -29,7 +29,7 @@ t.test('a failing ipvsadm -R is reported with the failed line, then retried', as
   const def = serviceDef({ service: 'flaky' });
   await putDef(kv, def);
   await putState(kv, poolState(def, { 'sca1001.eqiad.wmnet': {} }, 1));
-  const a = await startTestAgent(fake, source, { services: ['eqiad/sca/flaky'], ipvsadmPath: flaky, retryMs: 100 });
+  const a = await startTestAgent(fake, source, { services: ['eqiad/flaky'], ipvsadmPath: flaky, retryMs: 100 });
   t.teardown(() => a.agent.stop());
   const failed = await a.next((r) => r.result === 'error');
   t.match(failed.error, /-R failed at "-A -t 10.2.2.18:8080 -s wrr" \(exit 255\): Permission denied \(you must be root\)/);
@@ -50,7 +50,7 @@ t.test('a service whose VIP moves: the new virtual service is built before the o
   await putState(kv, poolState(def, { 'sca1001.eqiad.wmnet': {} }, 1));
   // Someone else's service on the box: never touched.
   fake.run(['-A', '-t', '192.0.2.1:80', '-s', 'rr']);
-  const a = await startTestAgent(fake, source, { services: ['eqiad/sca/moving'] });
+  const a = await startTestAgent(fake, source, { services: ['eqiad/moving'] });
   t.teardown(() => a.agent.stop());
   await a.next((r) => r.result === 'applied');
   const since = a.reports.length;
@@ -71,16 +71,16 @@ t.test('a VIP move while the new state is unusable deletes nothing', async (t) =
   const def = serviceDef({ service: 'moving2', lvs: { ip: '10.2.2.30' } });
   await putDef(kv, def);
   await putState(kv, poolState(def, { 'sca1001.eqiad.wmnet': {} }, 1));
-  const a = await startTestAgent(fake, source, { services: ['eqiad/sca/moving2'] });
+  const a = await startTestAgent(fake, source, { services: ['eqiad/moving2'] });
   t.teardown(() => a.agent.stop());
   await a.next((r) => r.result === 'applied');
   const mark = fake.log().length;
-  await kv.txn({ compare: [], success: [{ type: 'delete', key: '/poold/v1/state/eqiad/sca/moving2' }] });
+  await kv.txn({ compare: [], success: [{ type: 'delete', key: '/poold/v1/state/eqiad/moving2' }] });
   await a.next((r) => r.services.some((s) => s.skipped === 'no pool state published'));
   const since = a.reports.length;
   await putDef(kv, { ...def, lvs: { ...def.lvs, ip: '10.2.2.31' } });
   const r = await a.next(() => true, since);
-  t.match(r.services[0], { service: 'eqiad/sca/moving2', vs: 'tcp 10.2.2.31:8080', skipped: 'no pool state published' });
+  t.match(r.services[0], { service: 'eqiad/moving2', vs: 'tcp 10.2.2.31:8080', skipped: 'no pool state published' });
   t.same(fake.log().slice(mark).filter((e) => e.argv[0] === '-R'), [], 'the old virtual service stays until the new one can be built');
 });
 
@@ -90,14 +90,14 @@ t.test('a deleted service definition leaves its virtual service in place', async
   const def = serviceDef({ service: 'going' });
   await putDef(kv, def);
   await putState(kv, poolState(def, { 'sca1001.eqiad.wmnet': {} }, 1));
-  const a = await startTestAgent(fake, source, { services: ['eqiad/sca/going'] });
+  const a = await startTestAgent(fake, source, { services: ['eqiad/going'] });
   t.teardown(() => a.agent.stop());
   await a.next((r) => r.result === 'applied');
   const since = a.reports.length;
   const mark = fake.log().length;
-  await kv.txn({ compare: [], success: [{ type: 'delete', key: '/poold/v1/services/eqiad/sca/going' }] });
+  await kv.txn({ compare: [], success: [{ type: 'delete', key: '/poold/v1/services/eqiad/going' }] });
   const r = await a.next(() => true, since);
-  t.same(r.services, [{ service: 'eqiad/sca/going', skipped: 'no service definition' }]);
+  t.same(r.services, [{ service: 'eqiad/going', skipped: 'no service definition' }]);
   t.same(fake.log().slice(mark).filter((e) => e.argv[0] === '-R'), [], 'no command');
 });
 
@@ -107,7 +107,7 @@ t.test('the period timer alone repairs a hand edit', async (t) => {
   const def = serviceDef({ service: 'timer' });
   await putDef(kv, def);
   await putState(kv, poolState(def, { 'sca1001.eqiad.wmnet': {}, 'sca1002.eqiad.wmnet': {} }, 1));
-  const a = await startTestAgent(fake, source, { services: ['eqiad/sca/timer'], periodMs: 300 });
+  const a = await startTestAgent(fake, source, { services: ['eqiad/timer'], periodMs: 300 });
   t.teardown(() => a.agent.stop());
   await a.next((r) => r.result === 'applied');
   fake.run(['-d', '-t', '10.2.2.18:8080', '-r', '10.64.0.2']);
@@ -132,7 +132,7 @@ t.test('etcd down at start: the existing table is left alone until etcd answers'
   await etcd2.stop();
   const mark = fake.log().length;
   const started = Date.now();
-  const a = await startTestAgent(fake, { kind: 'etcd', etcd: { endpoints: etcd2.endpoints } }, { services: ['eqiad/sca/late'], periodMs: 200 });
+  const a = await startTestAgent(fake, { kind: 'etcd', etcd: { endpoints: etcd2.endpoints } }, { services: ['eqiad/late'], periodMs: 200 });
   t.teardown(() => a.agent.stop());
   t.ok(Date.now() - started < 10_000, 'runAgent returns although etcd is down');
   await a.next((r) => r.reason === 'period' && r.result === 'source-down');
