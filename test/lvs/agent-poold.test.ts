@@ -21,7 +21,7 @@ t.teardown(() => api.close());
 const fake = fakeIpvsadm();
 t.teardown(fake.cleanup);
 const a = await startTestAgent(fake, { kind: 'poold', url: `http://127.0.0.1:${port}`, pollMs: 50, stream: false }, {
-  services: ['eqiad/sca/web'],
+  services: ['eqiad/web'],
   resolve: async (host, family) => (family === 4 ? ADDRESSES[host] : undefined),
 });
 t.teardown(() => a.agent.stop());
@@ -48,7 +48,7 @@ t.test('an unresolvable pooled host leaves the service alone', async (t) => {
   const since = a.reports.length;
   view.setState(poolState(def, { 'web1.test': {}, 'web2.test': {}, 'web3.test': { weight: 0 }, 'web9.test': {} }, 3));
   const r = await a.next((x) => x.reason === 'change', since);
-  t.match(r.services[0], { service: 'eqiad/sca/web', skipped: /pooled host web9.test has no address/ });
+  t.match(r.services[0], { service: 'eqiad/web', skipped: /pooled host web9.test has no address/ });
   t.same(restoresSince(mark), []);
   view.setState(poolState(def, { 'web1.test': {}, 'web2.test': { up: false, pooled: false }, 'web3.test': { weight: 0 } }, 4));
   await a.next((x) => x.reason === 'change' && !x.services[0]?.skipped, since);
