@@ -46,7 +46,7 @@ async function startAgentCli(): Promise<{ child: ChildProcess; url: string; exit
   const fake = fakeIpvsadm();
   t.teardown(fake.cleanup);
   const child = spawn(process.execPath, [
-    POOLCTL, 'lvs', 'agent', '--host', 'lvs1', '--etcd', etcd.endpoints.join(','), '--services', 'eqiad/sca/cxserver',
+    POOLCTL, 'lvs', 'agent', '--host', 'lvs1', '--etcd', etcd.endpoints.join(','), '--services', 'eqiad/cxserver',
     '--ipvsadm', fake.path, '--listen', '127.0.0.1:0',
     '--bgp', '--bgp-local-asn', String(LVS_ASN), '--bgp-peer-asn', String(ROUTER_ASN), '--bgp-peer-address', l.routerAddress,
     '--bgp-nexthop-ipv4', l.address, '--bgp-med', '10', '--bgp-hold-time', `${HOLD_S}s`, '--bgp-connect-retry', '1s', '--bgp-netns', l.netns,

@@ -79,7 +79,7 @@ const running = new Set<TestAgent>();
 t.teardown(async () => {
   for (const a of running) await a.agent.stop();
 });
-async function agentOn(i: number, over: Record<string, string> = {}, services = ['eqiad/sca/cxserver', 'eqiad/sca/nobgp']): Promise<TestAgent> {
+async function agentOn(i: number, over: Record<string, string> = {}, services = ['eqiad/cxserver', 'eqiad/nobgp']): Promise<TestAgent> {
   const fake = fakeIpvsadm();
   t.teardown(fake.cleanup);
   const dbg = process.env.BGP_DEBUG ? { log: (e: string, f: Record<string, unknown>) => process.stderr.write(`${new Date().toISOString()} lvs${i + 1} ${e} ${JSON.stringify(f)}\n`) } : {};
@@ -104,8 +104,8 @@ t.test('announces the VIP of a served service, not the one with bgp: false; stat
   t.match(lab.routes(VIP), [{ from: 'lvs1', primary: true, med: 0, via: lab.lvs[0]!.address }]);
   t.same(lab.routes(VIP_NOBGP), [], 'bgp: false is not announced');
   const st = a.agent.status().bgp!;
-  t.match(st.announced, [{ prefix: VIP, nexthop: lab.lvs[0]!.address, med: 0, services: ['eqiad/sca/cxserver'] }]);
-  t.match(st.withheld, [{ prefix: VIP_NOBGP, services: ['eqiad/sca/nobgp'], reason: 'bgp: false' }]);
+  t.match(st.announced, [{ prefix: VIP, nexthop: lab.lvs[0]!.address, med: 0, services: ['eqiad/cxserver'] }]);
+  t.match(st.withheld, [{ prefix: VIP_NOBGP, services: ['eqiad/nobgp'], reason: 'bgp: false' }]);
   t.match(st.peers, [{ address: lab.lvs[0]!.routerAddress, established: true }]);
   const metrics = await (await fetch(`${a.agent.url}/metrics`)).text();
   t.match(metrics, /poold_lvs_bgp_announced\{prefix="10\.2\.2\.18\/32",lvs_host="lvs1"\} 1/);
@@ -117,7 +117,7 @@ t.test('announces the VIP of a served service, not the one with bgp: false; stat
     await putState(kv, state({ pooledAdmin: 'no' }));
     const r = await a.next((x) => x.result === 'applied', since);
     t.equal(r.commands.filter((c) => c.startsWith('-d ')).length, 3, 'the real servers left IPVS');
-    t.equal(a.agent.status().services.find((s) => s.service === 'eqiad/sca/cxserver')?.realServers, 0);
+    t.equal(a.agent.status().services.find((s) => s.service === 'eqiad/cxserver')?.realServers, 0);
     await sleep(4 * POLL_MS + 1000);
     t.match(lab.routes(VIP), [{ from: 'lvs1', primary: true }], 'still announced: a VIP is only withdrawn by policy');
     await putState(kv, state({}));
@@ -216,7 +216,7 @@ t.test('policy withdraw-when-empty: depooling the last member withdraws; a repoo
 t.test('IPv6: a VIP of an IPv6 service is announced as a /128 with the IPv6 next hop, over the IPv4 session', async (t) => {
   const l = lab.lvs[1]!;
   const V6 = '2001:db8:ed1a::3/128';
-  const a = await agentOn(1, { bgpNexthopIpv6: l.address6 }, ['eqiad/sca/dns', 'eqiad/sca/cxserver']);
+  const a = await agentOn(1, { bgpNexthopIpv6: l.address6 }, ['eqiad/dns', 'eqiad/cxserver']);
   await lab.waitFor('the IPv6 route', () => lab.routes(V6).some((r) => r.from === 'lvs2'), ANNOUNCE_WITHIN_MS);
   t.match(lab.routes(V6), [{ from: 'lvs2', primary: true, med: 0, via: l.address6 }]);
   await lab.waitFor('the IPv4 route too', from('lvs2'), ANNOUNCE_WITHIN_MS);
