@@ -67,7 +67,7 @@ async function round(): Promise<Round> {
     loopDelay.disable();
     await sched.stop();
     const requests = (await call<{ requests: number }>(sim, 'totals')).requests;
-    const healthyAtEnd = targets.filter((x) => sched.health(`eqiad/sca/load/${x.host}/${x.check.name}`)?.up).length;
+    const healthyAtEnd = targets.filter((x) => sched.health(`eqiad/load/${x.host}/${x.check.name}`)?.up).length;
     const note = `lateness ${JSON.stringify(st.lateness)}; runs ${st.completed} in ${elapsed.toFixed(1)} s; missed ${st.missedSlots}; down ${down} ${JSON.stringify([...downCodes])}; requests ${requests}; ` +
       `event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
     return { st, down, downCodes, requests, healthyAtEnd, note };
