@@ -138,11 +138,11 @@ t.test('overview: every pool with its counts, every host with its states, live',
   );
   const byName = Object.fromEntries(pools.map((cells) => [cells[0], cells.slice(1)]));
   // Pool, Status, Pooled, Up, Total, Threshold headroom, Updated
-  t.same(byName['appservers eqiad/appserver']?.slice(0, 4), ['healthy', '3', '3', '3']);
-  t.same(byName['cxserver eqiad/sca']?.slice(1, 4), ['2', '2', '2']);
-  t.same(byName['restbase codfw/restbase']?.slice(1, 4), ['2', '2', '2']);
+  t.same(byName['appservers_8141 eqiad · appserver/appservers']?.slice(0, 4), ['healthy', '3', '3', '3']);
+  t.same(byName['cxserver_8141 eqiad · sca/cxserver']?.slice(1, 4), ['2', '2', '2']);
+  t.same(byName['restbase_8141 codfw · restbase/restbase']?.slice(1, 4), ['2', '2', '2']);
   // 3 hosts at 50%: 2 required, 1 spare.
-  t.match(byName['appservers eqiad/appserver']?.[4], /1 spare.*need 2 \(50%\)/);
+  t.match(byName['appservers_8141 eqiad · appserver/appservers']?.[4], /1 spare.*need 2 \(50%\)/);
   t.same(await visibleHosts(page), Object.keys(ALL).sort());
   t.match(await cellText(page, 'mw1001.eqiad.wmnet', 'admin'), /pooled.*w10/);
   t.equal(await cellText(page, 'mw1001.eqiad.wmnet', 'health'), 'up');
@@ -172,7 +172,7 @@ t.test('poolctl depool shows within 1 s without a reload; a failing backend show
   );
   t.ok(Date.now() - shownAfter <= 1000, `depool visible ${Date.now() - shownAfter} ms after poolctl exited`);
   t.equal(await page.evaluate(() => window.marker), 'same document', 'no reload happened');
-  t.match(await poolRowMatching(page, 'eqiad/appserver/appservers', /\b2\s+3\s+3\b/), /\b2\s+3\s+3\b/, 'pooled 2, up 3, total 3');
+  t.match(await poolRowMatching(page, 'eqiad/appservers_8141', /\b2\s+3\s+3\b/), /\b2\s+3\s+3\b/, 'pooled 2, up 3, total 3');
   await page.locator('#timeline li.ev-admin', { hasText: 'mw1002.eqiad.wmnet' }).first().waitFor({ timeout: 1000 });
 
   await sim.setBehaviour(EQIAD_SCA['sca1002.eqiad.wmnet'], PORT, 'empty-200', { service: 'dash' });
@@ -184,7 +184,7 @@ t.test('poolctl depool shows within 1 s without a reload; a failing backend show
   t.match(await cellText(page, 'sca1002.eqiad.wmnet', 'reason'), /empty/i, 'the reason names the empty body');
   t.match(await cellText(page, 'sca1002.eqiad.wmnet', 'verdict'), /fail/);
   await page.waitForFunction(() => document.querySelector('#hosts tr[data-host="sca1002.eqiad.wmnet"] td.effective')?.textContent === 'not pooled', undefined, { timeout: 5000 });
-  t.match(await poolRowMatching(page, 'eqiad/sca/cxserver', /degraded\s+1\s+1\s+2/), /degraded\s+1\s+1\s+2/, 'degraded: pooled 1, up 1, total 2');
+  t.match(await poolRowMatching(page, 'eqiad/cxserver_8141', /degraded\s+1\s+1\s+2/), /degraded\s+1\s+1\s+2/, 'degraded: pooled 1, up 1, total 2');
   await page.locator('#timeline li.ev-check', { hasText: 'sca1002.eqiad.wmnet' }).first().waitFor({ timeout: 1000 });
   t.equal(await page.evaluate(() => window.marker), 'same document', 'still no reload');
   await shot(page, 'overview-after-depool-and-failure-1280x800');
@@ -200,10 +200,10 @@ t.test('filters by dc, cluster and service, and search by host', async (t) => {
 
   await dc.selectOption('codfw');
   t.same(await hostsBecome(page, Object.keys(CODFW_RB)), Object.keys(CODFW_RB).sort());
-  t.same(await page.locator('#pools tbody tr[data-pool]').evaluateAll((r) => r.map((x) => x.getAttribute('data-pool'))), ['codfw/restbase/restbase']);
+  t.same(await page.locator('#pools tbody tr[data-pool]').evaluateAll((r) => r.map((x) => x.getAttribute('data-pool'))), ['codfw/restbase_8141']);
 
   await dc.selectOption('');
-  await service.selectOption('cxserver');
+  await service.selectOption('cxserver_8141');
   t.same(await hostsBecome(page, Object.keys(EQIAD_SCA)), Object.keys(EQIAD_SCA).sort());
 
   await service.selectOption('');
@@ -225,8 +225,8 @@ t.test('filters by dc, cluster and service, and search by host', async (t) => {
 
 t.test('pool detail view: hosts, verdict timings and a duration chart drawn in SVG', async (t) => {
   const page = await openPage(t);
-  await page.getByRole('link', { name: 'appservers' }).first().click();
-  t.match(page.url(), /#\/pool\/eqiad\/appserver\/appservers$/);
+  await page.getByRole('link', { name: 'appservers_8141' }).first().click();
+  t.match(page.url(), /#\/pool\/eqiad\/appservers_8141$/);
   await page.getByRole('heading', { name: /appservers/ }).waitFor();
   // The detail view polls once a second: wait for a few samples per host.
   await page.waitForFunction(() => document.querySelectorAll('svg.duration-chart .point').length >= 9, undefined, { timeout: 10_000 });
@@ -268,7 +268,7 @@ t.test('layout at 1280x800 and 390x844 without horizontal overflow; controls hav
     t.ok(await page.locator('#hosts thead th[scope="col"]').count() >= 8);
     t.equal(await page.getByRole('button').count(), 0, 'nothing to press: the page never writes');
 
-    await page.goto(`${daemon.url}/#/pool/eqiad/sca/cxserver`);
+    await page.goto(`${daemon.url}/#/pool/eqiad/cxserver_8141`);
     await page.locator('svg.duration-chart .point').first().waitFor({ timeout: 10_000 });
     const detail = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
     t.ok(detail.scroll <= detail.inner, `${viewport.width}px detail: scrollWidth ${detail.scroll} <= innerWidth ${detail.inner}`);

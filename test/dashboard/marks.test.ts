@@ -68,24 +68,24 @@ t.test('threshold, flapping, drift, stale and leadership are shown in words', as
   const row = (host: string) => page.locator(`#hosts tr[data-host="${host}"]`);
   await row('sca1003.eqiad.wmnet').waitFor();
 
-  t.match(await page.locator('#pools tr[data-pool="eqiad/sca/cxserver"]').innerText(), /down but pooled/);
+  t.match(await page.locator('#pools tr[data-pool="eqiad/cxserver"]').innerText(), /down but pooled/);
   t.equal(await row('sca1003.eqiad.wmnet').locator('td.health').innerText(), 'partially up');
   t.match(await row('sca1003.eqiad.wmnet').locator('td.marks').innerText(), /kept by threshold/);
   t.match(await row('sca1003.eqiad.wmnet').locator('td.verdict').innerText(), /fail info status[\s\S]*connect 1\.00 ms · first byte 4\.00 ms · total 5\.00 ms/);
   t.match(await row('sca1004.eqiad.wmnet').locator('td.marks').innerText(), /flapping/);
   t.match(await row('sca1002.eqiad.wmnet').locator('td.admin').innerText(), /depooled/);
   t.match(await row('sca1005.eqiad.wmnet').locator('td.admin').innerText(), /inactive/, 'decommissioned hosts are listed as such');
-  t.match(await page.locator('#pools tr[data-pool="eqiad/sca/cxserver"]').innerText(), /\b2\s+2\s+4\b/, 'pooled 2, up 2 (sca1001, sca1002), total 4 (inactive excluded)');
+  t.match(await page.locator('#pools tr[data-pool="eqiad/cxserver"]').innerText(), /\b2\s+2\s+4\b/, 'pooled 2, up 2 (sca1001, sca1002), total 4 (inactive excluded)');
   const warnings = await page.locator('#warnings').innerText();
-  t.match(warnings, /Critical\s+eqiad\/sca\/cxserver: drift in lvs-configs\/eqiad\.conf \[cxserver\]: ProxyFetch url/);
-  t.match(warnings, /Warning\s+eqiad\/sca\/cxserver: flapping: sca1004\.eqiad\.wmnet/);
+  t.match(warnings, /Critical\s+eqiad\/cxserver: drift in lvs-configs\/eqiad\.conf \[cxserver\]: ProxyFetch url/);
+  t.match(warnings, /Warning\s+eqiad\/cxserver: flapping: sca1004\.eqiad\.wmnet/);
   t.match(warnings, /1 down host\(s\) kept pooled by the depool threshold/);
   t.equal(await page.locator('#leadership').innerText(), 'Leadership: follower; leader is lvs1002');
 
   // Stale arrives as an event: the warning appears without a reload.
   view.setStale(CX, true, Date.now() - 5000);
   await page.locator('#warnings li', { hasText: 'state is stale' }).waitFor({ timeout: 2000 });
-  t.match(await page.locator('#pools tr[data-pool="eqiad/sca/cxserver"]').innerText(), /stale/);
+  t.match(await page.locator('#pools tr[data-pool="eqiad/cxserver"]').innerText(), /stale/);
   await page.locator('#timeline li.ev-stale').first().waitFor({ timeout: 1000 });
   await page.screenshot({ path: join(ARTIFACTS, 'marks-1280x800.png'), fullPage: true });
   view.setStale(CX, false, Date.now());
