@@ -52,7 +52,7 @@ t.teardown(() => kv.close());
 const keys = new Keys();
 
 const ALL_POOLED = [1, 2, 3, 4].map((n) => `${host(n)}:\tenabled/up/pooled`).sort().join('\n');
-const pools = async () => (await text(`${daemon.url}/pools/fasvc`)).split('\n').filter(Boolean).sort().join('\n');
+const pools = async () => (await text(`${daemon.url}/pools/fasvc_${PORT}`)).split('\n').filter(Boolean).sort().join('\n');
 
 // --- the operator's writer: weights 11, 12, ... on fa1001, each retried until it lands ---
 const written: number[] = [];
@@ -83,7 +83,7 @@ let samples = 0;
 const sampler = (async () => {
   while (sampling) {
     try {
-      const body = await text(`${daemon.url}/pools/fasvc`);
+      const body = await text(`${daemon.url}/pools/fasvc_${PORT}`);
       samples++;
       for (const n of [1, 2, 3]) {
         if (!body.includes(`${host(n)}:\tenabled/up/pooled`)) flaps.push(`poold: ${host(n)} not serving at ${new Date().toISOString()}: ${JSON.stringify(body)}`);
@@ -152,7 +152,7 @@ t.test(`every member down for ${OUTAGE_MS / 1000} s: poold and the agent keep se
 t.test('after recovery: a change is seen by poold and the agent (watches resumed)', async (t) => {
   const r = await poolctl(['depool', 'fa1004', '--reason', 'after recovery'], cluster.endpoints.join(','));
   t.equal(r.code, 0);
-  await waitFor('poold sees the depool', () => text(`${daemon.url}/pools/fasvc/${host(4)}`), (b) => b === 'disabled/up/not pooled\n', 10_000);
+  await waitFor('poold sees the depool', () => text(`${daemon.url}/pools/fasvc_${PORT}/${host(4)}`), (b) => b === 'disabled/up/not pooled\n', 10_000);
   await waitFor('agent removes it', async () => agentTable(), (x) => !x.includes(addr(4)), 10_000);
   // Weight changes flow again too: the writer's latest value reaches IPVS.
   const last = written[written.length - 1];
