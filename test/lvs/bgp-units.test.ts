@@ -130,7 +130,7 @@ t.test('agent dry-run with BGP: no gobgpd, the announcements are printed', async
   t.teardown(() => a.agent.stop());
   await a.next((r) => r.result === 'dry-run');
   await new Promise((r) => setTimeout(r, 200));
-  t.same(a.printed.filter((l) => l.startsWith('bgp ')), ['bgp announce 10.2.2.18/32 nexthop 10.64.0.10 med 7 (eqiad/sca/cxserver)']);
+  t.same(a.printed.filter((l) => l.startsWith('bgp ')), ['bgp announce 10.2.2.18/32 nexthop 10.64.0.10 med 7 (eqiad/cxserver)']);
   t.match(a.agent.status().bgp, { dryRun: true, daemon: { pid: null, running: false }, announced: [{ prefix: '10.2.2.18/32', med: 7 }] });
 });
 

@@ -49,7 +49,7 @@ t.test('fail static: skip instead of guessing', async (t) => {
     const d = buildDesired([c.input]);
     t.same(d.services, [], `${c.reason}: service not in the desired table`);
     t.match(d.skipped[0]?.reason, c.reason);
-    t.equal(d.skipped[0]?.service, 'eqiad/sca/cxserver', 'skipped entry names the service');
+    t.equal(d.skipped[0]?.service, 'eqiad/cxserver', 'skipped entry names the LVS service');
   }
 });
 
@@ -65,6 +65,6 @@ t.test('two services claiming one VIP:port: the second is skipped; mismatched st
   const other = serviceDef({ service: 'other' });
   const d = buildDesired([{ def, state: poolState(def, { [H1]: {} }) }, { def: other, state: poolState(other, { [H1]: {} }) }]);
   t.equal(d.services.length, 1);
-  t.match(d.skipped[0], { service: 'eqiad/sca/other', reason: /also defined by eqiad\/sca\/cxserver/ });
+  t.match(d.skipped[0], { service: 'eqiad/other', reason: /also defined by eqiad\/cxserver/ });
   t.throws(() => buildDesired([{ def, state: poolState(other, {}) }]), LvsInputError);
 });
