@@ -19,8 +19,9 @@ import { startProxy } from './http-proxy.js';
 const DC = 'eqiad';
 const CLUSTER = 'ssec';
 const SVC = 'ssesvc';
-const PATH = `${DC}/${CLUSTER}/${SVC}`;
 const PORT = 18347;
+/** The LVS service (PyBal section) over the conftool pool ssec/ssesvc. */
+const PATH = `${DC}/${SVC}_${PORT}`;
 const HOSTS = [1, 2, 3, 4, 5].map((n) => `ss100${n}`);
 const ADDR = (h: string) => `127.47.0.${Number(h.slice(-1))}`;
 const VS = '10.2.2.47:18347';

@@ -15,7 +15,7 @@ t.test('schedules and removes a downtime on a real Icinga 2 API', async (t) => {
   const r = await scheduleDowntime(api.config, { host: 'sca1001.eqiad.wmnet', service: SVC, actor: 'alex', reason: 'service-runner migration T101272', durationMs: 30 * 60_000, now });
   t.equal(r.ok, true, r.warning ?? 'scheduled');
   t.equal(r.names.length, 1, 'exactly the one backend service of this pool');
-  t.match(r.names[0], /^sca1001\.eqiad\.wmnet!poold eqiad\/sca\/cxserver!/);
+  t.match(r.names[0], /^sca1001\.eqiad\.wmnet!poold eqiad\/cxserver!/);
 
   const listed = (await api.get('/v1/objects/downtimes')) as { status: number; body: { results: Array<{ attrs: Record<string, unknown> }> } };
   t.equal(listed.status, 200);
@@ -26,7 +26,7 @@ t.test('schedules and removes a downtime on a real Icinga 2 API', async (t) => {
 
   const none = await scheduleDowntime(api.config, { host: 'wtp1001.eqiad.wmnet', service: SVC, actor: 'alex', reason: 'x', durationMs: 60_000, now });
   t.equal(none.ok, false, 'wtp1001 is not a cxserver backend');
-  t.match(none.warning, /no service for wtp1001\.eqiad\.wmnet with vars\.poold_service = "eqiad\/sca\/cxserver"/);
+  t.match(none.warning, /no service for wtp1001\.eqiad\.wmnet with vars\.poold_service = "eqiad\/cxserver"/);
 
   const removed = await removeDowntime(api.config, { host: 'sca1001.eqiad.wmnet', service: SVC });
   t.equal(removed.ok, true, removed.warning ?? 'removed');
@@ -39,7 +39,7 @@ t.test('unreachable or refusing Icinga gives a warning result and never throws',
   const port = await freePort();
   const down = await scheduleDowntime({ url: `https://127.0.0.1:${port}`, user: 'u', password: 'p', timeoutMs: 1000 }, { host: 'h', service: SVC, actor: 'a', reason: 'r', durationMs: 1000, now: 0 });
   t.equal(down.ok, false);
-  t.match(down.warning, /^Icinga API https:\/\/127\.0\.0\.1:\d+ unreachable, downtime for h in eqiad\/sca\/cxserver skipped: ECONNREFUSED/);
+  t.match(down.warning, /^Icinga API https:\/\/127\.0\.0\.1:\d+ unreachable, downtime for h in eqiad\/cxserver skipped: ECONNREFUSED/);
 
   // A server that answers 401 like Icinga with bad credentials; records what poold sent.
   const seen: Array<{ url?: string; auth?: string; body: string }> = [];
@@ -56,7 +56,7 @@ t.test('unreachable or refusing Icinga gives a warning result and never throws',
   const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
   const refused = await removeDowntime({ url, user: 'poold', password: 'wrong' }, { host: 'sca1001.eqiad.wmnet', service: SVC });
   t.equal(refused.ok, false);
-  t.match(refused.warning, /^Icinga API refused removing downtime for sca1001\.eqiad\.wmnet in eqiad\/sca\/cxserver: HTTP 401/);
+  t.match(refused.warning, /^Icinga API refused removing downtime for sca1001\.eqiad\.wmnet in eqiad\/cxserver: HTTP 401/);
   t.equal(seen[0].url, '/v1/actions/remove-downtime');
   t.equal(seen[0].auth, `Basic ${Buffer.from('poold:wrong').toString('base64')}`);
   t.same(JSON.parse(seen[0].body), {

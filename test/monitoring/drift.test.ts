@@ -48,7 +48,7 @@ t.test('cxserver incident replay: ProxyFetch on / while pools/ says /_info is CR
   const report = await detectDriftFromFiles({ services: [cxserver()], pybalFile: join(dir, 'pybal.conf'), icingaFile: join(dir, 'icinga.conf') });
   t.same(report.items, [
     {
-      service: 'eqiad/sca/cxserver',
+      service: 'eqiad/cxserver',
       source: 'pybal',
       field: 'check path',
       expected: '/_info',
@@ -61,11 +61,11 @@ t.test('cxserver incident replay: ProxyFetch on / while pools/ says /_info is CR
   t.equal(out.exit, 2, 'CRITICAL');
   t.equal(
     out.output.split('\n')[0],
-    `POOLD CRITICAL - drift in 1 service (eqiad/sca/cxserver): eqiad/sca/cxserver: pybal check path: pools/ says /_info, deployed has / (${join(dir, 'pybal.conf')}:9) | drift=1;;1;0`,
+    `POOLD CRITICAL - drift in 1 service (eqiad/cxserver): eqiad/cxserver: pybal check path: pools/ says /_info, deployed has / (${join(dir, 'pybal.conf')}:9) | drift=1;;1;0`,
   );
 
   // The fix: regenerate both from pools/. No drift, exit 0.
-  await writeFile(join(dir, 'pybal.conf'), renderPybal([cxserver()], POOLD).text.replace(`${POOLD}/pybal/eqiad/sca/cxserver`, `file://${list}`));
+  await writeFile(join(dir, 'pybal.conf'), renderPybal([cxserver()], POOLD).text.replace(`${POOLD}/pybal/eqiad/cxserver`, `file://${list}`));
   await writeFile(join(dir, 'icinga.conf'), renderIcinga2([cxserver()], { pooldUrl: POOLD }));
   const fixed = await detectDriftFromFiles({ services: [cxserver()], pybalFile: join(dir, 'pybal.conf'), icingaFile: join(dir, 'icinga.conf') });
   t.same(fixed.items, []);
@@ -84,16 +84,16 @@ t.test('every field that drifted is reported with both sides', async (t) => {
   ];
   const report = detectDrift({
     services,
-    pybal: { text: deployed, file: 'lvs.conf', serverLists: { [`${POOLD}/pybal/eqiad/sca/cxserver`]: { 'sca1001.eqiad.wmnet': { weight: 10, enabled: true, line: 1 }, 'sca1002.eqiad.wmnet': { weight: 10, enabled: true, line: 2 } } } },
+    pybal: { text: deployed, file: 'lvs.conf', serverLists: { [`${POOLD}/pybal/eqiad/cxserver`]: { 'sca1001.eqiad.wmnet': { weight: 10, enabled: true, line: 1 }, 'sca1002.eqiad.wmnet': { weight: 10, enabled: true, line: 2 } } } },
   });
   t.same(formatDrift(report).split('\n'), [
-    'eqiad/sca/cxserver: pybal depool threshold: pools/ says 0.7, deployed has 0.5 (lvs.conf:12)',
-    'eqiad/sca/cxserver: pybal Host header: pools/ says cx.svc.eqiad.wmnet, deployed has cxserver.svc.eqiad.wmnet (lvs.conf:14)',
-    'eqiad/sca/cxserver: pybal timeout: pools/ says 2s, deployed has 5s (lvs.conf:15)',
-    'eqiad/sca/cxserver: pybal expected status: pools/ says 204, deployed has 200 (lvs.conf:16)',
-    `eqiad/sca/cxserver: pybal missing backends: pools/ says sca1003.eqiad.wmnet, deployed has not in the server list ${POOLD}/pybal/eqiad/sca/cxserver (lvs.conf:11)`,
-    'eqiad/sca/cxserver: pybal extra backends: pools/ says not in pools/, deployed has sca1002.eqiad.wmnet (lvs.conf:11)',
-    'eqiad/parsoid/parsoid: pybal service: pools/ says section [parsoid] for 10.2.2.28:8000, deployed has missing from lvs.conf',
+    'eqiad/cxserver: pybal depool threshold: pools/ says 0.7, deployed has 0.5 (lvs.conf:12)',
+    'eqiad/cxserver: pybal Host header: pools/ says cx.svc.eqiad.wmnet, deployed has cxserver.svc.eqiad.wmnet (lvs.conf:14)',
+    'eqiad/cxserver: pybal timeout: pools/ says 2s, deployed has 5s (lvs.conf:15)',
+    'eqiad/cxserver: pybal expected status: pools/ says 204, deployed has 200 (lvs.conf:16)',
+    `eqiad/cxserver: pybal missing backends: pools/ says sca1003.eqiad.wmnet, deployed has not in the server list ${POOLD}/pybal/eqiad/cxserver (lvs.conf:11)`,
+    'eqiad/cxserver: pybal extra backends: pools/ says not in pools/, deployed has sca1002.eqiad.wmnet (lvs.conf:11)',
+    'eqiad/parsoid: pybal service: pools/ says section [parsoid] for 10.2.2.28:8000, deployed has missing from lvs.conf',
   ]);
   t.equal(driftToNagios(report).exit, 2);
 });
@@ -103,9 +103,9 @@ t.test('an extra section and an http server list that cannot be fetched offline'
   const report = detectDrift({ services: [cxserver()], pybal: { text: deployed, file: 'lvs.conf' } });
   t.same(report.items.map((i) => [i.service, i.field, i.expected, i.actual]), [['parsoid', 'service', 'not in pools/', 'section [parsoid] for 10.2.2.28:8000']]);
   t.same(report.warnings, [], "poold's own server list needs no comparison");
-  const legacy = deployed.replace(`${POOLD}/pybal/eqiad/sca/cxserver`, 'http://config-master.wikimedia.org/pybal/eqiad/cxserver');
+  const legacy = deployed.replace(`${POOLD}/pybal/eqiad/cxserver`, 'http://config-master.wikimedia.org/pybal/eqiad/cx');
   const r2 = detectDrift({ services: [cxserver()], pybal: { text: legacy, file: 'lvs.conf' } });
-  t.same(r2.warnings, ['eqiad/sca/cxserver: server list http://config-master.wikimedia.org/pybal/eqiad/cxserver is an http URL, not fetched offline; backends not compared']);
+  t.same(r2.warnings, ['eqiad/cxserver: server list http://config-master.wikimedia.org/pybal/eqiad/cx is an http URL, not fetched offline; backends not compared']);
 });
 
 t.test('stale generated Icinga config (icinga2 and nagios formats) drifts; fresh does not', async (t) => {
@@ -123,7 +123,7 @@ t.test('stale generated Icinga config (icinga2 and nagios formats) drifts; fresh
     t.same(fresh.items, [], `${format}: regenerated config agrees`);
   }
   const missing = detectDrift({ services: [cxserver(), parsoid()], icinga: { text: renderIcinga2(now, { pooldUrl: POOLD }), file: 'i.conf' } });
-  t.same(missing.items.map((i) => [i.service, i.field, i.actual]), [['eqiad/parsoid/parsoid', 'service', 'missing from i.conf']]);
+  t.same(missing.items.map((i) => [i.service, i.field, i.actual]), [['eqiad/parsoid', 'service', 'missing from i.conf']]);
 });
 
 t.test('several datacenters need --dc', async (t) => {

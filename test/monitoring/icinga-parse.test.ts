@@ -48,8 +48,8 @@ t.test('nagios: define blocks, check_command arguments, custom vars', async (t) 
   const { objects } = parseNagios(
     `define service {
     host_name           sca1001
-    service_description poold eqiad/sca/cxserver ; comment
-    check_command       poold-check!eqiad/sca/cxserver!sca1001\\!x
+    service_description poold eqiad/cxserver ; comment
+    check_command       poold-check!eqiad/cxserver!sca1001\\!x
     _POOLD_HTTP_PATHS   /_info,/v1
     _POOLD_HTTP_PORT    8080
     _POOLD_HTTP_STATUS  200
@@ -59,9 +59,9 @@ t.test('nagios: define blocks, check_command arguments, custom vars', async (t) 
   );
   t.same(objects[0].attrs, {
     host_name: 'sca1001',
-    service_description: 'poold eqiad/sca/cxserver',
+    service_description: 'poold eqiad/cxserver',
     check_command: 'poold-check',
-    check_args: ['eqiad/sca/cxserver', 'sca1001!x'],
+    check_args: ['eqiad/cxserver', 'sca1001!x'],
     'vars.poold_http_paths': ['/_info', '/v1'],
     'vars.poold_http_port': 8080,
     'vars.poold_http_status': '200',

@@ -26,9 +26,9 @@ t.test('icinga2 executes poold-check and poold-alerts with the expected argument
   }
   const byKey = Object.fromEntries(results.map((s) => [`${s.attrs.host_name}!${s.attrs.name}`, s.attrs.last_check_result?.command]));
   t.same(byKey, {
-    'sca1001.eqiad.wmnet!poold eqiad/sca/cxserver': ['/bin/echo', 'check', 'eqiad/sca/cxserver', 'sca1001.eqiad.wmnet', '--nagios'],
-    'sca1002.eqiad.wmnet!poold eqiad/sca/cxserver': ['/bin/echo', 'check', 'eqiad/sca/cxserver', 'sca1002.eqiad.wmnet', '--nagios'],
-    'lvs-eqiad-cxserver!pool eqiad/sca/cxserver': ['/bin/echo', 'alerts', '--nagios', '--url', 'http://127.0.0.1:9/alerts', '--pool', 'cxserver'],
+    'sca1001.eqiad.wmnet!poold eqiad/cxserver': ['/bin/echo', 'check', 'eqiad/cxserver', 'sca1001.eqiad.wmnet', '--nagios'],
+    'sca1002.eqiad.wmnet!poold eqiad/cxserver': ['/bin/echo', 'check', 'eqiad/cxserver', 'sca1002.eqiad.wmnet', '--nagios'],
+    'lvs-eqiad-cxserver!pool eqiad/cxserver': ['/bin/echo', 'alerts', '--nagios', '--url', 'http://127.0.0.1:9/alerts', '--pool', 'cxserver'],
     // The dc-wide service sets no pool, and Icinga leaves the --pool argument out.
     'poold-eqiad!poold alerts': ['/bin/echo', 'alerts', '--nagios', '--url', 'http://127.0.0.1:9/alerts'],
   });

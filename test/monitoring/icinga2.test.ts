@@ -28,11 +28,11 @@ t.test('icinga2: one poold-check service per backend running the daemon check co
   t.match(text, 'command = [ "/opt/poold/bin/poolctl", "alerts", "--nagios" ]');
   const backendServices = text.match(/object Service "poold eqiad\/[^"]+" \{\n  host_name = "[^"]+"/g) ?? [];
   t.same(backendServices.map((s) => s.replace(/\n\s+/, ' ')), [
-    'object Service "poold eqiad/sca/cxserver" { host_name = "sca1001.eqiad.wmnet"',
-    'object Service "poold eqiad/sca/cxserver" { host_name = "sca1002.eqiad.wmnet"',
-    'object Service "poold eqiad/parsoid/parsoid" { host_name = "wtp1001.eqiad.wmnet"',
-    'object Service "poold eqiad/parsoid/parsoid" { host_name = "wtp1002.eqiad.wmnet"',
-    'object Service "poold eqiad/parsoid/parsoid" { host_name = "wtp1003.eqiad.wmnet"',
+    'object Service "poold eqiad/cxserver" { host_name = "sca1001.eqiad.wmnet"',
+    'object Service "poold eqiad/cxserver" { host_name = "sca1002.eqiad.wmnet"',
+    'object Service "poold eqiad/parsoid" { host_name = "wtp1001.eqiad.wmnet"',
+    'object Service "poold eqiad/parsoid" { host_name = "wtp1002.eqiad.wmnet"',
+    'object Service "poold eqiad/parsoid" { host_name = "wtp1003.eqiad.wmnet"',
   ]);
   t.match(text, 'object Host "sca1001.eqiad.wmnet" {\n  display_name = "sca1001.eqiad.wmnet"\n  address = "127.0.0.11"');
   t.match(text, 'vars.poold_pool = "cxserver"');
@@ -52,7 +52,7 @@ t.test('icinga2: strings with quotes and macros are escaped', async (t) => {
 t.test('nagios: object definitions', async (t) => {
   const text = renderNagios(SERVICES, OPTS);
   t.match(text, "command_line /opt/poold/bin/poolctl check '$ARG1$' '$ARG2$' --nagios");
-  t.match(text, /check_command +poold-check!eqiad\/sca\/cxserver!sca1001\.eqiad\.wmnet\n/);
+  t.match(text, /check_command +poold-check!eqiad\/cxserver!sca1001\.eqiad\.wmnet\n/);
   t.match(text, /check_command +poold-alerts!http:\/\/poold\.svc\.eqiad\.wmnet:9090\/alerts!cxserver\n/);
   t.match(text, /contact_groups +team-lang\n/);
   t.equal(renderNagios([...SERVICES].reverse(), OPTS), text, 'deterministic');
