@@ -46,7 +46,7 @@ t.test('drift between the deployed pybal.conf and pools/ is CRITICAL in /alerts,
     return alerts();
   };
   const critical = await waitAlerts(/CRITICAL/);
-  t.match(critical, /^CRITICAL - cxserver: configuration drift: .*pybal check path: pools\/ says \/_info, deployed has \/$/, 'names the pool and both sides');
+  t.match(critical, /^CRITICAL - cxserver_18083: configuration drift: .*pybal check path: pools\/ says \/_info, deployed has \/$/, 'names the pool and both sides');
   t.match(critical, /pybal\.conf:\d+/, 'says where in the deployed file');
   writeFileSync(pybal, good);
   const fixed = await waitAlerts(/^OK/);
