@@ -103,6 +103,8 @@ t.test('announces the VIP of a served service, not the one with bgp: false; stat
   t.comment(`route in BIRD ${ms} ms after the agent started (session set-up included)`);
   t.match(lab.routes(VIP), [{ from: 'lvs1', primary: true, med: 0, via: lab.lvs[0]!.address }]);
   t.same(lab.routes(VIP_NOBGP), [], 'bgp: false is not announced');
+  // The agent reads its sessions' state from gobgpd every --bgp-poll: BIRD may see the route first.
+  for (let i = 0; i < 100 && !a.agent.status().bgp!.peers.every((p) => p.established); i++) await new Promise((r) => setTimeout(r, 100));
   const st = a.agent.status().bgp!;
   t.match(st.announced, [{ prefix: VIP, nexthop: lab.lvs[0]!.address, med: 0, services: ['eqiad/cxserver'] }]);
   t.match(st.withheld, [{ prefix: VIP_NOBGP, services: ['eqiad/nobgp'], reason: 'bgp: false' }]);
