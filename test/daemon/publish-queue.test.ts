@@ -1,5 +1,5 @@
 // The leader's publication at size, against a real etcd with its DEFAULT limits: 500 pools are
-// published in transactions within --max-txn-ops and --max-request-bytes, each with the fence
+// published in transactions within max-txn-ops and max-request-bytes, each with the fence
 // compare; a pool whose write etcd refuses (an auth role that may not write its state key) is
 // retried on its own growing backoff while every other pool is published, and keeps being
 // published as it changes; a failed fence drops the batch without retrying it.

@@ -36,7 +36,7 @@ const puts = (n: number, prefix: string, size = 8): TxnOp[] =>
 const compares = (n: number, prefix: string) =>
   Array.from({ length: n }, (_, i) => ({ key: `${prefix}/${i}`, target: 'mod' as const, op: '==' as const, value: 0 }));
 
-t.test('etcd: --max-txn-ops (128) counts compare, success and failure separately', async (t) => {
+t.test('etcd: max-txn-ops (128) counts compare, success and failure separately', async (t) => {
   t.equal(ETCD_MAX_TXN_OPS, 128);
   const full = await rawTxn({ compare: compares(128, '/c'), success: puts(128, '/s'), failure: puts(128, '/f') });
   t.same(full, { ok: true, error: '' }, '128 compares + 128 success + 128 failure ops: accepted');
@@ -50,7 +50,7 @@ t.test('etcd: --max-txn-ops (128) counts compare, success and failure separately
   t.equal((await gw.range({ key: '/s2/', prefix: true })).count, 0, 'a refused transaction wrote nothing');
 });
 
-t.test('etcd: --max-request-bytes (1.5 MiB) caps the whole request; our estimate over-counts', async (t) => {
+t.test('etcd: max-request-bytes (1.5 MiB) caps the whole request; our estimate over-counts', async (t) => {
   t.equal(ETCD_MAX_REQUEST_BYTES, 1_572_864);
   const near = { compare: [], success: [{ type: 'put' as const, key: '/big', value: 'x'.repeat(ETCD_MAX_REQUEST_BYTES - 100) }] };
   t.same(await rawTxn(near), { ok: true, error: '' }, 'one value 100 bytes under the limit: accepted');
@@ -85,7 +85,7 @@ t.test('both adapters refuse an oversized transaction before sending it, naming 
     const err = await kv.txn({ compare: [], success: puts(400, `/over-${name}`) }).catch((e: unknown) => e);
     t.type(err, RequestTooLargeError, name);
     const msg = (err as Error).message;
-    t.match(msg, /400 success operations \(etcd's --max-txn-ops is 128 per list\)/, `${name}: says why`);
+    t.match(msg, /400 success operations \(etcd's max-txn-ops is 128 per list\)/, `${name}: says why`);
     t.match(msg, new RegExp(`/over-${name}/0000, /over-${name}/0001, /over-${name}/0002 and 397 more`), `${name}: three keys, then a count`);
     t.ok(msg.length < 400, `${name}: a short message (${msg.length} chars)`);
     t.same((err as RequestTooLargeError).context.keys, puts(400, `/over-${name}`).map((o) => o.key), `${name}: every key in the context`);
