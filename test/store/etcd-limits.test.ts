@@ -85,7 +85,7 @@ t.test('both adapters refuse an oversized transaction before sending it, naming 
     const err = await kv.txn({ compare: [], success: puts(400, `/over-${name}`) }).catch((e: unknown) => e);
     t.type(err, RequestTooLargeError, name);
     const msg = (err as Error).message;
-    t.match(msg, /400 success operations \(etcd's max-txn-ops is 128 per list\)/, `${name}: says why`);
+    t.match(msg, /400 success operations \(etcd's -{2}max-txn-ops is 128 per list\)/, `${name}: says why`);
     t.match(msg, new RegExp(`/over-${name}/0000, /over-${name}/0001, /over-${name}/0002 and 397 more`), `${name}: three keys, then a count`);
     t.ok(msg.length < 400, `${name}: a short message (${msg.length} chars)`);
     t.same((err as RequestTooLargeError).context.keys, puts(400, `/over-${name}`).map((o) => o.key), `${name}: every key in the context`);
