@@ -39,6 +39,9 @@ t.test('With the resolver made to fail for all names, nothing that was up is dep
   const detail = () => json<Detail>(`${d.url}/v1/pools/eqiad/rosvc_18349`);
   const pooled = (x: Detail) => x.hosts.filter((h) => h.effective.pooled && h.effective.up).map((h) => h.host).sort();
   await waitFor('all ten up and pooled, by name', detail, (x) => pooled(x).join() === HOSTS.join(), 30_000);
+  // A host is up before its first check; the outage must start after every name has resolved
+  // (a second query for a name means its first answer was used by a check).
+  await waitFor('every name resolved by a check', () => Promise.resolve(HOSTS.map((h) => dns.queries.get(h) ?? 0)), (n) => n.every((c) => c >= 2), 30_000);
   t.equal(await text(`${d.url}/alerts`), 'OK - All pools are healthy');
 
   // Every state change of a host from now on: none may be a host going down or out.
