@@ -236,6 +236,6 @@ services:
     const am = await waitFor('the agent to report its applied reconcile', () => get(`http://127.0.0.1:${agentPort}/metrics`),
       (r) => /^poold_lvs_reconciles_total\{result="applied",lvs_host="pkgtest"\} [1-9]/m.test(r.body), 30_000);
     t.match(am.body, /^poold_lvs_source_up\{lvs_host="pkgtest"\} 1$/m, 'agent /metrics: source up');
-    t.match(am.body, /^poold_lvs_real_servers\{service="eqiad\/pkg\/pkgtest",vs="tcp 10\.2\.2\.99:\d+",lvs_host="pkgtest"\} 1$/m, 'agent /metrics: one real server');
+    t.match(am.body, new RegExp(`^poold_lvs_real_servers\\{service="eqiad/pkgtest_${port}",vs="tcp 10\\.2\\.2\\.99:${port}",lvs_host="pkgtest"\\} 1$`, 'm'), 'agent /metrics: one real server');
   });
 });
