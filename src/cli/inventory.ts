@@ -5,6 +5,8 @@ import { matchHostName, parseSelectorWithNotes, selectorMatches, type Selector }
 import type { ConftoolValue, HostKey, PoolKey, PoolState, ServiceKey } from '../model/types.js';
 import { poolPath, servicePath } from '../model/types.js';
 import { parseConftoolValue } from '../store/conftool-value.js';
+import { decodePoolState } from '../store/decode.js';
+import { obj, parseJson } from '../store/decode-fields.js';
 import type { CliContext } from './context.js';
 
 export interface HostEntry extends HostKey {
@@ -45,7 +47,9 @@ export async function readInventory(ctx: CliContext): Promise<Inventory> {
     const sk = ctx.keys.parseService(e.key);
     if (sk === undefined) continue;
     try {
-      svcMap.set(servicePath(sk), JSON.parse(e.value) as Record<string, unknown>);
+      // Raw: the guard reads only threshold and pool, and must still see a definition the daemon
+      // rejected (the daemon keeps running its last good one).
+      svcMap.set(servicePath(sk), obj(parseJson(e.value, e.key), e.key));
     } catch (err) {
       ctx.out.warn(`ignoring unreadable service definition at ${e.key}: ${(err as Error).message}`);
     }
@@ -55,7 +59,7 @@ export async function readInventory(ctx: CliContext): Promise<Inventory> {
     const sk = ctx.keys.parseState(e.key);
     if (sk === undefined) continue;
     try {
-      stateMap.set(servicePath(sk), JSON.parse(e.value) as PoolState);
+      stateMap.set(servicePath(sk), decodePoolState(e.key, e.value, sk));
     } catch (err) {
       ctx.out.warn(`ignoring unreadable published state at ${e.key}: ${(err as Error).message}`);
     }

@@ -12,6 +12,7 @@ import { applyAdminChange } from './admin-change.js';
 import type { CliContext } from './context.js';
 import { applyDowntime } from './downtime.js';
 import { guardChange } from './guard.js';
+import { decodePoolState } from '../store/decode.js';
 import { poolMembers, readInventory } from './inventory.js';
 
 export type RollingStep = 'guard' | 'depool' | 'wait-depooled' | 'command' | 'wait-healthy' | 'repool' | 'wait-pooled';
@@ -118,7 +119,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function publishedHost(ctx: CliContext, svc: ServiceDef, host: string): Promise<PoolState['servers'][string] | undefined> {
   const e = await ctx.kv.get(ctx.keys.state(svc));
   if (e === undefined) return undefined;
-  return (JSON.parse(e.value) as PoolState).servers[host];
+  return decodePoolState(e.key, e.value, svc).servers[host];
 }
 
 async function waitPublished(ctx: CliContext, svc: ServiceDef, host: string, pooled: boolean, timeoutMs: number, step: RollingStep): Promise<void> {

@@ -2,9 +2,9 @@
 // or from pools/ files with --pools DIR (offline: renderers, drift, tests).
 import { loadPoolsOrThrow } from '../config/pools/index.js';
 import { NotFoundError } from '../model/errors.js';
-import { validateServiceDef } from '../model/service-def-validate.js';
 import type { ServiceDef } from '../model/types.js';
 import { servicePath } from '../model/types.js';
+import { decodeServiceDef } from '../store/decode.js';
 import { withContext, type CliOpts } from './context.js';
 
 export async function loadServiceDefs(opts: CliOpts): Promise<ServiceDef[]> {
@@ -15,7 +15,7 @@ export async function loadServiceDefs(opts: CliOpts): Promise<ServiceDef[]> {
     for (const e of r.kvs) {
       if (ctx.keys.parseService(e.key) === undefined) continue;
       try {
-        defs.push(validateServiceDef(e.key, JSON.parse(e.value)));
+        defs.push(decodeServiceDef(e.key, e.value, ctx.keys.parseService(e.key)));
       } catch (err) {
         ctx.out.warn(`skipping ${e.key}: ${(err as Error).message}`);
       }

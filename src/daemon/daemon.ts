@@ -10,17 +10,16 @@ import type { CheckRunner } from '../checks/scheduler.js';
 import { checkWorkersFromEnv, createCheckRunner } from '../checks/sched-shards.js';
 import type { StoreError } from '../model/errors.js';
 import type { QuorumSetting } from '../model/quorum.js';
-import { validateServiceDef } from '../model/service-def-validate.js';
-import type { ConftoolValue, Observation, PoolState, ServiceKey, TargetKey } from '../model/types.js';
-import { poolPath, servicePath } from '../model/types.js';
-import { parseConftoolValue } from '../store/conftool-value.js';
+import type { ConftoolValue, Observation, ServiceKey, TargetKey } from '../model/types.js';
+import { poolOf, poolPath, servicePath } from '../model/types.js';
+import { decodeConftoolValue, decodeObservation, decodePoolState, decodeServiceDef } from '../store/decode.js';
 import { openKv, describeEtcdOptions, type EtcdOptions } from '../store/connection.js';
 import { Election } from '../store/election.js';
 import { Keys } from '../store/keys.js';
 import type { Etcd3Kv } from '../store/kv-etcd3.js';
 import { ObservationPublisher } from '../store/observations.js';
 import { pruneAudit } from '../store/audit.js';
-import { DaemonData } from './data.js';
+import { DaemonData, type CorruptValue } from './data.js';
 import { Leader } from './leader.js';
 import type { Logger } from './logger.js';
 import { Mirror, type MirrorHandlers } from './mirror.js';
@@ -263,18 +262,24 @@ export class Daemon {
       upsert: (key, value, _modRevision, listed) => {
         const sk = this.keys.parseState(key);
         if (sk === undefined || !this.inScope(sk)) return;
+        let state;
         try {
-          const state = JSON.parse(value) as PoolState;
-          this.data.states.set(servicePath(sk), state);
-          this.view.setState(state);
-          // A listed state's age is how long ago it was published, not how late the watch is.
-          if (!listed) this.metrics.setEtcdWatchLag(Math.max(0, Date.now() - state.updatedAt) / 1000);
+          state = decodePoolState(key, value, sk);
         } catch (err) {
-          this.o.log.error({ key, err: (err as Error).message }, 'unreadable published state ignored');
+          // Keep the last good state (what the API and the agent serve), and say so in /alerts.
+          this.o.log.error({ key, err: (err as Error).message }, 'invalid published state in etcd; keeping the last good one');
+          this.setCorrupt(key, { message: (err as Error).message, service: servicePath(sk) });
+          return;
         }
+        this.setCorrupt(key, undefined);
+        this.data.states.set(servicePath(sk), state);
+        this.view.setState(state);
+        // A listed state's age is how long ago it was published, not how late the watch is.
+        if (!listed) this.metrics.setEtcdWatchLag(Math.max(0, Date.now() - state.updatedAt) / 1000);
       },
       remove: (key) => {
         const sk = this.keys.parseState(key);
+        this.setCorrupt(key, undefined);
         if (sk !== undefined) this.data.states.delete(servicePath(sk));
       },
     };
@@ -287,15 +292,14 @@ export class Daemon {
         if (sk === undefined || !this.inScope(sk)) return;
         const path = servicePath(sk);
         try {
-          const def = validateServiceDef(key, JSON.parse(value));
+          const def = decodeServiceDef(key, value, sk);
           this.data.setService(path, def);
           this.data.invalidServices.delete(path);
           this.view.setService(def);
         } catch (err) {
-          // Keep running the last good definition, and say so loudly in /alerts, naming the key so
-          // the operator knows what to fix (JSON.parse's message says only "at position 16").
-          const raw = (err as Error).message;
-          const msg = raw.includes(key) ? raw : `${key}: ${err instanceof SyntaxError ? 'not valid JSON: ' : ''}${raw}`;
+          // Keep running the last good definition, and say so loudly in /alerts (the decoder's
+          // message names the key and the field, so the operator knows what to fix).
+          const msg = (err as Error).message;
           this.data.invalidServices.set(path, msg);
           this.o.log.error({ key, err: msg, keeping: this.data.services.has(path) ? 'last good definition' : 'nothing' }, 'invalid service definition in etcd');
         }
@@ -346,6 +350,7 @@ export class Daemon {
   private refreshProblems(sk: ServiceKey): void {
     const path = servicePath(sk);
     const invalid = this.data.invalidServices.get(path);
+    const def = this.data.services.get(path);
     const overlap = overlappingScopes(sk.dc, this.scope, this.otherScopes);
     this.view.setDrift(sk, [
       ...overlap.map((other) => ({
@@ -353,8 +358,33 @@ export class Daemon {
         message: `leader scopes '${this.scope}' and '${other}' both cover dc ${sk.dc}, so two leaders coordinate this pool; give every poold of a dc the same --dc`,
       })),
       ...(invalid === undefined ? [] : [{ where: 'etcd', message: `${invalid}; running the last good definition` }]),
+      ...this.corruptFor(path, def === undefined ? undefined : poolPath(poolOf(def))).map((message) => ({ where: 'etcd', message: `${message}; keeping the last good value` })),
       ...(this.drift?.problems(path) ?? []),
     ]);
+  }
+
+  /**
+   * Records (or, with undefined, clears) a rejected etcd value, and refreshes the /alerts problems
+   * of every LVS service it concerns when that changes.
+   */
+  private setCorrupt(key: string, c: CorruptValue | undefined): void {
+    const before = this.data.corrupt.get(key);
+    if (c === undefined ? before === undefined : before?.message === c.message) return;
+    if (c === undefined) this.data.corrupt.delete(key);
+    else this.data.corrupt.set(key, c);
+    const was = before ?? c!;
+    const paths = was.service !== undefined ? [was.service] : [...this.data.servicesOfPool(was.pool ?? '')];
+    for (const p of paths) {
+      const def = this.data.services.get(p);
+      if (def) this.refreshProblems(def);
+    }
+  }
+
+  /** Messages of the rejected values concerning one LVS service (its own keys, or its pool's). */
+  private corruptFor(path: string, pool: string | undefined): string[] {
+    const out: string[] = [];
+    for (const c of this.data.corrupt.values()) if (c.service === path || (pool !== undefined && c.pool === pool)) out.push(c.message);
+    return out.sort();
   }
 
   /** Actor and reason of the audited write that set `key` at `revision` (none for writes by other tools). */
@@ -380,12 +410,14 @@ export class Daemon {
         const path = poolPath(hk);
         let parsed: ConftoolValue;
         try {
-          parsed = parseConftoolValue(key, value);
+          parsed = decodeConftoolValue(key, value);
         } catch (err) {
-          // Another tool wrote something unusable: keep acting on the last good value.
+          // Another tool wrote something unusable: keep acting on the last good value, and say so.
           this.o.log.error({ key, err: (err as Error).message }, 'invalid conftool value ignored; keeping the last good one');
+          this.setCorrupt(key, { message: (err as Error).message, pool: path });
           return;
         }
+        this.setCorrupt(key, undefined);
         const hosts = this.data.admin.get(path) ?? new Map<string, ConftoolValue>();
         this.data.admin.set(path, hosts);
         const before = hosts.get(hk.host) ?? null;
@@ -403,6 +435,7 @@ export class Daemon {
         if (hk === undefined || !this.inScope(hk)) return;
         const path = poolPath(hk);
         const before = this.data.admin.get(path)?.get(hk.host) ?? null;
+        this.setCorrupt(key, undefined);
         this.data.admin.get(path)?.delete(hk.host);
         this.view.recordAdminChange(hk, before, null);
         this.leader?.adminChanged(path, hk.host);
@@ -415,16 +448,17 @@ export class Daemon {
       upsert: (key, value) => {
         const hk = this.keys.parseHealth(key);
         if (hk === undefined || !this.inScope(hk)) return;
+        const path = servicePath(hk);
         let obs: Observation;
         try {
-          obs = JSON.parse(value) as Observation;
-          if (typeof obs.up !== 'boolean') throw new Error('"up" must be true or false');
+          obs = decodeObservation(key, value, hk.observer);
         } catch (err) {
-          this.o.log.error({ key, err: (err as Error).message }, 'unreadable observation ignored');
+          // The observer's previous verdict (if any) stays in use until it writes a readable one.
+          this.o.log.error({ key, err: (err as Error).message }, 'invalid observation in etcd; keeping the last good one');
+          this.setCorrupt(key, { message: (err as Error).message, service: path });
           return;
         }
-        obs = { ...obs, observer: hk.observer };
-        const path = servicePath(hk);
+        this.setCorrupt(key, undefined);
         const host: TargetKey = { dc: hk.dc, name: hk.name, host: hk.host };
         const newObserver = this.data.setObservation(path, hk.host, obs);
         this.view.setObservation(host, obs);
@@ -434,6 +468,7 @@ export class Daemon {
       remove: (key) => {
         const hk = this.keys.parseHealth(key);
         if (hk === undefined || !this.inScope(hk)) return;
+        this.setCorrupt(key, undefined);
         const path = servicePath(hk);
         const gone = this.data.removeObservation(path, hk.host, hk.observer);
         this.view.removeObservation({ dc: hk.dc, name: hk.name, host: hk.host }, hk.observer);

@@ -11,6 +11,12 @@ export class DaemonData {
   private readonly byPool = new Map<string, Set<string>>();
   /** Why a stored definition was rejected (the last good one stays in `services`). */
   readonly invalidServices = new Map<string, string>();
+  /**
+   * etcd key → why its value was rejected by src/store/decode.ts (a published state, an observation
+   * or a conftool value another tool wrote), and what it concerns. The last good value stays in use;
+   * the services concerned say so in /alerts until the key is rewritten or deleted.
+   */
+  readonly corrupt = new Map<string, CorruptValue>();
   /** conftool pool path → host → value. */
   readonly admin = new Map<string, Map<string, ConftoolValue>>();
   /** path → host → observer → observation. Health keys are leased, so presence means live. */
@@ -81,3 +87,11 @@ export class DaemonData {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+
+export interface CorruptValue {
+  message: string;
+  /** The LVS service path (dc/name) it concerns, for states and observations. */
+  service?: string;
+  /** The conftool pool path (dc/cluster/service) it concerns, for conftool values. */
+  pool?: string;
+}

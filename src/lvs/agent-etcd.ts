@@ -8,7 +8,7 @@ import { Keys, type KeyRoots } from '../store/keys.js';
 import type { Etcd3Kv } from '../store/kv-etcd3.js';
 import type { KvEntry } from '../store/kv.js';
 import { listThenWatch, type ListWatch, type WatchEvent } from '../store/watch.js';
-import { parsePoolState, parseServiceDef } from './agent-codec.js';
+import { decodePoolState, decodeServiceDef } from '../store/decode.js';
 import type { AgentSource, ServiceInputs } from './agent-source.js';
 
 export interface EtcdSourceOptions {
@@ -98,7 +98,7 @@ export class EtcdSource implements AgentSource {
       if (value === undefined) this.defs.delete(path);
       else {
         try {
-          this.defs.set(path, { raw: value, def: parseServiceDef(value, key, k) });
+          this.defs.set(path, { raw: value, def: decodeServiceDef(key, value, k) });
         } catch (err) {
           this.defs.set(path, { raw: value, problem: errorMessage(err) });
         }
@@ -107,7 +107,7 @@ export class EtcdSource implements AgentSource {
       this.states.delete(path);
     } else {
       try {
-        this.states.set(path, { state: parsePoolState(value, key, k) });
+        this.states.set(path, { state: decodePoolState(key, value, k) });
       } catch (err) {
         this.states.set(path, { problem: errorMessage(err) });
       }

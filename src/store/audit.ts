@@ -6,33 +6,13 @@
 // transactions (etcd caps their size, see limits.ts); its records share one operation id, so
 // `poolctl audit --op ID` shows everything one command changed.
 import { randomBytes } from 'node:crypto';
-import { InvalidStoredValueError } from '../model/errors.js';
+import type { AuditRecord, StoredAuditRecord } from './audit-record.js';
+import { decodeAuditRecord } from './decode.js';
 import type { Kv, TxnOp } from './kv.js';
 import type { Keys } from './keys.js';
 import { TXN_MAX_OPS } from './limits.js';
 
-export interface AuditRecord {
-  /** Who: SUDO_USER, else USER, else the etcd user (see resolveActor). */
-  actor: string;
-  /** Why: the operator's --reason ('' when none was given). */
-  reason: string;
-  /** What: the etcd key that changed... */
-  key: string;
-  /** ...its value before (parsed JSON, or the raw string if it was not JSON; null when absent)... */
-  before: unknown;
-  /** ...and after (null when deleted). */
-  after: unknown;
-  /** When: ISO 8601 UTC. */
-  time: string;
-  /** Which operation (one poolctl command or sync; '' in records written before operation ids existed). */
-  op: string;
-}
-
-export interface StoredAuditRecord extends AuditRecord {
-  id: string;
-  /** The etcd revision of the change (the record and the change share it). */
-  revision: number;
-}
+export type { AuditRecord, StoredAuditRecord } from './audit-record.js';
 
 export interface AuditContext {
   actor: string;
@@ -102,23 +82,6 @@ export interface ListAuditOptions {
   operationId?: string;
 }
 
-function parseRecord(key: string, id: string, raw: string, revision: number): StoredAuditRecord {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch (err) {
-    throw new InvalidStoredValueError(`invalid audit record at ${key}: not JSON (${(err as Error).message})`, { key }, { cause: err });
-  }
-  const r = v as Partial<AuditRecord> | null;
-  if (r === null || typeof r !== 'object' || typeof r.actor !== 'string' || typeof r.key !== 'string' || typeof r.time !== 'string') {
-    throw new InvalidStoredValueError(`invalid audit record at ${key}: expected {actor, reason, key, before, after, time}`, { key });
-  }
-  return {
-    id, revision, actor: r.actor, reason: r.reason ?? '', key: r.key, before: r.before ?? null, after: r.after ?? null, time: r.time,
-    op: typeof r.op === 'string' ? r.op : '',
-  };
-}
-
 /** The newest matching records, newest first, paging backwards through the log as filters need. */
 export async function listAudit(kv: Kv, keys: Keys, opts: ListAuditOptions): Promise<StoredAuditRecord[]> {
   const prefix = keys.auditPrefix();
@@ -133,7 +96,7 @@ export async function listAudit(kv: Kv, keys: Keys, opts: ListAuditOptions): Pro
     for (const e of r.kvs) {
       const id = keys.parseAudit(e.key);
       if (id === undefined) continue; // a deeper key under the audit prefix is not a record of ours
-      const rec = parseRecord(e.key, id, e.value, e.modRevision);
+      const rec = decodeAuditRecord(e.key, id, e.value, e.modRevision);
       if (opts.keyPrefix !== undefined && !rec.key.startsWith(opts.keyPrefix)) continue;
       if (opts.actor !== undefined && rec.actor !== opts.actor) continue;
       if (opts.operationId !== undefined && rec.op !== opts.operationId) continue;

@@ -1,7 +1,8 @@
 // Small pieces of the agent: option checks, stored-value decoding, the caching resolver.
 import t from 'tap';
 import { runAgent } from '../../src/lvs/agent.js';
-import { parsePoolDetail, parsePoolState, parseServiceDef } from '../../src/lvs/agent-codec.js';
+import { parsePoolDetail } from '../../src/lvs/agent-codec.js';
+import { decodePoolState, decodeServiceDef } from '../../src/store/decode.js';
 import { cachingResolver } from '../../src/lvs/agent-resolve.js';
 import { InvalidStoredValueError, UsageError } from '../../src/model/errors.js';
 import { poolState, serviceDef } from './lvs-fixtures.js';
@@ -20,8 +21,8 @@ t.test('bad options are usage errors before anything starts', async (t) => {
 
 t.test('service definitions and states are checked where the agent relies on them', async (t) => {
   const def = serviceDef();
-  t.same(parseServiceDef(JSON.stringify(def), 'k', key), def, 'a valid definition passes through unchanged');
-  const bad = (raw: string, re: RegExp, fn: (raw: string) => unknown = (r) => parseServiceDef(r, '/poold/v1/services/eqiad/sca/cxserver', key)) =>
+  t.same(decodeServiceDef('k', JSON.stringify(def), key), def, 'a valid definition passes through unchanged');
+  const bad = (raw: string, re: RegExp, fn: (raw: string) => unknown = (r) => decodeServiceDef('/poold/v1/services/eqiad/sca/cxserver', r, key)) =>
     t.throws(() => fn(raw), { name: 'InvalidStoredValueError', message: re });
   bad('{', /\/poold\/v1\/services\/eqiad\/sca\/cxserver: not valid JSON/);
   bad('[]', /invalid service definition at \/poold\/v1\/services\/eqiad\/sca\/cxserver: not a JSON object/);
@@ -34,8 +35,8 @@ t.test('service definitions and states are checked where the agent relies on the
   bad(JSON.stringify({ ...def, servers: { h: { weight: 1, address: 7 } } }), /servers.h: "address" must be a string/);
 
   const st = poolState(def, { h1: {}, h2: { pooledAdmin: 'no' } }, 3);
-  t.same(parsePoolState(JSON.stringify(st), 'k', key), st);
-  const sbad = (v: unknown, re: RegExp) => bad(JSON.stringify(v), re, (r) => parsePoolState(r, 'S', key));
+  t.same(decodePoolState('k', JSON.stringify(st), key), st);
+  const sbad = (v: unknown, re: RegExp) => bad(JSON.stringify(v), re, (r) => decodePoolState('S', r, key));
   sbad({ ...st, servers: { h1: { ...st.servers.h1, pooled: 'yes' } } }, /S servers.h1: "pooled" must be true or false/);
   sbad({ ...st, servers: { h1: { ...st.servers.h1, pooledAdmin: 'maybe' } } }, /"pooledAdmin" must be one of yes, no, inactive/);
   sbad({ ...st, servers: { h1: { ...st.servers.h1, weight: -1 } } }, /"weight" must be an integer/);

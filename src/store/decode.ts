@@ -1,0 +1,136 @@
+// The one place etcd values are decoded: every kind poold stores or reads (LVS service definitions,
+// published state, observations, conftool values, audit records) is parsed and validated here, and
+// the daemon, the LVS agent and poolctl all call these. A value that fails is an
+// InvalidStoredValueError naming its key and the field; callers keep their last good value and
+// say so (the daemon in /alerts, the agent by leaving the service's table alone, poolctl by exiting
+// with the message), so a value written by another tool is never half-understood.
+import { InvalidStoredValueError } from '../model/errors.js';
+import { validateServiceDef } from '../model/service-def-validate.js';
+import type { EffectiveServer, LvsDef, Observation, PoolRef, PoolState, Pooled, ReasonCode, ServiceDef, ServiceKey } from '../model/types.js';
+import { POOLED_VALUES } from '../model/types.js';
+import type { StoredAuditRecord } from './audit-record.js';
+import { bool, fail, int, num, obj, optStr, parseJson, str, type Obj } from './decode-fields.js';
+
+export { parseConftoolValue as decodeConftoolValue } from './conftool-value.js';
+
+export function decodeLvsDef(v: unknown, where: string): LvsDef {
+  const o = obj(v, `${where} lvs`);
+  const protocol = o.protocol;
+  if (protocol !== 'tcp' && protocol !== 'udp') fail(`${where} lvs`, '"protocol" must be tcp or udp');
+  const method = o.method ?? 'g';
+  if (method !== 'g' && method !== 'i' && method !== 'm') fail(`${where} lvs`, '"method" must be g, i or m');
+  const scheduler = str(o, 'scheduler', `${where} lvs`);
+  if (!/^[a-z]+$/.test(scheduler)) fail(`${where} lvs`, `"scheduler" ${JSON.stringify(scheduler)} is not a scheduler name`);
+  const def: LvsDef = { ip: str(o, 'ip', `${where} lvs`), port: int(o, 'port', `${where} lvs`, 1, 65535), protocol, scheduler, method };
+  // Optional fields: absent means the agent's BGP default, and no drain.
+  if (o.bgp !== undefined) def.bgp = bool(o, 'bgp', `${where} lvs`);
+  if (o.drainMs !== undefined) def.drainMs = int(o, 'drainMs', `${where} lvs`);
+  return def;
+}
+
+/** The service key a value names; when the key it is stored under is known, they must agree. */
+export function decodeServiceKey(o: Obj, where: string, expected?: ServiceKey): ServiceKey {
+  const key = { dc: str(o, 'dc', where), name: str(o, 'name', where) };
+  if (expected && (key.dc !== expected.dc || key.name !== expected.name)) {
+    fail(where, `names ${key.dc}/${key.name}, not ${expected.dc}/${expected.name}`);
+  }
+  return key;
+}
+
+/** The conftool pool a state or definition names (`pool: {cluster, service}`). */
+export function decodePoolRef(v: unknown, where: string): PoolRef {
+  const o = obj(v, `${where} pool`);
+  return { cluster: str(o, 'cluster', `${where} pool`), service: str(o, 'service', `${where} pool`) };
+}
+
+export function decodePooled(v: unknown, where: string, field = 'pooledAdmin'): Pooled {
+  if (!POOLED_VALUES.includes(v as Pooled)) fail(where, `"${field}" must be one of ${POOLED_VALUES.join(', ')}`);
+  return v as Pooled;
+}
+
+/**
+ * `/poold/v1/services/<dc>/<name>`: an LVS service definition as sync stores it. The model's
+ * validation (threshold, checks, servers), plus what the LVS side relies on: the key it is stored
+ * under, the forwarding method and scheduler, and the servers' addresses.
+ */
+export function decodeServiceDef(where: string, raw: string, expected?: ServiceKey): ServiceDef {
+  const def = validateServiceDef(where, parseJson(raw, where));
+  const o = def as unknown as Obj;
+  decodeServiceKey(o, where, expected);
+  const lvs = decodeLvsDef(o.lvs, where);
+  for (const [host, s] of Object.entries(def.servers)) {
+    if (s.address !== undefined && typeof s.address !== 'string') fail(`${where} servers.${host}`, '"address" must be a string');
+  }
+  return { ...def, lvs };
+}
+
+/** `/poold/v1/state/<dc>/<name>`: the effective state the leader publishes. */
+export function decodePoolState(where: string, raw: string, expected?: ServiceKey): PoolState {
+  const o = obj(parseJson(raw, where), where);
+  const key = decodeServiceKey(o, where, expected);
+  const serversIn = obj(o.servers, `${where} servers`);
+  const servers: Record<string, EffectiveServer> = {};
+  for (const [host, s] of Object.entries(serversIn)) {
+    const w = `${where} servers.${host}`;
+    const so = obj(s, w);
+    servers[host] = {
+      ...(so as unknown as EffectiveServer),
+      pooledAdmin: decodePooled(so.pooledAdmin, w),
+      enabled: bool(so, 'enabled', w),
+      up: bool(so, 'up', w),
+      pooled: bool(so, 'pooled', w),
+      weight: int(so, 'weight', w),
+      reason: optStr(so, 'reason', w, ''),
+      flapping: so.flapping === true,
+      findings: Array.isArray(so.findings) ? (so.findings as EffectiveServer['findings']) : [],
+    };
+  }
+  const pooledDown = Array.isArray(o.pooledDown) ? o.pooledDown.filter((h): h is string => typeof h === 'string') : [];
+  return {
+    ...(o as unknown as PoolState),
+    ...key,
+    pool: decodePoolRef(o.pool, where),
+    revision: int(o, 'revision', where),
+    updatedAt: typeof o.updatedAt === 'number' ? o.updatedAt : 0,
+    depoolThreshold: typeof o.depoolThreshold === 'number' ? o.depoolThreshold : 0,
+    servers,
+    pooledDown,
+  };
+}
+
+/**
+ * `/poold/v1/health/<dc>/<name>/<host>/<observer>`: one observer's verdict. The observer is the
+ * key's last segment (what the value says is not trusted over where it is stored).
+ */
+export function decodeObservation(where: string, raw: string, observer: string): Observation {
+  const o = obj(parseJson(raw, where), where);
+  const checks = o.checks === undefined ? {} : obj(o.checks, `${where} checks`);
+  for (const [name, c] of Object.entries(checks)) bool(obj(c, `${where} checks.${name}`), 'up', `${where} checks.${name}`);
+  return {
+    observer,
+    up: bool(o, 'up', where),
+    reason: optStr(o, 'reason', where, ''),
+    code: optStr(o, 'code', where, o.up === true ? 'ok' : 'error') as ReasonCode,
+    at: num(o, 'at', where),
+    flapping: o.flapping === true,
+    checks: checks as Observation['checks'],
+  };
+}
+
+/** `/poold/v1/audit/<id>`: one audit record (written with its change, in the same transaction). */
+export function decodeAuditRecord(where: string, id: string, raw: string, revision: number): StoredAuditRecord {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (err) {
+    throw new InvalidStoredValueError(`invalid audit record at ${where}: not JSON (${(err as Error).message})`, { key: where }, { cause: err });
+  }
+  const r = v as Partial<StoredAuditRecord> | null;
+  if (r === null || typeof r !== 'object' || typeof r.actor !== 'string' || typeof r.key !== 'string' || typeof r.time !== 'string') {
+    throw new InvalidStoredValueError(`invalid audit record at ${where}: expected {actor, reason, key, before, after, time}`, { key: where });
+  }
+  return {
+    id, revision, actor: r.actor, reason: typeof r.reason === 'string' ? r.reason : '', key: r.key, before: r.before ?? null, after: r.after ?? null, time: r.time,
+    op: typeof r.op === 'string' ? r.op : '',
+  };
+}
