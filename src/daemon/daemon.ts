@@ -11,22 +11,23 @@ import { checkWorkersFromEnv, createCheckRunner } from '../checks/sched-shards.j
 import type { StoreError } from '../model/errors.js';
 import type { QuorumSetting } from '../model/quorum.js';
 import type { ConftoolValue, Observation, ServiceKey, TargetKey } from '../model/types.js';
-import { poolOf, poolPath, servicePath } from '../model/types.js';
+import { poolPath, servicePath } from '../model/types.js';
 import { decodeConftoolValue, decodeObservation, decodePoolState, decodeServiceDef } from '../store/decode.js';
 import { openKv, describeEtcdOptions, type EtcdOptions } from '../store/connection.js';
 import { Election } from '../store/election.js';
 import { Keys } from '../store/keys.js';
 import type { Etcd3Kv } from '../store/kv-etcd3.js';
 import { ObservationPublisher } from '../store/observations.js';
-import { pruneAudit } from '../store/audit.js';
-import { DaemonData, type CorruptValue } from './data.js';
+import { AuditRetention } from './audit-retention.js';
+import { DaemonData } from './data.js';
+import { ServiceProblems } from './service-problems.js';
 import { Leader } from './leader.js';
 import type { Logger } from './logger.js';
 import { Mirror, type MirrorHandlers } from './mirror.js';
 import { Observer } from './observer.js';
 import { DriftWatch } from './drift-watch.js';
 import { BridgeV2Runner } from './bridge-v2-runner.js';
-import { electionName, overlappingScopes, scopeName, scopeOfElection, scopesOverlap } from './scope-conflict.js';
+import { electionName, scopeName, scopeOfElection, scopesOverlap } from './scope-conflict.js';
 
 export interface DaemonOptions {
   etcd: EtcdOptions;
@@ -68,6 +69,8 @@ export class Daemon {
   private readonly scope: string;
   private readonly otherScopes = new Set<string>();
   private configuring: Promise<void> = Promise.resolve();
+  private readonly auditRetention: AuditRetention;
+  private readonly problems: ServiceProblems;
   private drift: DriftWatch | undefined;
   /** With --conftool-v2: campaigns for, and while elected runs, the v2 bridge. */
   private bridgeRunner: BridgeV2Runner | undefined;
@@ -76,6 +79,10 @@ export class Daemon {
     this.keys = o.keys ?? new Keys();
     this.scope = scopeName(o.dcs);
     this.view = new PoolView({ dcs: o.dcs, metrics: this.metrics });
+    this.problems = new ServiceProblems({
+      data: this.data, view: this.view, scope: this.scope, otherScopes: this.otherScopes, drift: (path) => this.drift?.problems(path) ?? [],
+    });
+    this.auditRetention = new AuditRetention({ kv: () => this.kv!, keys: this.keys, log: o.log, retentionMs: o.auditRetentionMs });
   }
 
   get url(): string {
@@ -145,7 +152,7 @@ export class Daemon {
         intervalMs: this.o.drift.intervalMs ?? 60_000,
         services: () => [...this.data.services.values()],
         onChange: (paths) => {
-          for (const def of this.data.services.values()) if (paths.has(servicePath(def))) this.refreshProblems(def);
+          for (const def of this.data.services.values()) if (paths.has(servicePath(def))) this.problems.refresh(def);
         },
         log: this.o.log,
       });
@@ -156,13 +163,13 @@ export class Daemon {
       onLeader: () => {
         log.info('elected leader: coordinating pools');
         this.leader?.activate();
-        this.startAuditRetention();
+        this.auditRetention.start();
         this.view.setLeadership({ leader: true, leaderId: this.o.observer });
       },
       onFollower: (leader) => {
         if (this.leader?.isActive) log.warn({ leader }, 'no longer leader');
         this.leader?.deactivate();
-        this.stopAuditRetention();
+        this.auditRetention.stop();
         this.view.setLeadership({ leader: false, leaderId: leader ?? null });
       },
       onError: (err) => log.warn({ err: err.message }, 'election: etcd error, retrying'),
@@ -179,7 +186,7 @@ export class Daemon {
   async stop(): Promise<void> {
     await this.bridgeRunner?.stop();
     this.drift?.stop();
-    this.stopAuditRetention();
+    this.auditRetention.stop();
     this.leader?.deactivate();
     await this.election?.stop().catch((err: unknown) => this.o.log.warn({ err }, 'election stop failed'));
     await this.scheduler?.stop();
@@ -204,28 +211,6 @@ export class Daemon {
     await Promise.all(this.mirrors.map((m) => m.stop()));
     await this.api?.close();
     await this.kv?.close();
-  }
-
-  private auditTimer: NodeJS.Timeout | undefined;
-
-  /** While leader: prune audit records past the retention now and every hour. */
-  private startAuditRetention(): void {
-    const retention = this.o.auditRetentionMs ?? 90 * 86_400_000;
-    if (retention <= 0 || this.auditTimer !== undefined) return;
-    const prune = () => {
-      pruneAudit(this.kv!, this.keys, Date.now() - retention).then(
-        (n) => { if (n > 0) this.o.log.info({ deleted: n, retentionDays: retention / 86_400_000 }, 'pruned old audit records'); },
-        (err: unknown) => this.o.log.warn({ err: (err as Error).message }, 'audit retention: prune failed; will retry'),
-      );
-    };
-    prune();
-    this.auditTimer = setInterval(prune, 3_600_000);
-    this.auditTimer.unref();
-  }
-
-  private stopAuditRetention(): void {
-    if (this.auditTimer !== undefined) clearInterval(this.auditTimer);
-    this.auditTimer = undefined;
   }
 
   private async mirror(name: string, prefix: string, h: Omit<MirrorHandlers, 'connection' | 'error'>): Promise<void> {
@@ -268,10 +253,10 @@ export class Daemon {
         } catch (err) {
           // Keep the last good state (what the API and the agent serve), and say so in /alerts.
           this.o.log.error({ key, err: (err as Error).message }, 'invalid published state in etcd; keeping the last good one');
-          this.setCorrupt(key, { message: (err as Error).message, service: servicePath(sk) });
+          this.problems.setCorrupt(key, { message: (err as Error).message, service: servicePath(sk) });
           return;
         }
-        this.setCorrupt(key, undefined);
+        this.problems.setCorrupt(key, undefined);
         this.data.states.set(servicePath(sk), state);
         this.view.setState(state);
         // A listed state's age is how long ago it was published, not how late the watch is.
@@ -279,7 +264,7 @@ export class Daemon {
       },
       remove: (key) => {
         const sk = this.keys.parseState(key);
-        this.setCorrupt(key, undefined);
+        this.problems.setCorrupt(key, undefined);
         if (sk !== undefined) this.data.states.delete(servicePath(sk));
       },
     };
@@ -303,7 +288,7 @@ export class Daemon {
           this.data.invalidServices.set(path, msg);
           this.o.log.error({ key, err: msg, keeping: this.data.services.has(path) ? 'last good definition' : 'nothing' }, 'invalid service definition in etcd');
         }
-        this.refreshProblems(sk);
+        this.problems.refresh(sk);
         this.servicesDirty = true;
         this.leader?.serviceChanged(path);
       },
@@ -342,49 +327,9 @@ export class Daemon {
       else this.otherScopes.delete(scope);
       if (before === live) return;
       if (live && scopesOverlap(this.scope, scope)) this.o.log.error({ ours: this.scope, other: scope }, 'another poold leads an overlapping --dc scope; both would coordinate the same pools');
-      for (const def of this.data.services.values()) this.refreshProblems(def);
+      this.problems.refreshAll();
     };
     return { upsert: (key) => update(key, true), remove: (key) => update(key, false) };
-  }
-
-  private refreshProblems(sk: ServiceKey): void {
-    const path = servicePath(sk);
-    const invalid = this.data.invalidServices.get(path);
-    const def = this.data.services.get(path);
-    const overlap = overlappingScopes(sk.dc, this.scope, this.otherScopes);
-    this.view.setDrift(sk, [
-      ...overlap.map((other) => ({
-        where: 'election',
-        message: `leader scopes '${this.scope}' and '${other}' both cover dc ${sk.dc}, so two leaders coordinate this pool; give every poold of a dc the same --dc`,
-      })),
-      ...(invalid === undefined ? [] : [{ where: 'etcd', message: `${invalid}; running the last good definition` }]),
-      ...this.corruptFor(path, def === undefined ? undefined : poolPath(poolOf(def))).map((message) => ({ where: 'etcd', message: `${message}; keeping the last good value` })),
-      ...(this.drift?.problems(path) ?? []),
-    ]);
-  }
-
-  /**
-   * Records (or, with undefined, clears) a rejected etcd value, and refreshes the /alerts problems
-   * of every LVS service it concerns when that changes.
-   */
-  private setCorrupt(key: string, c: CorruptValue | undefined): void {
-    const before = this.data.corrupt.get(key);
-    if (c === undefined ? before === undefined : before?.message === c.message) return;
-    if (c === undefined) this.data.corrupt.delete(key);
-    else this.data.corrupt.set(key, c);
-    const was = before ?? c!;
-    const paths = was.service !== undefined ? [was.service] : [...this.data.servicesOfPool(was.pool ?? '')];
-    for (const p of paths) {
-      const def = this.data.services.get(p);
-      if (def) this.refreshProblems(def);
-    }
-  }
-
-  /** Messages of the rejected values concerning one LVS service (its own keys, or its pool's). */
-  private corruptFor(path: string, pool: string | undefined): string[] {
-    const out: string[] = [];
-    for (const c of this.data.corrupt.values()) if (c.service === path || (pool !== undefined && c.pool === pool)) out.push(c.message);
-    return out.sort();
   }
 
   /** Actor and reason of the audited write that set `key` at `revision` (none for writes by other tools). */
@@ -414,10 +359,10 @@ export class Daemon {
         } catch (err) {
           // Another tool wrote something unusable: keep acting on the last good value, and say so.
           this.o.log.error({ key, err: (err as Error).message }, 'invalid conftool value ignored; keeping the last good one');
-          this.setCorrupt(key, { message: (err as Error).message, pool: path });
+          this.problems.setCorrupt(key, { message: (err as Error).message, pool: path });
           return;
         }
-        this.setCorrupt(key, undefined);
+        this.problems.setCorrupt(key, undefined);
         const hosts = this.data.admin.get(path) ?? new Map<string, ConftoolValue>();
         this.data.admin.set(path, hosts);
         const before = hosts.get(hk.host) ?? null;
@@ -435,7 +380,7 @@ export class Daemon {
         if (hk === undefined || !this.inScope(hk)) return;
         const path = poolPath(hk);
         const before = this.data.admin.get(path)?.get(hk.host) ?? null;
-        this.setCorrupt(key, undefined);
+        this.problems.setCorrupt(key, undefined);
         this.data.admin.get(path)?.delete(hk.host);
         this.view.recordAdminChange(hk, before, null);
         this.leader?.adminChanged(path, hk.host);
@@ -455,10 +400,10 @@ export class Daemon {
         } catch (err) {
           // The observer's previous verdict (if any) stays in use until it writes a readable one.
           this.o.log.error({ key, err: (err as Error).message }, 'invalid observation in etcd; keeping the last good one');
-          this.setCorrupt(key, { message: (err as Error).message, service: path });
+          this.problems.setCorrupt(key, { message: (err as Error).message, service: path });
           return;
         }
-        this.setCorrupt(key, undefined);
+        this.problems.setCorrupt(key, undefined);
         const host: TargetKey = { dc: hk.dc, name: hk.name, host: hk.host };
         const newObserver = this.data.setObservation(path, hk.host, obs);
         this.view.setObservation(host, obs);
@@ -468,7 +413,7 @@ export class Daemon {
       remove: (key) => {
         const hk = this.keys.parseHealth(key);
         if (hk === undefined || !this.inScope(hk)) return;
-        this.setCorrupt(key, undefined);
+        this.problems.setCorrupt(key, undefined);
         const path = servicePath(hk);
         const gone = this.data.removeObservation(path, hk.host, hk.observer);
         this.view.removeObservation({ dc: hk.dc, name: hk.name, host: hk.host }, hk.observer);
