@@ -1,4 +1,4 @@
-// `poolctl depool` → visible in a running poold's `/pools/<pool>/<host>`. DESIGN §11 target: p99 ≤ 25 ms
+// `poolctl depool` → visible in a running poold's `/pools/<pool>/<host>`. ARCHITECTURE.md §13 target: p99 ≤ 25 ms
 // (PyBal polls its config every 1 s). Also `poolctl depool` wall time as a process (target median ≤ 190 ms).
 //
 //   npx tsc -p tsconfig.json && node dist/bench/daemon/depool-visible.js [--trials 200] [--warmup 20] [--cli-runs 20] [--json out.json]
@@ -209,7 +209,7 @@ ${servers}
       depoolWrittenMs: summary(written),
       writtenToVisibleMs: summary(poold),
       poolctlDepoolWallMs: cli,
-      peer: "conftool's confctl is not installable here (no Debian package or PyPI access); DESIGN §11 quotes its median ≈ 380 ms",
+      peer: "conftool's confctl is not installable here (no Debian package or PyPI access); ARCHITECTURE.md §13 quotes its median ≈ 380 ms",
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(result, null, 2));

@@ -1,5 +1,5 @@
 // LVS agent latency: from a change written to etcd to the agent having applied it with ipvsadm -R
-// (the time the recording stand-in logged the applied restore). DESIGN §11 target: p99 ≤ 50 ms.
+// (the time the recording stand-in logged the applied restore). ARCHITECTURE.md §13 target: p99 ≤ 50 ms.
 //
 //   npm run build && node dist/bench/lvs/agent-latency.js [--mode state|depool] [--source etcd|poold]
 //                                                         [--trials 200] [--warmup 20] [--json out.json]

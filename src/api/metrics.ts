@@ -57,7 +57,8 @@ export class PoolMetrics {
 
   constructor(options: PoolMetricsOptions = {}) {
     const registers = [this.registry];
-    const self = this;
+    // prom-client calls collect() with the metric as `this`; the arrow keeps this PoolMetrics.
+    const source = (): MetricsSource | null => this.source;
     this.servers = new Gauge({
       name: 'poold_servers',
       help: 'Servers per pool by state (total excludes inactive hosts).',
@@ -65,7 +66,7 @@ export class PoolMetrics {
       registers,
       collect() {
         this.reset();
-        for (const p of self.source?.metricPools() ?? []) {
+        for (const p of source()?.metricPools() ?? []) {
           for (const state of SERVER_STATES) {
             this.set({ dc: p.key.dc, service: p.key.name, state }, p.counts[state]);
           }
@@ -79,7 +80,7 @@ export class PoolMetrics {
       registers,
       collect() {
         this.reset();
-        for (const p of self.source?.metricPools() ?? []) {
+        for (const p of source()?.metricPools() ?? []) {
           this.set({ dc: p.key.dc, service: p.key.name }, p.stale ? 1 : 0);
         }
       },
@@ -89,7 +90,7 @@ export class PoolMetrics {
       help: 'Whether this poold instance is the elected leader (1) or not (0).',
       registers,
       collect() {
-        this.set(self.source?.isLeader() ? 1 : 0);
+        this.set(source()?.isLeader() ? 1 : 0);
       },
     });
     // The resolver is per process (src/checks/resolve.ts); its counts are read when scraped.

@@ -1,4 +1,4 @@
-// PyBal-compatible URLs (DESIGN §7): /pools, /pools/<pool>, /pools/<pool>/<host>, /alerts, and the
+// PyBal-compatible URLs (ARCHITECTURE.md §11): /pools, /pools/<pool>, /pools/<pool>/<host>, /alerts, and the
 // server list PyBal fetches with `config = http://.../pybal/<dc>/<name>`, the path Wikimedia's
 // config-master serves. <name> is an LVS service's section name (`apertium_4737`) or its catalog
 // service name (`apertium`, config-master's form); `enabled` there is poold's effective state.

@@ -14,7 +14,7 @@
 // `deadline` (the code) is reserved for time spent before a connection could even start (DNS of the
 // target, or a deadline already past); see http.ts.
 //
-// Cost (this runs ~10k times a second; DESIGN §11): one Exchange object per check, which is the
+// Cost (this runs ~10k times a second; ARCHITECTURE.md §13): one Exchange object per check, which is the
 // connection's owner (conn.ts: no closures per check); reads arrive in a buffer shared by every
 // connection (the parser copies whatever it keeps); one timer at a time (the deadline, then at most
 // the unclosed grace). Plain-TCP connections always end with RST (conn-socket.ts: no close

@@ -4,7 +4,7 @@
 // is complete by its framing (Content-Length, chunked terminator, or no body for HEAD/204/304),
 // independently of whether the server closes the socket (the Parsoid incident). node:http only tells
 // us 'end' and undici hides the socket. A framing parser over a raw node:net/node:tls socket costs a
-// few string scans per response, which keeps a check well inside the ~100 µs CPU budget (DESIGN §11).
+// few string scans per response, which keeps a check well inside the ~100 µs CPU budget (ARCHITECTURE.md §13).
 // It parses only what a health check needs: status, framing, and optionally the body bytes. Of the
 // headers it keeps only the three it reads (FRAMING_HEADERS), straight from the bytes: every other
 // line is checked for a colon and skipped, without a string being built for it.

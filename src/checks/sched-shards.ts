@@ -1,5 +1,5 @@
 // The check scheduler sharded across worker threads, so checks can use more than one core
-// (DESIGN §11 allows worker threads or shards). Optional: the daemon uses it when
+// (ARCHITECTURE.md §13 allows worker threads or shards). Optional: the daemon uses it when
 // POOLD_CHECK_WORKERS is set (createCheckRunner below); by default checks run in the main thread.
 //
 // How: targets are partitioned by a hash of (address, port, host), so identical probes still land in

@@ -38,8 +38,6 @@ import { systemClock, type SchedulerClock, type TimerHandle } from './sched-cloc
 import { LatenessHistogram, type LatenessSummary } from './sched-stats.js';
 import { effectivePort, probeKey, targetKey } from './sched-key.js';
 
-export { targetKey } from './sched-key.js';
-
 /** One thing to check: a backend of a service, with one of the service's checks. */
 export interface ScheduledTarget {
   service: ServiceKey;

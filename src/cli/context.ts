@@ -1,4 +1,4 @@
-// What every etcd-touching command needs: a Kv (the lean gateway adapter, see DESIGN §11), the key
+// What every etcd-touching command needs: a Kv (the lean gateway adapter, see ARCHITECTURE.md §9), the key
 // layout, the actor for the audit log, and output. Built once per invocation.
 import { loadEtcdOptions, openKv, type EtcdFlags } from '../store/connection.js';
 import { newOperationId, resolveActor } from '../store/audit.js';

@@ -3,7 +3,7 @@
 import { NotFoundError, UsageError } from '../model/errors.js';
 import { matchHostName, parseSelectorWithNotes, selectorMatches, type Selector } from '../model/selector.js';
 import type { ConftoolValue, HostKey, PoolKey, PoolState, ServiceKey } from '../model/types.js';
-import { poolPath, servicePath } from '../model/types.js';
+import { servicePath } from '../model/types.js';
 import { parseConftoolValue } from '../store/conftool-value.js';
 import { decodePoolState } from '../store/decode.js';
 import { obj, parseJson } from '../store/decode-fields.js';

@@ -1,4 +1,4 @@
-// poolctl: the operators' CLI. Start-up is kept lean (DESIGN §11: depool median ≤ 190 ms): this file
+// poolctl: the operators' CLI. Start-up is kept lean (ARCHITECTURE.md §13: depool median ≤ 190 ms): this file
 // only declares the commands; each command's code, and the etcd client, load when it runs.
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, describeError, exitCodeFor } from '../model/exit-codes.js';

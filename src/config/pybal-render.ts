@@ -8,7 +8,7 @@ import { proxyFetchPlan, wholeSeconds, type ProxyFetchPlan } from './pybal-proxy
 import { drivenComment, drivenMonitorLines } from './pybal-driven.js';
 
 // Re-exported: callers of the renderer also need how a check maps to ProxyFetch.
-export { formatStatusRanges, httpCheckHostHeader, proxyFetchPlan, type ProxyFetchPlan } from './pybal-proxyfetch.js';
+export { formatStatusRanges, httpCheckHostHeader, proxyFetchPlan } from './pybal-proxyfetch.js';
 
 export interface PybalRenderWarning {
   /** dc/name of the LVS service */

@@ -1,5 +1,5 @@
-// Host name → address for pooled hosts whose definition carries no address (DESIGN §4: "address
-// optional; resolved otherwise"). Answers are cached so a reconcile does not wait on DNS each time;
+// Host name → address for pooled hosts whose definition carries no address (ARCHITECTURE.md §10: the
+// address is optional, resolved otherwise). Answers are cached so a reconcile does not wait on DNS each time;
 // failures are cached briefly too, so a dead resolver does not stall every reconcile, and a resolver
 // outage keeps the last answer (as poold's checks do, src/checks/name-resolver.ts).
 import { lookup } from 'node:dns/promises';

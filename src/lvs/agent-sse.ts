@@ -100,6 +100,7 @@ export function openSse(opts: SseOptions, h: SseHandlers): { close(): void } {
   let done = false;
   let res: IncomingMessage | undefined;
   let idle: NodeJS.Timeout | undefined;
+  // eslint-disable-next-line prefer-const -- finish() may run before the timer is set; a const would be in its TDZ then
   let connectTimer: NodeJS.Timeout | undefined;
   const finish = (why: SseEnd | undefined) => {
     if (done) return;

@@ -20,7 +20,7 @@ export interface Announcement {
   family: BgpFamily;
   nexthop: string;
   med: number;
-  /** Services (dc/cluster/service) on this VIP that want it announced, sorted. */
+  /** LVS services (dc/name) on this VIP that want it announced, sorted. */
   services: string[];
 }
 

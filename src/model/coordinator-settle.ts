@@ -1,5 +1,5 @@
 // The one place where the pooled set is decided. Every event (start, admin, health, config) updates the
-// inputs and then settles the pool, which restores DESIGN §6's invariants from whatever state it is in.
+// inputs and then settles the pool, which restores ARCHITECTURE.md §6's invariants from whatever state it is in.
 // Because settling is a function of the state and not of the event, a config change cannot skip the
 // threshold (PyBal bug T184715) and no event can leave a stale pooled-down entry behind.
 //

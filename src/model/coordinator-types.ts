@@ -1,6 +1,6 @@
 // Types of the coordinator: the pure state machine that decides, for ONE LVS service (a PyBal section,
 // over the hosts of its conftool pool), which servers are
-// pooled from admin state (conftool), health and the depool threshold (DESIGN §6).
+// pooled from admin state (conftool), health and the depool threshold (ARCHITECTURE.md §6).
 import { PooldError } from './errors.js';
 import type { ConftoolValue, Finding, PoolRef, PoolState, Pooled, ServiceDef, ServiceKey } from './types.js';
 

@@ -336,26 +336,6 @@ export function applyEvent(state: CoordinatorState, event: CoordinatorEvent): Tr
   return applyEvents(state, [event]);
 }
 
-/** Convenience wrappers over applyEvent. */
-export function adminChanged(state: CoordinatorState, host: string, value: ConftoolValue | null, at: number): Transition {
-  return applyEvent(state, { type: 'adminChanged', host, value, at });
-}
-
-export function healthChanged(
-  state: CoordinatorState,
-  host: string,
-  up: boolean,
-  reason: string,
-  at: number,
-  extra: { flapping?: boolean; findings?: EffectiveServer['findings'] } = {},
-): Transition {
-  return applyEvent(state, { type: 'healthChanged', host, up, reason, at, ...extra });
-}
-
-export function configChanged(state: CoordinatorState, service: ServiceDef, at: number): Transition {
-  return applyEvent(state, { type: 'configChanged', service, at });
-}
-
 /** PyBal's canDepool for the current state: another down server may leave the pool. */
 export function canDepool(state: CoordinatorState): boolean {
   return canDepoolServers(state.servers.values(), state.depoolThreshold);

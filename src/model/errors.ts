@@ -1,5 +1,5 @@
 // Typed errors. Each carries enough context to tell the operator what, where and how to fix it.
-// poolctl maps them to exit codes (DESIGN §8): usage 2, safety refusal 3, everything else 1.
+// poolctl maps them to exit codes (ARCHITECTURE.md §12): usage 2, safety refusal 3, everything else 1.
 
 export class PooldError extends Error {
   readonly context: Record<string, unknown>;

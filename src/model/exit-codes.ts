@@ -1,4 +1,4 @@
-// Exit codes are the operator's contract (DESIGN §8): 0 done, 1 failed, 2 usage, 3 refused by a safety rule.
+// Exit codes are the operator's contract (ARCHITECTURE.md §12): 0 done, 1 failed, 2 usage, 3 refused by a safety rule.
 // Pure, and shared by both programs (poolctl and poold), so it lives with the error types it maps.
 import { PooldError, SafetyRefusal, UsageError } from './errors.js';
 

@@ -16,7 +16,7 @@
 // Pure: no I/O.
 import { Parser, PyRegexTranslationBug, type Alt, type Cat, type Flags, type Node } from './pyregex-parse.js';
 
-export { PyRegexError, PyRegexTranslationBug, PyRegexUnsupported } from './pyregex-parse.js';
+export { PyRegexError, PyRegexUnsupported } from './pyregex-parse.js';
 
 const hex = (cp: number) => `\\u{${cp.toString(16)}}`;
 const litJs = (cp: number) => (/^[A-Za-z0-9_]$/.test(String.fromCodePoint(cp)) ? String.fromCodePoint(cp) : hex(cp));

@@ -1,4 +1,4 @@
-// poolctl's safety rule (DESIGN §8): refuse a depool that would leave an LVS service below its depool
+// poolctl's safety rule (ARCHITECTURE.md §12): refuse a depool that would leave an LVS service below its depool
 // threshold of serving hosts, unless --force. A conftool pool may serve many LVS services, each with its
 // own threshold and published state: the caller asks once per LVS service over the pool.
 //

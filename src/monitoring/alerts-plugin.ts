@@ -1,5 +1,5 @@
 // The check_pybal way of monitoring a balancer: Icinga fetches /alerts and maps its body to a plugin
-// state. The body formats are PyBal's (DESIGN §7); poold adds more CRITICAL causes in the same shape.
+// state. The body formats are PyBal's (ARCHITECTURE.md §11); poold adds more CRITICAL causes in the same shape.
 import { NAGIOS_STATES, pluginText, type NagiosExit, type NagiosOutput } from './nagios-output.js';
 
 const STATE_EXIT: Record<string, NagiosExit> = { ok: 0, warning: 1, critical: 2 };

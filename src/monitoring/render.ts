@@ -6,7 +6,6 @@ import type { MonitoringOptions } from './monitoring-plan.js';
 import { renderNagios } from './nagios.js';
 
 export const MONITORING_FORMATS = ['icinga2', 'nagios'] as const;
-export type MonitoringFormat = (typeof MONITORING_FORMATS)[number];
 
 export function renderMonitoring(services: ServiceDef[], format: string, opts: MonitoringOptions): string {
   if (format === 'icinga2') return renderIcinga2(services, opts);

@@ -50,6 +50,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`poold-sim: ${errorMessage(err)}\n`);
-  // Usage problems exit 2, everything else 1 (DESIGN §8's convention).
+  // Usage problems exit 2, everything else 1 (ARCHITECTURE.md §12's convention).
   process.exit(err instanceof UsageError ? 2 : 1);
 });

@@ -1,14 +1,11 @@
 // The simulator's spec file: explicit backends and/or ranges of consecutive loopback addresses
 // (for 10k-backend benchmarks). Errors say which entry and field is wrong.
+//   { "backends": [BackendSpec...],
+//     "ranges": [{ "start": "127.x.y.z", "count": N, "port": P, "behaviour": ..., options... }] }
+// A range is `count` backends from `start` upward (x.y.z.0 and x.y.z.255 skipped), all on `port`.
 import { isIPv4 } from 'node:net';
 import { UsageError } from '../model/errors.js';
 import { BEHAVIOURS, isBehaviour, type BackendSpec, type BehaviourOptions } from './behaviours.js';
-
-export interface SimSpec {
-  backends?: BackendSpec[];
-  /** `count` backends from `start` upward (x.y.z.0 and x.y.z.255 skipped), all on `port`. */
-  ranges?: (BehaviourOptions & { start: string; count: number; port: number; behaviour: string })[];
-}
 
 export function expandSpec(raw: unknown, source = 'spec'): BackendSpec[] {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`${source}: expected an object with "backends" and/or "ranges"`);

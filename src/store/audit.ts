@@ -12,8 +12,6 @@ import type { Kv, TxnOp } from './kv.js';
 import type { Keys } from './keys.js';
 import { TXN_MAX_OPS } from './limits.js';
 
-export type { AuditRecord, StoredAuditRecord } from './audit-record.js';
-
 export interface AuditContext {
   actor: string;
   reason: string;

@@ -7,7 +7,7 @@ import { UsageError } from '../model/errors.js';
 import type { Kv } from './kv.js';
 import { DEFAULT_ETCD_ENDPOINT, type EtcdOptions } from './options.js';
 
-export { describeEtcdOptions, DEFAULT_ETCD_ENDPOINT, type EtcdOptions } from './options.js';
+export { describeEtcdOptions, type EtcdOptions } from './options.js';
 
 /** poolctl/poold flags, as commander hands them over (camelCase of --etcd-*). */
 export interface EtcdFlags {

@@ -1,4 +1,4 @@
-// The etcd key layout (DESIGN §3). Both roots are settings; everything else is fixed:
+// The etcd key layout (ARCHITECTURE.md §3). Both roots are settings; everything else is fixed:
 //   <conftool>/pools/<dc>/<cluster>/<service>/<host>  conftool node (admin state of a host in a pool)
 //   <poold>/services/<dc>/<name>                      LVS service definition (a PyBal section)
 //   <poold>/health/<dc>/<name>/<host>/<observer>      leased observation of one host for one LVS service

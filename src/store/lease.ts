@@ -27,6 +27,7 @@ export class KeptLease {
     let confirmedSentAt = Date.now();
     let lastFiredAt = confirmedSentAt;
     const lease = kv.client.lease(ttlSeconds);
+    // eslint-disable-next-line prefer-const -- declareLost may run during grant(), before `kept` is set; a const would be in its TDZ then
     let kept: KeptLease | undefined;
     const declareLost = (message: string, cause?: unknown) => {
       if (!kept || kept.lostFlag) return;

@@ -25,7 +25,7 @@ import { txnKeys, type Compare, type TxnOp, type TxnRequest } from './kv.js';
 export const ETCD_MAX_TXN_OPS = 128;
 /** etcd's default --max-request-bytes (1.5 MiB). */
 export const ETCD_MAX_REQUEST_BYTES = 1_572_864;
-/** What we pack a transaction's lists to. */
+/** What we pack a transaction's lists to: etcd's limit now, a name of its own so it can be lowered alone. @alias */
 export const TXN_MAX_OPS = ETCD_MAX_TXN_OPS;
 /** What we pack a transaction's estimated size to: 1 MiB, a third under etcd's limit. */
 export const TXN_BUDGET_BYTES = 1_048_576;

@@ -1,4 +1,4 @@
-// Publishes this poold's health observations under its own lease (DESIGN §3), so they vanish
+// Publishes this poold's health observations under its own lease (ARCHITECTURE.md §3), so they vanish
 // when the poold dies. If the lease is lost while we live, we report it, take a new lease and
 // put every current observation again, so readers see at most a gap, never stale data.
 // Re-publication goes in bounded batches (an instance may hold 10k observations, several MB: far

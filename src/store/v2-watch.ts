@@ -92,10 +92,3 @@ export class V2DirWatch {
     }
   }
 }
-
-/** Lists `dir`, then watches it; returns the running watch (stop() it). */
-export function watchV2Dir(client: V2Client, dir: string, h: V2WatchHandlers, opts?: V2WatchOptions): V2DirWatch {
-  const w = new V2DirWatch(client, dir, h, opts);
-  w.start();
-  return w;
-}

@@ -1,4 +1,4 @@
-// Compare-and-swap writes (DESIGN §3). Every write reads the keys, merges only the fields it
+// Compare-and-swap writes (ARCHITECTURE.md §3). Every write reads the keys, merges only the fields it
 // changes into the stored JSON (so fields other tools wrote survive), and commits the keys plus one
 // audit record per changed key, guarded by each key's mod revision. When another writer got there
 // first the guard fails; we re-read and re-apply the same patch, which re-applies only our fields on

@@ -61,7 +61,7 @@ t.test('sync creates services and hosts with conftool values', async (t) => {
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /\+ service eqiad\/cxserver_8080\n/);
   t.match(r.stdout, /\+ eqiad\/sca\/cxserver\/sca1001\.eqiad\.wmnet \{"weight":10,"pooled":"yes"\}/);
-  t.equal(await value(hostKey('sca1001.eqiad.wmnet')), '{\"weight\": 10, \"pooled\": \"yes\"}');
+  t.equal(await value(hostKey('sca1001.eqiad.wmnet')), '{"weight": 10, "pooled": "yes"}');
   const def = JSON.parse((await value('/poold/v1/services/eqiad/cxserver_8080')) ?? '{}');
   t.equal(def.depoolThreshold, 0.5);
   const again = await runPoolctl(['sync', dir], env);
@@ -73,7 +73,7 @@ t.test('depool writes the exact conftool JSON and its audit record in the same r
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /eqiad\/sca\/cxserver sca1001\.eqiad\.wmnet: pooled yes -> no/);
   const entry = await kv.get(hostKey('sca1001.eqiad.wmnet'));
-  t.equal(entry?.value, '{\"weight\": 10, \"pooled\": \"no\"}');
+  t.equal(entry?.value, '{"weight": 10, "pooled": "no"}');
   const audit = await kv.range({ key: '/poold/v1/audit/', prefix: true, order: 'descend', limit: 1 });
   const rec = JSON.parse(audit.kvs[0].value);
   t.equal(audit.kvs[0].modRevision, entry?.modRevision, 'audit record written in the same transaction');
@@ -82,10 +82,10 @@ t.test('depool writes the exact conftool JSON and its audit record in the same r
 
 t.test('pool and weight write exact values; audit lists them', async (t) => {
   t.equal((await runPoolctl(['pool', 'sca1001.eqiad.wmnet'], env)).code, 0);
-  t.equal(await value(hostKey('sca1001.eqiad.wmnet')), '{\"weight\": 10, \"pooled\": \"yes\"}');
+  t.equal(await value(hostKey('sca1001.eqiad.wmnet')), '{"weight": 10, "pooled": "yes"}');
   const w = await runPoolctl(['weight', 'sca1002', '7', '--reason', 'smaller box'], env);
   t.equal(w.code, 0, w.stderr);
-  t.equal(await value(hostKey('sca1002.eqiad.wmnet')), '{\"weight\": 7, \"pooled\": \"yes\"}');
+  t.equal(await value(hostKey('sca1002.eqiad.wmnet')), '{"weight": 7, "pooled": "yes"}');
   const a = await runPoolctl(['audit', '--host', 'sca1002', '--json'], env);
   const recs = JSON.parse(a.stdout);
   t.equal(recs[0].reason, 'smaller box');
@@ -170,7 +170,7 @@ t.test('sync keeps operator changes and refuses removals when a file is broken',
   const ok = await runPoolctl(['sync', broken], env);
   t.equal(ok.code, 0, ok.stderr);
   t.equal(await value(hostKey('sca1004.eqiad.wmnet')), undefined);
-  t.equal(await value(hostKey('mw1.eqiad.wmnet', 'eqiad/appserver/appservers')), '{\"weight\": 3, \"pooled\": \"yes\"}');
+  t.equal(await value(hostKey('mw1.eqiad.wmnet', 'eqiad/appserver/appservers')), '{"weight": 3, "pooled": "yes"}');
 });
 
 t.test('bad pools input: precise file:line:col and etcd untouched', async (t) => {

@@ -147,7 +147,7 @@ t.test('any input either parses or fails with located ConfigProblems, never anot
           parsePybalConf(s, 'fuzz.conf');
         } catch (e) {
           if (!(e instanceof ConfigError)) throw e;
-          for (const p of e.problems) if (p.file !== 'fuzz.conf' || p.line < 1 || p.line > lines || p.col < 1) throw new Error(`bad location ${JSON.stringify(p)}`);
+          for (const p of e.problems) if (p.file !== 'fuzz.conf' || p.line < 1 || p.line > lines || p.col < 1) throw new Error(`bad location ${JSON.stringify(p)}`, { cause: e });
         }
       }),
       { numRuns: 1000 },

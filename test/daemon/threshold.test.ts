@@ -1,4 +1,4 @@
-// The depool threshold end to end (DESIGN §6, §7): real backends fail one by one, a real poold
+// The depool threshold end to end (ARCHITECTURE.md §6, §11): real backends fail one by one, a real poold
 // checks them, its leader coordinates, and /pools and /alerts show exactly what PyBal would.
 import t from 'tap';
 import { startEtcd } from '../helpers/etcd.js';

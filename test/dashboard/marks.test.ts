@@ -12,7 +12,7 @@ import { acceptsHtml, dashboardAssetDir } from '../../src/api/dashboard/routes-d
 import { PooldError } from '../../src/model/errors.js';
 import { CX, cxState, cxView } from '../api/fixtures.js';
 import { ROOT } from '../helpers/poolctl.js';
-import type { PageDocument, PageElement, PageWindow } from './page-dom.js';
+import type { PageDocument, PageWindow } from './page-dom.js';
 
 // Page-side callbacks run in chromium (see page-dom.ts).
 declare const document: PageDocument;

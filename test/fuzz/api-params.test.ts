@@ -95,7 +95,7 @@ t.test('random GET/HEAD requests: never 5xx, every error is explained', async (t
       }
       if (r.statusCode >= 400 && m === 'GET') {
         const pybal404 = r.statusCode === 404 && /The desired url was not found/.test(r.body);
-        let jsonError = false;
+        let jsonError: boolean;
         try {
           const j = JSON.parse(r.body) as { error?: unknown; message?: unknown };
           jsonError = typeof j.error === 'string' && typeof j.message === 'string' && j.message.length > 0;

@@ -110,9 +110,9 @@ t.test('garbage at a conftool key: typed error naming the key and nothing change
       if (parseConftoolValue(HOSTKEY(3), after).pooled !== 'no') throw new Error(`repair of ${JSON.stringify(raw)} wrote ${after}`);
       repaired++;
     } catch (err) {
-      if (!(err instanceof PooldError)) throw new Error(`untyped error for ${JSON.stringify(raw.slice(0, 80))}: ${String(err)}`);
-      if (!err.message.includes(HOSTKEY(3))) throw new Error(`error does not name the key: ${err.message}`);
-      if ((await kv.get(HOSTKEY(3)))!.value !== raw) throw new Error(`a refused write changed ${HOSTKEY(3)}`);
+      if (!(err instanceof PooldError)) throw new Error(`untyped error for ${JSON.stringify(raw.slice(0, 80))}: ${String(err)}`, { cause: err });
+      if (!err.message.includes(HOSTKEY(3))) throw new Error(`error does not name the key: ${err.message}`, { cause: err });
+      if ((await kv.get(HOSTKEY(3)))!.value !== raw) throw new Error(`a refused write changed ${HOSTKEY(3)}`, { cause: err });
       refused++;
     }
     // Back to good for the next run.

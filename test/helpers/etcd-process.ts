@@ -228,11 +228,6 @@ export class EtcdMember {
   }
 }
 
-/** Removes every leftover member dir of this process (used by tests that want disk back early). */
-export function removeMemberDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-}
-
 export function readPem(path: string): string {
   return readFileSync(path, 'utf8');
 }

@@ -165,7 +165,7 @@ export async function startLab(lvsCount: number): Promise<Lab> {
       new Promise((resolve, reject) => {
         const t0 = Date.now();
         const tick = () => {
-          let ok = false;
+          let ok: boolean;
           try {
             ok = pred();
           } catch {

@@ -1,4 +1,4 @@
-// Property tests over random event sequences: DESIGN §6's invariants hold after every event, the coordinator
+// Property tests over random event sequences: ARCHITECTURE.md §6's invariants hold after every event, the coordinator
 // is deterministic and pure, its effects explain every change, and on health-only sequences it agrees
 // exactly with a step-by-step re-statement of PyBal's resultDown/resultUp/depool/repool.
 import t from 'tap';
@@ -84,7 +84,7 @@ function start(s: Scenario): Transition {
   return createCoordinator({ at: 0, service: service(s.hosts, s.threshold), admin: s.admin, health: s.health });
 }
 
-/** The invariants of DESIGN §6 (plus PyBal's "up and enabled implies pooled"); returns the first violation. */
+/** The invariants of ARCHITECTURE.md §6 (plus PyBal's "up and enabled implies pooled"); returns the first violation. */
 function violation(st: CoordinatorState): string | null {
   const hosts = [...st.servers.keys()];
   if (hosts.join() !== [...hosts].sort().join()) return 'servers not sorted';

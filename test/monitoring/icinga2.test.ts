@@ -26,7 +26,7 @@ t.test('icinga2: one poold-check service per backend running the daemon check co
   const text = renderIcinga2(SERVICES, OPTS);
   t.match(text, 'command = [ "/opt/poold/bin/poolctl", "check", "$poold_service$", "$poold_backend$", "--nagios" ]');
   t.match(text, 'command = [ "/opt/poold/bin/poolctl", "alerts", "--nagios" ]');
-  const backendServices = text.match(/object Service "poold eqiad\/[^"]+" \{\n  host_name = "[^"]+"/g) ?? [];
+  const backendServices = text.match(/object Service "poold eqiad\/[^"]+" \{\n {2}host_name = "[^"]+"/g) ?? [];
   t.same(backendServices.map((s) => s.replace(/\n\s+/, ' ')), [
     'object Service "poold eqiad/cxserver" { host_name = "sca1001.eqiad.wmnet"',
     'object Service "poold eqiad/cxserver" { host_name = "sca1002.eqiad.wmnet"',
