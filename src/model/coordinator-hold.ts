@@ -10,7 +10,7 @@
 // R1 An admin change of host h to `no` or `inactive` while h is effectively `yes` is a depool. It is
 //    HELD when h serves and, without h, fewer than ceil(total' × threshold) hosts would serve (total'
 //    is the total after the change: `inactive` leaves it). A held depool is not applied: the core
-//    keeps h at `yes` with the written weight; `holds` remembers the written value and its revision.
+//    keeps h at `yes` with its current weight; `holds` remembers the written value and its revision.
 //    Depooling a host that does not serve is never held (taking a dead host out must stay possible).
 // R2 Order: events are applied in the order given, and the leader gives a tick's admin changes in
 //    order of their etcd mod revision, then host name (one transaction writes several hosts at one
@@ -91,7 +91,7 @@ export function admitAdmin(draft: Draft, holds: Map<string, AdminHold>, e: Admin
   }
   // The same write delivered again (the leader re-reads a host when its force marker changes): unchanged.
   if (prev !== undefined && prev.revision === revision && revision !== 0) {
-    return prev.status === 'held' ? { ...value, pooled: 'yes' } : value;
+    return prev.status === 'held' ? { ...value, pooled: 'yes', weight: draft.get(host)?.weight ?? value.weight } : value;
   }
   if (prev !== undefined) holds.delete(host);
   const cur = draft.get(host);
@@ -109,7 +109,8 @@ export function admitAdmin(draft: Draft, holds: Map<string, AdminHold>, e: Admin
     kind: 'adminHeld', host, requested: value.pooled, revision, serving,
     upEnabled: n.upEnabled, total, threshold: draft.threshold, required, pooled: n.pooled,
   });
-  return { ...value, pooled: 'yes' };
+  // The core keeps the host as it serves now (the written weight applies on release).
+  return { ...value, pooled: 'yes', weight: cur.weight };
 }
 
 /** Held depools in release order (R2): by revision, then host name. */
