@@ -102,7 +102,8 @@ export interface ListAuditOptions {
   operationId?: string;
 }
 
-function parseRecord(key: string, id: string, raw: string, revision: number): StoredAuditRecord {
+/** Parses one stored record (InvalidStoredValueError when it is not one). */
+export function parseAuditRecord(key: string, id: string, raw: string, revision: number): StoredAuditRecord {
   let v: unknown;
   try {
     v = JSON.parse(raw);
@@ -133,7 +134,7 @@ export async function listAudit(kv: Kv, keys: Keys, opts: ListAuditOptions): Pro
     for (const e of r.kvs) {
       const id = keys.parseAudit(e.key);
       if (id === undefined) continue; // a deeper key under the audit prefix is not a record of ours
-      const rec = parseRecord(e.key, id, e.value, e.modRevision);
+      const rec = parseAuditRecord(e.key, id, e.value, e.modRevision);
       if (opts.keyPrefix !== undefined && !rec.key.startsWith(opts.keyPrefix)) continue;
       if (opts.actor !== undefined && rec.actor !== opts.actor) continue;
       if (opts.operationId !== undefined && rec.op !== opts.operationId) continue;

@@ -13,7 +13,8 @@ import { down, hostNames, pooledHosts, startPool, up } from './coordinator-fixtu
 const H = hostNames(10);
 const no = (weight = 10): ConftoolValue => ({ weight, pooled: 'no' });
 
-function depool(host: string, revision: number, force?: string): CoordinatorEvent {
+type AdminEvent = Extract<CoordinatorEvent, { type: 'adminChanged' }>;
+function depool(host: string, revision: number, force?: string): AdminEvent {
   return { type: 'adminChanged', at: revision, host, value: no(), revision, ...(force !== undefined ? { force: { actor: force } } : {}) };
 }
 
@@ -24,7 +25,7 @@ function held(state: CoordinatorState): string[] {
 t.test('a burst of 7 depools of a 10-host pool at .5: first come first depooled, the last 2 held', async (t) => {
   const start = startPool(H, 0.5).state;
   // Given out of revision order, as a watch batch might be assembled: the leader orders them (R2).
-  const events = orderAdminChanges([6, 0, 3, 1, 5, 2, 4].map((i) => ({ ...depool(H[i], 100 + i) })));
+  const events = orderAdminChanges([6, 0, 3, 1, 5, 2, 4].map((i) => depool(H[i], 100 + i)));
   t.same(events.map((e) => e.host), H.slice(0, 7));
   const tr = applyEvents(start, events);
   t.same(held(tr.state), [H[5], H[6]]);
