@@ -63,6 +63,11 @@ t.test('7 raw `pooled: no` writes (no audit record): 5 of 10 stay pooled, /alert
   t.match(det.get(H[5]), { admin: { pooled: 'no' }, effective: { pooled: true }, adminHold: { status: 'held', requested: 'no', writer: 'unknown writer' } });
   t.equal(det.get(H[0])?.adminHold, undefined);
   t.equal(det.get(H[0])?.effective.pooled, false);
+  // poolctl status and the metrics say the same.
+  const st = await poolctl(['status', SECTION], etcd.clientUrl);
+  const row = st.stdout.split('\n').find((l) => l.includes(H[5])) ?? '';
+  t.match(row, /\bno\b.*\bpooled\b.*admin depool held by threshold \(by unknown writer\)/);
+  t.match(await text(`${d.url}/metrics`), new RegExp(`poold_admin_depools_held\\{dc="eqiad",service="${SECTION}"\\} 2`));
   // It stays that way across check rounds.
   await new Promise((r) => setTimeout(r, 1000));
   t.same(await publishedPooled(), H.slice(5));
