@@ -25,7 +25,7 @@ const dir = poolsDir({
   'eqiad.yaml': `dc: eqiad\nservices:\n${serviceYaml({ name: 'ahsvc', cluster: 'ahc', ip: '10.9.64.1', port: PORT, threshold: 0.5, servers: Object.fromEntries(H.map((h, i) => [h, A[i]])) })}`,
 });
 await poolctl(['sync', dir], etcd.clientUrl);
-const d = await startDaemon(etcd.endpoints, { observer: 'ah-a' });
+let d = await startDaemon(etcd.endpoints, { observer: 'ah-a' });
 t.teardown(() => d.stop());
 const client = new Etcd3({ hosts: etcd.endpoints });
 t.teardown(() => client.close());
@@ -119,5 +119,27 @@ t.test('a later unforced write makes the force marker stale: the leader deletes 
   await client.put(confKey(H[1])).value('{"weight": 10, "pooled": "no"}');
   const want = `CRITICAL - ${SECTION}: admin depool held by threshold: ${H[1]} (by unknown writer)`;
   t.equal(await waitFor('held again', alerts, (a) => a === want, 15_000), want);
+  t.same(await publishedPooled(), [H[1], H[5], H[7], H[8], H[9]]);
+});
+
+t.test('a new leader keeps the hold (replayed from the published state): the held host is never dropped', async (t) => {
+  const samples: string[][] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      samples.push(await publishedPooled());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  await d.stop();
+  d = await startDaemon(etcd.endpoints, { observer: 'ah-b' });
+  await waitFor('new leader', async () => d.isLeader, (x) => x, 15_000);
+  const want = `CRITICAL - ${SECTION}: admin depool held by threshold: ${H[1]} (by unknown writer)`;
+  t.equal(await waitFor('held after the change of leader', alerts, (a) => a === want, 15_000), want);
+  await new Promise((r) => setTimeout(r, 500));
+  sampling = false;
+  await sampler;
+  t.ok(samples.length > 5, `${samples.length} samples`);
+  t.same(samples.filter((p) => !p.includes(H[1])), [], `${H[1]} stayed pooled in every sample`);
   t.same(await publishedPooled(), [H[1], H[5], H[7], H[8], H[9]]);
 });
