@@ -163,6 +163,7 @@ export class Daemon {
       onLeader: () => {
         log.info('elected leader: coordinating pools');
         this.leader?.activate();
+        this.sweepStaleMarkers();
         this.startAuditRetention();
         this.view.setLeadership({ leader: true, leaderId: this.o.observer });
       },
@@ -399,6 +400,14 @@ export class Daemon {
         this.data.force.get(poolPath(hk))?.delete(hk.host);
       },
     };
+  }
+
+  /** On election: markers that went stale while nobody led (their host was written again) are deleted. */
+  private sweepStaleMarkers(): void {
+    for (const [path, hosts] of this.data.force) {
+      const [dc, cluster, service] = path.split('/');
+      for (const host of hosts.keys()) this.cleanStaleMarker({ dc, cluster, service, host });
+    }
   }
 
   /**

@@ -132,8 +132,13 @@ t.test('a new leader keeps the hold (replayed from the published state): the hel
     }
   })();
   await d.stop();
+  // While nobody leads, a forced write of ah1010 is followed by a raw write: its marker is stale.
+  const markerKey = `/poold/v1/force/eqiad/ahc/ahsvc/${H[9]}`;
+  await client.put(markerKey).value(JSON.stringify({ key: confKey(H[9]), op: 'op-x', actor: 'old', reason: '', time: '2026-12-06T00:00:00.000Z' }));
+  await client.put(confKey(H[9])).value('{"weight": 10, "pooled": "yes"}');
   d = await startDaemon(etcd.endpoints, { observer: 'ah-b' });
   await waitFor('new leader', async () => d.isLeader, (x) => x, 15_000);
+  await waitFor('stale marker swept on election', async () => (await client.get(markerKey).exec()).kvs.length, (n) => n === 0, 15_000);
   const want = `CRITICAL - ${SECTION}: admin depool held by threshold: ${H[1]} (by unknown writer)`;
   t.equal(await waitFor('held after the change of leader', alerts, (a) => a === want, 15_000), want);
   await new Promise((r) => setTimeout(r, 500));
