@@ -1,6 +1,7 @@
 // Gathers what /alerts needs from the PoolView and hands it to the pure model (src/model/alerts.ts),
 // which owns every alert text. This file only decides which facts become which causes.
 import { computeAlerts, flappingCause, staleStateCause, type AlertCause, type AlertsResult } from '../model/alerts.js';
+import { heldCause } from '../model/alerts-hold.js';
 import { isResolverStaleFinding, resolverStaleCause } from '../model/resolver-stale.js';
 import { poolName, type PoolState } from '../model/types.js';
 import type { PoolView } from './state-view.js';
@@ -8,6 +9,7 @@ import type { PoolView } from './state-view.js';
 /**
  * PyBal's verdict over the pools this instance serves, plus poold's causes:
  * - flapping hosts (marked in the view or in the published state): CRITICAL;
+ * - admin depools held by the threshold, with their writers (model/alerts-hold.ts): CRITICAL;
  * - configuration drift: CRITICAL, one cause per pool listing each problem;
  * - stale state: WARNING `Pool <p> state stale for Ns. `;
  * - backends checked at a last-known address because the resolver fails for their names (a finding
@@ -25,6 +27,8 @@ export function alertsFor(view: PoolView, nowMs: number): AlertsResult {
       const marked = e.flapping.size === 0 ? e.state : withFlapping(e.state, e.flapping);
       const flap = flappingCause(marked, name);
       if (flap) extra.push(flap);
+      const held = heldCause(e.state, name);
+      if (held) extra.push(held);
     }
     if (e.drift.length > 0) {
       extra.push({

@@ -13,7 +13,7 @@ export type ServerStateLabel = (typeof SERVER_STATES)[number];
 /** What the scrape-time gauges read; PoolView implements it. */
 export interface MetricsSource {
   /** Per pool: counts by state, and whether the pool's state is stale. */
-  metricPools(): { key: ServiceKey; counts: Record<ServerStateLabel, number>; stale: boolean }[];
+  metricPools(): { key: ServiceKey; counts: Record<ServerStateLabel, number>; stale: boolean; adminHolds?: { held: number; forced: number } }[];
   /** 1 when this instance is the elected leader. */
   isLeader(): boolean;
 }
@@ -44,6 +44,10 @@ export class PoolMetrics {
   readonly couldNotDepoolTotal: Counter<PoolLabels>;
   /** poold_etcd_watch_lag_seconds: age of the newest etcd event when the daemon applied it. */
   readonly etcdWatchLag: Gauge;
+  /** poold_admin_depools_held{dc,service}: admin depools held by the threshold (model/coordinator-hold.ts). From the view. */
+  readonly adminDepoolsHeld: Gauge<PoolLabels>;
+  /** poold_admin_depools_forced{dc,service}: admin depools let through below the threshold by a force marker. */
+  readonly adminDepoolsForced: Gauge<PoolLabels>;
   /** poold_leader: 1 when this instance is the leader. Computed from the bound view at scrape. */
   readonly leader: Gauge;
   /** poold_pool_state_stale{dc,cluster,service}: 1 while the published state is stale. From the view. */
@@ -83,6 +87,26 @@ export class PoolMetrics {
         for (const p of source()?.metricPools() ?? []) {
           this.set({ dc: p.key.dc, service: p.key.name }, p.stale ? 1 : 0);
         }
+      },
+    });
+    this.adminDepoolsHeld = new Gauge({
+      name: 'poold_admin_depools_held',
+      help: 'Admin depools (conftool pooled=no/inactive, from any writer) held because they would break the depool threshold.',
+      labelNames: ['dc', 'service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of source()?.metricPools() ?? []) this.set({ dc: p.key.dc, service: p.key.name }, p.adminHolds?.held ?? 0);
+      },
+    });
+    this.adminDepoolsForced = new Gauge({
+      name: 'poold_admin_depools_forced',
+      help: 'Admin depools applied below the depool threshold because their write carried a force marker (poolctl --force).',
+      labelNames: ['dc', 'service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of source()?.metricPools() ?? []) this.set({ dc: p.key.dc, service: p.key.name }, p.adminHolds?.forced ?? 0);
       },
     });
     this.leader = new Gauge({

@@ -5,7 +5,8 @@
 //                                this instance's last verdicts (timings), every observer's view
 import type { FastifyPluginAsync } from 'fastify';
 import { requiredCount } from '../model/coordinator-threshold.js';
-import { poolName, servicePath } from '../model/types.js';
+import { UNKNOWN_WRITER } from '../model/alerts-hold.js';
+import { poolName, servicePath, type AdminHoldInfo } from '../model/types.js';
 import { errorBodySchema, NAME_PATTERN, noQuerySchema, serviceParamsSchema, type ApiErrorBody } from './http-errors.js';
 import { healthWord } from './pybal-format.js';
 import { poolCounts, type PoolEntry, type PoolView } from './state-view.js';
@@ -158,6 +159,19 @@ const hostSchema = {
     pybalStatus: { type: 'string' },
     reason: { type: 'string' },
     keptByThreshold: { type: 'boolean' },
+    /** Present when an admin depool of this host is held by the threshold or was forced through. */
+    adminHold: {
+      type: 'object',
+      properties: {
+        status: { type: 'string', enum: ['held', 'forced'] },
+        requested: { type: 'string' },
+        revision: { type: 'integer' },
+        since: { type: 'number' },
+        /** The actor of the audit record at that revision, 'unknown writer' without one, null while being looked up. */
+        writer: { type: ['string', 'null'] },
+        reason: { type: 'string' },
+      },
+    },
     flapping: { type: 'boolean' },
     findings: findingsSchema,
     verdicts: { type: 'object', additionalProperties: verdictSchema },
@@ -205,6 +219,18 @@ function summary(e: PoolEntry, conflicts: Set<string>, nowMs: number) {
   };
 }
 
+/** A held or forced admin depool (model/coordinator-hold.ts) with its writer as /alerts names it. */
+function adminHoldDetail(h: AdminHoldInfo) {
+  return {
+    status: h.status,
+    requested: h.requested,
+    revision: h.revision,
+    since: h.since,
+    writer: h.writer === undefined ? null : h.writer === null ? UNKNOWN_WRITER : h.writer.actor,
+    ...(h.writer?.reason !== undefined ? { reason: h.writer.reason } : {}),
+  };
+}
+
 function hostDetail(e: PoolEntry, host: string) {
   const s = e.state!.servers[host];
   const verdicts: Record<string, unknown> = {};
@@ -218,12 +244,14 @@ function hostDetail(e: PoolEntry, host: string) {
   return {
     host,
     ...(address === undefined ? {} : { address }),
-    admin: { pooled: s.pooledAdmin, weight: s.weight },
+    // conftool's value: for a held depool, the written one (the effective state keeps the host pooled).
+    admin: { pooled: s.adminHold?.requested ?? s.pooledAdmin, weight: s.weight },
     health: { up: s.up, status: health },
     effective: { enabled: s.enabled, up: s.up, pooled: s.pooled, weight: s.weight },
     pybalStatus: `${s.enabled ? 'enabled' : 'disabled'}/${health}/${s.pooled ? 'pooled' : 'not pooled'}`,
     reason: s.reason,
     keptByThreshold: e.state!.pooledDown.includes(host),
+    ...(s.adminHold === undefined ? {} : { adminHold: adminHoldDetail(s.adminHold) }),
     flapping: s.flapping || e.flapping.has(host),
     findings: s.findings,
     verdicts,

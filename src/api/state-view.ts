@@ -388,11 +388,13 @@ export class PoolView implements MetricsSource {
     return dup;
   }
 
-  metricPools(): { key: ServiceKey; counts: Record<ServerStateLabel, number>; stale: boolean }[] {
+  metricPools(): { key: ServiceKey; counts: Record<ServerStateLabel, number>; stale: boolean; adminHolds: { held: number; forced: number } }[] {
     return this.list().map((e) => {
       const c = poolCounts(e.state);
       const counts = { total: c.total, enabled: c.enabled, up: c.up, pooled: c.pooled, pooled_down: c.pooledDown, inactive: c.inactive };
-      return { key: e.key, counts, stale: e.stale };
+      const adminHolds = { held: 0, forced: 0 };
+      for (const s of Object.values(e.state?.servers ?? {})) if (s.adminHold !== undefined) adminHolds[s.adminHold.status]++;
+      return { key: e.key, counts, stale: e.stale, adminHolds };
     });
   }
 }

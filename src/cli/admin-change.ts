@@ -3,7 +3,8 @@
 // hosts; beyond that bounded chunks sharing one operation id, see store/chunked-write.ts).
 import { compactList } from '../model/compact-list.js';
 import { InvalidStoredValueError, SafetyRefusal } from '../model/errors.js';
-import { poolPath } from '../model/types.js';
+import { poolPath, servicePath } from '../model/types.js';
+import { forceMarkerOp } from '../store/force-marker.js';
 import { updateHosts } from '../store/write.js';
 import { updateHostsV2 } from '../store/write-v2.js';
 import { confirmMany } from './confirm.js';
@@ -67,6 +68,13 @@ export async function applyAdminChange(
     const lvsServices = servicesOverPool(inv, t).map((x) => x.key.name);
     return { key: t.key, dc: t.dc, cluster: t.cluster, service: t.service, host: t.host, lvsServices, before, after, changed };
   });
+  // --force on a depool the daemon holds (the value already says no, written by anyone): write it
+  // again, with a force marker, so the daemon lets it through (store/force-marker.ts).
+  const depools = patch.pooled === 'no' || patch.pooled === 'inactive';
+  const heldNow = (p: (typeof planned)[number]): boolean => opts.force === true && depools && !p.changed &&
+    servicesOverPool(inv, p).some((s) => inv.states.get(servicePath(s.key))?.servers[p.host]?.adminHold?.status === 'held');
+  const rewrite = new Set(planned.filter(heldNow).map((p) => p.key));
+  for (const p of planned) if (rewrite.has(p.key)) p.changed = true;
   const toWrite = planned.filter((p) => p.changed);
 
   const guard = guardChange(inv, toWrite, patch);
@@ -80,7 +88,16 @@ export async function applyAdminChange(
   await confirmMany(toWrite.map(describeChange), opts);
   if (toWrite.length === 0) return { dryRun: false, revision: null, operationId: null, changes: planned, warnings };
 
-  const hostChanges = toWrite.map((p) => ({ key: p.key, patch: { ...patch } }));
+  // --force: each host's write carries a force marker in its own transaction, so the daemon's
+  // threshold hold lets exactly that write through (model/coordinator-hold.ts R5).
+  const time = new Date().toISOString();
+  const hostChanges = toWrite.map((p) => ({
+    key: p.key,
+    patch: { ...patch },
+    ...(opts.force === true
+      ? { extra: [forceMarkerOp(ctx.keys, p, { op: ctx.operationId, actor: ctx.actor, reason: opts.reason ?? '', time })], rewrite: rewrite.has(p.key) }
+      : {}),
+  }));
   const writeOpts = { keys: ctx.keys, actor: ctx.actor, reason: opts.reason ?? '', operationId: ctx.operationId };
   // --conftool-v2: conftool's own keyspace first, then the v3 copy and audit record (write-v2.ts).
   const result = ctx.v2 !== undefined

@@ -10,7 +10,7 @@ import type { CheckRunner } from '../checks/scheduler.js';
 import { checkWorkersFromEnv, createCheckRunner } from '../checks/sched-shards.js';
 import type { StoreError } from '../model/errors.js';
 import type { QuorumSetting } from '../model/quorum.js';
-import type { ConftoolValue, Observation, ServiceKey, TargetKey } from '../model/types.js';
+import type { ConftoolValue, HostKey, Observation, ServiceKey, TargetKey } from '../model/types.js';
 import { poolPath, servicePath } from '../model/types.js';
 import { decodeConftoolValue, decodeObservation, decodePoolState, decodeServiceDef } from '../store/decode.js';
 import { openKv, describeEtcdOptions, type EtcdOptions } from '../store/connection.js';
@@ -18,6 +18,8 @@ import { Election } from '../store/election.js';
 import { Keys } from '../store/keys.js';
 import type { Etcd3Kv } from '../store/kv-etcd3.js';
 import { ObservationPublisher } from '../store/observations.js';
+import { decodeForceMarker } from '../store/force-marker.js';
+import { AdminWriters } from './admin-writers.js';
 import { AuditRetention } from './audit-retention.js';
 import { DaemonData } from './data.js';
 import { ServiceProblems } from './service-problems.js';
@@ -74,6 +76,7 @@ export class Daemon {
   private drift: DriftWatch | undefined;
   /** With --conftool-v2: campaigns for, and while elected runs, the v2 bridge. */
   private bridgeRunner: BridgeV2Runner | undefined;
+  private writers: AdminWriters | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     this.keys = o.keys ?? new Keys();
@@ -133,14 +136,17 @@ export class Daemon {
       initialUp: (k) => this.data.states.get(servicePath(k))?.servers[k.host]?.up,
     });
     const electionKey = this.keys.election(electionName(this.scope));
+    this.writers = new AdminWriters(this.kv, this.keys);
     this.leader = new Leader({
-      kv: this.kv, keys: this.keys, data: this.data, quorum: this.o.quorum, log, now: Date.now,
+      kv: this.kv, keys: this.keys, data: this.data, quorum: this.o.quorum, log, now: Date.now, writers: this.writers,
       fence: { key: electionKey, holder: this.o.observer },
     });
 
     // States first, so a (re)started instance serves and starts its checks from the last published health.
     await this.mirror('state', this.keys.statePrefix(), this.stateHandlers());
     await this.mirror('services', this.keys.servicesPrefix(), this.serviceHandlers());
+    // Force markers before admin values, so a listed forced write is known as forced when it is read.
+    await this.mirror('force', this.keys.forcePrefix(), this.forceHandlers());
     await this.mirror('admin', this.keys.poolsPrefix(), this.adminHandlers());
     await this.mirror('health', this.keys.healthPrefix(), this.healthHandlers());
     await this.mirror('election', this.keys.election(electionName('')), this.electionHandlers());
@@ -163,6 +169,7 @@ export class Daemon {
       onLeader: () => {
         log.info('elected leader: coordinating pools');
         this.leader?.activate();
+        this.sweepStaleMarkers();
         this.auditRetention.start();
         this.view.setLeadership({ leader: true, leaderId: this.o.observer });
       },
@@ -333,18 +340,68 @@ export class Daemon {
   }
 
   /** Actor and reason of the audited write that set `key` at `revision` (none for writes by other tools). */
-  private async auditOf(key: string, revision: number): Promise<{ actor?: string; reason?: string }> {
+  private async auditOf(key: string, revision: number, seenAt?: number): Promise<{ actor?: string; reason?: string }> {
     try {
-      const r = await this.kv!.range({ key: this.keys.auditPrefix(), prefix: true, order: 'descend', limit: 50 });
-      for (const e of r.kvs) {
-        if (e.modRevision !== revision) continue;
-        const rec = JSON.parse(e.value) as { key?: unknown; actor?: unknown; reason?: unknown };
-        if (rec.key === key) return { actor: String(rec.actor), reason: typeof rec.reason === 'string' && rec.reason !== '' ? rec.reason : undefined };
-      }
+      return (await this.writers!.writerOf(key, revision, seenAt)) ?? {};
     } catch (err) {
       this.o.log.warn({ key, err: (err as Error).message }, 'could not read the audit record of an admin change');
+      return {};
     }
-    return {};
+  }
+
+  /** Force markers (store/force-marker.ts): a marker counts while its revision is its host's conftool revision. */
+  private forceHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
+    return {
+      upsert: (key, value, modRevision) => {
+        const hk = this.keys.parseForce(key);
+        if (hk === undefined || !this.inScope(hk)) return;
+        const path = poolPath(hk);
+        try {
+          const marker = decodeForceMarker(key, value);
+          const hosts = this.data.force.get(path) ?? new Map();
+          this.data.force.set(path, hosts);
+          hosts.set(hk.host, { marker, revision: modRevision });
+        } catch (err) {
+          // A corrupt marker forces nothing: the write it came with is held like any other.
+          this.o.log.error({ key, err: (err as Error).message }, 'invalid force marker ignored');
+          this.data.force.get(path)?.delete(hk.host);
+        }
+        this.leader?.adminChanged(path, hk.host);
+        this.cleanStaleMarker(hk);
+      },
+      remove: (key) => {
+        const hk = this.keys.parseForce(key);
+        if (hk === undefined || !this.inScope(hk)) return;
+        this.data.force.get(poolPath(hk))?.delete(hk.host);
+      },
+    };
+  }
+
+  /** On election: markers that went stale while nobody led (their host was written again) are deleted. */
+  private sweepStaleMarkers(): void {
+    for (const [path, hosts] of this.data.force) {
+      const [dc, cluster, service] = path.split('/');
+      for (const host of hosts.keys()) this.cleanStaleMarker({ dc, cluster, service, host });
+    }
+  }
+
+  /**
+   * The leader deletes a force marker its host's conftool value no longer carries (written again since,
+   * or deleted): it applies to nothing. Compare-and-delete on the marker's revision, so a marker
+   * written meanwhile (with a newer forced write) is never lost.
+   */
+  private cleanStaleMarker(hk: HostKey): void {
+    if (!this.isLeader) return;
+    const path = poolPath(hk);
+    const m = this.data.force.get(path)?.get(hk.host);
+    if (m === undefined) return;
+    const meta = this.data.adminMeta.get(path)?.get(hk.host);
+    const hasValue = this.data.admin.get(path)?.has(hk.host) === true;
+    if (hasValue && (meta === undefined || meta.revision <= m.revision)) return;
+    const key = this.keys.force(hk);
+    this.kv!.txn({ compare: [{ key, target: 'mod', op: '==', value: m.revision }], success: [{ type: 'delete', key }] }).catch((err: unknown) => {
+      this.o.log.warn({ key, err: (err as Error).message }, 'could not delete a stale force marker; the next write of the host retries');
+    });
   }
 
   private adminHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
@@ -367,13 +424,18 @@ export class Daemon {
         this.data.admin.set(path, hosts);
         const before = hosts.get(hk.host) ?? null;
         hosts.set(hk.host, parsed);
+        const meta = this.data.adminMeta.get(path) ?? new Map();
+        this.data.adminMeta.set(path, meta);
+        const seenAt = listed ? undefined : Date.now();
+        meta.set(hk.host, { revision: modRevision, ...(seenAt !== undefined ? { seenAt } : {}) });
         // A list (start, re-list after compaction) delivers every key: only a value that really
         // changed meanwhile is an admin event. Otherwise every host would become a false event (and
         // an audit read) at start, flooding the event replay buffer.
         const isEvent = !listed || (before !== null && JSON.stringify(before) !== JSON.stringify(parsed));
         // The audit record of this change shares its revision: name who and why in the admin event.
-        if (isEvent) void this.auditOf(key, modRevision).then((who) => this.view.recordAdminChange(hk, before, parsed, who));
+        if (isEvent) void this.auditOf(key, modRevision, seenAt).then((who) => this.view.recordAdminChange(hk, before, parsed, who));
         this.leader?.adminChanged(path, hk.host);
+        this.cleanStaleMarker(hk);
       },
       remove: (key) => {
         const hk = this.keys.parseHost(key);
@@ -382,8 +444,10 @@ export class Daemon {
         const before = this.data.admin.get(path)?.get(hk.host) ?? null;
         this.problems.setCorrupt(key, undefined);
         this.data.admin.get(path)?.delete(hk.host);
+        this.data.adminMeta.get(path)?.delete(hk.host);
         this.view.recordAdminChange(hk, before, null);
         this.leader?.adminChanged(path, hk.host);
+        this.cleanStaleMarker(hk);
       },
     };
   }

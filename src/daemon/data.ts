@@ -2,7 +2,15 @@
 // one when a stored definition is invalid), conftool admin values, every observer's observations,
 // and the published effective state. Plain maps: services, observations and states are keyed by
 // the LVS service's path (dc/name); admin values by the conftool pool's path (dc/cluster/service).
-import { poolOf, poolPath, type ConftoolValue, type Observation, type PoolState, type ServiceDef } from '../model/types.js';
+import { poolOf, poolPath, type AdminWriter, type ConftoolValue, type Observation, type PoolState, type ServiceDef } from '../model/types.js';
+import type { ForceMarker } from '../store/force-marker.js';
+
+/** The etcd facts of a host's current conftool value: its mod revision, and when a watch delivered it. */
+export interface AdminMeta {
+  revision: number;
+  /** Absent when the value was listed (start, re-list): its write time is unknown. */
+  seenAt?: number;
+}
 
 export class DaemonData {
   /** LVS service path → definition. Change it through setService/deleteService, which keep byPool. */
@@ -22,6 +30,10 @@ export class DaemonData {
   /** path → host → observer → observation. Health keys are leased, so presence means live. */
   readonly observations = new Map<string, Map<string, Map<string, Observation>>>();
   readonly states = new Map<string, PoolState>();
+  /** conftool pool path → host → revision of its current value. */
+  readonly adminMeta = new Map<string, Map<string, AdminMeta>>();
+  /** conftool pool path → host → its force marker and the marker's mod revision (store/force-marker.ts). */
+  readonly force = new Map<string, Map<string, { marker: ForceMarker; revision: number }>>();
   private readonly observerKeys = new Map<string, number>();
 
   setService(path: string, def: ServiceDef): void {
@@ -51,6 +63,14 @@ export class DaemonData {
   /** The admin values of the pool an LVS service draws from. */
   adminOf(def: ServiceDef): ReadonlyMap<string, ConftoolValue> | undefined {
     return this.admin.get(poolPath(poolOf(def)));
+  }
+
+  /** The writer named by the force marker of `host`'s CURRENT conftool write (same revision), else null. */
+  forceOf(pool: string, host: string): AdminWriter | null {
+    const m = this.force.get(pool)?.get(host);
+    const meta = this.adminMeta.get(pool)?.get(host);
+    if (m === undefined || meta === undefined || m.revision !== meta.revision) return null;
+    return m.marker.reason !== '' ? { actor: m.marker.actor, reason: m.marker.reason } : { actor: m.marker.actor };
   }
 
   /** Observers with at least one observation key, i.e. whose lease is alive (a live view, not a copy). */

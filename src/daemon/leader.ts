@@ -9,8 +9,10 @@
 import { applyEvents, createCoordinator, effectiveState } from '../model/coordinator.js';
 import type { CoordinatorEffect, CoordinatorEvent, CoordinatorState, HealthInput } from '../model/coordinator-types.js';
 import { compactList } from '../model/compact-list.js';
+import { orderAdminChanges } from '../model/coordinator-hold.js';
+import type { AdminWriters } from './admin-writers.js';
 import { decideHealth, type PreviousVerdict, type QuorumSetting } from '../model/quorum.js';
-import type { ServiceKey } from '../model/types.js';
+import { poolOf, poolPath, type AdminWriter, type ServiceDef, type ServiceKey } from '../model/types.js';
 import type { Keys } from '../store/keys.js';
 import type { Kv } from '../store/kv.js';
 import type { DaemonData } from './data.js';
@@ -31,6 +33,8 @@ export interface LeaderDeps {
    * overwriting the new leader's state.
    */
   fence?: { key: string; holder: string };
+  /** Finds who wrote a held admin depool (audit record at its revision); without it writers stay unknown. */
+  writers?: AdminWriters;
   /** Called with every effect, for metrics and logs. */
   onEffects?(key: ServiceKey, effects: CoordinatorEffect[]): void;
 }
@@ -44,6 +48,8 @@ interface Pending {
   config: boolean;
   admin: Set<string>;
   health: Set<string>;
+  /** Writers found for held depools: host → the revision looked up and its writer. */
+  writers: Map<string, { revision: number; writer: AdminWriter | null }>;
 }
 
 export class Leader {
@@ -130,7 +136,7 @@ export class Leader {
 
   private enqueue(path: string): Pending {
     let p = this.pending.get(path);
-    if (p === undefined) this.pending.set(path, (p = { config: false, admin: new Set(), health: new Set() }));
+    if (p === undefined) this.pending.set(path, (p = { config: false, admin: new Set(), health: new Set(), writers: new Map() }));
     this.scheduleTick();
     return p;
   }
@@ -156,7 +162,14 @@ export class Leader {
       const events: CoordinatorEvent[] = [];
       if (p.config) events.push({ type: 'configChanged', at, service: def });
       const admin = this.d.data.adminOf(def);
-      for (const host of p.admin) events.push({ type: 'adminChanged', at, host, value: admin?.get(host) ?? null });
+      // In order of their etcd revision: first come, first depooled (coordinator-hold.ts R2).
+      const pool = poolPath(poolOf(def));
+      const meta = this.d.data.adminMeta.get(pool);
+      const changes = orderAdminChanges([...p.admin].map((host) => ({ host, revision: meta?.get(host)?.revision })));
+      for (const { host, revision } of changes) {
+        events.push({ type: 'adminChanged', at, host, value: admin?.get(host) ?? null, revision, force: this.d.data.forceOf(pool, host) });
+      }
+      for (const [host, w] of p.writers) events.push({ type: 'adminWriter', at, host, revision: w.revision, writer: w.writer });
       for (const host of p.health) {
         const prev = state.servers.get(host);
         const h = this.decide(path, host, prev && { up: prev.up, reason: prev.reason });
@@ -185,11 +198,20 @@ export class Leader {
       const h = this.decide(path, host, prev && { up: prev.up, reason: prev.reason });
       if (h !== undefined) health[host] = h;
     }
+    const pool = poolPath(poolOf(service));
+    const adminRevisions: Record<string, number> = {};
+    const forced: Record<string, AdminWriter> = {};
+    for (const [host, m] of this.d.data.adminMeta.get(pool) ?? []) {
+      adminRevisions[host] = m.revision;
+      const f = this.d.data.forceOf(pool, host);
+      if (f !== null) forced[host] = f;
+    }
     try {
-      const t = createCoordinator({ at: this.d.now(), service, admin, previous: this.d.data.states.get(path), health });
+      const t = createCoordinator({ at: this.d.now(), service, admin, previous: this.d.data.states.get(path), health, adminRevisions, forced });
       this.coordinators.set(path, t.state);
       this.d.onEffects?.(service, t.effects);
       this.markDirty(path);
+      this.findWriters(path, service, t.state);
     } catch (err) {
       this.d.log.error({ err, service: path }, 'cannot coordinate LVS service; its published state is left as it is');
     }
@@ -203,6 +225,8 @@ export class Leader {
       this.coordinators.set(path, t.state);
       if (t.effects.length > 0) this.d.onEffects?.(t.state, t.effects);
       if (t.state.revision !== state.revision) this.queue.add(path);
+      const def = this.d.data.services.get(path);
+      if (def !== undefined) this.findWriters(path, def, t.state);
     } catch (err) {
       // A batch is all or nothing: retry its events one by one, so one bad event (e.g. an unusable
       // admin value) does not drop the others.
@@ -211,6 +235,35 @@ export class Leader {
         return;
       }
       this.d.log.error({ err, service: path, event: events[0]?.type }, 'coordinator rejected an event; state unchanged');
+    }
+  }
+
+  /** Lookups under way or done, `path host revision`, so each held write is looked up once. */
+  private readonly lookedUp = new Set<string>();
+
+  /** Starts the audit lookup of every held depool whose writer is not known yet; results come back as events. */
+  private findWriters(path: string, def: ServiceDef, state: CoordinatorState): void {
+    const writers = this.d.writers;
+    if (writers === undefined || state.holds === undefined) return;
+    const pool = poolOf(def);
+    for (const [host, h] of state.holds) {
+      if (h.status !== 'held' || h.writer !== undefined) continue;
+      const id = `${path} ${host} ${h.revision}`;
+      if (this.lookedUp.has(id)) continue;
+      this.lookedUp.add(id);
+      if (this.lookedUp.size > 100_000) this.lookedUp.clear(); // a bound, not a cache: a repeat lookup is harmless
+      const seenAt = this.d.data.adminMeta.get(poolPath(pool))?.get(host)?.seenAt;
+      writers.writerOf(this.d.keys.host({ ...pool, host }), h.revision, seenAt).then(
+        (writer) => {
+          if (!this.active || !this.coordinators.has(path)) return;
+          this.enqueue(path).writers.set(host, { revision: h.revision, writer });
+        },
+        (err: unknown) => {
+          this.lookedUp.delete(id);
+          this.d.log.warn({ err: (err as Error).message, service: path, host, revision: h.revision }, 'could not read the audit record of a held admin depool; will retry');
+          setTimeout(() => { if (this.active) { const s = this.coordinators.get(path); if (s !== undefined) this.findWriters(path, def, s); } }, 5_000).unref();
+        },
+      );
     }
   }
 

@@ -2,7 +2,7 @@
 // over the hosts of its conftool pool), which servers are
 // pooled from admin state (conftool), health and the depool threshold (ARCHITECTURE.md §6).
 import { PooldError } from './errors.js';
-import type { ConftoolValue, Finding, PoolRef, PoolState, Pooled, ServiceDef, ServiceKey } from './types.js';
+import type { AdminHoldInfo, AdminWriter, ConftoolValue, Finding, PoolRef, PoolState, Pooled, ServiceDef, ServiceKey } from './types.js';
 
 /** An event the coordinator cannot apply (wrong pool, threshold out of range, bad admin value). */
 export class CoordinatorInputError extends PooldError {}
@@ -53,6 +53,11 @@ export interface CoordinatorState extends ServiceKey {
   servers: ReadonlyMap<string, ServerState>;
   /** Hosts that are pooled although down, because the threshold kept them. Sorted by name. */
   pooledDown: string[];
+  /**
+   * Admin depools held by the threshold, and forced ones, by host (coordinator-hold.ts). Absent in
+   * states built before holds existed: treated as empty.
+   */
+  holds?: ReadonlyMap<string, AdminHold>;
   /** Increases by one on every event that changed anything. */
   revision: number;
   updatedAt: number;
@@ -77,11 +82,26 @@ export interface StartInput {
   previous?: PoolState;
   /** Fresher health (e.g. decided from live observations); wins over `previous` per host. */
   health?: Record<string, HealthInput>;
+  /** The etcd mod revision of each host's conftool value (orders and identifies admin depools). */
+  adminRevisions?: Record<string, number>;
+  /** Hosts whose current conftool write carries a force marker (same revision), with its writer. */
+  forced?: Record<string, AdminWriter>;
+}
+
+/** One held or forced admin depool (published as EffectiveServer.adminHold). */
+export interface AdminHold extends Omit<AdminHoldInfo, 'requested'> {
+  /** The whole conftool value written (applied when the hold is released). */
+  requested: ConftoolValue;
 }
 
 export type CoordinatorEvent =
-  /** A conftool entry was written (value) or deleted (null). */
-  | { type: 'adminChanged'; at: number; host: string; value: ConftoolValue | null }
+  /**
+   * A conftool entry was written (value) or deleted (null). `revision` is the write's etcd mod
+   * revision; `force` is the writer named by a force marker written in the same transaction.
+   */
+  | { type: 'adminChanged'; at: number; host: string; value: ConftoolValue | null; revision?: number; force?: AdminWriter | null }
+  /** Who wrote the admin value of `host` at `revision` (null: no audit record). Ignored unless it is the held/forced write. */
+  | { type: 'adminWriter'; at: number; host: string; revision: number; writer: AdminWriter | null }
   | {
       type: 'healthChanged';
       at: number;
@@ -127,6 +147,10 @@ export type CoordinatorEffect =
   | ({ kind: 'thresholdUnmet'; enabled: number } & ThresholdNumbers)
   /** The pool's own /alerts status changed. */
   | { kind: 'alert'; from: PoolAlert; to: PoolAlert }
+  /** An admin depool that would break the threshold: not applied, the host stays pooled. */
+  | ({ kind: 'adminHeld'; host: string; requested: Pooled; revision: number; serving: number } & ThresholdNumbers)
+  /** A held admin depool was applied: room appeared, the host stopped serving, a force marker, or a newer write. */
+  | { kind: 'adminReleased'; host: string; why: 'room' | 'forced' | 'superseded' }
   /** The event referred to something the coordinator does not track; nothing changed. */
   | { kind: 'ignored'; host?: string; reason: string };
 

@@ -18,6 +18,7 @@
 // - A weight of 0 (drain) is just a weight: the server stays pooled with weight 0 and counts as up.
 import { CoordinatorInputError } from './coordinator-types.js';
 import type {
+  AdminHold,
   CoordinatorEffect,
   CoordinatorEvent,
   CoordinatorState,
@@ -31,6 +32,7 @@ import { poolAlertOf } from './alerts.js';
 import { alertEffect, countEffects, diffEffects, type DiffServer, type PoolSummary } from './coordinator-effects.js';
 import { canDepool as canDepoolServers, Draft, thresholdNumbers } from './coordinator-settle.js';
 import { thresholdProblem } from './coordinator-threshold.js';
+import { admitAdmin, holdInfo, pendingDepoolsAtStart, releaseHolds, setWriter } from './coordinator-hold.js';
 import {
   POOLED_VALUES,
   poolName,
@@ -128,8 +130,50 @@ function emptyCounters(): CoordinatorState['counters'] {
   return { couldNotDepool: 0, forcePooled: 0, depooled: 0, repooled: 0 };
 }
 
-/** Builds the pool's state at start: reuse known health, then ensure the threshold. */
+/**
+ * Builds the pool's state at start: reuse known health, then ensure the threshold. Admin depools the
+ * previous state had not applied yet are replayed through the hold (coordinator-hold.ts R6).
+ */
 export function createCoordinator(input: StartInput): Transition {
+  const previous = input.previous !== undefined && samePool(input.previous.pool, input.service.pool) ? input.previous : undefined;
+  for (const host of Object.keys(input.admin)) checkAdmin(`start of ${servicePath(input.service)}`, host, input.admin[host]);
+  const pending = pendingDepoolsAtStart(previous, input.admin, input.adminRevisions);
+  const forced = input.forced ?? {};
+  const holds = new Map<string, AdminHold>();
+  // A forced depool applied before the restart stays shown as forced while its write is current.
+  for (const host of Object.keys(forced)) {
+    const value = own(input.admin, host);
+    if (value !== undefined && value.pooled !== 'yes' && !pending.includes(host)) {
+      const prev = own(previous?.servers, host)?.adminHold;
+      holds.set(host, {
+        status: 'forced', requested: value, revision: own(input.adminRevisions, host) ?? 0,
+        since: prev?.status === 'forced' ? prev.since : input.at, writer: forced[host],
+      });
+    }
+  }
+  if (pending.length === 0) {
+    const t = createBase(input);
+    return holds.size === 0 ? t : { ...t, state: { ...t.state, holds } };
+  }
+  const admin = { ...input.admin };
+  for (const host of pending) admin[host] = { ...admin[host], pooled: 'yes' };
+  const base = createBase({ ...input, admin });
+  const replay = applyEvents({ ...base.state, holds }, pending.map((host) => ({
+    type: 'adminChanged' as const, at: input.at, host, value: input.admin[host],
+    revision: own(input.adminRevisions, host), force: own(forced, host) ?? null,
+  })));
+  // Earlier holds keep their time and writer when the same write is still held.
+  const replayed = new Map(replay.state.holds ?? []);
+  for (const [host, h] of replayed) {
+    const prev = own(previous?.servers, host)?.adminHold;
+    if (prev !== undefined && prev.status === h.status && prev.revision === h.revision) {
+      replayed.set(host, { ...h, since: prev.since, ...(prev.writer !== undefined ? { writer: prev.writer } : {}) });
+    }
+  }
+  return { state: { ...replay.state, holds: replayed, revision: base.state.revision }, effects: [...base.effects, ...replay.effects] };
+}
+
+function createBase(input: StartInput): Transition {
   const { service, admin, health = {}, at } = input;
   const where = `start of ${servicePath(service)}`;
   checkThreshold(where, service.depoolThreshold);
@@ -276,6 +320,8 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
   const draft = new Draft(state.servers, state.depoolThreshold);
   const name = poolName(state);
   const effects: CoordinatorEffect[] = [];
+  const holds = new Map(state.holds ?? []);
+  let holdsChanged = false;
   let revision = state.revision;
   let updatedAt = state.updatedAt;
   let before: PoolSummary = { threshold: state.depoolThreshold, numbers: draft.numbers() };
@@ -284,10 +330,23 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
     let touched: string[] | string;
     let primary: string | undefined;
     switch (event.type) {
-      case 'adminChanged':
-        touched = applyAdmin(draft, state, event.host, event.value, event.at);
+      case 'adminChanged': {
+        const n = effects.length;
+        const sizeBefore = holds.size;
+        const before = holds.get(event.host);
+        const value = admitAdmin(draft, holds, event, effects);
+        if (effects.length !== n || holds.size !== sizeBefore || holds.get(event.host) !== before) holdsChanged = true;
+        touched = applyAdmin(draft, state, event.host, value, event.at);
         primary = event.host;
         break;
+      }
+      case 'adminWriter':
+        if (setWriter(holds, event.host, event.revision, event.writer)) {
+          holdsChanged = true;
+          revision++;
+          updatedAt = event.at;
+        }
+        continue;
       case 'healthChanged':
         touched = applyHealth(draft, state, event);
         primary = event.host;
@@ -305,8 +364,20 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
       continue;
     }
     draft.settle(touched);
+    if (holds.size > 0) {
+      const released = releaseHolds(draft, holds, (host, value) => draft.settle(applyAdmin(draft, state, host, value, event.at) as string[]), effects);
+      if (released.length > 0) holdsChanged = true;
+    }
     const changed = draft.takeChanges();
-    if (changed.size === 0 && draft.threshold === before.threshold) continue;
+    if (changed.size === 0 && draft.threshold === before.threshold) {
+      if (holdsChanged) {
+        revision++;
+        updatedAt = event.at;
+        holdsChanged = false;
+      }
+      continue;
+    }
+    holdsChanged = false;
     const after: PoolSummary = { threshold: draft.threshold, numbers: draft.numbers() };
     effects.push(...diffEffects(before, after, changed, (h) => draft.get(h), { primary, announceAdded: true }));
     revision++;
@@ -323,6 +394,7 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
       depoolThreshold: draft.threshold,
       pooledDown,
       servers: draft.finish(),
+      holds,
       revision,
       updatedAt,
       counters: countEffects(state.counters, effects),
@@ -358,6 +430,8 @@ export function effectiveState(state: CoordinatorState): PoolState {
       flapping: s.flapping,
       findings: s.findings,
     };
+    const hold = state.holds?.get(host);
+    if (hold !== undefined) servers[host].adminHold = holdInfo(hold);
   }
   return {
     dc: state.dc,

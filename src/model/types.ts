@@ -289,6 +289,31 @@ export interface EffectiveServer {
   reason: string;
   flapping: boolean;
   findings: Finding[];
+  /**
+   * An admin depool this LVS service holds (the threshold would break: the host stays pooled, with
+   * `pooledAdmin` its effective `yes`) or let through because the write carried a force marker.
+   * Absent otherwise (coordinator-hold.ts).
+   */
+  adminHold?: AdminHoldInfo;
+}
+
+/** Who wrote a conftool value: the audit record of that revision; null when there is none (a raw etcd write). */
+export interface AdminWriter {
+  actor: string;
+  reason?: string;
+}
+
+export interface AdminHoldInfo {
+  /** held: not applied, the host stays pooled; forced: applied below the threshold by a force marker. */
+  status: 'held' | 'forced';
+  /** The conftool value written for the host (the depool). */
+  requested: Pooled;
+  /** The etcd mod revision of that conftool write (0 when unknown). */
+  revision: number;
+  /** When the coordinator first saw this write. */
+  since: number;
+  /** Its writer; absent while not looked up yet, null when no audit record exists ("unknown writer"). */
+  writer?: AdminWriter | null;
 }
 
 export interface PoolState extends ServiceKey {

@@ -23,6 +23,8 @@ export interface KeyWrite {
   compare: Compare;
   op: TxnOp;
   audit: { key: string; before: unknown; after: unknown };
+  /** Further ops that must land in the same transaction (a force marker, force-marker.ts). */
+  extra?: TxnOp[];
 }
 
 /** A key's plan: what to write (null: it already holds what is wanted), and what to report. */
@@ -127,7 +129,11 @@ export async function writeChunked<R>(
     if (p.write === null) return { compare: 0, success: 0, bytes: 0 };
     const w = p.write;
     const record = auditOp(opts.keys, ctx, 0, w.audit, SIZING_ID);
-    return { compare: 1, success: 2, bytes: compareBytes(w.compare) + opBytes(w.op) + opBytes(record) };
+    const extra = w.extra ?? [];
+    return {
+      compare: 1, success: 2 + extra.length,
+      bytes: compareBytes(w.compare) + opBytes(w.op) + opBytes(record) + extra.reduce((n, o) => n + opBytes(o), 0),
+    };
   };
 
   let next = 0;
@@ -161,7 +167,7 @@ export async function writeChunked<R>(
         const at = now();
         const r = await kv.txn({
           compare: writes.map((w) => w.compare),
-          success: [...writes.map((w) => w.op), ...auditOps(opts.keys, ctx, at, writes.map((w) => w.audit))],
+          success: [...writes.map((w) => w.op), ...writes.flatMap((w) => w.extra ?? []), ...auditOps(opts.keys, ctx, at, writes.map((w) => w.audit))],
         });
         ok = r.succeeded;
         if (ok) revision = r.revision;

@@ -4,6 +4,7 @@
 //   <poold>/health/<dc>/<name>/<host>/<observer>      leased observation of one host for one LVS service
 //   <poold>/state/<dc>/<name>                         leader's effective state of one LVS service
 //   <poold>/audit/<sortable id>                               audit records
+//   <poold>/force/<dc>/<cluster>/<service>/<host>             force marker of the host's current admin write
 //   <poold>/election/<name>                                   leader election
 import { UsageError } from '../model/errors.js';
 import type { HostKey, PoolKey, ServiceKey, TargetKey } from '../model/types.js';
@@ -130,6 +131,20 @@ export class Keys {
 
   parseAudit(key: string): string | undefined {
     return tail(key, this.auditPrefix(), 1)?.[0];
+  }
+
+  /** `<poold>/force/`: force markers of admin writes (force-marker.ts), one per conftool host key. */
+  forcePrefix(): string {
+    return `${this.roots.poold}/force/`;
+  }
+
+  force(k: HostKey): string {
+    return `${this.forcePrefix()}${segment('dc', k.dc)}/${segment('cluster', k.cluster)}/${segment('service', k.service)}/${segment('host', k.host)}`;
+  }
+
+  parseForce(key: string): HostKey | undefined {
+    const p = tail(key, this.forcePrefix(), 4);
+    return p && { dc: p[0], cluster: p[1], service: p[2], host: p[3] };
   }
 
   /** The election prefix; candidates' keys live below it. */

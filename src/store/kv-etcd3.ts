@@ -89,6 +89,7 @@ export class Etcd3Kv implements Kv {
         ...(req.prefix ? { range_end: prefixEnd(key) } : req.end !== undefined ? { range_end: Buffer.from(req.end) } : {}),
         ...(req.limit ? { limit: req.limit } : {}),
         ...(req.revision ? { revision: req.revision } : {}),
+        ...(req.modRevision ? { min_mod_revision: req.modRevision.min, max_mod_revision: req.modRevision.max } : {}),
         ...(req.order === 'descend' ? { sort_order: 'Descend' as const, sort_target: 'Key' as const } : {}),
       });
       return { kvs: res.kvs.map(entryFromEtcd3), revision: Number(res.header.revision), more: res.more, count: Number(res.count) };

@@ -191,6 +191,10 @@ export class GatewayKv implements Kv {
     else if (req.end !== undefined) body.range_end = b64(req.end);
     if (req.limit) body.limit = String(req.limit);
     if (req.revision) body.revision = String(req.revision);
+    if (req.modRevision) {
+      body.min_mod_revision = String(req.modRevision.min);
+      body.max_mod_revision = String(req.modRevision.max);
+    }
     if (req.order === 'descend') {
       body.sort_order = 'DESCEND';
       body.sort_target = 'KEY';

@@ -24,6 +24,8 @@ export interface RangeRequest {
   revision?: number;
   /** Key order; descend reads the newest audit ids first. */
   order?: 'ascend' | 'descend';
+  /** Only keys last written within these revisions (inclusive; etcd filters server-side). */
+  modRevision?: { min: number; max: number };
 }
 
 export interface RangeResult {

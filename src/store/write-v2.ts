@@ -22,7 +22,7 @@ import {
   changedFields, mergeConftoolValue, parseStoredObject, serializeConftoolValue, validateConftoolValue,
 } from './conftool-value.js';
 import { ConflictError } from './errors.js';
-import type { Kv } from './kv.js';
+import type { Kv, TxnOp } from './kv.js';
 import { V2AuditWriteError, V2CompareFailedError, V2KeyNotFoundError, V2PartialWriteError } from './v2-errors.js';
 import type { V2Client, V2Leaf } from './v2-client.js';
 import { validatePatch, type HostChange, type HostWriteResult, type UpdateResult, type WriteOptions } from './write.js';
@@ -36,7 +36,7 @@ const missing = (key: string) =>
   new NotFoundError(`no such host key ${key} in etcd v2; add the host to pools/ and run poolctl sync (the v2 bridge copies it)`, { key });
 
 /** Step 2: mirror the change to v3 if v3 was in sync, and write the audit record; retried 3 times. */
-async function mirrorAndAudit(kv: Kv, r: HostWriteResult, raw: { before: string; after: string }, opts: WriteOptions): Promise<number> {
+async function mirrorAndAudit(kv: Kv, r: HostWriteResult, raw: { before: string; after: string }, opts: WriteOptions, extra: TxnOp[] = []): Promise<number> {
   const now = opts.now ?? Date.now;
   let last: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
@@ -44,7 +44,8 @@ async function mirrorAndAudit(kv: Kv, r: HostWriteResult, raw: { before: string;
       const audit = auditOps(opts.keys, opts, now(), [{ key: r.key, before: r.before, after: r.after }]);
       const t = await kv.txn({
         compare: [{ key: r.key, target: 'value', op: '==', value: raw.before }],
-        success: [{ type: 'put', key: r.key, value: raw.after }, ...audit],
+        // A force marker (force-marker.ts) goes with the v3 copy, so it shares the copy's revision.
+        success: [{ type: 'put', key: r.key, value: raw.after }, ...extra, ...audit],
         failure: audit,
       });
       return t.revision;
@@ -114,7 +115,7 @@ export async function updateHostsV2(v2: V2Client, kv: Kv, changes: HostChange[],
         const r: HostWriteResult = { key: c.key, before, after, changed: true };
         results.push(r);
         written.push(c.key);
-        revision = await mirrorAndAudit(kv, r, { before: leaf.value, after: afterRaw }, opts);
+        revision = await mirrorAndAudit(kv, r, { before: leaf.value, after: afterRaw }, opts, c.extra);
         break;
       }
     } catch (err) {

@@ -14,7 +14,7 @@ import {
   changedFields, mergeConftoolValue, parseStoredObject, serializeConftoolValue, validateConftoolValue,
   CONFTOOL_DEFAULTS, type ConftoolPatch,
 } from './conftool-value.js';
-import type { Compare, Kv, KvEntry } from './kv.js';
+import type { Compare, Kv, KvEntry, TxnOp } from './kv.js';
 import type { Keys } from './keys.js';
 
 export interface WriteOptions extends AuditContext {
@@ -31,6 +31,10 @@ export interface WriteOptions extends AuditContext {
 export interface HostChange {
   key: string;
   patch: ConftoolPatch;
+  /** Ops written in the same transaction as this key's value (a force marker, force-marker.ts). */
+  extra?: TxnOp[];
+  /** Write (and audit) the value even when the patch changes nothing, so `extra` gets a write to belong to. */
+  rewrite?: boolean;
 }
 
 export interface HostWriteResult {
@@ -74,6 +78,7 @@ export async function updateHosts(kv: Kv, changes: HostChange[], opts: WriteOpti
   if (new Set(keyList).size !== keyList.length) throw new UsageError('updateHosts: a key appears twice in one write', { keys: keyList });
   for (const c of changes) validatePatch(c.key, c.patch);
   const patches = new Map(changes.map((c) => [c.key, c.patch]));
+  const byKey = new Map(changes.map((c) => [c.key, c]));
   const entries = await readKeys(kv, keyList);
   const missing = keyList.filter((k) => entries.get(k) === undefined);
   if (missing.length > 0) {
@@ -84,7 +89,8 @@ export async function updateHosts(kv: Kv, changes: HostChange[], opts: WriteOpti
     const before = parseStoredObject(key, e.value);
     const patch = changedFields(before, patches.get(key) ?? {});
     const after = validateConftoolValue(key, mergeConftoolValue(before, patch));
-    const changed = Object.keys(patch).length > 0;
+    const change = byKey.get(key);
+    const changed = Object.keys(patch).length > 0 || change?.rewrite === true;
     const result = { key, before, after, changed };
     if (!changed) return { write: null, result };
     return {
@@ -92,6 +98,7 @@ export async function updateHosts(kv: Kv, changes: HostChange[], opts: WriteOpti
         compare: { key, target: 'mod', op: '==', value: e.modRevision },
         op: { type: 'put', key, value: serializeConftoolValue(after) },
         audit: { key, before, after },
+        ...(change?.extra !== undefined ? { extra: change.extra } : {}),
       },
       result,
     };

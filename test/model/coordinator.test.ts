@@ -173,12 +173,16 @@ t.test('weight 0 (drain) stays pooled with weight 0', async (t) => {
   t.equal(effectiveState(tr.state).servers[A].weight, 0);
 });
 
-t.test('admin no and inactive always leave the pool, even a pooled-down server', async (t) => {
+t.test('forced admin no and inactive always leave the pool, even a pooled-down server', async (t) => {
   let tr = startPool([A, B, C, D], 0.5);
   tr = run(tr.state, [down(A), down(B), down(C)]);
   t.same(tr.state.pooledDown, [C]);
-  // Depooling D (the only up one) makes 0 up: D leaves, and the threshold force-pools A to keep 2 pooled.
-  tr = applyEvent(tr.state, { type: 'adminChanged', host: D, value: { weight: 10, pooled: 'no' }, at: 5 });
+  // Depooling D (the only up one) makes 0 up. Unforced, the depool is held (coordinator-hold.ts R1)...
+  const held = applyEvent(tr.state, { type: 'adminChanged', host: D, value: { weight: 10, pooled: 'no' }, at: 5, revision: 7 });
+  t.same(kinds(held.effects), [`adminHeld ${D}`]);
+  t.equal(held.state.servers.get(D)!.pooled, true);
+  // ...forced (a force marker on the write), D leaves, and the threshold force-pools A to keep 2 pooled.
+  tr = applyEvent(tr.state, { type: 'adminChanged', host: D, value: { weight: 10, pooled: 'no' }, at: 5, revision: 7, force: { actor: 'op' } });
   t.same(kinds(tr.effects), [`adminChanged ${D}`, `depooled ${D}`, `forcePooled ${A}`, 'alert']);
   t.same(pooledHosts(tr.state), [A, C]);
   t.same(tr.state.pooledDown, [A, C]);

@@ -113,9 +113,19 @@ t.test('the guard counts exactly what the coordinator will serve after the depoo
         const leaving = hosts.filter((_, i) => pick[i]);
         if (leaving.length === 0) return;
         const g = guardDepool({ ...KEY, depoolThreshold: threshold, admin: adminValues }, leaving, { health: effectiveState(tr.state) });
+        // Forced (as poolctl --force writes it), the coordinator applies every depool: compare the arithmetic.
         let after = tr;
-        for (const h of leaving) after = applyEvent(after.state, { type: 'adminChanged', host: h, value: { ...adminValues[h], pooled: 'no' }, at: 2 });
+        for (const h of leaving) after = applyEvent(after.state, { type: 'adminChanged', host: h, value: { ...adminValues[h], pooled: 'no' }, at: 2, force: { actor: 'op' } });
         const serving = [...after.state.servers.values()].filter((s) => s.pooled && s.up && s.weight > 0).length;
+        // Unforced, a depool the guard allows is never held by the coordinator (coordinator-hold.ts).
+        let unforced = tr;
+        for (const h of leaving) unforced = applyEvent(unforced.state, { type: 'adminChanged', host: h, value: { ...adminValues[h], pooled: 'no' }, at: 2 });
+        const held = [...(unforced.state.holds ?? new Map()).values()].filter((x) => x.status === 'held').length;
+        // (Writing `no` over an `inactive` host puts it back in the coordinator's total, which the guard
+        // does not count: leave that case out of the comparison.)
+        const reactivates = leaving.some((h) => adminValues[h].pooled === 'inactive');
+        if (!reactivates && g.ok && held > 0) throw new Error(`guard allowed the depool but the coordinator held ${held}`);
+        if (!reactivates && !g.ok && held === 0) throw new Error('guard refused the depool but the coordinator held nothing');
         if (serving !== g.servingAfter) throw new Error(`guard says ${g.servingAfter} serving after, coordinator has ${serving}`);
         if (g.ok && serving < g.required && g.servingAfter < g.servingBefore) throw new Error('guard allowed a depool below the threshold');
         if (!g.ok && serving >= g.required) throw new Error('guard refused a safe depool');

@@ -501,6 +501,13 @@ function marksCell(host) {
   const marks = [];
   if (host.flapping) marks.push(badge('warn', 'flapping'));
   if (host.keptByThreshold) marks.push(badge('bad', 'kept by threshold', 'down, but pooled so the pool stays above its depool threshold'));
+  // Admin depools from any writer are held by the threshold (src/model/coordinator-hold.ts).
+  const hold = host.adminHold;
+  if (hold) {
+    const by = hold.writer === null ? 'writer being looked up' : `by ${hold.writer}`;
+    if (hold.status === 'held') marks.push(badge('bad', 'admin depool held', `conftool says ${hold.requested} (${by}), but depooling would break the depool threshold: still pooled`));
+    else marks.push(badge('warn', 'forced depool', `depooled below the depool threshold by a force marker (${by})`));
+  }
   for (const f of host.findings ?? []) marks.push(badge(f.severity === 'critical' ? 'bad' : 'warn', f.code, f.message));
   return h('td', { 'data-label': 'Marks', class: 'marks' }, marks.length ? marks : h('span', { class: 'muted' }, '–'));
 }

@@ -4,7 +4,8 @@
 // name) or a selector; a conftool pool no LVS service uses gets a table of its own.
 import { NotFoundError } from '../../model/errors.js';
 import { selectorMatches } from '../../model/selector.js';
-import { poolPath, servicePath } from '../../model/types.js';
+import { writerText } from '../../model/alerts-hold.js';
+import { poolPath, servicePath, type AdminHoldInfo } from '../../model/types.js';
 import { withContext, type CliOpts } from '../context.js';
 import { byKey, parseServiceFilter, readInventory, servicesOverPool, type HostEntry, type Inventory } from '../inventory.js';
 import { table } from '../output.js';
@@ -21,6 +22,13 @@ export interface StatusRow {
   up: boolean | null;
   pooled: boolean | null;
   reason: string;
+  /** An admin depool of this host held by the threshold, or forced through (model/coordinator-hold.ts). */
+  adminHold?: AdminHoldInfo;
+}
+
+/** `admin depool held by threshold (by unknown writer)`, `admin depool forced below threshold (by alice)`. */
+export function holdText(h: AdminHoldInfo): string {
+  return h.status === 'held' ? `admin depool held by threshold (${writerText(h)})` : `admin depool forced below threshold (${writerText(h)})`;
 }
 
 /** The LVS service the argument names exactly (`name` or `dc/name`), if any. */
@@ -42,7 +50,9 @@ export function statusRows(inv: Inventory, poolArg?: string): StatusRow[] {
       weight: h.value?.weight ?? null,
       up: eff?.up ?? null,
       pooled: eff?.pooled ?? null,
-      reason: h.value === null ? (h.invalid ?? '') : lvsService === null ? 'no LVS service uses this pool' : eff === undefined ? 'no state published by poold' : eff.reason,
+      reason: h.value === null ? (h.invalid ?? '') : lvsService === null ? 'no LVS service uses this pool' : eff === undefined ? 'no state published by poold'
+        : eff.adminHold !== undefined ? `${holdText(eff.adminHold)}; ${eff.reason}` : eff.reason,
+      ...(eff?.adminHold !== undefined ? { adminHold: eff.adminHold } : {}),
     };
   };
   const byPool = new Map<string, HostEntry[]>();
