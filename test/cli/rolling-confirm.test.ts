@@ -50,7 +50,7 @@ async function startAgent(name: string): Promise<Agent> {
 }
 
 const agents = [await startAgent('lvs1001'), await startAgent('lvs1002')];
-const confirmFlags = ['--confirm-agents', agents.map((a) => a.url).join(','), '--confirm-poold', daemon.url, '--confirm-timeout', '4s'];
+const confirmFlags = ['--confirm-agents', agents.map((a) => a.url).join(','), '--confirm-poold', daemon.url, '--confirm-timeout', '15s'];
 
 interface Status { lastReconcile: { result: string } | null; services: { service: string; pooledHosts?: string[] }[] }
 const agentHosts = async (a: Agent) => {
@@ -102,7 +102,7 @@ t.test('an agent frozen during the operation: stopped at the host in progress, l
   const r = await runPoolctl(['rolling', 'rcsvc', '--command', freeze, '--yes', ...confirmFlags], { POOLD_ETCD: etcd.clientUrl }, { timeoutMs: 90_000 });
   agents[1].child.kill('SIGCONT');
   t.equal(r.code, 1, 'exit non-zero');
-  t.match(r.stdout, new RegExp(`STOPPED at ${H[1].replace(/\./g, '\\.')} \\(confirm-pooled\\): ${H[1].replace(/\./g, '\\.')} not confirmed back in the pool within 4000 ms by LVS agent ${agents[1].url} \\(unreachable`));
+  t.match(r.stdout, new RegExp(`STOPPED at ${H[1].replace(/\./g, '\\.')} \\(confirm-pooled\\): ${H[1].replace(/\./g, '\\.')} not confirmed back in the pool within 15000 ms by LVS agent ${agents[1].url} \\(unreachable`));
   t.match(r.stdout, new RegExp(`not confirmed by agent ${agents[1].url}: unreachable`));
   t.match(r.stderr, /\[1\/4\][^]*done in[^]*\[2\/4\][^]*FAILED at confirm-pooled/);
   t.notMatch(r.stderr, /\[3\/4\]/, 'the third host was never started');

@@ -59,8 +59,9 @@ t.test('watch stalled, depool written: WARNING within two check intervals, the d
   const body = await waitFor('stalled-watch warning', alerts, (b) => STALLED.test(b), 4 * INTERVAL_MS + 5000, 100);
   const elapsed = Date.now() - t0;
   t.comment(`depool landed -> WARNING in ${elapsed} ms (check interval ${INTERVAL_MS} ms)`);
-  // Two intervals, plus the poll step and the probe's own round trip on a loaded machine.
-  t.ok(elapsed <= 2 * INTERVAL_MS + 1500, `WARNING within two check intervals (${elapsed} ms)`);
+  // Two intervals, plus the 100 ms poll step, the probes' round trips and timer delays on a machine
+  // shared by parallel test runs (load averages near 20 on 2 cores were seen here).
+  t.ok(elapsed <= 2 * INTERVAL_MS + 2500, `WARNING within two check intervals (${elapsed} ms)`);
   const m = STALLED.exec(body)!;
   t.ok(Number(m[2]) >= 1, 'lag in revisions named');
   t.equal(await metric('poold_watch_stale', 'admin'), 1);
