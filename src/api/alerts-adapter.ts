@@ -13,7 +13,8 @@ import type { PoolView } from './state-view.js';
  * - configuration drift: CRITICAL, one cause per pool listing each problem;
  * - stale state: WARNING `Pool <p> state stale for Ns. `;
  * - backends checked at a last-known address because the resolver fails for their names (a finding
- *   in the published state): one WARNING `resolver: N names served from last-known address: a, b. `.
+ *   in the published state): one WARNING `resolver: N names served from last-known address: a, b. `;
+ * - causes of the instance as a whole (view.setInstanceCause), e.g. a stalled etcd watch.
  */
 export function alertsFor(view: PoolView, nowMs: number): AlertsResult {
   const states: PoolState[] = [];
@@ -42,6 +43,7 @@ export function alertsFor(view: PoolView, nowMs: number): AlertsResult {
   }
   const resolver = resolverStaleCause(staleNames);
   if (resolver) extra.push(resolver);
+  extra.push(...view.instanceCauses());
   return computeAlerts(states, extra);
 }
 

@@ -22,6 +22,7 @@ import type {
   TargetKey,
 } from '../model/types.js';
 import { poolName, servicePath } from '../model/types.js';
+import type { AlertCause } from '../model/alerts.js';
 import { byName } from '../model/order.js';
 import type { DriftItem, DriftReport } from '../monitoring/drift.js';
 import { EventBus, type HostSnapshot } from './event-bus.js';
@@ -88,6 +89,8 @@ export class PoolView implements MetricsSource {
   private readonly dcs: ReadonlySet<string> | null;
   private readonly metrics: PoolMetrics | null;
   private leadership: Leadership = { leader: false, leaderId: null };
+  /** Causes of this instance as a whole, not of one pool (a stalled etcd watch), by id, for /alerts. */
+  private readonly instanceCauseMap = new Map<string, AlertCause>();
 
   constructor(options: PoolViewOptions = {}) {
     this.dcs = options.dcs ? new Set(options.dcs) : null;
@@ -288,6 +291,16 @@ export class PoolView implements MetricsSource {
     if (!e) return false;
     this.applyStale(e, stale, sinceMs, false);
     return true;
+  }
+
+  /** Sets (or, with null, clears) one cause of this instance as a whole for /alerts. */
+  setInstanceCause(id: string, cause: AlertCause | null): void {
+    if (cause === null) this.instanceCauseMap.delete(id);
+    else this.instanceCauseMap.set(id, cause);
+  }
+
+  instanceCauses(): AlertCause[] {
+    return [...this.instanceCauseMap.values()];
   }
 
   /** setStale for every pool in the view, publishing a single event. */

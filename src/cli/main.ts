@@ -184,7 +184,10 @@ export function buildProgram(): Command {
       .option('--downtime <duration>', 'schedule Icinga downtime while each host is out')
       .option('--command-timeout <duration>', 'per host', '10m')
       .option('--state-timeout <duration>', 'wait for poold to publish each (de)pool', '30s')
-      .option('--health-timeout <duration>', 'wait for the checks to pass after the command', '5m');
+      .option('--health-timeout <duration>', 'wait for the checks to pass after the command', '5m')
+      .option('--confirm-agents <urls>', 'LVS agents (base URLs of their /status) that must confirm each host out of and back in IPVS')
+      .option('--confirm-poold <urls>', 'poold instances (API base URLs) that must serve each depool and repool')
+      .option('--confirm-timeout <duration>', 'wait for every confirmer; one missing stops the operation', '30s');
     if (name === 'rolling') c.option('--command <command>', 'run for each host, argv (no shell); {host} {address} {pool} substituted');
     else c.option('--unit <unit>', 'systemd unit').option('--via <prefix>', 'how to reach the host', 'ssh {host} sudo');
     c.action(lazy(async () => ({ run: (await import('./commands/rolling.js')).verb(name) })));

@@ -9,13 +9,14 @@ import { SafetyRefusal, UsageError } from '../model/errors.js';
 import type { PoolState, ServiceDef } from '../model/types.js';
 import { poolOf, servicePath } from '../model/types.js';
 import { applyAdminChange } from './admin-change.js';
+import { confirmAll, describeConfirmer, type Confirmer, type Unconfirmed } from './confirmers.js';
 import type { CliContext } from './context.js';
 import { applyDowntime } from './downtime.js';
 import { guardChange } from './guard.js';
 import { decodePoolState } from '../store/decode.js';
 import { poolMembers, readInventory } from './inventory.js';
 
-export type RollingStep = 'guard' | 'depool' | 'wait-depooled' | 'command' | 'wait-healthy' | 'repool' | 'wait-pooled';
+export type RollingStep = 'confirmers' | 'guard' | 'depool' | 'wait-depooled' | 'confirm-depooled' | 'command' | 'wait-healthy' | 'repool' | 'wait-pooled' | 'confirm-pooled';
 
 export interface HostOutcome {
   host: string;
@@ -23,6 +24,8 @@ export interface HostOutcome {
   step?: RollingStep;
   error?: string;
   ms?: number;
+  /** The confirmers that did not confirm the failed step (confirmers.ts), each with its problem. */
+  unconfirmed?: Unconfirmed[];
 }
 
 export interface RollingSummary {
@@ -39,12 +42,29 @@ export interface RollingOptions {
   reason: string;
   downtimeMs?: number;
   progress: (line: string) => void;
+  /** LVS agents and poold instances that must confirm every depool and repool (confirmers.ts). */
+  confirmers?: Confirmer[];
+  confirmTimeoutMs?: number;
 }
 
 class StepFailed extends Error {
-  constructor(readonly step: RollingStep, message: string) {
+  constructor(readonly step: RollingStep, message: string, readonly unconfirmed?: Unconfirmed[]) {
     super(message);
   }
+}
+
+/** Waits for every confirmer (none given: nothing to wait for); a missing one fails `step`. */
+async function confirmStep(svc: ServiceDef, host: string, pooled: boolean | undefined, revision: number, o: RollingOptions, step: RollingStep): Promise<void> {
+  const confirmers = o.confirmers ?? [];
+  if (confirmers.length === 0) return;
+  const timeoutMs = o.confirmTimeoutMs ?? 30_000;
+  const missing = await confirmAll(confirmers, svc, host, pooled, revision, timeoutMs);
+  if (missing.length === 0) {
+    o.progress(`    ${pooled === undefined ? 'every confirmer answers' : `confirmed ${pooled ? 'back in' : 'out'} by ${confirmers.length} confirmer(s)`}`);
+    return;
+  }
+  const what = pooled === undefined ? 'could not ask' : `${host} not confirmed ${pooled ? 'back in the pool' : 'out of the pool'} within ${timeoutMs} ms by`;
+  throw new StepFailed(step, `${what} ${missing.map((m) => `${describeConfirmer(m)} (${m.problem})`).join('; ')}`, missing);
 }
 
 /** Splits a command line into argv the way a shell would for plain words and quotes; no shell runs it. */
@@ -116,17 +136,19 @@ export function runCommand(argv: string[], timeoutMs: number): Promise<{ code: n
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function publishedHost(ctx: CliContext, svc: ServiceDef, host: string): Promise<PoolState['servers'][string] | undefined> {
+async function publishedHost(ctx: CliContext, svc: ServiceDef, host: string): Promise<{ server: PoolState['servers'][string] | undefined; revision: number }> {
   const e = await ctx.kv.get(ctx.keys.state(svc));
-  if (e === undefined) return undefined;
-  return decodePoolState(e.key, e.value, svc).servers[host];
+  if (e === undefined) return { server: undefined, revision: -1 };
+  const state = decodePoolState(e.key, e.value, svc);
+  return { server: state.servers[host], revision: state.revision };
 }
 
-async function waitPublished(ctx: CliContext, svc: ServiceDef, host: string, pooled: boolean, timeoutMs: number, step: RollingStep): Promise<void> {
+/** Resolves with the revision of the published state that shows `host` as wanted. */
+async function waitPublished(ctx: CliContext, svc: ServiceDef, host: string, pooled: boolean, timeoutMs: number, step: RollingStep): Promise<number> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const s = await publishedHost(ctx, svc, host);
-    if (s !== undefined && s.pooled === pooled) return;
+    const { server: s, revision } = await publishedHost(ctx, svc, host);
+    if (s !== undefined && s.pooled === pooled) return revision;
     if (Date.now() > until) {
       throw new StepFailed(step, `poold did not publish ${host} as ${pooled ? 'pooled' : 'not pooled'} within ${timeoutMs} ms` +
         (s === undefined ? ' (no published state for this pool: is poold running?)' : ` (published: ${s.pooled ? 'pooled' : 'not pooled'}, ${s.up ? 'up' : 'down'}: ${s.reason})`));
@@ -160,6 +182,11 @@ export async function rollingOperation(ctx: CliContext, svc: ServiceDef, hosts: 
     let step: RollingStep = 'guard';
     o.progress(`[${i + 1}/${hosts.length}] ${host}`);
     try {
+      step = 'confirmers';
+      // Every confirmer must answer before this host leaves the pool: one already gone stops the
+      // operation with nothing changed.
+      await confirmStep(svc, host, undefined, 0, o, step);
+      step = 'guard';
       const inv = await readInventory(ctx);
       const entry = poolMembers(inv, poolOf(svc)).find((m) => m.host === host);
       if (entry === undefined) throw new StepFailed('guard', `${host} is not in ${pool} in etcd`);
@@ -170,7 +197,9 @@ export async function rollingOperation(ctx: CliContext, svc: ServiceDef, hosts: 
       const report = await applyAdminChange(ctx, inv, [entry], { pooled: 'no' }, { reason: o.reason, yes: true });
       if (o.downtimeMs !== undefined) for (const w of await applyDowntime(report, { schedule: o.downtimeMs }, ctx.actor, o.reason)) o.progress(`    warning: ${w}`);
       step = 'wait-depooled';
-      await waitPublished(ctx, svc, host, false, o.stateTimeoutMs, step);
+      const outRevision = await waitPublished(ctx, svc, host, false, o.stateTimeoutMs, step);
+      step = 'confirm-depooled';
+      await confirmStep(svc, host, false, outRevision, o, step);
       step = 'command';
       const argv = substitute(o.argv, { host, address: svc.servers[host]?.address ?? host, pool, dc: svc.dc, cluster: svc.pool.cluster, service: svc.pool.service });
       o.progress(`    running ${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ')}`);
@@ -188,7 +217,9 @@ export async function rollingOperation(ctx: CliContext, svc: ServiceDef, hosts: 
       const repooled = await applyAdminChange(ctx, inv2, [entry2], { pooled: 'yes' }, { reason: o.reason, yes: true });
       if (o.downtimeMs !== undefined) for (const w of await applyDowntime(repooled, 'remove', ctx.actor, o.reason)) o.progress(`    warning: ${w}`);
       step = 'wait-pooled';
-      await waitPublished(ctx, svc, host, true, o.stateTimeoutMs, step);
+      const inRevision = await waitPublished(ctx, svc, host, true, o.stateTimeoutMs, step);
+      step = 'confirm-pooled';
+      await confirmStep(svc, host, true, inRevision, o, step);
       outcome.status = 'done';
       outcome.ms = Date.now() - started;
       o.progress(`    done in ${outcome.ms} ms`);
@@ -196,9 +227,12 @@ export async function rollingOperation(ctx: CliContext, svc: ServiceDef, hosts: 
       outcome.status = 'failed';
       outcome.step = err instanceof StepFailed ? err.step : step;
       outcome.error = (err as Error).message;
+      if (err instanceof StepFailed && err.unconfirmed !== undefined) outcome.unconfirmed = err.unconfirmed;
       outcome.ms = Date.now() - started;
       o.progress(`    FAILED at ${outcome.step}: ${outcome.error}`);
-      if (outcome.step !== 'guard' && outcome.step !== 'depool') o.progress(`    ${host} is left depooled; the remaining hosts were not touched`);
+      if (outcome.step === 'confirm-pooled') o.progress(`    ${host} is repooled in etcd but not confirmed back in everywhere; the remaining hosts were not touched`);
+      else if (outcome.step !== 'confirmers' && outcome.step !== 'guard' && outcome.step !== 'depool') o.progress(`    ${host} is left depooled; the remaining hosts were not touched`);
+      else o.progress(`    nothing was changed for ${host}; the remaining hosts were not touched`);
       if (err instanceof SafetyRefusal) outcome.step = 'guard';
       return { pool, ok: false, hosts: outcomes };
     }

@@ -29,6 +29,8 @@ import { Mirror, type MirrorHandlers } from './mirror.js';
 import { Observer } from './observer.js';
 import { DriftWatch } from './drift-watch.js';
 import { BridgeV2Runner } from './bridge-v2-runner.js';
+import { WatchGuard } from './watch-guard.js';
+import { WatchMetrics } from '../api/watch-metrics.js';
 import { electionName, scopeName, scopeOfElection, scopesOverlap } from './scope-conflict.js';
 
 export interface DaemonOptions {
@@ -49,6 +51,10 @@ export interface DaemonOptions {
   drift?: { pybalFile?: string; icingaFile?: string; icingaFormat?: 'icinga2' | 'nagios'; intervalMs?: number };
   /** The leader deletes audit records older than this (etcd's size is capped); 0 keeps them all. Default 90 days. */
   auditRetentionMs?: number;
+  /** Endpoints for the watch connection (default: etcd's); same TLS and user. */
+  watchEndpoints?: string[];
+  /** How often each watch is checked for advancing (watch-guard.ts). Default 5 s. */
+  watchCheckIntervalMs?: number;
 }
 
 export class Daemon {
@@ -77,6 +83,8 @@ export class Daemon {
   /** With --conftool-v2: campaigns for, and while elected runs, the v2 bridge. */
   private bridgeRunner: BridgeV2Runner | undefined;
   private writers: AdminWriters | undefined;
+  /** The mirrors' own watch connection, and the check that it still delivers. */
+  private watchGuard: WatchGuard | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     this.keys = o.keys ?? new Keys();
@@ -142,6 +150,14 @@ export class Daemon {
       fence: { key: electionKey, holder: this.o.observer },
     });
 
+    this.watchGuard = await WatchGuard.open({
+      kv: this.kv,
+      watchEtcd: this.o.watchEndpoints === undefined ? this.o.etcd : { ...this.o.etcd, endpoints: this.o.watchEndpoints },
+      intervalMs: this.o.watchCheckIntervalMs ?? 5000,
+      view: this.view,
+      metrics: new WatchMetrics(this.metrics.registry),
+      log,
+    });
     // States first, so a (re)started instance serves and starts its checks from the last published health.
     await this.mirror('state', this.keys.statePrefix(), this.stateHandlers());
     await this.mirror('services', this.keys.servicesPrefix(), this.serviceHandlers());
@@ -151,6 +167,7 @@ export class Daemon {
     await this.mirror('health', this.keys.healthPrefix(), this.healthHandlers());
     await this.mirror('election', this.keys.election(electionName('')), this.electionHandlers());
     this.scheduler.start();
+    this.watchGuard.start();
     if (this.o.drift?.pybalFile !== undefined || this.o.drift?.icingaFile !== undefined) {
       this.drift = new DriftWatch({
         ...this.o.drift,
@@ -198,6 +215,7 @@ export class Daemon {
     await this.election?.stop().catch((err: unknown) => this.o.log.warn({ err }, 'election stop failed'));
     await this.scheduler?.stop();
     await Promise.all(this.mirrors.map((m) => m.stop()));
+    await this.watchGuard?.stop();
     await this.publisher?.stop().catch((err: unknown) => this.o.log.warn({ err }, 'lease revoke failed'));
     await this.api?.close();
     await this.kv?.close();
@@ -216,6 +234,7 @@ export class Daemon {
     await this.election?.abandon();
     await this.scheduler?.stop();
     await Promise.all(this.mirrors.map((m) => m.stop()));
+    await this.watchGuard?.stop();
     await this.api?.close();
     await this.kv?.close();
   }
@@ -225,9 +244,10 @@ export class Daemon {
       ...h,
       connection: (state) => this.connection(name, state),
       error: (err: StoreError) => this.o.log.error({ err: err.message, prefix }, 'etcd watch stopped'),
-    });
+    }, () => this.watchGuard!.client);
     await m.start();
     this.mirrors.push(m);
+    this.watchGuard?.add(name, m);
   }
 
   private connection(name: string, state: 'connected' | 'disconnected'): void {

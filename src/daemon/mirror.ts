@@ -24,7 +24,19 @@ export class Mirror {
   private readonly known = new Set<string>();
   private watch: ListWatch | undefined;
 
-  constructor(private readonly kv: Etcd3Kv, readonly prefix: string, private readonly h: MirrorHandlers) {}
+  /** `watchKv`: the client to watch on (its own connection, see watch-guard.ts); default `kv`. */
+  constructor(private readonly kv: Etcd3Kv, readonly prefix: string, private readonly h: MirrorHandlers,
+    private readonly watchKv?: () => Etcd3Kv) {}
+
+  /** The revision up to which the watch has delivered every change (undefined while listing). */
+  get watchRevision(): number | undefined {
+    return this.watch?.revision;
+  }
+
+  /** Drops the watch stream and watches again from where it was, on `kv` when given. */
+  restartWatch(kv?: Etcd3Kv): void {
+    this.watch?.restart(kv);
+  }
 
   async start(): Promise<void> {
     this.watch = await listThenWatch(this.kv, this.prefix, {
@@ -57,7 +69,7 @@ export class Mirror {
       },
       onError: (err) => this.h.error(err),
       onConnection: (state, err) => this.h.connection?.(state, err),
-    });
+    }, { watchKv: this.watchKv });
   }
 
   async stop(): Promise<void> {

@@ -32,6 +32,8 @@ interface PooldFlags extends EtcdFlags {
   driftInterval: string;
   auditRetention: string;
   resolver?: string;
+  etcdWatch?: string;
+  watchCheckInterval: string;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -61,6 +63,8 @@ function program(): Command {
     .option('--drift-interval <duration>', 'how often to re-compare', '1m')
     .option('--audit-retention <duration>', 'the leader deletes audit records older than this (0: keep all)', '90d')
     .option('--resolver <servers>', 'DNS servers for backends without an address, comma-separated IP[:port] (default: the system resolver)')
+    .option('--etcd-watch <urls>', 'etcd endpoints for the watch connection (default: --etcd), e.g. a nearer member; same TLS and user')
+    .option('--watch-check-interval <duration>', 'how often each etcd watch is checked for advancing (a stalled one warns and is re-established)', '5s')
     .addOption(new Option('--log-level <level>').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']))
     .exitOverride();
 }
@@ -107,6 +111,10 @@ export async function main(argv: string[]): Promise<number> {
     if (driftIntervalMs === null || driftIntervalMs < 1000) throw new UsageError(`bad --drift-interval '${flags.driftInterval}': a duration >= 1s`);
     if (!Number.isInteger(ttl) || ttl < 2) throw new UsageError(`bad --lease-ttl '${flags.leaseTtl}': whole seconds >= 2`);
     if (flags.resolver !== undefined) configureResolverFlag(flags.resolver);
+    const watchCheckIntervalMs = parseDuration(flags.watchCheckInterval);
+    if (watchCheckIntervalMs === null || watchCheckIntervalMs < 100) throw new UsageError(`bad --watch-check-interval '${flags.watchCheckInterval}': a duration >= 100ms`);
+    const watchEndpoints = flags.etcdWatch?.split(',').map((x) => x.trim()).filter(Boolean);
+    if (watchEndpoints !== undefined && (watchEndpoints.length === 0 || !watchEndpoints.every((e) => /^https?:\/\/[^/]+/.test(e)))) throw new UsageError(`bad --etcd-watch '${flags.etcdWatch}': expected URL[,URL...]`);
     // Before anything is started, so a Ctrl-C during start-up still stops the embedded etcd.
     process.once('SIGINT', () => void shutdown('SIGINT'));
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
@@ -128,6 +136,8 @@ export async function main(argv: string[]): Promise<number> {
       leaseTtlSeconds: ttl,
       log,
       auditRetentionMs,
+      watchEndpoints,
+      watchCheckIntervalMs,
       drift: { pybalFile: flags.driftPybal, icingaFile: flags.driftIcinga, icingaFormat: flags.driftIcingaFormat, intervalMs: driftIntervalMs },
     });
     await daemon.start();

@@ -35,6 +35,12 @@ export interface ServiceStatus {
   revision?: number;
   /** Why this service was left untouched. */
   skipped?: string;
+  /**
+   * Hosts this reconcile gives a weight above 0 (pooled in the published state). When the report's
+   * result is `noop` or `applied` (read back and verified), that is what IPVS holds: poolctl's
+   * rolling operations read it from /status to confirm a host left, or is back in, IPVS here.
+   */
+  pooledHosts?: string[];
   /** Servers that left the pool and are draining (weight 0) until their removal. */
   draining?: Array<{ server: string; host?: string; since: number; until: number }>;
 }
@@ -199,7 +205,8 @@ export class Reconciler {
       for (const vs of desired.services) {
         const path = paths.get(vsKey(vs))!;
         const state = inputs.find((i) => servicePath(i.def) === path)?.state;
-        statuses.push({ service: path, vs: vsKey(vs), realServers: vs.servers.length, ...(state ? { revision: state.revision } : {}) });
+        const pooledHosts = state ? Object.keys(state.servers).filter((h) => state.servers[h].pooled && state.servers[h].weight > 0).sort() : [];
+        statuses.push({ service: path, vs: vsKey(vs), realServers: vs.servers.length, ...(state ? { revision: state.revision } : {}), pooledHosts });
       }
       statuses.sort((a, b) => a.service.localeCompare(b.service));
       // A service whose definition now names another VIP/port/protocol: delete what we put there

@@ -67,9 +67,16 @@ export class Etcd3Kv implements Kv {
   /** The shared library client, for watch.ts, lease.ts and election.ts. */
   readonly client: Etcd3;
 
-  constructor(readonly options: EtcdOptions) {
+  /**
+   * `ownConnection`: never share a TCP connection with another client (grpc-js pools connections
+   * to the same endpoint process-wide by default), so that dropping this client really drops its
+   * connection: the daemon's watches use one, re-opened when a watch stops advancing.
+   */
+  constructor(readonly options: EtcdOptions, conn: { ownConnection?: boolean } = {}) {
     this.user = options.user;
-    this.client = new Etcd3(etcd3Options(options));
+    const opts = etcd3Options(options);
+    if (conn.ownConnection === true) opts.grpcOptions = { ...opts.grpcOptions, 'grpc.use_local_subchannel_pool': 1 };
+    this.client = new Etcd3(opts);
   }
 
   private fail(err: unknown, scope: Omit<ErrorScope, 'endpoint' | 'user'>): StoreError {

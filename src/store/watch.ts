@@ -51,8 +51,10 @@ export class PrefixWatch {
   private stopped = false;
   private backoffMs: number;
   private timer: NodeJS.Timeout | undefined;
+  /** Bumped by every (re)connect: a stream that opens after a newer attempt began is dropped. */
+  private attempt = 0;
 
-  constructor(private readonly kv: Etcd3Kv, readonly prefix: string, fromRevision: number,
+  constructor(private kv: Etcd3Kv, readonly prefix: string, fromRevision: number,
     private readonly handlers: WatchHandlers, private readonly opts: WatchOptions = {}) {
     this.lastSeen = fromRevision - 1;
     this.backoffMs = opts.minBackoffMs ?? 50;
@@ -64,6 +66,26 @@ export class PrefixWatch {
   }
 
   start(): void {
+    void this.connect();
+  }
+
+  /**
+   * Drops the current stream without reporting a disconnection and watches again from the last
+   * delivered revision + 1, on `kv` (a fresh connection) when given: for a stream that stopped
+   * delivering while its connection looks alive (daemon/watch-guard.ts). What the old stream had
+   * not delivered comes as events of the new one; anything it repeats is dropped as on a resume.
+   */
+  restart(kv?: Etcd3Kv): void {
+    if (this.stopped) return;
+    if (kv !== undefined) this.kv = kv;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const s = this.stream;
+    this.stream = undefined;
+    if (s) {
+      s.on('error', () => { /* the cancellation we just asked for */ });
+      s.cancel();
+    }
     void this.connect();
   }
 
@@ -80,14 +102,15 @@ export class PrefixWatch {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
+    const attempt = ++this.attempt;
     let stream: WatchStream;
     try {
       stream = await this.kv.client.watchClient.watch();
     } catch (err) {
-      this.disconnected(err);
+      if (attempt === this.attempt) this.disconnected(err);
       return;
     }
-    if (this.stopped) {
+    if (this.stopped || attempt !== this.attempt) {
       stream.on('error', () => { /* cancelled before use */ });
       stream.cancel();
       return;
@@ -167,24 +190,34 @@ export interface ListWatchHandlers {
 
 export interface ListWatch {
   stop(): Promise<void>;
+  /** The revision up to which the current watch has delivered every event (undefined while listing). */
+  readonly revision: number | undefined;
+  /** Re-establishes the current watch (PrefixWatch.restart), on `kv` when given. */
+  restart(kv?: Etcd3Kv): void;
+}
+
+export interface ListWatchOptions extends WatchOptions {
+  /** The client to watch on (default: the one that lists); read at every (re)start of the watch. */
+  watchKv?: () => Etcd3Kv;
 }
 
 /**
  * Lists `prefix` at revision R, then watches from R+1, so the caller sees every change exactly
  * once after a consistent snapshot. If the watch falls behind a compaction it lists again.
  */
-export async function listThenWatch(kv: Etcd3Kv, prefix: string, handlers: ListWatchHandlers, opts?: WatchOptions): Promise<ListWatch> {
+export async function listThenWatch(kv: Etcd3Kv, prefix: string, handlers: ListWatchHandlers, opts?: ListWatchOptions): Promise<ListWatch> {
   let current: PrefixWatch | undefined;
   let stopped = false;
   const begin = async (): Promise<void> => {
     const r = await kv.range({ key: prefix, prefix: true });
     if (stopped) return;
     handlers.onList(r.kvs, r.revision);
-    current = watchPrefix(kv, prefix, r.revision + 1, {
+    current = watchPrefix(opts?.watchKv?.() ?? kv, prefix, r.revision + 1, {
       onEvents: handlers.onEvents,
       onConnection: handlers.onConnection,
       onError: (err) => {
         if (err instanceof CompactedError && !stopped) {
+          current = undefined;
           begin().catch((e: unknown) => handlers.onError(e instanceof StoreError ? e : new StoreError(String(e), { prefix }, { cause: e })));
         } else {
           handlers.onError(err);
@@ -197,6 +230,12 @@ export async function listThenWatch(kv: Etcd3Kv, prefix: string, handlers: ListW
     async stop() {
       stopped = true;
       await current?.stop();
+    },
+    get revision() {
+      return current?.revision;
+    },
+    restart(k?: Etcd3Kv) {
+      current?.restart(k);
     },
   };
 }

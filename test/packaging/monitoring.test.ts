@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PoolMetrics, SERVER_STATES } from '../../src/api/metrics.js';
 import { AgentMetrics } from '../../src/lvs/agent-metrics.js';
+import { WatchMetrics } from '../../src/api/watch-metrics.js';
 import { ROOT } from '../helpers/poolctl.js';
 import { labelValuesRefs, promqlRefs, type PromqlRefs } from './promql-refs.js';
 
@@ -53,6 +54,8 @@ async function exportedSeries(): Promise<Map<string, Set<string>>> {
   pool.recordTransition(key, 'down');
   pool.recordCouldNotDepool(key);
   pool.setEtcdWatchLag(0.01);
+  // The daemon registers its watch metrics on the same registry (daemon/watch-guard.ts).
+  new WatchMetrics(pool.registry).set('admin', true, 1, 1);
   exported((await pool.render()).body, series);
 
   const agent = new AgentMetrics({ host: 'lvs1001', source: 'etcd', dryRun: false });

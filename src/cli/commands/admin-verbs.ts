@@ -5,6 +5,7 @@ import { ICINGA_ENV } from '../../monitoring/downtime-config.js';
 import { applyAdminChange, reportLines, type AdminPatch } from '../admin-change.js';
 import { withWriteContext, type CliOpts } from '../context.js';
 import { parseServiceFilter, readInventory, resolveHost } from '../inventory.js';
+import { findDepools, otherDepooled, stillDepooledNote } from '../still-depooled.js';
 
 export function parseWeight(text: string): number {
   if (!/^\d+$/.test(text.trim())) throw new UsageError(`bad weight '${text}': a weight is a whole number >= 0`, { weight: text });
@@ -45,7 +46,10 @@ export function verb(name: string) {
         const action = downtimeMs !== undefined ? { schedule: downtimeMs } : 'remove' as const;
         for (const w of await applyDowntime(report, action, ctx.actor, reason)) ctx.out.warn(w);
       }
-      ctx.out.result(reportLines(report), report);
+      // `pool`: where the host is still depooled in the pools this command left alone (item 7 of issue 14).
+      const still = name === 'pool' ? await findDepools(ctx.kv, ctx.keys, otherDepooled(inv, targets)) : [];
+      for (const s of still) ctx.out.info(stillDepooledNote(s));
+      ctx.out.result(reportLines(report), name === 'pool' ? { ...report, stillDepooled: still } : report);
       return 0;
     });
   };

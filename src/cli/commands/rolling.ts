@@ -7,6 +7,7 @@ import { confirmMany } from '../confirm.js';
 import { withContext, type CliOpts } from '../context.js';
 import { parseDowntime } from '../downtime.js';
 import { rollingOperation, splitCommand } from '../rolling.js';
+import { parseConfirmers } from '../confirmers.js';
 import { loadServiceDefs, resolvePool } from '../services.js';
 
 function duration(opts: CliOpts, name: string, fallback: string): number {
@@ -37,6 +38,11 @@ export function verb(name: 'rolling' | 'restart') {
       reason: typeof opts.reason === 'string' ? opts.reason : `poolctl ${name}`,
       downtimeMs: typeof opts.downtime === 'string' ? parseDowntime(opts.downtime) : undefined,
       progress: (line: string) => process.stderr.write(`${line}\n`),
+      confirmers: [
+        ...parseConfirmers('agent', typeof opts.confirmAgents === 'string' ? opts.confirmAgents : undefined),
+        ...parseConfirmers('poold', typeof opts.confirmPoold === 'string' ? opts.confirmPoold : undefined),
+      ],
+      confirmTimeoutMs: duration(opts, 'confirmTimeout', '30s'),
     };
     const svc = resolvePool(await loadServiceDefs(opts), args[0]);
     let hosts = Object.keys(svc.servers).sort();
@@ -55,7 +61,8 @@ export function verb(name: 'rolling' | 'restart') {
         const failed = summary.hosts.find((h) => h.status === 'failed');
         process.stdout.write(summary.ok
           ? `${summary.pool}: ${name} done on ${hosts.length} host(s)\n`
-          : `${summary.pool}: ${name} STOPPED at ${failed?.host} (${failed?.step}): ${failed?.error}\n`);
+          : `${summary.pool}: ${name} STOPPED at ${failed?.host} (${failed?.step}): ${failed?.error}\n` +
+            (failed?.unconfirmed ?? []).map((u) => `  not confirmed by ${u.kind} ${u.url}: ${u.problem}\n`).join(''));
       }
       return summary.ok ? 0 : 1;
     });
