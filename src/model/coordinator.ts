@@ -31,6 +31,8 @@ import { poolAlertOf } from './alerts.js';
 import { alertEffect, countEffects, diffEffects, type DiffServer, type PoolSummary } from './coordinator-effects.js';
 import { canDepool as canDepoolServers, Draft, thresholdNumbers } from './coordinator-settle.js';
 import { thresholdProblem } from './coordinator-threshold.js';
+import { gatesAfter, gatesHold, type Gates } from './coordinator-gates.js';
+import { startFirstRound } from './first-verdict.js';
 import {
   POOLED_VALUES,
   poolName,
@@ -162,6 +164,11 @@ export function createCoordinator(input: StartInput): Transition {
     servers.set(host, s);
   }
   const draft = new Draft(servers, service.depoolThreshold);
+  // Issue 14: only fresh verdicts (not the previous state's) count for the first round.
+  const members = [...servers.values()].filter((s) => s.registered && s.pooledAdmin !== 'inactive').map((s) => s.host);
+  const firstRound = startFirstRound(members, (h) => { const f = own(health, h); return f !== undefined && f.complete !== false; }, at, input.firstRoundTimeoutMs ?? 0);
+  const gates: Gates = gatesAfter({ ...(firstRound ? { firstRound } : {}), ...(input.freeze ? { freeze: input.freeze } : {}) }, { type: 'tick', at }, [], members.length);
+  draft.healthDepoolsHeld = gatesHold(gates, at);
   draft.settle(draft.hosts());
   draft.takeChanges();
   const name = poolName(service);
@@ -198,6 +205,7 @@ export function createCoordinator(input: StartInput): Transition {
     revision: (previous?.revision ?? 0) + 1,
     updatedAt: at,
     counters: countEffects(emptyCounters(), effects),
+    ...gates,
   };
   return { state, effects };
 }
@@ -280,9 +288,12 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
   let updatedAt = state.updatedAt;
   let before: PoolSummary = { threshold: state.depoolThreshold, numbers: draft.numbers() };
   const totalBefore = draft.total;
+  let gates: Gates = { ...(state.firstRound ? { firstRound: state.firstRound } : {}), ...(state.freeze ? { freeze: state.freeze } : {}) };
   for (const event of events) {
     let touched: string[] | string;
     let primary: string | undefined;
+    const isMember = (h: string) => { const s = draft.get(h); return s !== undefined && s.registered && s.pooledAdmin !== 'inactive'; };
+    const wasMember = event.type === 'adminChanged' ? isMember(event.host) : true;
     switch (event.type) {
       case 'adminChanged':
         touched = applyAdmin(draft, state, event.host, event.value, event.at);
@@ -295,6 +306,10 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
       case 'configChanged':
         touched = applyConfig(draft, state, event.service, event.at);
         break;
+      case 'freezeChanged':
+      case 'tick':
+        touched = []; // settling alone applies what the gates held back (step 3 is pool-wide)
+        break;
       default: {
         const never: never = event;
         throw new CoordinatorInputError(`unknown coordinator event ${JSON.stringify(never)}`, { event: never });
@@ -304,9 +319,13 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
       effects.push({ kind: 'ignored', host: primary, reason: touched });
       continue;
     }
+    const added = event.type === 'adminChanged' && !wasMember && isMember(event.host) ? [event.host] : [];
+    const gatesBefore = gates;
+    gates = gatesAfter(gates, event, added, draft.total);
+    draft.healthDepoolsHeld = gatesHold(gates, event.at);
     draft.settle(touched);
     const changed = draft.takeChanges();
-    if (changed.size === 0 && draft.threshold === before.threshold) continue;
+    if (changed.size === 0 && draft.threshold === before.threshold && gates === gatesBefore) continue;
     const after: PoolSummary = { threshold: draft.threshold, numbers: draft.numbers() };
     effects.push(...diffEffects(before, after, changed, (h) => draft.get(h), { primary, announceAdded: true }));
     revision++;
@@ -317,9 +336,11 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
   const alertBefore = poolAlertOf({ name, total: totalBefore, threshold: state.depoolThreshold, pooledDown: state.pooledDown });
   const pooledDown = draft.pooledDownSorted();
   effects.push(...alertEffect(alertBefore, poolAlertOf({ name, total: draft.total, threshold: draft.threshold, pooledDown })));
+  const { firstRound: _fr, freeze: _fz, ...rest } = state; // gates are replaced by the current ones
   return {
     state: {
-      ...state,
+      ...rest,
+      ...gates,
       depoolThreshold: draft.threshold,
       pooledDown,
       servers: draft.finish(),
@@ -388,5 +409,7 @@ export function effectiveState(state: CoordinatorState): PoolState {
     depoolThreshold: state.depoolThreshold,
     servers,
     pooledDown: [...state.pooledDown],
+    ...(state.firstRound ? { firstRound: state.firstRound } : {}),
+    ...(state.freeze ? { freeze: state.freeze } : {}),
   };
 }

@@ -1,4 +1,5 @@
 // Domain types shared by every layer. Pure data: no I/O, no clocks.
+import type { ServiceSafety } from './service-safety.js';
 // Durations are integer milliseconds; times are epoch milliseconds passed in by callers.
 
 /** conftool's admin state. `inactive` removes the host from the pool's total (decommissioned). */
@@ -291,7 +292,7 @@ export interface EffectiveServer {
   findings: Finding[];
 }
 
-export interface PoolState extends ServiceKey {
+export interface PoolState extends ServiceKey, ServiceSafety {
   /** The conftool pool whose hosts these are. */
   pool: PoolRef;
   revision: number;
