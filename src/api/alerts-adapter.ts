@@ -2,6 +2,7 @@
 // which owns every alert text. This file only decides which facts become which causes.
 import { computeAlerts, flappingCause, staleStateCause, type AlertCause, type AlertsResult } from '../model/alerts.js';
 import { isResolverStaleFinding, resolverStaleCause } from '../model/resolver-stale.js';
+import { safetyCauses } from '../model/safety-alerts.js';
 import { poolName, type PoolState } from '../model/types.js';
 import type { PoolView } from './state-view.js';
 
@@ -25,6 +26,7 @@ export function alertsFor(view: PoolView, nowMs: number): AlertsResult {
       const marked = e.flapping.size === 0 ? e.state : withFlapping(e.state, e.flapping);
       const flap = flappingCause(marked, name);
       if (flap) extra.push(flap);
+      extra.push(...safetyCauses(e.state, nowMs)); // issue 14: correlated failure, freeze
     }
     if (e.drift.length > 0) {
       extra.push({

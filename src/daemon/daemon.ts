@@ -27,6 +27,7 @@ import { Mirror, type MirrorHandlers } from './mirror.js';
 import { Observer } from './observer.js';
 import { DriftWatch } from './drift-watch.js';
 import { BridgeV2Runner } from './bridge-v2-runner.js';
+import { freezeHandlers } from './freeze-mirror.js';
 import { electionName, overlappingScopes, scopeName, scopeOfElection, scopesOverlap } from './scope-conflict.js';
 
 export interface DaemonOptions {
@@ -137,6 +138,7 @@ export class Daemon {
     await this.mirror('services', this.keys.servicesPrefix(), this.serviceHandlers());
     await this.mirror('admin', this.keys.poolsPrefix(), this.adminHandlers());
     await this.mirror('health', this.keys.healthPrefix(), this.healthHandlers());
+    await this.mirror('freeze', this.keys.freezePrefix(), freezeHandlers(this.keys, this.data, this.o.log, (sk) => this.inScope(sk), (path) => this.leader?.freezeChanged(path)));
     await this.mirror('election', this.keys.election(electionName('')), this.electionHandlers());
     this.scheduler.start();
     if (this.o.drift?.pybalFile !== undefined || this.o.drift?.icingaFile !== undefined) {

@@ -3,6 +3,7 @@
 // and the published effective state. Plain maps: services, observations and states are keyed by
 // the LVS service's path (dc/name); admin values by the conftool pool's path (dc/cluster/service).
 import { poolOf, poolPath, type ConftoolValue, type Observation, type PoolState, type ServiceDef } from '../model/types.js';
+import type { Freeze } from '../model/coordinator-freeze.js';
 
 export class DaemonData {
   /** LVS service path → definition. Change it through setService/deleteService, which keep byPool. */
@@ -16,6 +17,8 @@ export class DaemonData {
   /** path → host → observer → observation. Health keys are leased, so presence means live. */
   readonly observations = new Map<string, Map<string, Map<string, Observation>>>();
   readonly states = new Map<string, PoolState>();
+  /** LVS service path → its freeze of health depools (issue 14), as stored (expired ones included). */
+  readonly freezes = new Map<string, Freeze>();
   private readonly observerKeys = new Map<string, number>();
 
   setService(path: string, def: ServiceDef): void {

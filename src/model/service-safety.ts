@@ -13,3 +13,11 @@ export interface ServiceSafety {
   /** Present while a large share of the servers fail one check together. */
   correlatedFailure?: CorrelatedFailure;
 }
+
+/** Issue 14's settings of an LVS service (pools/: `correlated_failure_share`, `start_timeout`); ServiceDef extends this. */
+export interface ServiceSafetyDef {
+  /** Share of the servers failing one check within one interval that makes a correlated failure (default 0.5). */
+  correlatedFailureShare?: number;
+  /** How long health depools wait for every server's first verdict (default 2 × (fall × interval + timeout)). */
+  startTimeoutMs?: number;
+}
