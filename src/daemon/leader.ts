@@ -219,7 +219,7 @@ export class Leader {
     if (c === undefined) this.correlated.delete(path);
     else {
       this.correlated.set(path, c);
-      this.d.log.error({ service: path, check: c.check, failed: c.failed, total: c.total }, 'correlated failure: many servers failed one check together');
+      if (before === undefined) this.d.log.error({ service: path, check: c.check, failed: c.failed, total: c.total }, 'correlated failure: many servers failed one check together');
     }
     this.queue.add(path);
   }
