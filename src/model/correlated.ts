@@ -3,15 +3,19 @@
 // made every server fail at once) or a dependency they all share, not the servers. poold says so in
 // /alerts (CRITICAL) and a metric; it does not change what is pooled (the threshold and a freeze do).
 //
-// "Within one interval": each down server's down transition time (its `since`) for that check; the
+// "Within one interval": each down server's down transition time (its `since`) for that check. The
 // servers of one service are checked staggered over one interval, so a cause that starts at T shows
-// as transitions within [T + (fall-1)·interval, T + fall·interval + timeout]. The window is therefore
-// interval + timeout. Pure: state in, verdict out.
+// as transitions within one interval of each other (a timeout shifts them all alike); the window is
+// one interval plus half an interval for scheduling jitter on a busy poold. At least three servers
+// must fail together: two of a small service failing close together is too common to page for.
+// Pure: state in, verdict out.
 import type { CheckDef } from './types.js';
 import { requiredCount } from './coordinator-threshold.js';
 
 /** Default share of a service's servers that must fail one check together (pools/: correlated_failure_share). */
 export const DEFAULT_CORRELATED_SHARE = 0.5;
+/** Fewest servers that make a correlated failure, whatever the share. */
+export const MIN_CORRELATED = 3;
 
 export interface CorrelatedFailure {
   /** The check's name in the definition. */
@@ -43,14 +47,14 @@ export function checkLabel(c: CheckDef): string {
 
 /**
  * The worst correlated failure among `checks`: the check whose failing servers, with down times inside
- * one window, are the most, if they are at least ceil(share × total) and at least two. Else undefined.
+ * one window, are the most, if they are at least ceil(share × total) and at least three. Else undefined.
  */
 export function correlatedFailure(o: { checks: readonly CheckDef[]; share: number; total: number; failing: readonly FailingServer[] }): CorrelatedFailure | undefined {
-  const need = Math.max(2, requiredCount(o.total, o.share));
-  if (o.total < 2 || o.share <= 0) return undefined;
+  const need = Math.max(MIN_CORRELATED, requiredCount(o.total, o.share));
+  if (o.total < MIN_CORRELATED || o.share <= 0) return undefined;
   let best: CorrelatedFailure | undefined;
   for (const c of o.checks) {
-    const windowMs = c.intervalMs + c.timeoutMs;
+    const windowMs = Math.round(c.intervalMs * 1.5);
     const times = o.failing.filter((s) => s.checks.includes(c.name)).map((s) => s.since).sort((a, b) => a - b);
     let most = 0;
     for (let i = 0, j = 0; j < times.length; j++) {

@@ -15,8 +15,9 @@ t.test('8 of 10 fail one check within one interval: correlated, with the text op
     'eqiad/foo_80: correlated failure: 8 of 10 servers failed check http /_info within 1 interval; likely the check or a shared dependency, not the servers');
 });
 
-t.test('the same failures spread over time are not correlated', async (t) => {
+t.test('the same failures spread over time are not correlated (window: 1.5 intervals)', async (t) => {
   t.equal(correlatedFailure({ checks: [info], share: 0.5, total: 10, failing: fail(8, 1000) }), undefined);
+  t.match(correlatedFailure({ checks: [info], share: 0.5, total: 10, failing: fail(8, 200) }), { failed: 8, windowMs: 1500 }, '8 within 1.4 s');
 });
 
 t.test('below the share, or failing different checks, is not correlated', async (t) => {
@@ -26,7 +27,8 @@ t.test('below the share, or failing different checks, is not correlated', async 
   t.ok(correlatedFailure({ checks: [info], share: 0.3, total: 10, failing: fail(3, 10) }), 'a lower share, per service, catches 3 of 10');
 });
 
-t.test('one server of two is never a correlated failure (at least two servers must fail)', async (t) => {
-  t.equal(correlatedFailure({ checks: [info], share: 0.5, total: 2, failing: fail(1, 0) }), undefined);
-  t.ok(correlatedFailure({ checks: [info], share: 0.5, total: 2, failing: fail(2, 0) }));
+t.test('fewer than three servers are never a correlated failure', async (t) => {
+  t.equal(correlatedFailure({ checks: [info], share: 0.5, total: 2, failing: fail(2, 0) }), undefined);
+  t.equal(correlatedFailure({ checks: [info], share: 0.5, total: 4, failing: fail(2, 0) }), undefined);
+  t.ok(correlatedFailure({ checks: [info], share: 0.5, total: 4, failing: fail(3, 0) }));
 });
