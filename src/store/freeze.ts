@@ -6,7 +6,6 @@
 import { InvalidStoredValueError } from '../model/errors.js';
 import type { Freeze } from '../model/coordinator-freeze.js';
 import type { ServiceKey } from '../model/types.js';
-import type { Keys } from './keys.js';
 import type { Kv } from './kv.js';
 import { writeAtomic, type AtomicResult, type WriteOptions } from './write.js';
 
@@ -28,14 +27,6 @@ export function decodeFreeze(key: string, raw: string): Freeze {
 
 export function encodeFreeze(f: Freeze): string {
   return JSON.stringify({ since: f.since, until: f.until, actor: f.actor, reason: f.reason });
-}
-
-/** The freeze stored for a service (expired or not), or undefined. */
-export async function readFreeze(kv: Kv, keys: Keys, sk: ServiceKey): Promise<Freeze | undefined> {
-  const key = keys.freeze(sk);
-  const r = await kv.range({ key });
-  const e = r.kvs[0];
-  return e === undefined ? undefined : decodeFreeze(key, e.value);
 }
 
 /** Sets (or replaces) a freeze, audited. */
