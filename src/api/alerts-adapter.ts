@@ -3,6 +3,7 @@
 import { computeAlerts, flappingCause, staleStateCause, type AlertCause, type AlertsResult } from '../model/alerts.js';
 import { heldCause } from '../model/alerts-hold.js';
 import { isResolverStaleFinding, resolverStaleCause } from '../model/resolver-stale.js';
+import { safetyCauses } from '../model/safety-alerts.js';
 import { poolName, type PoolState } from '../model/types.js';
 import type { PoolView } from './state-view.js';
 
@@ -30,6 +31,7 @@ export function alertsFor(view: PoolView, nowMs: number): AlertsResult {
       if (flap) extra.push(flap);
       const held = heldCause(e.state, name);
       if (held) extra.push(held);
+      extra.push(...safetyCauses(e.state, nowMs)); // issue 14: correlated failure, freeze
     }
     if (e.drift.length > 0) {
       extra.push({

@@ -3,6 +3,7 @@
 //                                with its conftool pool, counts and threshold headroom
 //   GET /v1/pools/:dc/:name      admin, health and effective state per host, with reasons,
 //                                this instance's last verdicts (timings), every observer's view
+import { safetySchemaProperties, safetySummary } from './v1-safety.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { requiredCount } from '../model/coordinator-threshold.js';
 import { UNKNOWN_WRITER } from '../model/alerts-hold.js';
@@ -83,6 +84,7 @@ const poolSummaryProperties = {
   counts: countsSchema,
   threshold: thresholdSchema,
   flapping: { type: 'array', items: { type: 'string' } },
+  ...safetySchemaProperties, // issue 14
   drift: {
     type: 'array',
     items: { type: 'object', required: ['where', 'message'], properties: { where: { type: 'string' }, message: { type: 'string' } } },
@@ -216,6 +218,7 @@ function summary(e: PoolEntry, conflicts: Set<string>, nowMs: number) {
     threshold,
     flapping: [...flapping].sort(),
     drift: e.drift,
+    ...safetySummary(e.state, nowMs), // issue 14
   };
 }
 

@@ -27,6 +27,7 @@ import { byName } from '../model/order.js';
 import type { DriftItem, DriftReport } from '../monitoring/drift.js';
 import { EventBus, type HostSnapshot } from './event-bus.js';
 import type { MetricsSource, PoolMetrics, ServerStateLabel } from './metrics.js';
+import { registerSafetyGauges } from './metrics-safety.js';
 
 export interface CheckVerdict {
   result: CheckResult;
@@ -97,6 +98,7 @@ export class PoolView implements MetricsSource {
     this.events = new EventBus(options.eventBufferSize ?? 1000, options.now ?? Date.now);
     this.metrics = options.metrics ?? null;
     this.metrics?.bindSource(this);
+    if (this.metrics) registerSafetyGauges(this.metrics.registry, () => this.list()); // issue 14
   }
 
   /** Whether pools of this dc are in this view's scope. */

@@ -90,6 +90,14 @@ export function buildProgram(): Command {
     .option('--watch', 'then follow changes as they happen (from poold\'s event stream)')
     .option('--api <url>', 'poold API for --watch (env POOLD_API)', process.env.POOLD_API ?? 'http://127.0.0.1:9090')
     .action(lazy(() => import('./commands/status.js')));
+  // Issue 14: suspend health depools of one LVS service for a while (a broken check, not broken servers).
+  etcdOptions(program.command('freeze <service>').description('hold health depools of an LVS service (dc/name) back for --for (max 24h): failing hosts stay pooled'))
+    .option('--for <duration>', 'how long (e.g. 30m; at most 24h); it ends by itself')
+    .option('--reason <text>', 'why (required); shown in /alerts and the audit log')
+    .action(lazy(async () => ({ run: (await import('./commands/freeze.js')).freezeCommand(false) })));
+  etcdOptions(program.command('unfreeze <service>').description('end a freeze of health depools early'))
+    .option('--reason <text>', 'why; recorded in the audit log')
+    .action(lazy(async () => ({ run: (await import('./commands/freeze.js')).freezeCommand(true) })));
   etcdOptions(program.command('sync [dir]').description('create/update pools in etcd from pools/*.yaml (default ./pools)'))
     .option('--dry-run', 'print the diff, write nothing')
     .option('--reason <text>', 'why; recorded in the audit log')

@@ -32,6 +32,7 @@ import { BridgeV2Runner } from './bridge-v2-runner.js';
 import { WatchGuard } from './watch-guard.js';
 import { WatchMetrics } from '../api/watch-metrics.js';
 import { electionName, scopeName, scopeOfElection, scopesOverlap } from './scope-conflict.js';
+import { freezeHandlers } from './freeze-mirror.js';
 
 export interface DaemonOptions {
   etcd: EtcdOptions;
@@ -165,6 +166,7 @@ export class Daemon {
     await this.mirror('force', this.keys.forcePrefix(), this.forceHandlers());
     await this.mirror('admin', this.keys.poolsPrefix(), this.adminHandlers());
     await this.mirror('health', this.keys.healthPrefix(), this.healthHandlers());
+    await this.mirror('freeze', this.keys.freezePrefix(), freezeHandlers(this.keys, this.data, this.o.log, (sk) => this.inScope(sk), (path) => this.leader?.freezeChanged(path)));
     await this.mirror('election', this.keys.election(electionName('')), this.electionHandlers());
     this.scheduler.start();
     this.watchGuard.start();

@@ -11,6 +11,7 @@ export interface AdminMeta {
   /** Absent when the value was listed (start, re-list): its write time is unknown. */
   seenAt?: number;
 }
+import type { Freeze } from '../model/coordinator-freeze.js';
 
 export class DaemonData {
   /** LVS service path → definition. Change it through setService/deleteService, which keep byPool. */
@@ -34,6 +35,8 @@ export class DaemonData {
   readonly adminMeta = new Map<string, Map<string, AdminMeta>>();
   /** conftool pool path → host → its force marker and the marker's mod revision (store/force-marker.ts). */
   readonly force = new Map<string, Map<string, { marker: ForceMarker; revision: number }>>();
+  /** LVS service path → its freeze of health depools (issue 14), as stored (expired ones included). */
+  readonly freezes = new Map<string, Freeze>();
   private readonly observerKeys = new Map<string, number>();
 
   setService(path: string, def: ServiceDef): void {

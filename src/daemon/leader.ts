@@ -12,12 +12,16 @@ import { compactList } from '../model/compact-list.js';
 import { orderAdminChanges } from '../model/coordinator-hold.js';
 import type { AdminWriters } from './admin-writers.js';
 import { decideHealth, type PreviousVerdict, type QuorumSetting } from '../model/quorum.js';
-import { poolOf, poolPath, type AdminWriter, type ServiceDef, type ServiceKey } from '../model/types.js';
+import { poolOf, poolPath, type AdminWriter, type PoolState, type ServiceDef, type ServiceKey } from '../model/types.js';
 import type { Keys } from '../store/keys.js';
 import type { Kv } from '../store/kv.js';
 import type { DaemonData } from './data.js';
 import type { Logger } from './logger.js';
 import { PublishQueue, type Publication } from './publish-queue.js';
+import { gateDeadline } from '../model/coordinator-gates.js';
+import type { CorrelatedFailure } from '../model/correlated.js';
+import { firstRoundTimeoutMs } from '../model/first-verdict.js';
+import { checksSignature, correlatedOf, coversChecks, GateTimers } from './leader-safety.js';
 
 export interface LeaderDeps {
   kv: Kv;
@@ -50,6 +54,9 @@ interface Pending {
   health: Set<string>;
   /** Writers found for held depools: host → the revision looked up and its writer. */
   writers: Map<string, { revision: number; writer: AdminWriter | null }>;
+  /** Issue 14: the freeze key changed; a first round or freeze ended by time. */
+  freeze?: boolean;
+  tick?: boolean;
 }
 
 export class Leader {
@@ -61,9 +68,14 @@ export class Leader {
   private readonly queue: PublishQueue;
   private tickScheduled = false;
   private active = false;
+  /** Issue 14: wake-ups when gates end, the correlated failure per service, the checks each coordinator was built for. */
+  private readonly gateTimers: GateTimers;
+  private readonly correlated = new Map<string, CorrelatedFailure>();
+  private readonly checksSig = new Map<string, string>();
 
   constructor(private readonly d: LeaderDeps) {
     this.queue = this.createPublishQueue();
+    this.gateTimers = new GateTimers(d.now);
   }
 
   get isActive(): boolean {
@@ -88,6 +100,9 @@ export class Leader {
     this.pending.clear();
     this.removed.clear();
     this.queue.clear();
+    this.gateTimers.clear();
+    this.correlated.clear();
+    this.checksSig.clear();
   }
 
   /** An LVS service's definition appeared, changed or went away. */
@@ -108,7 +123,19 @@ export class Leader {
       this.coordinators.delete(path);
       this.pending.delete(path);
       this.rebuild(path);
+    } else if (this.checksSig.get(path) !== checksSignature(def)) {
+      // Issue 14: other checks mean every server needs a fresh (first) verdict; start over from the
+      // current state, so nothing flaps meanwhile.
+      this.coordinators.delete(path);
+      this.pending.delete(path);
+      this.rebuild(path, effectiveState(state));
     } else this.enqueue(path).config = true;
+  }
+
+  /** Issue 14: an LVS service's freeze was set, replaced or deleted. */
+  freezeChanged(path: string): void {
+    if (!this.active || !this.coordinators.has(path)) return;
+    this.enqueue(path).freeze = true;
   }
 
   /** A conftool value changed: every LVS service over that pool sees it. */
@@ -160,22 +187,25 @@ export class Leader {
       if (state === undefined || def === undefined) continue;
       const at = this.d.now();
       const events: CoordinatorEvent[] = [];
-      if (p.config) events.push({ type: 'configChanged', at, service: def });
+      const timeout = firstRoundTimeoutMs(def);
+      if (p.config) events.push({ type: 'configChanged', at, service: def, firstRoundTimeoutMs: timeout });
+      if (p.freeze === true) events.push({ type: 'freezeChanged', at, freeze: this.d.data.freezes.get(path) ?? null });
       const admin = this.d.data.adminOf(def);
       // In order of their etcd revision: first come, first depooled (coordinator-hold.ts R2).
       const pool = poolPath(poolOf(def));
       const meta = this.d.data.adminMeta.get(pool);
       const changes = orderAdminChanges([...p.admin].map((host) => ({ host, revision: meta?.get(host)?.revision })));
       for (const { host, revision } of changes) {
-        events.push({ type: 'adminChanged', at, host, value: admin?.get(host) ?? null, revision, force: this.d.data.forceOf(pool, host) });
+        events.push({ type: 'adminChanged', at, host, value: admin?.get(host) ?? null, revision, force: this.d.data.forceOf(pool, host), firstRoundTimeoutMs: timeout });
       }
       for (const [host, w] of p.writers) events.push({ type: 'adminWriter', at, host, revision: w.revision, writer: w.writer });
       for (const host of p.health) {
         const prev = state.servers.get(host);
         const h = this.decide(path, host, prev && { up: prev.up, reason: prev.reason });
         if (h === undefined) continue;
-        events.push({ type: 'healthChanged', at: h.at, host, up: h.up, reason: h.reason, flapping: h.flapping, findings: h.findings });
+        events.push({ type: 'healthChanged', at: h.at, host, up: h.up, reason: h.reason, flapping: h.flapping, findings: h.findings, complete: h.complete });
       }
+      if (p.tick === true) events.push({ type: 'tick', at });
       if (events.length > 0) this.apply(path, events);
     }
   }
@@ -185,10 +215,29 @@ export class Leader {
     const obs = [...(this.d.data.observations.get(path)?.get(host)?.values() ?? [])];
     const v = decideHealth(obs, this.d.data.liveObservers(), prev, { quorum: this.d.quorum });
     if (v === null || !v.decided) return undefined;
-    return { up: v.up, reason: v.reason, at: v.at, flapping: v.flapping, findings: v.findings };
+    const def = this.d.data.services.get(path);
+    const complete = def === undefined || coversChecks(obs, this.d.data.liveObservers(), def);
+    return { up: v.up, reason: v.reason, at: v.at, flapping: v.flapping, findings: v.findings, complete };
   }
 
-  private rebuild(path: string): void {
+  /** Issue 14, after every change of a coordinator: wake it when a gate ends; republish when its correlated failure changed. */
+  private afterChange(path: string, state: CoordinatorState): void {
+    this.gateTimers.schedule(path, gateDeadline(state), () => {
+      if (this.active && this.coordinators.has(path)) this.enqueue(path).tick = true;
+    });
+    const def = this.d.data.services.get(path);
+    const c = def && correlatedOf(state, def, this.d.data.observations.get(path), this.d.data.liveObservers());
+    const before = this.correlated.get(path);
+    if (JSON.stringify(c) === JSON.stringify(before)) return;
+    if (c === undefined) this.correlated.delete(path);
+    else {
+      this.correlated.set(path, c);
+      if (before === undefined) this.d.log.error({ service: path, check: c.check, failed: c.failed, total: c.total }, 'correlated failure: many servers failed one check together');
+    }
+    this.queue.add(path);
+  }
+
+  private rebuild(path: string, previousState?: PoolState): void {
     const service = this.d.data.services.get(path);
     if (service === undefined) return;
     const admin = Object.fromEntries(this.d.data.adminOf(service) ?? []);
@@ -207,11 +256,16 @@ export class Leader {
       if (f !== null) forced[host] = f;
     }
     try {
-      const t = createCoordinator({ at: this.d.now(), service, admin, previous: this.d.data.states.get(path), health, adminRevisions, forced });
+      const t = createCoordinator({
+        at: this.d.now(), service, admin, previous: previousState ?? this.d.data.states.get(path), health, adminRevisions, forced,
+        firstRoundTimeoutMs: firstRoundTimeoutMs(service), freeze: this.d.data.freezes.get(path),
+      });
       this.coordinators.set(path, t.state);
+      this.checksSig.set(path, checksSignature(service));
       this.d.onEffects?.(service, t.effects);
       this.markDirty(path);
       this.findWriters(path, service, t.state);
+      this.afterChange(path, t.state);
     } catch (err) {
       this.d.log.error({ err, service: path }, 'cannot coordinate LVS service; its published state is left as it is');
     }
@@ -227,6 +281,7 @@ export class Leader {
       if (t.state.revision !== state.revision) this.queue.add(path);
       const def = this.d.data.services.get(path);
       if (def !== undefined) this.findWriters(path, def, t.state);
+      this.afterChange(path, t.state);
     } catch (err) {
       // A batch is all or nothing: retry its events one by one, so one bad event (e.g. an unusable
       // admin value) does not drop the others.
@@ -280,7 +335,10 @@ export class Leader {
   private publication(path: string): Publication | undefined {
     if (!this.active) return undefined;
     const state = this.coordinators.get(path);
-    if (state !== undefined) return { etcdKey: this.d.keys.state(state), value: JSON.stringify(effectiveState(state)) };
+    if (state !== undefined) {
+      const c = this.correlated.get(path);
+      return { etcdKey: this.d.keys.state(state), value: JSON.stringify({ ...effectiveState(state), ...(c ? { correlatedFailure: c } : {}) }) };
+    }
     const gone = this.removed.get(path);
     // A pool defined again meanwhile is not deleted.
     if (gone !== undefined && !this.d.data.services.has(path)) return { etcdKey: this.d.keys.state(gone), value: null };

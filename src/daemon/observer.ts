@@ -104,7 +104,10 @@ export class Observer {
       ? findings.length > 0 ? findings.map((f) => f.message).join('; ') : 'ok'
       : down.map(([name, s]) => `${name}: ${s.health!.message}`).join('; ');
     const code = up ? 'ok' : down[0][1].health!.code;
-    const signature = JSON.stringify([up, code, reason, flapping, findings.map((f) => f.code)]);
+    // The check names too: after a definition adds a check, the observation that covers it is a
+    // host's first verdict for the new definition (issue 14), so it must be published even when the
+    // verdict itself did not change.
+    const signature = JSON.stringify([up, code, reason, flapping, findings.map((f) => f.code), slots.map(([name]) => name)]);
     if (signature === agg.published) return;
     agg.published = signature;
     const obs: Observation = {

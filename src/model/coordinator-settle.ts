@@ -63,6 +63,8 @@ export class Draft {
   private readonly servers: Map<string, ServerState>;
   private sorted = true;
   threshold: number;
+  /** Issue 14: an unfinished first round or a freeze holds health depools back (coordinator-gates.ts): step 3 is skipped. */
+  healthDepoolsHeld = false;
   total = 0;
   enabled = 0;
   upEnabled = 0;
@@ -145,7 +147,7 @@ export class Draft {
     const required = requiredCount(this.total, this.threshold);
     // Step 3. Depooling a down server changes neither upEnabled nor required, so every pooled-down
     // server leaves and the order does not matter (diffEffects orders the changed hosts itself).
-    if (this.upEnabled >= required && this.pooledDown.size > 0) {
+    if (!this.healthDepoolsHeld && this.upEnabled >= required && this.pooledDown.size > 0) {
       for (const host of [...this.pooledDown]) this.setPooled(host, false);
     }
     // Step 4. Pooled implies enabled, so there are candidates exactly when enabled > pooled.

@@ -3,6 +3,8 @@
 // pooled from admin state (conftool), health and the depool threshold (ARCHITECTURE.md §6).
 import { PooldError } from './errors.js';
 import type { AdminHoldInfo, AdminWriter, ConftoolValue, Finding, PoolRef, PoolState, Pooled, ServiceDef, ServiceKey } from './types.js';
+import type { Freeze } from './coordinator-freeze.js';
+import type { FirstRound } from './first-verdict.js';
 
 /** An event the coordinator cannot apply (wrong pool, threshold out of range, bad admin value). */
 export class CoordinatorInputError extends PooldError {}
@@ -62,6 +64,10 @@ export interface CoordinatorState extends ServiceKey {
   revision: number;
   updatedAt: number;
   counters: CoordinatorCounters;
+  /** Issue 14: servers still without a first verdict hold health depools back (first-verdict.ts). */
+  firstRound?: FirstRound;
+  /** Issue 14: an operator's freeze of health depools (coordinator-freeze.ts). */
+  freeze?: Freeze;
 }
 
 /** Health as known before a (re)start, so that a restart does not flap the pool. */
@@ -71,6 +77,8 @@ export interface HealthInput {
   at: number;
   flapping?: boolean;
   findings?: Finding[];
+  /** False when the observations behind it do not cover every check of the definition (not a first verdict). */
+  complete?: boolean;
 }
 
 export interface StartInput {
@@ -86,6 +94,10 @@ export interface StartInput {
   adminRevisions?: Record<string, number>;
   /** Hosts whose current conftool write carries a force marker (same revision), with its writer. */
   forced?: Record<string, AdminWriter>;
+  /** Issue 14: hold health depools until every server has a fresh verdict or this long has passed (absent/0: no gate). */
+  firstRoundTimeoutMs?: number;
+  /** Issue 14: a freeze of health depools in force (from etcd). */
+  freeze?: Freeze;
 }
 
 /** One held or forced admin depool (published as EffectiveServer.adminHold). */
@@ -99,7 +111,7 @@ export type CoordinatorEvent =
    * A conftool entry was written (value) or deleted (null). `revision` is the write's etcd mod
    * revision; `force` is the writer named by a force marker written in the same transaction.
    */
-  | { type: 'adminChanged'; at: number; host: string; value: ConftoolValue | null; revision?: number; force?: AdminWriter | null }
+  | { type: 'adminChanged'; at: number; host: string; value: ConftoolValue | null; revision?: number; force?: AdminWriter | null; firstRoundTimeoutMs?: number }
   /** Who wrote the admin value of `host` at `revision` (null: no audit record). Ignored unless it is the held/forced write. */
   | { type: 'adminWriter'; at: number; host: string; revision: number; writer: AdminWriter | null }
   | {
@@ -110,9 +122,15 @@ export type CoordinatorEvent =
       reason: string;
       flapping?: boolean;
       findings?: Finding[];
+      /** False: the observations do not cover every check of the definition yet (not a first verdict). */
+      complete?: boolean;
     }
   /** The service definition changed: threshold, servers listed, weights of unregistered servers. */
-  | { type: 'configChanged'; at: number; service: ServiceDef };
+  | { type: 'configChanged'; at: number; service: ServiceDef; firstRoundTimeoutMs?: number }
+  /** Issue 14: a freeze was set (or replaced) or ended early (null). */
+  | { type: 'freezeChanged'; at: number; freeze: Freeze | null }
+  /** Issue 14: time passed (a first round's deadline or a freeze's end): re-settle. */
+  | { type: 'tick'; at: number };
 
 /** Why a server left the pool. */
 export type DepoolCause = 'down' | 'admin' | 'removed';

@@ -33,6 +33,8 @@ import { alertEffect, countEffects, diffEffects, type DiffServer, type PoolSumma
 import { canDepool as canDepoolServers, Draft, thresholdNumbers } from './coordinator-settle.js';
 import { thresholdProblem } from './coordinator-threshold.js';
 import { admitAdmin, holdInfo, pendingDepoolsAtStart, releaseHolds, setWriter } from './coordinator-hold.js';
+import { gatesAfter, gatesHold, type Gates } from './coordinator-gates.js';
+import { startFirstRound } from './first-verdict.js';
 import {
   POOLED_VALUES,
   poolName,
@@ -206,6 +208,11 @@ function createBase(input: StartInput): Transition {
     servers.set(host, s);
   }
   const draft = new Draft(servers, service.depoolThreshold);
+  // Issue 14: only fresh verdicts (not the previous state's) count for the first round.
+  const members = [...servers.values()].filter((s) => s.registered && s.pooledAdmin !== 'inactive').map((s) => s.host);
+  const firstRound = startFirstRound(members, (h) => { const f = own(health, h); return f !== undefined && f.complete !== false; }, at, input.firstRoundTimeoutMs ?? 0);
+  const gates: Gates = gatesAfter({ ...(firstRound ? { firstRound } : {}), ...(input.freeze ? { freeze: input.freeze } : {}) }, { type: 'tick', at }, [], members.length);
+  draft.healthDepoolsHeld = gatesHold(gates, at);
   draft.settle(draft.hosts());
   draft.takeChanges();
   const name = poolName(service);
@@ -242,6 +249,7 @@ function createBase(input: StartInput): Transition {
     revision: (previous?.revision ?? 0) + 1,
     updatedAt: at,
     counters: countEffects(emptyCounters(), effects),
+    ...gates,
   };
   return { state, effects };
 }
@@ -326,9 +334,12 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
   let updatedAt = state.updatedAt;
   let before: PoolSummary = { threshold: state.depoolThreshold, numbers: draft.numbers() };
   const totalBefore = draft.total;
+  let gates: Gates = { ...(state.firstRound ? { firstRound: state.firstRound } : {}), ...(state.freeze ? { freeze: state.freeze } : {}) };
   for (const event of events) {
     let touched: string[] | string;
     let primary: string | undefined;
+    const isMember = (h: string) => { const s = draft.get(h); return s !== undefined && s.registered && s.pooledAdmin !== 'inactive'; };
+    const wasMember = event.type === 'adminChanged' ? isMember(event.host) : true;
     switch (event.type) {
       case 'adminChanged': {
         const n = effects.length;
@@ -354,6 +365,10 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
       case 'configChanged':
         touched = applyConfig(draft, state, event.service, event.at);
         break;
+      case 'freezeChanged':
+      case 'tick':
+        touched = []; // settling alone applies what the gates held back (step 3 is pool-wide)
+        break;
       default: {
         const never: never = event;
         throw new CoordinatorInputError(`unknown coordinator event ${JSON.stringify(never)}`, { event: never });
@@ -363,13 +378,17 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
       effects.push({ kind: 'ignored', host: primary, reason: touched });
       continue;
     }
+    const added = event.type === 'adminChanged' && !wasMember && isMember(event.host) ? [event.host] : [];
+    const gatesBefore = gates;
+    gates = gatesAfter(gates, event, added, draft.total);
+    draft.healthDepoolsHeld = gatesHold(gates, event.at);
     draft.settle(touched);
     if (holds.size > 0) {
       const released = releaseHolds(draft, holds, (host, value) => draft.settle(applyAdmin(draft, state, host, value, event.at) as string[]), effects);
       if (released.length > 0) holdsChanged = true;
     }
     const changed = draft.takeChanges();
-    if (changed.size === 0 && draft.threshold === before.threshold) {
+    if (changed.size === 0 && draft.threshold === before.threshold && gates === gatesBefore) {
       if (holdsChanged) {
         revision++;
         updatedAt = event.at;
@@ -388,9 +407,11 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
   const alertBefore = poolAlertOf({ name, total: totalBefore, threshold: state.depoolThreshold, pooledDown: state.pooledDown });
   const pooledDown = draft.pooledDownSorted();
   effects.push(...alertEffect(alertBefore, poolAlertOf({ name, total: draft.total, threshold: draft.threshold, pooledDown })));
+  const { firstRound: _fr, freeze: _fz, ...rest } = state; // gates are replaced by the current ones
   return {
     state: {
-      ...state,
+      ...rest,
+      ...gates,
       depoolThreshold: draft.threshold,
       pooledDown,
       servers: draft.finish(),
@@ -442,5 +463,7 @@ export function effectiveState(state: CoordinatorState): PoolState {
     depoolThreshold: state.depoolThreshold,
     servers,
     pooledDown: [...state.pooledDown],
+    ...(state.firstRound ? { firstRound: state.firstRound } : {}),
+    ...(state.freeze ? { freeze: state.freeze } : {}),
   };
 }

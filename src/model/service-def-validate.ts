@@ -43,6 +43,10 @@ export function validateServiceDef(key: string, raw: unknown): ServiceDef {
     });
   }
   if (!isObj(raw.flapping)) problems.push('flapping must be an object');
+  // Issue 14 (optional): correlated-failure share and first-round start timeout.
+  const share = raw.correlatedFailureShare;
+  need(share === undefined || (typeof share === 'number' && share > 0 && share <= 1), 'correlatedFailureShare must be a number in (0, 1]');
+  need(raw.startTimeoutMs === undefined || (typeof raw.startTimeoutMs === 'number' && Number.isInteger(raw.startTimeoutMs) && raw.startTimeoutMs >= 0), 'startTimeoutMs must be a whole number >= 0');
   if (!isObj(raw.servers)) problems.push('servers must be an object');
   else {
     for (const [h, s] of Object.entries(raw.servers)) {

@@ -1,4 +1,5 @@
 // Domain types shared by every layer. Pure data: no I/O, no clocks.
+import type { ServiceSafety, ServiceSafetyDef } from './service-safety.js';
 // Durations are integer milliseconds; times are epoch milliseconds passed in by callers.
 
 /** conftool's admin state. `inactive` removes the host from the pool's total (decommissioned). */
@@ -173,7 +174,7 @@ export interface DriftAck {
 }
 
 /** One LVS service, normalized (defaults applied, durations in ms). Stored as JSON under /poold/v1/services/<dc>/<name>. */
-export interface ServiceDef extends ServiceKey {
+export interface ServiceDef extends ServiceKey, ServiceSafetyDef {
   /**
    * The catalog service this section belongs to (the name before `_<port>`); config-master serves its
    * server list at /pybal/<dc>/<catalog>. Several sections (one per VIP label) may share it.
@@ -316,7 +317,7 @@ export interface AdminHoldInfo {
   writer?: AdminWriter | null;
 }
 
-export interface PoolState extends ServiceKey {
+export interface PoolState extends ServiceKey, ServiceSafety {
   /** The conftool pool whose hosts these are. */
   pool: PoolRef;
   revision: number;

@@ -3,6 +3,7 @@
 //   <poold>/services/<dc>/<name>                      LVS service definition (a PyBal section)
 //   <poold>/health/<dc>/<name>/<host>/<observer>      leased observation of one host for one LVS service
 //   <poold>/state/<dc>/<name>                         leader's effective state of one LVS service
+//   <poold>/freeze/<dc>/<name>                        an operator's freeze of health depools (store/freeze.ts)
 //   <poold>/audit/<sortable id>                               audit records
 //   <poold>/force/<dc>/<cluster>/<service>/<host>             force marker of the host's current admin write
 //   <poold>/election/<name>                                   leader election
@@ -118,6 +119,20 @@ export class Keys {
 
   parseState(key: string): ServiceKey | undefined {
     const p = tail(key, this.statePrefix(), 2);
+    return p && { dc: p[0], name: p[1] };
+  }
+
+  /** Issue 14: freezes of health depools, one per LVS service. */
+  freezePrefix(): string {
+    return `${this.roots.poold}/freeze/`;
+  }
+
+  freeze(k: ServiceKey): string {
+    return `${this.freezePrefix()}${lvsPath(k)}`;
+  }
+
+  parseFreeze(key: string): ServiceKey | undefined {
+    const p = tail(key, this.freezePrefix(), 2);
     return p && { dc: p[0], name: p[1] };
   }
 

@@ -382,6 +382,12 @@ function renderWarnings() {
     if (p.counts?.pooledDown > 0) items.push(['bad', `${name}: ${p.counts.pooledDown} down host(s) kept pooled by the depool threshold`]);
     else if (p.threshold && p.threshold.headroom === 0) items.push(['warn', `${name}: no headroom: one more failure and the threshold stops depooling`]);
     if (p.pybalNameConflict) items.push(['warn', `${name}: PyBal name ${p.pybalName} is shared with another pool in scope`]);
+    // Issue 14: correlated failure, a freeze of health depools, an unfinished first round.
+    const cf = p.correlatedFailure;
+    if (cf) items.push(['bad', `${name}: correlated failure: ${cf.failed} of ${cf.total} servers failed check ${cf.label} within 1 interval; likely the check or a shared dependency, not the servers`]);
+    const fz = p.freeze;
+    if (fz) items.push(['warn', `${name}: health depools frozen by ${fz.actor} until ${new Date(fz.until).toISOString().replace(/\.\d+Z$/, 'Z')}: ${fz.reason}`]);
+    if (p.firstRound && p.firstRound !== 'done') items.push(['warn', `${name}: first round ${p.firstRound}: health depools wait for every server's first verdict`]);
   }
   const box = document.getElementById('warnings');
   box.hidden = items.length === 0;
@@ -402,7 +408,9 @@ function headroomCell(p) {
 function poolStatus(p) {
   if (!p.revision && p.revision !== 0) return badge('muted', 'no state yet');
   if (p.stale) return badge('bad', 'stale');
+  if (p.correlatedFailure) return badge('bad', 'correlated failure');
   if (p.counts.pooledDown > 0) return badge('bad', 'down but pooled');
+  if (p.freeze) return badge('warn', 'frozen');
   if (p.drift?.length) return badge('bad', 'drift');
   if (p.flapping?.length) return badge('warn', 'flapping');
   if (p.counts.up < p.counts.total) return badge('warn', 'degraded');

@@ -9,6 +9,7 @@ import { poolPath, servicePath, type AdminHoldInfo } from '../../model/types.js'
 import { withContext, type CliOpts } from '../context.js';
 import { byKey, parseServiceFilter, readInventory, servicesOverPool, type HostEntry, type Inventory } from '../inventory.js';
 import { table } from '../output.js';
+import { readFreezes, safetyNotes } from '../status-safety.js';
 
 export interface StatusRow {
   dc: string;
@@ -73,13 +74,14 @@ function tableOf(r: StatusRow): string {
 
 const yn = (b: boolean | null, yes: string, no: string) => (b === null ? '?' : b ? yes : no);
 
-export function statusLines(rows: StatusRow[]): string[] {
+export function statusLines(rows: StatusRow[], notes: (r: StatusRow) => string[] = () => []): string[] {
   const lines: string[] = [];
   const pools = [...new Set(rows.map(tableOf))];
   for (const p of pools) {
     const rs = rows.filter((r) => tableOf(r) === p);
     if (lines.length > 0) lines.push('');
     lines.push(`${p}:`);
+    for (const n of notes(rs[0])) lines.push(`  ${n}`); // issue 14: freeze, correlated failure, first round
     lines.push(...table(['HOST', 'ADMIN', 'WEIGHT', 'UP', 'POOLED', 'REASON'],
       rs.map((r) => [r.host, r.admin, String(r.weight ?? '?'), yn(r.up, 'up', 'down'), yn(r.pooled, 'pooled', 'not pooled'), r.reason])).map((l) => `  ${l}`));
   }
@@ -88,8 +90,16 @@ export function statusLines(rows: StatusRow[]): string[] {
 
 export async function run(args: string[], opts: CliOpts): Promise<number> {
   const rows = await withContext(opts, async (ctx) => {
-    const r = statusRows(await readInventory(ctx), args[0]);
-    ctx.out.result(statusLines(r), r);
+    const inv = await readInventory(ctx);
+    const r = statusRows(inv, args[0]);
+    const freezes = await readFreezes(ctx);
+    const now = Date.now();
+    const notes = (row: StatusRow) => {
+      if (row.lvsService === null) return [];
+      const path = `${row.dc}/${row.lvsService}`;
+      return safetyNotes(path, inv.states.get(path), freezes.get(path), now);
+    };
+    ctx.out.result(statusLines(r, notes), r);
     return r;
   });
   if (opts.watch !== true) return 0;

@@ -70,6 +70,9 @@ export interface RawService {
   cluster?: string;
   lvs: { ip: string; port: number; protocol?: 'tcp' | 'udp'; scheduler?: string; method?: 'g' | 'i' | 'm'; bgp?: boolean; drain?: string };
   depool_threshold?: number;
+  /** Issue 14: see pools.schema.json. */
+  correlated_failure_share?: number;
+  start_timeout?: string;
   checks: RawCheck[];
   flapping?: { transitions?: number; window?: string };
   monitoring?: { notes?: string; contact_groups?: string[] };
@@ -227,6 +230,9 @@ export function normalizeService(dc: string, key: string, raw: RawService, serve
     monitoring,
     servers,
   };
+  // Issue 14: only when set, so definitions without them stay byte-identical (defaults apply at use).
+  if (raw.correlated_failure_share !== undefined) def.correlatedFailureShare = raw.correlated_failure_share;
+  if (raw.start_timeout !== undefined) def.startTimeoutMs = ms(raw.start_timeout, 0);
   if (raw.drift_ack !== undefined) def.driftAcks = raw.drift_ack.map((a) => ({ kind: a.kind, reason: a.reason }));
   return def;
 }
