@@ -83,9 +83,15 @@ t.test('a freeze keeps failing servers pooled until it ends; admin changes still
   t.same(effectiveState(tr.state).freeze, freeze);
   tr = run(tr.state, [down(A, 1100), down(B, 1100), down(C, 1200)]);
   t.same(pooledHosts(tr.state), H, 'every host stays pooled while frozen');
-  tr = applyEvent(tr.state, { type: 'adminChanged', host: D, value: { weight: 10, pooled: 'no' }, at: 1300 });
-  t.same(pooledHosts(tr.state), [A, B, C], 'an admin depool applies during a freeze');
+  // A (down, kept pooled only by the freeze) does not serve, so its admin depool is not held either
+  // (coordinator-hold.ts): it applies at once. (Depooling D, the one serving host, would be held.)
+  tr = applyEvent(tr.state, { type: 'adminChanged', host: A, value: { weight: 10, pooled: 'no' }, at: 1300 });
+  t.same(pooledHosts(tr.state), [B, C, D], 'an admin depool applies during a freeze');
+  tr = applyEvent(tr.state, { type: 'adminChanged', host: D, value: { weight: 10, pooled: 'no' }, at: 1350 });
+  t.same(pooledHosts(tr.state), [B, C, D], 'the depool of the last serving host is held, freeze or not');
+  t.equal(tr.state.holds?.get(D)?.status, 'held');
   tr = applyEvent(tr.state, { type: 'adminChanged', host: D, value: { weight: 10, pooled: 'yes' }, at: 1400 });
+  tr = applyEvent(tr.state, { type: 'adminChanged', host: A, value: { weight: 10, pooled: 'yes' }, at: 1400 });
   tr = applyEvent(tr.state, tick(6000));
   t.equal(tr.state.freeze, undefined, 'expired');
   t.same(pooledHosts(tr.state), [D], 'threshold rules again: 1 up of 4 >= ceil(4 × .25)');
