@@ -227,7 +227,13 @@ async function main(): Promise<void> {
     // Depool latency: to poold's /pools/<section>/<host>, and to the LVS agent's ipvsadm -R.
     const def = site.services.find((s) => s.name === SECTION)!;
     const hosts = Object.keys(def.servers);
-    const ipvs = { FAKE_IPVSADM_STATE: join(dir, 'ipvs.json'), FAKE_IPVSADM_LOG: join(dir, 'ipvsadm.log') };
+    const ipvs = { FAKE_IPVSADM_STATE: join(dir, 'ipvs.json'), FAKE_IPVSADM_LOG: join(dir, 'ipvsadm.log'), FAKE_IPVSADM_BIN: FAKE, STAMP_LOG: join(dir, 'stamps.log') };
+    // As bench/lvs: ipvsadm fronted by stamp-front.c (compiled here; the shell front without cc), which
+    // stamps when `ipvsadm -R` has its input, i.e. when a real ipvsadm would start applying.
+    const front = join(dir, 'stamp-front');
+    const cc = spawnSync('cc', ['-O2', '-Wall', '-o', front, join(REPO, 'bench', 'lvs', 'stamp-front.c')], { encoding: 'utf8' });
+    const FRONT = cc.status === 0 ? front : join(REPO, 'bench', 'lvs', 'stamping-ipvsadm.sh');
+    const stamps = (): number[] => readFileSync(ipvs.STAMP_LOG, 'utf8').trim().split('\n').map((l) => Number(BigInt(l) / 1000n) / 1000);
     const alone: number[] = [];
     for (let i = 0; i < 10; i++) {
       const ts = performance.now();
@@ -239,7 +245,7 @@ async function main(): Promise<void> {
     const firstApplied = new Promise<void>((res) => (first = res));
     const agent = await runAgent({
       host: 'lvs-bench', services: [`eqiad/${SECTION}`], source: { kind: 'etcd', etcd: { endpoints: etcd.endpoints } },
-      ipvsadmPath: FAKE, ipvsadmEnv: ipvs, periodMs: 600_000, listen: false, log: () => undefined,
+      ipvsadmPath: FRONT, ipvsadmEnv: ipvs, periodMs: 600_000, listen: false, log: () => undefined,
       onReport: (r) => { if (r.result === 'applied' || r.result === 'noop') first?.(); waiter?.(r); },
     });
     cleanup.push(() => agent.stop());
@@ -249,6 +255,7 @@ async function main(): Promise<void> {
     const visible: number[] = [];
     const written: number[] = [];
     const applied: number[] = [];
+    const received: number[] = [];
     const reconcile: number[] = [];
     for (let i = 0; i < WARMUP + TRIALS; i++) {
       const host = hosts[i % hosts.length]!;
@@ -278,6 +285,7 @@ async function main(): Promise<void> {
         written.push(tw - ts);
         visible.push(tv - ts);
         applied.push(entry.at - ta);
+        received.push(stamps().at(-1)! - ta);
         reconcile.push(rep.startedAt - ta);
       }
     }
@@ -286,10 +294,11 @@ async function main(): Promise<void> {
       loadavg: loadavg().map((x) => Math.round(x * 100) / 100), node: process.version,
       importMs: Math.round(site.importMs), syncMs: Math.round(sync.ms), publishedMs: Math.round(publishedMs), judgedMs: Math.round(judgedMs), down: down.length,
       steady,
-      depoolWrittenMs: stats(written), depoolVisibleMs: stats(visible), agentReconcileStartMs: stats(reconcile), agentAppliedMs: stats(applied), standinAloneMs: stats(alone),
+      depoolWrittenMs: stats(written), depoolVisibleMs: stats(visible), agentReconcileStartMs: stats(reconcile), agentReceivedMs: stats(received), agentAppliedMs: stats(applied), standinAloneMs: stats(alone),
     };
     console.log(`depool → /pools/${SECTION} (${TRIALS} trials, t0 = poolctl's work after start-up): written p50 ${result.depoolWrittenMs.p50} p99 ${result.depoolWrittenMs.p99}; visible p50 ${result.depoolVisibleMs.p50} p99 ${result.depoolVisibleMs.p99} max ${result.depoolVisibleMs.max} ms`);
-    console.log(`depool → LVS agent (etcd mode) ipvsadm -R applied: p50 ${result.agentAppliedMs.p50} p99 ${result.agentAppliedMs.p99} ms (reconcile started p50 ${result.agentReconcileStartMs.p50} p99 ${result.agentReconcileStartMs.p99}; the Node stand-in alone p50 ${result.standinAloneMs.p50}); PyBal polling config-master every 1 s: 0-1000 ms, ~500 median`);
+    console.log(`depool → LVS agent (etcd mode), ms from t0: ipvsadm -R received p50 ${result.agentReceivedMs.p50} p99 ${result.agentReceivedMs.p99}; reconcile started p50 ${result.agentReconcileStartMs.p50} p99 ${result.agentReconcileStartMs.p99}; applied by the Node stand-in p50 ${result.agentAppliedMs.p50} p99 ${result.agentAppliedMs.p99} (the stand-in alone p50 ${result.standinAloneMs.p50}; ipvsadm front: ${FRONT.endsWith('.sh') ? 'shell' : 'compiled'})`);
+    console.log('  peer: PyBal polling config-master every 1 s sees a depool after 0-1000 ms (~500 ms median), before its own ipvsadm call');
     console.log(`load average ${result.loadavg.join(' ')}`);
     if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
   } finally {

@@ -15,7 +15,7 @@ import { ASSUMED_UP_REASON } from '../../src/model/coordinator.js';
 import type { PoolState } from '../../src/model/types.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import type { BackendSpec } from '../../src/sim/behaviours.js';
-import { json, lines, poolctl, poolsDir, spawnPoold, stopPoold, text, waitFor } from '../daemon/harness.js';
+import { json, lines, poolctl, poolsDir, spawnPoold, stopPoold, type PooldProcess, text, waitFor } from '../daemon/harness.js';
 
 const BIG = Array.from({ length: 500 }, (_, i) => ({ host: `big${String(i + 1).padStart(3, '0')}.eqiad.wmnet`, address: `127.61.${Math.floor(i / 250)}.${(i % 250) + 1}` }));
 const BIG_SECTIONS = [{ name: 'bigweb', port: 33080 }, { name: 'bigapi', port: 33443 }];
@@ -63,7 +63,7 @@ async function states(): Promise<Map<string, PoolState>> {
   return new Map(r.kvs.map((e) => { const s = JSON.parse(e.value) as PoolState; return [s.name, s]; }));
 }
 
-t.test('sync of 1,300 hosts in 201 pools and 202 services lands whole within etcd\'s default limits', async (t) => {
+await t.test('sync of 1,300 hosts in 201 pools and 202 services lands whole within etcd\'s default limits', async (t) => {
   const r = await poolctl(['sync', poolsDir({ 'eqiad.yaml': yaml }), '--yes'], etcd.clientUrl);
   t.match(r.stdout + r.stderr, /big\/web/);
   t.equal(await count(`${keys.poolsPrefix()}eqiad/big/web/`), 500, 'every host of the big pool');
@@ -71,10 +71,13 @@ t.test('sync of 1,300 hosts in 201 pools and 202 services lands whole within etc
   t.equal(await count(`${keys.servicesPrefix()}eqiad/`), 202, 'one definition per LVS service');
 });
 
-const poold = await spawnPoold(etcd.clientUrl, 'site-a');
-t.teardown(() => stopPoold(poold));
+// Started inside the first subtest that needs it: tap ends the root test once its queued subtests are
+// done, so a top-level await between subtests would race its teardown (etcd stopped under poold).
+let poold: PooldProcess | undefined;
+t.teardown(() => (poold ? stopPoold(poold) : undefined));
 
-t.test('every service is published, and every (service, host) carries its own check\'s verdict', async (t) => {
+await t.test('every service is published, and every (service, host) carries its own check\'s verdict', async (t) => {
+  poold = await spawnPoold(etcd.clientUrl, 'site-a');
   const published = await waitFor('202 states in etcd', () => states(), (m) => m.size === 202, 120_000, 1000);
   t.same([...published.keys()].sort(), ALL_SECTIONS, 'one state per LVS service');
   // Wait until no host is "assumed up": each has an observation from a check (first runs are spread over 20 s).
@@ -88,17 +91,17 @@ t.test('every service is published, and every (service, host) carries its own ch
   t.equal(pooled, 1800 - REFUSING.size, 'every other host pooled');
 
   // The API serves the same: /pools (PyBal's list) and /v1/pools.
-  const names = await waitFor('202 names in /pools', () => text(`${poold.url}/pools`), (b) => lines(b).length === 202, 30_000, 500);
+  const names = await waitFor('202 names in /pools', () => text(`${poold!.url}/pools`), (b) => lines(b).length === 202, 30_000, 500);
   t.same(lines(names), ALL_SECTIONS);
-  const v1 = await json<{ pools: { name: string; cluster: string; service: string; revision: number | null }[] }>(`${poold.url}/v1/pools`);
+  const v1 = await json<{ pools: { name: string; cluster: string; service: string; revision: number | null }[] }>(`${poold!.url}/v1/pools`);
   t.same(v1.pools.map((p) => p.name).sort(), ALL_SECTIONS);
   t.ok(v1.pools.every((p) => p.revision !== null), 'each with a published revision');
   t.same(v1.pools.filter((p) => p.cluster === 'big').map((p) => p.name).sort(), ['bigapi_33443', 'bigweb_33080']);
-  const s013 = lines(await text(`${poold.url}/pools/s013_34013`));
+  const s013 = lines(await text(`${poold!.url}/pools/s013_34013`));
   t.same(s013.filter((l) => l.includes('/down/')).map((l) => l.split(':')[0]), [SMALL[13].hosts[1].host], 'PyBal\'s list names the down host');
 });
 
-t.test('poolctl select over all 500 hosts writes them all, and both services over the pool publish it', async (t) => {
+await t.test('poolctl select over all 500 hosts writes them all, and both services over the pool publish it', async (t) => {
   const r = await poolctl(['select', 'service=web,name=big.*', 'set/weight=7', '--yes'], etcd.clientUrl);
   t.match(r.stdout + r.stderr, /500/);
   const admin = await kv.range({ key: `${keys.poolsPrefix()}eqiad/big/web/`, prefix: true });
