@@ -73,8 +73,12 @@ const STEADY_S = Number(arg('steady-s', '60'));
 const WORKERS = arg('workers', 'auto');
 const JSON_OUT = arg('json', '');
 const SECTION = 'apertium_4737';
-/** File descriptors for the simulator and poold: two per held connection, one per listener, at 11k targets. */
-const NOFILE = '200000';
+/**
+ * Backends per simulator process. A backend costs a simulator one descriptor for its listener and one
+ * per held idle connection; the file limit here is 20,000 and cannot be raised (no CAP_SYS_RESOURCE),
+ * so the full size's ~11k backends are spread over several simulator processes.
+ */
+const BACKENDS_PER_SIM = 6000;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -84,21 +88,21 @@ const r1 = (x: number) => Math.round(x * 10) / 10;
 const stats = (xs: number[]) => ({ p50: r1(pct(xs, 50)), p90: r1(pct(xs, 90)), p99: r1(pct(xs, 99)), max: r1(Math.max(...xs)), n: xs.length });
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, everyMs: number): Promise<T> {
+/** Polls `read` until `ok`; a read that throws is retried (a transient etcd or HTTP error) and named on timeout. */
+async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, everyMs: number, alive: () => void = () => undefined): Promise<T> {
   const end = Date.now() + timeoutMs;
+  let lastErr: unknown;
   for (;;) {
-    const v = await read().catch(() => undefined);
+    alive();
+    const v = await read().catch((err: unknown) => { lastErr = err; return undefined; });
     if (v !== undefined && ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `; last error: ${String(lastErr)}` : ''}`);
     await sleep(everyMs);
   }
 }
 
-/** A child with a raised file limit (prlimit: we are root in the bench's setting; without it, the default). */
-function spawnRaised(args: string[], env: Record<string, string>): ChildProcess {
-  const prlimit = spawnSync('prlimit', ['--version']).status === 0;
-  const [bin, ...rest] = prlimit ? ['prlimit', `--nofile=${NOFILE}:${NOFILE}`, process.execPath, ...args] : [process.execPath, ...args];
-  const child = spawn(bin!, rest, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
+function spawnNode(args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
   process.on('exit', () => child.kill('SIGKILL'));
   return child;
 }
@@ -162,16 +166,16 @@ async function main(): Promise<void> {
     const sections = site.services.length;
     console.log(`eqiad at scale ${SCALE}: ${sections} sections, ${site.hosts} hosts, ${site.targets} (section, host) targets, ${site.backends.length} simulated backends; import ${Math.round(site.importMs)} ms (${site.importSummary})`);
 
-    // The simulator, in its own process.
-    const specFile = join(dir, 'sim.json');
-    writeFileSync(specFile, JSON.stringify({ backends: site.backends }));
-    const sim = spawnRaised([join(DIST, 'src', 'sim', 'main.js'), '--spec', specFile], {});
-    children.push(sim);
-    const simOut = capture(sim);
-    await until('the simulator', async () => {
-      if (sim.exitCode !== null) throw new Error(`simulator exited ${sim.exitCode}: ${simOut()}`);
-      return simOut();
-    }, (o) => o.includes('"ready":true'), 600_000, 200);
+    // The simulators, in their own processes.
+    for (let i = 0; i * BACKENDS_PER_SIM < site.backends.length; i++) {
+      const specFile = join(dir, `sim${i}.json`);
+      writeFileSync(specFile, JSON.stringify({ backends: site.backends.slice(i * BACKENDS_PER_SIM, (i + 1) * BACKENDS_PER_SIM) }));
+      const sim = spawnNode([join(DIST, 'src', 'sim', 'main.js'), '--spec', specFile], {});
+      children.push(sim);
+      const simOut = capture(sim);
+      const simAlive = () => { if (sim.exitCode !== null) throw new Error(`simulator exited ${sim.exitCode}: ${simOut()}`); };
+      await until('the simulator', async () => simOut(), (o) => o.includes('"ready":true'), 600_000, 200, simAlive);
+    }
 
     const etcd = await startEtcd();
     cleanup.push(() => etcd.stop());
@@ -189,17 +193,17 @@ async function main(): Promise<void> {
 
     // poold, timed from its spawn.
     const t0 = performance.now();
-    const poold = spawnRaised([join(DIST, 'src', 'daemon', 'poold.js'), '--etcd', etcd.clientUrl, '--observer', 'bench', '--listen', '127.0.0.1:0', '--lease-ttl', '10', '--log-level', 'info'], { POOLD_CHECK_WORKERS: WORKERS });
+    const poold = spawnNode([join(DIST, 'src', 'daemon', 'poold.js'), '--etcd', etcd.clientUrl, '--observer', 'bench', '--listen', '127.0.0.1:0', '--lease-ttl', '10', '--log-level', 'info'], { POOLD_CHECK_WORKERS: WORKERS });
     children.push(poold);
     const pooldOut = capture(poold);
+    const pooldAlive = () => { if (poold.exitCode !== null) throw new Error(`poold exited ${poold.exitCode}: ${pooldOut().slice(-3000)}`); };
     const ready = await until('poold ready', async () => {
-      if (poold.exitCode !== null) throw new Error(`poold exited ${poold.exitCode}: ${pooldOut()}`);
       return /"api":"(http:\/\/[^"]+)"[^\n]*"poold ready"|"poold ready"[^\n]*"api":"(http:\/\/[^"]+)"/.exec(pooldOut());
-    }, (m) => m !== null, 300_000, 50);
+    }, (m) => m !== null, 300_000, 50, pooldAlive);
     const url = ready![1] ?? ready![2]!;
-    const published = await until('every section published', states, (s) => s.length === sections, 900_000, 250);
+    const published = await until('every section published', states, (s) => s.length === sections, 900_000, 250, pooldAlive);
     const publishedMs = performance.now() - t0;
-    const judged = await until('every (section, host) judged', states, (s) => s.length === sections && s.every((st) => Object.values(st.servers).every((h) => h.reason !== ASSUMED_UP_REASON)), 900_000, 500);
+    const judged = await until('every (section, host) judged', states, (s) => s.length === sections && s.every((st) => Object.values(st.servers).every((h) => h.reason !== ASSUMED_UP_REASON)), 900_000, 500, pooldAlive);
     const judgedMs = performance.now() - t0;
     const down = judged.flatMap((st) => Object.entries(st.servers).filter(([, h]) => !h.up).map(([h, v]) => `${st.name}/${h}: ${v.reason}`));
     console.log(`published: ${sections} sections ${Math.round(publishedMs)} ms after poold's spawn (${published.length} states); every target judged after ${Math.round(judgedMs)} ms; ${down.length} down${down.length ? ` (e.g. ${down.slice(0, 3).join('; ')})` : ''}`);
