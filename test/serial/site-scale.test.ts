@@ -78,7 +78,9 @@ t.teardown(() => (poold ? stopPoold(poold) : undefined));
 
 await t.test('every service is published, and every (service, host) carries its own check\'s verdict', async (t) => {
   poold = await spawnPoold(etcd.clientUrl, 'site-a');
-  const published = await waitFor('202 states in etcd', () => states(), (m) => m.size === 202, 120_000, 1000);
+  // The names, so that a timeout says which states are there.
+  await waitFor('202 states in etcd', () => states().then((m) => [...m.keys()].sort()), (names) => names.length === 202, 120_000, 1000);
+  const published = await states();
   t.same([...published.keys()].sort(), ALL_SECTIONS, 'one state per LVS service');
   // Wait until no host is "assumed up": each has an observation from a check (first runs are spread over 20 s).
   const observed = await waitFor('a verdict for all 1,800 targets', () => states(), (m) => m.size === 202 && [...m.values()].every((s) => Object.values(s.servers).every((h) => h.reason !== ASSUMED_UP_REASON)), 150_000, 2000);

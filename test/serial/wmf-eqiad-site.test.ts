@@ -66,7 +66,9 @@ t.teardown(() => (poold ? stopPoold(poold) : undefined));
 
 await t.test('a real poold publishes all 116 sections, each over its pool, and judges every (section, host)', async (t) => {
   poold = await spawnPoold(etcd.clientUrl, 'eqiad-a');
-  const published = await waitFor('116 states', () => states(), (m) => m.size === 116, 180_000, 1000);
+  // The names, so that a timeout says which states are there.
+  await waitFor('116 states in etcd', () => states().then((m) => [...m.keys()].sort()), (names) => names.length === 116, 180_000, 1000);
+  const published = await states();
   t.same([...published.keys()].sort(), NAMES);
   for (const s of site.services) {
     const st = published.get(s.name)!;
