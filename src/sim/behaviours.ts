@@ -28,6 +28,11 @@ export interface BehaviourOptions {
   trickleMs?: number;
   /** flapping: switch between ok and failing (503) every N requests, or every N seconds. Default 5 requests. */
   flapEvery?: { requests?: number; seconds?: number };
+  /**
+   * ok / bad-tls: answer 200 on every path, not only `/` and `/_info`, so an imported site's health URLs
+   * (/readiness-probe, /w/health-check.php, ...) are served without listing them.
+   */
+  anyPath?: boolean;
 }
 
 export interface BackendSpec extends BehaviourOptions {

@@ -150,7 +150,7 @@ function route(req: Request, ctx: ConnectionContext): [number, string, string] {
   if (path === '/_info') {
     return [200, 'application/json', JSON.stringify({ name: service, version: '1.0.0', host: ctx.address, status: 'ok' })];
   }
-  if (path === '/' && ctx.behaviour !== '404-root') {
+  if ((path === '/' || ctx.options.anyPath === true) && ctx.behaviour !== '404-root') {
     return [200, 'text/html; charset=utf-8', `<!DOCTYPE html><html><head><title>${service}</title></head><body>${service} is running</body></html>\n`];
   }
   return [404, 'text/plain', `not found: ${path}\n`];

@@ -115,6 +115,7 @@ export async function startSimulator(opts: { backends: BackendSpec[] }): Promise
     if (spec.delayMs !== undefined) o.delayMs = spec.delayMs;
     if (spec.trickleMs !== undefined) o.trickleMs = spec.trickleMs;
     if (spec.flapEvery !== undefined) o.flapEvery = spec.flapEvery;
+    if (spec.anyPath !== undefined) o.anyPath = spec.anyPath;
     return o;
   }
 

@@ -52,6 +52,10 @@ export function behaviourOptions(b: Record<string, unknown>, where: string): Beh
     if (typeof b[k] !== 'number' || (b[k] as number) < 0) throw new UsageError(`${where}.${k}: expected milliseconds`);
     o[k] = b[k] as number;
   }
+  if (b.anyPath !== undefined) {
+    if (typeof b.anyPath !== 'boolean') throw new UsageError(`${where}.anyPath: expected true or false`);
+    o.anyPath = b.anyPath;
+  }
   if (b.flapEvery !== undefined) {
     const f = b.flapEvery as Record<string, unknown>;
     const ok = typeof f === 'object' && f !== null && (typeof f.requests === 'number' || typeof f.seconds === 'number');

@@ -1,0 +1,318 @@
+// A real site at full size: Wikimedia's eqiad (116 sections, 52 conftool pools, 440 hosts, 11,095
+// (section, host) targets), imported from its pybal.conf, synced, checked against simulated backends on
+// loopback and published by one poold, with an LVS agent in etcd mode. Issue 12's "real size" figures.
+//
+//   npm run bench:site                         (full size: run it on a quiet machine)
+//   npx tsc -p tsconfig.json && node dist/bench/site/site.js --scale 0.1 --trials 30 --steady-s 30
+//
+// Options: --scale F (keep ceil(F × n) hosts of every pool, default 1), --trials N (default 100),
+// --warmup N (default 10), --steady-s S (the idle window, default 60), --workers W (POOLD_CHECK_WORKERS
+// for poold, default auto), --json FILE.
+//
+// Setup (test/helpers/wmf-site.ts): eqiad's pybal.conf rendered as puppet does, `poolctl import pybal`
+// with conftool-data's node file, then every host pointed at its own 127.80.x.y by `address:` in the
+// pools/ YAML; the simulator (a child process, dist/src/sim/main.js) listens on every (address, port) a
+// section checks, with TLS where the imported check is https. etcd is test/helpers/etcd.ts: DEFAULT limits.
+//
+// Figures:
+//   import, sync     wall time of `poolctl import pybal` and `poolctl sync` (processes, as an operator runs them);
+//   published        poold's spawn → every section's state in etcd (hosts "assumed up" until checked);
+//   judged           poold's spawn → every (section, host) carries a check's verdict;
+//   steady           over --steady-s seconds with nothing changing: poold's CPU (utime+stime of all its
+//                    threads, as a share of one core), its RSS (VmRSS, end and max), and etcd's writes
+//                    per second (etcd_mvcc_put_total and etcd_mvcc_txn_total from etcd's /metrics, and
+//                    the revision delta: each write transaction is one revision);
+//   depool → /pools  t0, then what `poolctl depool HOST` does after its start-up (open the context, read
+//                    the inventory, threshold guard, one audited write), then poll poold's
+//                    /pools/<section>/<host> until `disabled/`: p50/p99. The host is in kubernetes/kubesvc,
+//                    so one write reaches 44 sections; the one polled is apertium_4737;
+//   depool → agent   the same write → the LVS agent (etcd mode, watching apertium_4737's state) has run
+//                    `ipvsadm -R` (test/fixtures/fake-ipvsadm, which logs when it applied). The stand-in
+//                    is a Node process: its start-up (also printed alone) is in the figure, a real
+//                    ipvsadm's is not. Peer: PyBal reads its pool every 1 s when it polls config-master
+//                    (0-1000 ms, ~500 ms median, before its own ipvsadm call).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEtcd } from '../../test/helpers/etcd.js';
+import { prepareWmfSite } from '../../test/helpers/wmf-site.js';
+import { runAgent } from '../../src/lvs/agent.js';
+import type { ReconcileReport } from '../../src/lvs/agent-reconciler.js';
+import { openKv } from '../../src/store/connection.js';
+import { Keys } from '../../src/store/keys.js';
+import { ASSUMED_UP_REASON } from '../../src/model/coordinator.js';
+import type { PoolState } from '../../src/model/types.js';
+import { openContext } from '../../src/cli/context.js';
+import { readInventory, resolveHost } from '../../src/cli/inventory.js';
+import { applyAdminChange } from '../../src/cli/admin-change.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+// Works from dist/bench/site (built); the processes it starts are the built ones.
+const DIST = [resolve(here, '../..'), resolve(here, '../../dist')].find((d) => {
+  try {
+    readFileSync(join(d, 'src', 'daemon', 'poold.js'));
+    return true;
+  } catch {
+    return false;
+  }
+});
+const REPO = DIST ? resolve(DIST, '..') : '';
+const FAKE = join(REPO, 'test', 'fixtures', 'fake-ipvsadm');
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
+}
+const SCALE = Number(arg('scale', '1'));
+const TRIALS = Number(arg('trials', '100'));
+const WARMUP = Number(arg('warmup', '10'));
+const STEADY_S = Number(arg('steady-s', '60'));
+const WORKERS = arg('workers', 'auto');
+const JSON_OUT = arg('json', '');
+const SECTION = 'apertium_4737';
+/**
+ * Backends per simulator process. A backend costs a simulator one descriptor for its listener and one
+ * per held idle connection; the file limit here is 20,000 and cannot be raised (no CAP_SYS_RESOURCE),
+ * so the full size's ~11k backends are spread over several simulator processes.
+ */
+const BACKENDS_PER_SIM = 6000;
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+const r1 = (x: number) => Math.round(x * 10) / 10;
+const stats = (xs: number[]) => ({ p50: r1(pct(xs, 50)), p90: r1(pct(xs, 90)), p99: r1(pct(xs, 99)), max: r1(Math.max(...xs)), n: xs.length });
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `read` until `ok`; a read that throws is retried (a transient etcd or HTTP error) and named on timeout. */
+async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, everyMs: number, alive: () => void = () => undefined): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    alive();
+    const v = await read().catch((err: unknown) => { lastErr = err; return undefined; });
+    if (v !== undefined && ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `; last error: ${String(lastErr)}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+function spawnNode(args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
+  process.on('exit', () => child.kill('SIGKILL'));
+  return child;
+}
+
+function capture(child: ChildProcess): () => string {
+  let out = '';
+  const keep = (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 40_000) out = `${out.slice(0, 8000)}\n...\n${out.slice(-8000)}`;
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => out;
+}
+
+function runCli(args: string[], env: Record<string, string>): { ms: number; out: string } {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(DIST!, 'src', 'cli', 'poolctl.js'), ...args], { cwd: REPO, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', USER: 'bench', ...env }, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`poolctl ${args.join(' ')} exited ${r.status}: ${r.stderr.slice(-2000)}`);
+  return { ms: performance.now() - t0, out: r.stdout + r.stderr };
+}
+
+/** utime + stime of a process (all threads), in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  return (Number(f[11]) + Number(f[12])) / ticks;
+}
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function etcdCounters(url: string): Promise<{ put: number; txn: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const v = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { put: v('etcd_mvcc_put_total'), txn: v('etcd_mvcc_txn_total') };
+}
+
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+function get(url: string): Promise<string> {
+  return new Promise((res, rej) => {
+    const req = request(url, { agent: keepAlive }, (r) => {
+      let body = '';
+      r.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => res(body));
+    });
+    req.on('error', rej);
+    req.end();
+  });
+}
+
+async function main(): Promise<void> {
+  if (!DIST) throw new Error('dist/src/daemon/poold.js not found: run npx tsc -p tsconfig.json first');
+  if (!(SCALE > 0 && SCALE <= 1)) throw new Error(`--scale ${SCALE}: expected a fraction in (0, 1]`);
+  const dir = mkdtempSync(join(tmpdir(), 'poold-site-bench-'));
+  const children: ChildProcess[] = [];
+  const cleanup: (() => Promise<unknown>)[] = [];
+  try {
+    const site = await prepareWmfSite(dir, { scale: SCALE, run: async (args) => ({ code: 0, stdout: '', stderr: runCli(args, {}).out }) });
+    const sections = site.services.length;
+    console.log(`eqiad at scale ${SCALE}: ${sections} sections, ${site.hosts} hosts, ${site.targets} (section, host) targets, ${site.backends.length} simulated backends; import ${Math.round(site.importMs)} ms (${site.importSummary})`);
+
+    // The simulators, in their own processes.
+    for (let i = 0; i * BACKENDS_PER_SIM < site.backends.length; i++) {
+      const specFile = join(dir, `sim${i}.json`);
+      writeFileSync(specFile, JSON.stringify({ backends: site.backends.slice(i * BACKENDS_PER_SIM, (i + 1) * BACKENDS_PER_SIM) }));
+      const sim = spawnNode([join(DIST, 'src', 'sim', 'main.js'), '--spec', specFile], {});
+      children.push(sim);
+      const simOut = capture(sim);
+      const simAlive = () => { if (sim.exitCode !== null) throw new Error(`simulator exited ${sim.exitCode}: ${simOut()}`); };
+      await until('the simulator', async () => simOut(), (o) => o.includes('"ready":true'), 600_000, 200, simAlive);
+    }
+
+    const etcd = await startEtcd();
+    cleanup.push(() => etcd.stop());
+    const env = { POOLD_ETCD: etcd.clientUrl };
+    const sync = runCli(['sync', site.poolsDir, '--yes'], env);
+    console.log(`poolctl sync: ${Math.round(sync.ms)} ms`);
+
+    const kv = await openKv({ endpoints: etcd.endpoints }, 'etcd3');
+    cleanup.push(() => kv.close());
+    const keys = new Keys();
+    const states = async () => {
+      const r = await kv.range({ key: `${keys.statePrefix()}eqiad/`, prefix: true });
+      return r.kvs.map((e) => JSON.parse(e.value) as PoolState);
+    };
+
+    // poold, timed from its spawn.
+    const t0 = performance.now();
+    const poold = spawnNode([join(DIST, 'src', 'daemon', 'poold.js'), '--etcd', etcd.clientUrl, '--observer', 'bench', '--listen', '127.0.0.1:0', '--lease-ttl', '10', '--log-level', 'info'], { POOLD_CHECK_WORKERS: WORKERS });
+    children.push(poold);
+    const pooldOut = capture(poold);
+    const pooldAlive = () => { if (poold.exitCode !== null) throw new Error(`poold exited ${poold.exitCode}: ${pooldOut().slice(-3000)}`); };
+    const ready = await until('poold ready', async () => {
+      return /"api":"(http:\/\/[^"]+)"[^\n]*"poold ready"|"poold ready"[^\n]*"api":"(http:\/\/[^"]+)"/.exec(pooldOut());
+    }, (m) => m !== null, 300_000, 50, pooldAlive);
+    const url = ready![1] ?? ready![2]!;
+    const published = await until('every section published', states, (s) => s.length === sections, 900_000, 250, pooldAlive);
+    const publishedMs = performance.now() - t0;
+    const judged = await until('every (section, host) judged', states, (s) => s.length === sections && s.every((st) => Object.values(st.servers).every((h) => h.reason !== ASSUMED_UP_REASON)), 900_000, 500, pooldAlive);
+    const judgedMs = performance.now() - t0;
+    const down = judged.flatMap((st) => Object.entries(st.servers).filter(([, h]) => !h.up).map(([h, v]) => `${st.name}/${h}: ${v.reason}`));
+    console.log(`published: ${sections} sections ${Math.round(publishedMs)} ms after poold's spawn (${published.length} states); every target judged after ${Math.round(judgedMs)} ms; ${down.length} down${down.length ? ` (e.g. ${down.slice(0, 3).join('; ')})` : ''}`);
+    if (poold.exitCode !== null) throw new Error(`poold exited: ${pooldOut()}`);
+
+    // Steady state: nothing changes for STEADY_S seconds.
+    await sleep(5000);
+    const c0 = cpuSeconds(poold.pid!);
+    const e0 = await etcdCounters(etcd.clientUrl);
+    const rev0 = (await kv.range({ key: '/', limit: 1 })).revision;
+    const w0 = performance.now();
+    let rssMax = 0;
+    while (performance.now() - w0 < STEADY_S * 1000) {
+      rssMax = Math.max(rssMax, rssMiB(poold.pid!));
+      await sleep(1000);
+    }
+    const wS = (performance.now() - w0) / 1000;
+    const cpu = (cpuSeconds(poold.pid!) - c0) / wS;
+    const e1 = await etcdCounters(etcd.clientUrl);
+    const rev1 = (await kv.range({ key: '/', limit: 1 })).revision;
+    const rss = rssMiB(poold.pid!);
+    const steady = { seconds: r1(wS), cpuShareOfCore: Math.round(cpu * 1000) / 1000, rssMiB: r1(rss), rssMaxMiB: r1(Math.max(rssMax, rss)), etcdPutsPerS: r1((e1.put - e0.put) / wS), etcdTxnsPerS: r1((e1.txn - e0.txn) / wS), etcdRevisionsPerS: r1((rev1 - rev0) / wS) };
+    console.log(`steady ${steady.seconds} s: poold CPU ${(cpu * 100).toFixed(1)}% of a core, RSS ${steady.rssMiB} MiB (max ${steady.rssMaxMiB}); etcd ${steady.etcdPutsPerS} puts/s, ${steady.etcdTxnsPerS} txns/s, ${steady.etcdRevisionsPerS} revisions/s`);
+
+    // Depool latency: to poold's /pools/<section>/<host>, and to the LVS agent's ipvsadm -R.
+    const def = site.services.find((s) => s.name === SECTION)!;
+    const hosts = Object.keys(def.servers);
+    const ipvs = { FAKE_IPVSADM_STATE: join(dir, 'ipvs.json'), FAKE_IPVSADM_LOG: join(dir, 'ipvsadm.log'), FAKE_IPVSADM_BIN: FAKE, STAMP_LOG: join(dir, 'stamps.log') };
+    // As bench/lvs: ipvsadm fronted by stamp-front.c (compiled here; the shell front without cc), which
+    // stamps when `ipvsadm -R` has its input, i.e. when a real ipvsadm would start applying.
+    const front = join(dir, 'stamp-front');
+    const cc = spawnSync('cc', ['-O2', '-Wall', '-o', front, join(REPO, 'bench', 'lvs', 'stamp-front.c')], { encoding: 'utf8' });
+    const FRONT = cc.status === 0 ? front : join(REPO, 'bench', 'lvs', 'stamping-ipvsadm.sh');
+    const stamps = (): number[] => readFileSync(ipvs.STAMP_LOG, 'utf8').trim().split('\n').map((l) => Number(BigInt(l) / 1000n) / 1000);
+    const alone: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const ts = performance.now();
+      spawnSync(FAKE, ['-S', '-n'], { env: { ...process.env, ...ipvs } });
+      alone.push(performance.now() - ts);
+    }
+    let waiter: ((r: ReconcileReport) => void) | undefined;
+    let first: (() => void) | undefined;
+    const firstApplied = new Promise<void>((res) => (first = res));
+    const agent = await runAgent({
+      host: 'lvs-bench', services: [`eqiad/${SECTION}`], source: { kind: 'etcd', etcd: { endpoints: etcd.endpoints } },
+      ipvsadmPath: FRONT, ipvsadmEnv: ipvs, periodMs: 600_000, listen: false, log: () => undefined,
+      onReport: (r) => { if (r.result === 'applied' || r.result === 'noop') first?.(); waiter?.(r); },
+    });
+    cleanup.push(() => agent.stop());
+    await firstApplied;
+    const wall = () => performance.timeOrigin + performance.now();
+    const readLog = () => readFileSync(ipvs.FAKE_IPVSADM_LOG, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; stdin: string; at: number });
+    const visible: number[] = [];
+    const written: number[] = [];
+    const applied: number[] = [];
+    const received: number[] = [];
+    const reconcile: number[] = [];
+    for (let i = 0; i < WARMUP + TRIALS; i++) {
+      const host = hosts[i % hosts.length]!;
+      for (const pooled of ['no', 'yes'] as const) {
+        const done = new Promise<ReconcileReport>((res, rej) => {
+          const timer = setTimeout(() => rej(new Error(`trial ${i}: the agent applied nothing within 20 s`)), 20_000);
+          waiter = (r) => { if (r.result === 'applied' || r.result === 'error') { clearTimeout(timer); res(r); } };
+        });
+        const ta = wall();
+        const ts = performance.now();
+        const ctx = await openContext({ etcd: etcd.clientUrl });
+        try {
+          const inv = await readInventory(ctx);
+          await applyAdminChange(ctx, inv, resolveHost(inv, host), { pooled }, { reason: 'site bench', yes: true });
+        } finally {
+          await ctx.close();
+        }
+        const tw = performance.now();
+        const want = pooled === 'no' ? 'disabled/' : 'enabled/';
+        await until(`${host} ${want} in /pools/${SECTION}`, () => get(`${url}/pools/${SECTION}/${host}`), (b) => b.includes(want), 20_000, 2);
+        const tv = performance.now();
+        const rep = await done;
+        if (rep.result !== 'applied') throw new Error(`trial ${i}: ${rep.error}`);
+        const entry = readLog().filter((e) => e.argv[0] === '-R').at(-1)!;
+        if (!entry.stdin.includes(def.servers[host]!.address!)) throw new Error(`trial ${i}: ipvsadm -R did not name ${host}: ${entry.stdin}`);
+        if (i < WARMUP || pooled === 'yes') continue;
+        written.push(tw - ts);
+        visible.push(tv - ts);
+        applied.push(entry.at - ta);
+        received.push(stamps().at(-1)! - ta);
+        reconcile.push(rep.startedAt - ta);
+      }
+    }
+    const result = {
+      scale: SCALE, sections, hosts: site.hosts, targets: site.targets, backends: site.backends.length, workers: WORKERS,
+      loadavg: loadavg().map((x) => Math.round(x * 100) / 100), node: process.version,
+      importMs: Math.round(site.importMs), syncMs: Math.round(sync.ms), publishedMs: Math.round(publishedMs), judgedMs: Math.round(judgedMs), down: down.length,
+      steady,
+      depoolWrittenMs: stats(written), depoolVisibleMs: stats(visible), agentReconcileStartMs: stats(reconcile), agentReceivedMs: stats(received), agentAppliedMs: stats(applied), standinAloneMs: stats(alone),
+    };
+    console.log(`depool → /pools/${SECTION} (${TRIALS} trials, t0 = poolctl's work after start-up): written p50 ${result.depoolWrittenMs.p50} p99 ${result.depoolWrittenMs.p99}; visible p50 ${result.depoolVisibleMs.p50} p99 ${result.depoolVisibleMs.p99} max ${result.depoolVisibleMs.max} ms`);
+    console.log(`depool → LVS agent (etcd mode), ms from t0: ipvsadm -R received p50 ${result.agentReceivedMs.p50} p99 ${result.agentReceivedMs.p99}; reconcile started p50 ${result.agentReconcileStartMs.p50} p99 ${result.agentReconcileStartMs.p99}; applied by the Node stand-in p50 ${result.agentAppliedMs.p50} p99 ${result.agentAppliedMs.p99} (the stand-in alone p50 ${result.standinAloneMs.p50}; ipvsadm front: ${FRONT.endsWith('.sh') ? 'shell' : 'compiled'})`);
+    console.log('  peer: PyBal polling config-master every 1 s sees a depool after 0-1000 ms (~500 ms median), before its own ipvsadm call');
+    console.log(`load average ${result.loadavg.join(' ')}`);
+    if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    for (const c of children.reverse()) c.kill('SIGTERM');
+    for (const f of cleanup.reverse()) await f().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
