@@ -5,6 +5,7 @@ import t from 'tap';
 import { applyEvent, applyEvents, canDepool, createCoordinator, effectiveState, NOT_REGISTERED_REASON } from '../../src/model/coordinator.js';
 import { CoordinatorInputError, type CoordinatorEffect } from '../../src/model/coordinator-types.js';
 import { alertsText, computeAlerts, flappingCause } from '../../src/model/alerts.js';
+import type { Finding } from '../../src/model/types.js';
 import { adminAll, down, hostNames, kinds, pooledHosts, run, service, startPool, up, yes } from './coordinator-fixtures.js';
 
 const [A, B, C, D] = hostNames(4);
@@ -132,7 +133,7 @@ t.test('a health event that only changes flapping, the reason or the findings is
   t.equal(effectiveState(tr.state).servers[B].reason, 'ok (slow: 900ms)', 'a new reason alone is published');
   t.equal(tr.state.revision, rev + 3);
 
-  const finding = { severity: 'warning' as const, code: 'tls-expiry', message: 'certificate expires in 5 days' };
+  const finding: Finding = { severity: 'warning', code: 'tls_error', message: 'certificate expires in 5 days' };
   tr = applyEvent(tr.state, { type: 'healthChanged', host: B, up: true, reason: 'ok (slow: 900ms)', at: 5, findings: [finding] });
   t.same(effectiveState(tr.state).servers[B].findings, [finding], 'new findings alone are published');
   t.equal(tr.state.revision, rev + 4);

@@ -5,7 +5,7 @@ import { guardDepool } from '../../src/model/threshold-guard.js';
 import { decideHealth, type QuorumObservation } from '../../src/model/quorum.js';
 import { applyResult, flappingEnabled, initialHealth, reconfigure, type HealthState, type HysteresisConfig } from '../../src/model/hysteresis.js';
 import { effectiveState } from '../../src/model/coordinator.js';
-import type { ConftoolValue } from '../../src/model/types.js';
+import type { ConftoolValue, Finding } from '../../src/model/types.js';
 import { down, run, startPool } from './coordinator-fixtures.js';
 
 const H = ['sca1001.eqiad.wmnet', 'sca1002.eqiad.wmnet', 'sca1003.eqiad.wmnet', 'sca1004.eqiad.wmnet'];
@@ -148,7 +148,7 @@ t.test('quorum: findings of every voter and every check, deduplicated, checks in
   const fa = { code: 'unclosed' as const, message: 'no close', severity: 'warning' as const };
   const fb = { code: 'tls_error' as const, message: 'expires soon', severity: 'critical' as const };
   const fc2 = { code: 'unclosed' as const, message: 'no close', severity: 'critical' as const };
-  const check = (findings: (typeof fa)[]) => ({ up: true, code: 'ok' as const, message: 'ok', timings: { totalMs: 1 }, findings });
+  const check = (findings: Finding[]) => ({ up: true, code: 'ok' as const, message: 'ok', timings: { totalMs: 1 }, findings });
   const v = decideHealth(
     [
       obs('a', true, 1, { checks: { zz: check([fa]), aa: check([fb]) } }),
