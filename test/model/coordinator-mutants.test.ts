@@ -276,3 +276,44 @@ t.test('bad conftool values are refused with the host named', async (t) => {
   t.equal(effectiveState(drained.state).servers[A].weight, 0);
   t.same(pooledHosts(drained.state), [A, B]);
 });
+
+t.test('force-pooling picks by host name, also for a host added earlier in the same batch', async (t) => {
+  const [A0, B0, C0, D0] = ['a.eqiad.wmnet', 'b.eqiad.wmnet', 'c.eqiad.wmnet', 'd.eqiad.wmnet'];
+  const start = createCoordinator({ at: 0, service: service([B0, C0, D0], 0.5), admin: adminAll([B0, C0, D0]) });
+  const tr = applyEvents(start.state, [
+    { type: 'adminChanged', host: A0, value: yes(), at: 1 }, // a new conftool entry, first by name
+    down(A0, 2), // 4 members, 3 up: A leaves
+    down(B0, 3), // 2 up meet 2: B leaves
+    { type: 'adminChanged', host: C0, value: { weight: 10, pooled: 'no' }, at: 4 }, // 1 up: one down server must come back
+  ]);
+  t.same(pooledHosts(tr.state), [A0, D0], 'A, not B: the first by name');
+  t.same(tr.state.pooledDown, [A0]);
+  t.same([...tr.state.servers.keys()], [A0, B0, C0, D0], 'the published order is by name');
+  // Applying the same events one by one gives the same pool.
+  const oneByOne = run(start.state, [
+    { type: 'adminChanged', host: A0, value: yes(), at: 1 },
+    down(A0, 2),
+    down(B0, 3),
+    { type: 'adminChanged', host: C0, value: { weight: 10, pooled: 'no' }, at: 4 },
+  ]);
+  t.same(effectiveState(oneByOne.state), effectiveState(tr.state));
+});
+
+t.test('hosts named like Object properties are ordinary hosts', async (t) => {
+  const hosts = ['constructor', 'toString', 'valueOf'];
+  // Only toString has a conftool entry; the others are defined but not registered.
+  const tr = createCoordinator({ at: 0, service: service(hosts, 0.5), admin: { toString: yes(3) } });
+  const st = effectiveState(tr.state);
+  t.match(st.servers.constructor, { pooledAdmin: 'inactive', pooled: false, weight: 10, reason: NOT_REGISTERED_REASON });
+  t.match(st.servers.toString, { pooledAdmin: 'yes', pooled: true, weight: 3 });
+  t.same(pooledHosts(tr.state), ['toString']);
+  // Health given at start for an unregistered host is kept; a health map without the host does not invent one.
+  const withHealth = createCoordinator({
+    at: 0,
+    service: service(hosts, 0.5),
+    admin: { toString: yes(3), valueOf: yes(3) },
+    health: { valueOf: { up: false, reason: 'refused', at: 0 } },
+  });
+  t.match(effectiveState(withHealth.state).servers.valueOf, { up: false, reason: 'refused' });
+  t.match(effectiveState(withHealth.state).servers.toString, { up: true, reason: 'no health result yet (assumed up)' });
+});
