@@ -2,7 +2,8 @@
 // (npm run test:mutation, MUTATION.md) showed the other model tests would not notice if it broke.
 import t from 'tap';
 import { guardDepool } from '../../src/model/threshold-guard.js';
-import { decideHealth, type QuorumObservation } from '../../src/model/quorum.js';
+import { decideHealth, QuorumInputError, type QuorumObservation } from '../../src/model/quorum.js';
+import { alertsText, computeAlerts, flappingCause, foldAlerts, type AlertCause } from '../../src/model/alerts.js';
 import { applyResult, flappingEnabled, initialHealth, reconfigure, type HealthState, type HysteresisConfig } from '../../src/model/hysteresis.js';
 import { effectiveState } from '../../src/model/coordinator.js';
 import type { ConftoolValue, Finding } from '../../src/model/types.js';
@@ -114,7 +115,7 @@ t.test('quorum: flapping when any voter sees it flap, never from a non-voter', a
 });
 
 t.test('quorum: fail-static keeps what was known, and defaults what was not', async (t) => {
-  t.match(decideHealth([], ['a'], { up: false, reason: 'refused' }), {
+  t.same(decideHealth([], ['a'], { up: false, reason: 'refused' }), {
     up: false,
     reason: 'refused',
     code: 'error',
@@ -227,4 +228,68 @@ t.test('hysteresis: reconfigure without remembered transitions changes nothing',
   const r = reconfigure(s, { rise: 1, fall: 1, flapping: { transitions: 1, windowMs: 1000 } }, ids, 5);
   t.equal(r.state, s);
   t.same(r.events, []);
+});
+
+t.test('guard: errors carry the pool and hosts; health null counts admin state', async (t) => {
+  const pool = { label: LABEL, depoolThreshold: 0.5, admin: allYes() };
+  t.throws(() => guardDepool(pool, []), { name: 'UsageError', message: `no hosts to depool in ${LABEL}`, context: { pool: LABEL } });
+  t.throws(() => guardDepool({ ...pool, depoolThreshold: 2 }, [H[0]]), { name: 'UsageError', context: { pool: LABEL } });
+  t.throws(() => guardDepool(pool, ['x1', H[0]]), { name: 'NotFoundError', context: { pool: LABEL, hosts: ['x1'] } });
+  t.match(guardDepool(pool, [H[0]], { health: null }), { ok: true, basis: 'admin', servingBefore: 4 });
+  t.match(guardDepool(pool, [H[0]]), { ok: true, basis: 'admin' });
+  const refused = guardDepool(pool, [H[0], H[1], H[2]], {});
+  t.match(refused, { ok: false, message: /^refusing: depooling / });
+});
+
+t.test('quorum: bad quorum settings name the value in the error context', async (t) => {
+  for (const quorum of [0, -1, 1.5, '2']) {
+    t.throws(() => decideHealth([], ['a'], undefined, { quorum: quorum as never }), { name: 'QuorumInputError', context: { quorum } }, String(quorum));
+  }
+  t.throws(() => decideHealth([], ['a'], undefined, { quorum: '2' as never }), QuorumInputError);
+});
+
+t.test('quorum: several dissenters are listed, comma-separated', async (t) => {
+  const live = ['a', 'b', 'c', 'd', 'e'];
+  const up = decideHealth([obs('a', true), obs('b', true), obs('c', true), obs('d', false), obs('e', false)], live);
+  t.equal(up?.reason, 'ok (up on 3 of 5 observers; dissenting: d: refused, e: refused)');
+  const dn = decideHealth([obs('a', true), obs('b', true), obs('c', false), obs('d', false), obs('e', false)], live);
+  t.equal(dn?.reason, 'refused (2 of 5 observers see it up, 3 needed; dissenting: a, b)');
+});
+
+t.test('quorum: a check without findings (an older observer) contributes none', async (t) => {
+  const f = { code: 'unclosed' as const, message: 'no close', severity: 'warning' as const };
+  const v = decideHealth(
+    [
+      obs('a', true, 1, { checks: { http: { up: true, code: 'ok', message: 'ok', timings: { totalMs: 1 } } as never } }),
+      obs('b', true, 1, { checks: { http: { up: true, code: 'ok', message: 'ok', timings: { totalMs: 1 }, findings: [f] } } }),
+    ],
+    ['a', 'b'],
+  );
+  t.same(v?.findings, [f]);
+});
+
+// ---- alerts ----
+
+t.test('alerts: causes of pools without state are sorted in with the others; global causes come last', async (t) => {
+  const zz = effectiveState(run(startPool(H.slice(0, 2), 1).state, [down(H[0])]).state);
+  const crit = (pool: string | undefined, message: string): AlertCause => ({ pool, severity: 'critical', message });
+  const r = computeAlerts([zz], [crit(undefined, 'no leader'), crit('aa', 'drift'), crit('zz', 'drift')], () => 'mm');
+  t.equal(alertsText(r), `CRITICAL - aa: drift; mm: Servers ${H[0]} are marked down but pooled; zz: drift; no leader`);
+  // foldAlerts without extra causes.
+  t.same(foldAlerts([{ name: 'b', alert: { status: 'warning', message: 'Pool b is too small to allow depooling. ' } }]), {
+    status: 'warning',
+    msg: 'Pool b is too small to allow depooling. ',
+  });
+  t.same(foldAlerts([]), { status: 'ok', msg: 'All pools are healthy' });
+});
+
+t.test('alerts: flapping hosts are listed by name whatever the order of the state', async (t) => {
+  const st = effectiveState(startPool(H, 0.5).state);
+  const reversed = Object.fromEntries(
+    Object.entries(st.servers)
+      .reverse()
+      .map(([h, s]) => [h, { ...s, flapping: h !== H[1] }]),
+  );
+  t.same(Object.keys(reversed)[0], H[3]);
+  t.same(flappingCause({ ...st, servers: reversed }), { pool: 'cxserver', severity: 'critical', message: `Servers ${H[0]}, ${H[2]}, ${H[3]} are flapping` });
 });

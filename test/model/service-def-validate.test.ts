@@ -54,6 +54,7 @@ t.test('not an object: refused with the key named', async (t) => {
     t.throws(() => validateServiceDef(KEY, raw), {
       name: 'InvalidStoredValueError',
       message: `invalid service definition at ${KEY}: not a JSON object`,
+      context: { key: KEY },
     }, JSON.stringify(raw) ?? 'undefined');
   }
 });
