@@ -275,6 +275,11 @@ t.test('alerts: causes of pools without state are sorted in with the others; glo
   const crit = (pool: string | undefined, message: string): AlertCause => ({ pool, severity: 'critical', message });
   const r = computeAlerts([zz], [crit(undefined, 'no leader'), crit('aa', 'drift'), crit('zz', 'drift')], () => 'mm');
   t.equal(alertsText(r), `CRITICAL - aa: drift; mm: Servers ${H[0]} are marked down but pooled; zz: drift; no leader`);
+  const warn = (pool: string | undefined, message: string): AlertCause => ({ pool, severity: 'warning', message });
+  t.same(foldAlerts([], [warn(undefined, 'etcd unreachable for 5s'), warn('aa', 'state stale for 9s')]), {
+    status: 'warning',
+    msg: 'Pool aa state stale for 9s. etcd unreachable for 5s. ',
+  });
   // foldAlerts without extra causes.
   t.same(foldAlerts([{ name: 'b', alert: { status: 'warning', message: 'Pool b is too small to allow depooling. ' } }]), {
     status: 'warning',
