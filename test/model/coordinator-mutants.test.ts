@@ -2,7 +2,7 @@
 // would not notice if it broke. Each test names the broken variant it rules out, and asserts what an
 // operator would see: the effective pooled set, /alerts, the counters.
 import t from 'tap';
-import { applyEvent, applyEvents, canDepool, createCoordinator, effectiveState, NOT_REGISTERED_REASON } from '../../src/model/coordinator.js';
+import { adminChanged, applyEvent, applyEvents, canDepool, configChanged, createCoordinator, effectiveState, healthChanged, NOT_REGISTERED_REASON } from '../../src/model/coordinator.js';
 import { CoordinatorInputError, type CoordinatorEffect } from '../../src/model/coordinator-types.js';
 import { alertsText, computeAlerts, flappingCause } from '../../src/model/alerts.js';
 import type { Finding } from '../../src/model/types.js';
@@ -316,4 +316,63 @@ t.test('hosts named like Object properties are ordinary hosts', async (t) => {
   });
   t.match(effectiveState(withHealth.state).servers.valueOf, { up: false, reason: 'refused' });
   t.match(effectiveState(withHealth.state).servers.toString, { up: true, reason: 'no health result yet (assumed up)' });
+});
+
+t.test('errors name what was wrong and carry it as context', async (t) => {
+  const tr = startPool([A, B], 0.5);
+  t.equal(NOT_REGISTERED_REASON, 'not in conftool');
+  t.throws(() => startPool([A], 7), { name: 'CoordinatorInputError', context: { threshold: 7 } });
+  t.throws(() => applyEvent(tr.state, { type: 'adminChanged', host: A, value: 'yes' as never, at: 1 }), {
+    message: `admin change in eqiad/cxserver: conftool value of ${A} must be an object`,
+    context: { host: A, value: 'yes' },
+  });
+  t.throws(() => applyEvent(tr.state, { type: 'adminChanged', host: A, value: { weight: 1, pooled: 'maybe' } as never, at: 1 }), {
+    message: `admin change in eqiad/cxserver: conftool value of ${A} has pooled="maybe"; expected one of yes, no, inactive`,
+    context: { host: A, value: { weight: 1, pooled: 'maybe' } },
+  });
+  t.throws(() => applyEvent(tr.state, { type: 'adminChanged', host: A, value: { weight: -1, pooled: 'yes' }, at: 1 }), { name: 'CoordinatorInputError',
+    context: { host: A, value: { weight: -1, pooled: 'yes' } },
+  });
+  t.throws(() => applyEvent(tr.state, { type: 'configChanged', service: { ...service([A, B], 0.5), name: 'citoid' }, at: 1 }), { name: 'CoordinatorInputError',
+    context: { expected: 'eqiad/cxserver', got: 'eqiad/citoid' },
+  });
+  t.throws(() => applyEvent(tr.state, { type: 'configChanged', service: { ...service([A, B], 0.5), pool: { cluster: 'k8s', service: 'x' } }, at: 1 }), { name: 'CoordinatorInputError',
+    context: { expected: { cluster: 'sca', service: 'cxserver' }, got: { cluster: 'k8s', service: 'x' } },
+  });
+  t.throws(() => applyEvent(tr.state, { type: 'bogus', at: 1 } as never), { name: 'CoordinatorInputError', message: /unknown coordinator event/ });
+  const ignored = applyEvent(tr.state, { type: 'adminChanged', host: 'nope', value: null, at: 1 });
+  t.same(ignored.effects, [{ kind: 'ignored', host: 'nope', reason: 'conftool entry of nope deleted, but it was not known' }]);
+});
+
+t.test('the convenience wrappers apply the event they name', async (t) => {
+  const tr = startPool([A, B], 0);
+  t.same(pooledHosts(adminChanged(tr.state, A, { weight: 10, pooled: 'no' }, 1).state), [B]);
+  t.same(pooledHosts(healthChanged(tr.state, A, false, 'refused', 1).state), [B]);
+  t.equal(healthChanged(tr.state, A, true, 'ok', 1, { flapping: true }).state.servers.get(A)!.flapping, true);
+  t.equal(configChanged(tr.state, service([A, B], 1), 1).state.depoolThreshold, 1);
+});
+
+t.test('a health change of up alone (same reason text) is applied', async (t) => {
+  let tr = applyEvent(startPool([A, B], 0).state, down(A, 1, 'checking'));
+  t.same(pooledHosts(tr.state), [B]);
+  tr = applyEvent(tr.state, up(A, 2, 'checking'));
+  t.same(pooledHosts(tr.state), [A, B], 'repooled although the reason text did not change');
+});
+
+t.test('start: hosts in any input order are tracked by name; a previous state without a pool is not reused', async (t) => {
+  const tr = createCoordinator({ at: 0, service: service([D, B], 1), admin: adminAll([C, A]) });
+  t.same([...tr.state.servers.keys()], [A, B, C, D]);
+  t.same(Object.keys(effectiveState(tr.state).servers), [A, B, C, D]);
+  const prev = effectiveState(run(startPool([A, B], 0).state, [down(A)]).state);
+  const { pool: _pool, ...noPool } = prev;
+  const fresh = createCoordinator({ at: 9, service: service([A, B], 0), admin: adminAll([A, B]), previous: noPool as never });
+  t.same(pooledHosts(fresh.state), [A, B], 'health of a state from before pools is not reused');
+});
+
+t.test('a config change keeps the health of a defined host that is not in conftool', async (t) => {
+  const tr = createCoordinator({ at: 0, service: service([A, B], 0), admin: adminAll([A]), health: { [B]: { up: false, reason: 'refused', at: 0 } } });
+  t.match(effectiveState(tr.state).servers[B], { up: false, reason: 'refused', pooledAdmin: 'inactive' });
+  const after = applyEvent(tr.state, { type: 'configChanged', service: service([A, B], 0.5), at: 3 });
+  t.match(effectiveState(after.state).servers[B], { up: false, reason: 'refused', pooledAdmin: 'inactive' });
+  t.equal(after.state.servers.get(B)!.since, 0);
 });
