@@ -1,6 +1,6 @@
 // Mutation testing of the pure model (src/model) against the model's own tests (test/model).
 // Run from the repository root: `npm run test:mutation` (-- --incremental to reuse
-// .ci/stryker-incremental.json). MUTATION.md has the scores per file and the list of surviving
+// .ci/stryker-incremental.json). test/model/MUTATION.md has the scores per file and the list of surviving
 // mutants that are equivalent (no test can tell them apart from the code), each with its reason.
 //
 // The tap runner starts one Node process per test file and per mutant. Through tap's TypeScript

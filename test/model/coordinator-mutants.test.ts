@@ -1,4 +1,4 @@
-// Behaviour that mutation testing (npm run test:mutation, MUTATION.md) showed the other model tests
+// Behaviour that mutation testing (npm run test:mutation, test/model/MUTATION.md) showed the other model tests
 // would not notice if it broke. Each test names the broken variant it rules out, and asserts what an
 // operator would see: the effective pooled set, /alerts, the counters.
 import t from 'tap';

@@ -1,5 +1,5 @@
 // Behaviour of the guard, the observers' quorum and the check hysteresis that mutation testing
-// (npm run test:mutation, MUTATION.md) showed the other model tests would not notice if it broke.
+// (npm run test:mutation, test/model/MUTATION.md) showed the other model tests would not notice if it broke.
 import t from 'tap';
 import { guardDepool } from '../../src/model/threshold-guard.js';
 import { decideHealth, QuorumInputError, type QuorumObservation } from '../../src/model/quorum.js';

@@ -1,6 +1,6 @@
 // `npm run lint` (part of `npm test`): ESLint's and typescript-eslint's recommended rule sets,
 // without type information, so a run parses files only and stays fast; tsc already type-checks.
-// knip (knip.jsonc) finds unused files, exports and dependencies.
+// knip (.ci/knip.jsonc) finds unused files, exports and dependencies.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
