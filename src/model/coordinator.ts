@@ -207,12 +207,22 @@ function createBase(input: StartInput): Transition {
     if (prev?.pooled === true && s.pooledAdmin === 'yes') s = { ...s, pooled: true };
     servers.set(host, s);
   }
-  const draft = new Draft(servers, service.depoolThreshold);
   // Issue 14: only fresh verdicts (not the previous state's) count for the first round.
   const members = [...servers.values()].filter((s) => s.registered && s.pooledAdmin !== 'inactive').map((s) => s.host);
   const firstRound = startFirstRound(members, (h) => { const f = own(health, h); return f !== undefined && f.complete !== false; }, at, input.firstRoundTimeoutMs ?? 0);
   const gates: Gates = gatesAfter({ ...(firstRound ? { firstRound } : {}), ...(input.freeze ? { freeze: input.freeze } : {}) }, { type: 'tick', at }, [], members.length);
-  draft.healthDepoolsHeld = gatesHold(gates, at);
+  const held = gatesHold(gates, at);
+  if (held) {
+    // While a gate holds, a server seen down keeps the pooling it had; one the previous state does not
+    // know "had" the pooling of an unchecked server (assumed up, so pooled when enabled). Otherwise a
+    // leader that starts after the fast-failing servers' first verdicts arrived would depool them on
+    // a half-finished round, the very thing the gate is for.
+    for (const [host, s] of servers) {
+      if (own(previous?.servers, host) === undefined && s.registered && s.pooledAdmin === 'yes' && !s.pooled) servers.set(host, { ...s, pooled: true });
+    }
+  }
+  const draft = new Draft(servers, service.depoolThreshold);
+  draft.healthDepoolsHeld = held;
   draft.settle(draft.hosts());
   draft.takeChanges();
   const name = poolName(service);

@@ -8,6 +8,9 @@ import { alertsText, computeAlerts, flappingCause } from '../../src/model/alerts
 import type { Finding } from '../../src/model/types.js';
 import { adminAll, down, hostNames, kinds, pooledHosts, run, service, startPool, up, yes } from './coordinator-fixtures.js';
 
+/** The writer named by a force marker: the operator forced this depool below the threshold. */
+const OP = { actor: 'alice', reason: 'test' };
+
 const [A, B, C, D] = hostNames(4);
 
 function alerts(tr: { state: Parameters<typeof effectiveState>[0] }): string {
@@ -162,12 +165,14 @@ t.test('health since: set by the first result and by transitions, kept by repeat
 });
 
 t.test('thresholdUnmet is reported when a running pool falls below, and again only when its numbers move', async (t) => {
+  // Depools below the threshold are forced (poolctl --force): unforced, the daemon holds them
+  // (coordinator-hold.ts), and this is about the report, not the hold.
   let tr = startPool([A, B, C, D], 0.75);
   t.same(unmet(tr.effects), [], 'a full pool is fine');
   // Disabling two of four leaves 2 enabled; 4 × .75 needs 3.
   tr = applyEvent(tr.state, { type: 'adminChanged', host: A, value: { weight: 10, pooled: 'no' }, at: 1 });
   t.same(unmet(tr.effects), [], '3 enabled still meet 3');
-  tr = applyEvent(tr.state, { type: 'adminChanged', host: B, value: { weight: 10, pooled: 'no' }, at: 2 });
+  tr = applyEvent(tr.state, { type: 'adminChanged', host: B, value: { weight: 10, pooled: 'no' }, at: 2, force: OP });
   t.same(unmet(tr.effects), [{ kind: 'thresholdUnmet', enabled: 2, upEnabled: 2, total: 4, threshold: 0.75, required: 3, pooled: 2 }]);
   t.same(pooledHosts(tr.state), [C, D]);
   // A health result that moves nothing does not repeat it.
@@ -177,7 +182,7 @@ t.test('thresholdUnmet is reported when a running pool falls below, and again on
   tr = applyEvent(tr.state, down(C, 4));
   t.same(kinds(tr.effects), [`health ${C}`, `keptPooled ${C}`, 'alert']);
   // Disabling C moves enabled and pooled: reported again with the new numbers.
-  tr = applyEvent(tr.state, { type: 'adminChanged', host: C, value: { weight: 10, pooled: 'no' }, at: 5 });
+  tr = applyEvent(tr.state, { type: 'adminChanged', host: C, value: { weight: 10, pooled: 'no' }, at: 5, force: OP });
   t.match(unmet(tr.effects), [{ enabled: 1, pooled: 1, required: 3 }]);
   // Re-enabling A and B: met again, nothing reported.
   tr = applyEvents(tr.state, [
@@ -284,7 +289,7 @@ t.test('force-pooling picks by host name, also for a host added earlier in the s
     { type: 'adminChanged', host: A0, value: yes(), at: 1 }, // a new conftool entry, first by name
     down(A0, 2), // 4 members, 3 up: A leaves
     down(B0, 3), // 2 up meet 2: B leaves
-    { type: 'adminChanged', host: C0, value: { weight: 10, pooled: 'no' }, at: 4 }, // 1 up: one down server must come back
+    { type: 'adminChanged', host: C0, value: { weight: 10, pooled: 'no' }, at: 4, force: OP }, // 1 up: one down server must come back
   ]);
   t.same(pooledHosts(tr.state), [A0, D0], 'A, not B: the first by name');
   t.same(tr.state.pooledDown, [A0]);
@@ -294,7 +299,7 @@ t.test('force-pooling picks by host name, also for a host added earlier in the s
     { type: 'adminChanged', host: A0, value: yes(), at: 1 },
     down(A0, 2),
     down(B0, 3),
-    { type: 'adminChanged', host: C0, value: { weight: 10, pooled: 'no' }, at: 4 },
+    { type: 'adminChanged', host: C0, value: { weight: 10, pooled: 'no' }, at: 4, force: OP },
   ]);
   t.same(effectiveState(oneByOne.state), effectiveState(tr.state));
 });

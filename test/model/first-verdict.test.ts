@@ -27,6 +27,20 @@ t.test('a partial first round depools nothing; the last first verdict lets the t
   t.same(pooledHosts(tr.state), [C, D], 'full picture: 2 up of 4 >= ceil(4 × .5), both down ones leave');
 });
 
+t.test('a leader built after the fast failures arrived depools nothing on them either', async (t) => {
+  // The observer's first verdicts (two refusals, instant) reach etcd before this instance is elected:
+  // the coordinator starts with them. The two others are still unchecked.
+  const refused = { up: false, reason: 'refused', at: 0 };
+  let tr = createCoordinator({ at: 0, service: service(H, 0.5), admin: adminAll(H), health: { [A]: refused, [B]: refused }, firstRoundTimeoutMs: 10_000 });
+  t.same(pooledHosts(tr.state), H, 'the unfinished round keeps them pooled, as if they had been assumed up');
+  t.same(tr.state.firstRound?.waiting, [C, D]);
+  tr = run(tr.state, [up(C, 200), up(D, 300)]);
+  t.same(pooledHosts(tr.state), [C, D], 'full picture: the threshold lets both go');
+  // Without the gate (start_timeout 0s) the threshold acts on the start's picture at once.
+  const open = createCoordinator({ at: 0, service: service(H, 0.5), admin: adminAll(H), health: { [A]: refused, [B]: refused } });
+  t.same(pooledHosts(open.state), [C, D]);
+});
+
 t.test('the full picture can keep what the partial one would have dropped', async (t) => {
   let tr = start(10_000);
   tr = run(tr.state, [down(A, 100), down(B, 110), down(C, 400), up(D, 500)]);
