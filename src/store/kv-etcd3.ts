@@ -8,6 +8,7 @@ import { StoreUnavailableError } from './errors.js';
 import { prefixEnd, txnKeys, type Compare, type Kv, type KvEntry, type RangeRequest, type RangeResult, type TxnOp, type TxnRequest, type TxnResult } from './kv.js';
 import { mapEtcdError, type ErrorScope } from './kv-errors.js';
 import { checkTxnLimits } from './limits.js';
+import { allowTlsToIpEndpoints } from './tls-ip-servername.js';
 import { DEFAULT_TIMEOUT_MS, type EtcdOptions } from './options.js';
 
 const TARGETS = { mod: 'Mod', create: 'Create', version: 'Version', value: 'Value' } as const;
@@ -51,6 +52,7 @@ export function etcd3Options(o: EtcdOptions): IOptions {
     }
   };
   const opts: IOptions = { hosts: o.endpoints, dialTimeout: o.timeoutMs ?? DEFAULT_TIMEOUT_MS };
+  if (o.ca !== undefined || o.endpoints.some((e) => e.startsWith('https:'))) allowTlsToIpEndpoints();
   if (o.ca !== undefined) {
     opts.credentials = {
       rootCertificate: read('CA', o.ca),
