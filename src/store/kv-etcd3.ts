@@ -51,7 +51,16 @@ export function etcd3Options(o: EtcdOptions): IOptions {
       throw new StoreError(`cannot read etcd TLS ${what} file ${path}: ${(err as Error).message}`, { path }, { cause: err });
     }
   };
-  const opts: IOptions = { hosts: o.endpoints, dialTimeout: o.timeoutMs ?? DEFAULT_TIMEOUT_MS };
+  const opts: IOptions = {
+    hosts: o.endpoints,
+    dialTimeout: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    // etcd batches the events of several revisions into one watch response, with no size cap of its
+    // own; grpc-js refuses a message over 4 MiB by default, and the watch then fails and restarts at
+    // the same revision forever (seen at eqiad's size: 44 published states of 240 hosts after one
+    // kubesvc depool, and every mirror "lost etcd" every ~130 ms). etcd's Go client receives up to
+    // 2 GiB by default; so do we (-1: no limit).
+    grpcOptions: { 'grpc.max_receive_message_length': -1 },
+  };
   if (o.ca !== undefined || o.endpoints.some((e) => e.startsWith('https:'))) allowTlsToIpEndpoints();
   if (o.ca !== undefined) {
     opts.credentials = {
