@@ -22,7 +22,8 @@ export const systemClock: SchedulerClock = {
   now: () => performance.now(),
   // Looked up at each call, not captured: Date.now is what the rest of the process stamps with.
   wallNow: () => Date.now(),
-  setTimer: (fn, delayMs) => setTimeout(fn, delayMs),
+  // A due time already past is "now": Node 26 warns (TimeoutNegativeWarning) on a negative delay.
+  setTimer: (fn, delayMs) => setTimeout(fn, Math.max(0, delayMs)),
   clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
