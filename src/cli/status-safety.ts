@@ -4,7 +4,7 @@ import { describeFreeze, freezeActive, type Freeze } from '../model/coordinator-
 import { describeCorrelated } from '../model/correlated.js';
 import { describeFirstRound } from '../model/first-verdict.js';
 import type { PoolState } from '../model/types.js';
-import { decodeFreeze } from '../store/freeze.js';
+import { decodeFreeze } from '../store/decode.js';
 import type { CliContext } from './context.js';
 
 /** Every stored freeze by dc/name; a corrupt one is reported as a warning and skipped. */

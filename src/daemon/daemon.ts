@@ -18,7 +18,7 @@ import { Election } from '../store/election.js';
 import { Keys } from '../store/keys.js';
 import type { Etcd3Kv } from '../store/kv-etcd3.js';
 import { ObservationPublisher } from '../store/observations.js';
-import { decodeForceMarker } from '../store/force-marker.js';
+import { decodeForceMarker } from '../store/decode.js';
 import { AdminWriters } from './admin-writers.js';
 import { AuditRetention } from './audit-retention.js';
 import { DaemonData } from './data.js';

@@ -3,7 +3,7 @@
 // behaviour), never as a freeze without an end.
 import type { ServiceKey } from '../model/types.js';
 import { servicePath } from '../model/types.js';
-import { decodeFreeze } from '../store/freeze.js';
+import { decodeFreeze } from '../store/decode.js';
 import type { Keys } from '../store/keys.js';
 import type { DaemonData } from './data.js';
 import type { Logger } from './logger.js';

@@ -1,5 +1,6 @@
 // The one place etcd values are decoded: every kind poold stores or reads (LVS service definitions,
-// published state, observations, conftool values, audit records) is parsed and validated here, and
+// published state, observations, conftool values, audit records, freezes, force markers) is parsed
+// and validated here, and
 // the daemon, the LVS agent and poolctl all call these. A value that fails is an
 // InvalidStoredValueError naming its key and the field; callers keep their last good value and
 // say so (the daemon in /alerts, the agent by leaving the service's table alone, poolctl by exiting
@@ -9,6 +10,8 @@ import { validateServiceDef } from '../model/service-def-validate.js';
 import type { EffectiveServer, LvsDef, Observation, PoolRef, PoolState, Pooled, ReasonCode, ServiceDef, ServiceKey } from '../model/types.js';
 import { POOLED_VALUES } from '../model/types.js';
 import type { StoredAuditRecord } from './audit-record.js';
+import type { ForceMarker } from './force-marker.js';
+import type { Freeze } from '../model/coordinator-freeze.js';
 import { bool, fail, int, num, obj, optStr, parseJson, str, type Obj } from './decode-fields.js';
 
 export { parseConftoolValue as decodeConftoolValue } from './conftool-value.js';
@@ -133,4 +136,42 @@ export function decodeAuditRecord(where: string, id: string, raw: string, revisi
     id, revision, actor: r.actor, reason: typeof r.reason === 'string' ? r.reason : '', key: r.key, before: r.before ?? null, after: r.after ?? null, time: r.time,
     op: typeof r.op === 'string' ? r.op : '',
   };
+}
+
+/** `/poold/v1/freeze/<dc>/<name>`: an operator's freeze of health depools (src/store/freeze.ts writes it). */
+export function decodeFreeze(key: string, raw: string): Freeze {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (err) {
+    throw new InvalidStoredValueError(`invalid freeze at ${key}: not valid JSON (${(err as Error).message})`, { key, raw });
+  }
+  const o = v as Record<string, unknown>;
+  const bad = (what: string) => new InvalidStoredValueError(`invalid freeze at ${key}: ${what}; run poolctl unfreeze or freeze again`, { key, raw });
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad('not a JSON object');
+  for (const f of ['since', 'until'] as const) if (typeof o[f] !== 'number' || !Number.isFinite(o[f])) throw bad(`"${f}" must be a time in epoch milliseconds`);
+  for (const f of ['actor', 'reason'] as const) if (typeof o[f] !== 'string' || o[f] === '') throw bad(`"${f}" must be a non-empty string`);
+  if ((o.until as number) < (o.since as number)) throw bad('"until" is before "since"');
+  return { since: o.since as number, until: o.until as number, actor: o.actor as string, reason: o.reason as string };
+}
+
+/** `/poold/v1/force/<dc>/<cluster>/<service>/<host>`: a force marker (src/store/force-marker.ts writes it). */
+export function decodeForceMarker(etcdKey: string, raw: string): ForceMarker {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (err) {
+    throw new InvalidStoredValueError(`invalid force marker at ${etcdKey}: not JSON (${(err as Error).message})`, { key: etcdKey }, { cause: err });
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new InvalidStoredValueError(`invalid force marker at ${etcdKey}: expected an object {key, op, actor, reason, time}`, { key: etcdKey });
+  }
+  const r = v as Record<string, unknown>;
+  for (const f of ['key', 'op', 'actor', 'reason', 'time'] as const) {
+    if (typeof r[f] !== 'string') {
+      throw new InvalidStoredValueError(`invalid force marker at ${etcdKey}: "${f}" must be a string, got ${JSON.stringify(r[f]) ?? 'nothing'}`, { key: etcdKey, field: f });
+    }
+  }
+  if (r.actor === '') throw new InvalidStoredValueError(`invalid force marker at ${etcdKey}: "actor" is empty`, { key: etcdKey, field: 'actor' });
+  return { key: r.key as string, op: r.op as string, actor: r.actor as string, reason: r.reason as string, time: r.time as string };
 }

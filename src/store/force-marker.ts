@@ -5,8 +5,7 @@
 // (model/coordinator-hold.ts R5) when the host's conftool value and its marker carry the same mod
 // revision. A later write of the host (by anyone) has another revision, so the marker applies to
 // nothing any more: it is stale, and the leader deletes it (compare-and-delete on its revision).
-// The value is decoded here only, with a clear error for a corrupt one.
-import { InvalidStoredValueError } from '../model/errors.js';
+// The value is decoded by decodeForceMarker in decode.ts, with a clear error for a corrupt one.
 import type { HostKey } from '../model/types.js';
 import type { Keys } from './keys.js';
 import type { TxnOp } from './kv.js';
@@ -31,23 +30,3 @@ export function forceMarkerOp(keys: Keys, host: HostKey, m: Omit<ForceMarker, 'k
   return { type: 'put', key: keys.force(host), value: encodeForceMarker({ ...m, key: keys.host(host) }) };
 }
 
-/** Parses a stored marker; InvalidStoredValueError naming the key and the problem when it is corrupt. */
-export function decodeForceMarker(etcdKey: string, raw: string): ForceMarker {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch (err) {
-    throw new InvalidStoredValueError(`invalid force marker at ${etcdKey}: not JSON (${(err as Error).message})`, { key: etcdKey }, { cause: err });
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new InvalidStoredValueError(`invalid force marker at ${etcdKey}: expected an object {key, op, actor, reason, time}`, { key: etcdKey });
-  }
-  const r = v as Record<string, unknown>;
-  for (const f of ['key', 'op', 'actor', 'reason', 'time'] as const) {
-    if (typeof r[f] !== 'string') {
-      throw new InvalidStoredValueError(`invalid force marker at ${etcdKey}: "${f}" must be a string, got ${JSON.stringify(r[f]) ?? 'nothing'}`, { key: etcdKey, field: f });
-    }
-  }
-  if (r.actor === '') throw new InvalidStoredValueError(`invalid force marker at ${etcdKey}: "actor" is empty`, { key: etcdKey, field: 'actor' });
-  return { key: r.key as string, op: r.op as string, actor: r.actor as string, reason: r.reason as string, time: r.time as string };
-}

@@ -7,7 +7,8 @@ import { openKv } from '../../src/store/connection.js';
 import { Keys } from '../../src/store/keys.js';
 import { updateHosts } from '../../src/store/write.js';
 import { auditRecordOf, auditRecordsAt } from '../../src/store/audit-lookup.js';
-import { decodeForceMarker, forceMarkerOp } from '../../src/store/force-marker.js';
+import { forceMarkerOp } from '../../src/store/force-marker.js';
+import { decodeForceMarker } from '../../src/store/decode.js';
 import { InvalidStoredValueError } from '../../src/model/errors.js';
 
 const etcd = await startEtcd();

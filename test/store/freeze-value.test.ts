@@ -1,7 +1,8 @@
 // The freeze value (issue 14) is decoded in one place, store/freeze.ts: a corrupt value is an
 // InvalidStoredValueError naming the key and saying what is wrong and how to fix it.
 import t from 'tap';
-import { decodeFreeze, encodeFreeze } from '../../src/store/freeze.js';
+import { decodeFreeze } from '../../src/store/decode.js';
+import { encodeFreeze } from '../../src/store/freeze.js';
 import { InvalidStoredValueError } from '../../src/model/errors.js';
 
 const KEY = '/poold/v1/freeze/eqiad/foo_80';
