@@ -9,12 +9,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createChecker } from '../../src/checks/index.js';
 import type { HttpCheckDef } from '../../src/model/types.js';
+import { arg } from '../args.js';
 import { call } from './ipc.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
 const N = Number(arg('backends', '1000'));
 const RATE = Number(arg('rate', '2000'));
 const SECONDS = Number(arg('seconds', '16'));

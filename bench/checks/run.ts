@@ -27,14 +27,11 @@ import { call } from './ipc.js';
 import { cpuMicros, cpuSplitMicros, median, rssMiB } from './proc.js';
 import { startHaproxy } from './haproxy.js';
 import type { ScheduledTarget } from '../../src/checks/scheduler.js';
+import { arg } from '../args.js';
 import type { HttpCheckDef } from '../../src/model/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
 
 const SIZES = arg('sizes', '1000,5000,10000').split(',').map(Number);
 const SECONDS = Number(arg('seconds', '12'));

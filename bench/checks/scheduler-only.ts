@@ -3,12 +3,9 @@
 //   node dist/bench/checks/scheduler-only.js [--targets 10000] [--seconds 10] [--batch-ms 10]
 import { CheckScheduler } from '../../src/checks/scheduler.js';
 import type { Checker } from '../../src/checks/checker.js';
+import { arg } from '../args.js';
 import type { CheckDef, CheckResult } from '../../src/model/types.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
 const N = Number(arg('targets', '10000'));
 const SECONDS = Number(arg('seconds', '10'));
 const BATCH = Number(arg('batch-ms', '10'));

@@ -32,6 +32,7 @@ import { syncAtStart } from '../../src/daemon/sync-at-start.js';
 import { Keys } from '../../src/store/keys.js';
 import { openContext } from '../../src/cli/context.js';
 import { readInventory, resolveHost } from '../../src/cli/inventory.js';
+import { arg } from '../args.js';
 import { applyAdminChange } from '../../src/cli/admin-change.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -48,10 +49,6 @@ if (DIST === undefined) throw new Error('dist/src/daemon/poold.js is missing: ru
 const POOLD = join(DIST, 'src', 'daemon', 'poold.js');
 const POOLCTL = join(DIST, 'src', 'cli', 'poolctl.js');
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
 const TRIALS = Number(arg('trials', '200'));
 const WARMUP = Number(arg('warmup', '20'));
 const CLI_RUNS = Number(arg('cli-runs', '20'));

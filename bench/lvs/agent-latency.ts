@@ -39,6 +39,7 @@ import { serializeConftoolValue } from '../../src/store/conftool-value.js';
 import { updateHosts } from '../../src/store/write.js';
 import type { Kv } from '../../src/store/kv.js';
 import type { EffectiveServer, PoolState, ServiceDef } from '../../src/model/types.js';
+import { arg } from '../args.js';
 import { poolOf } from '../../src/model/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -52,10 +53,6 @@ const FAKE = [resolve(here, '../../test/fixtures/fake-ipvsadm'), resolve(here, '
   }
 });
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
 
 const MODE = arg('mode', 'state');
 const SOURCE = arg('source', 'etcd');

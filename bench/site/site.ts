@@ -47,6 +47,7 @@ import { ASSUMED_UP_REASON } from '../../src/model/coordinator.js';
 import type { PoolState } from '../../src/model/types.js';
 import { openContext } from '../../src/cli/context.js';
 import { readInventory, resolveHost } from '../../src/cli/inventory.js';
+import { arg } from '../args.js';
 import { applyAdminChange } from '../../src/cli/admin-change.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -62,10 +63,6 @@ const DIST = [resolve(here, '../..'), resolve(here, '../../dist')].find((d) => {
 const REPO = DIST ? resolve(DIST, '..') : '';
 const FAKE = join(REPO, 'test', 'fixtures', 'fake-ipvsadm');
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
 const SCALE = Number(arg('scale', '1'));
 const TRIALS = Number(arg('trials', '100'));
 const WARMUP = Number(arg('warmup', '10'));

@@ -1,8 +1,7 @@
 // The one place etcd values are decoded: every kind poold stores or reads (LVS service definitions,
 // published state, observations, conftool values, audit records, freezes, force markers) is parsed
-// and validated here, and
-// the daemon, the LVS agent and poolctl all call these. A value that fails is an
-// InvalidStoredValueError naming its key and the field; callers keep their last good value and
+// and validated here, and the daemon, the LVS agent and poolctl all call these. A value that fails
+// is an InvalidStoredValueError naming its key and the field; callers keep their last good value and
 // say so (the daemon in /alerts, the agent by leaving the service's table alone, poolctl by exiting
 // with the message), so a value written by another tool is never half-understood.
 import { InvalidStoredValueError } from '../model/errors.js';
