@@ -8,7 +8,10 @@
 //     policy withdraw-when-empty: it withdraws, and a repool announces again;
 //   - a clean stop withdraws at once; a frozen gobgpd is dropped by the router within the hold time;
 //   - the lower MED wins between two LVS hosts, and the secondary takes over when the primary stops;
-//   - a gobgpd that dies is restarted and its routes re-announced; a route deleted by hand comes back.
+//   - a gobgpd that dies is restarted and its routes re-announced; a route deleted by hand comes back;
+//   - an IPIP service (`method: i`, PyBal's `tunneling = true`) is announced like any other, and its
+//     real servers reach IPVS with `-i`. (The kernel's IPIP encapsulation itself needs IPVS, which
+//     this kernel lacks: the stand-in records the commands instead.)
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -56,6 +59,9 @@ const dns = serviceDef({
 await putDef(kv, dns);
 await putState(kv, poolState(dns, { 'dns1001.wikimedia.org': {}, 'dns1002.wikimedia.org': {} }, 1));
 await putDef(kv, nobgp);
+const ipip = serviceDef({ service: 'upload', lvs: { ip: '10.2.2.20', port: 443, method: 'i', scheduler: 'mh' } });
+await putDef(kv, ipip);
+await putState(kv, poolState(ipip, Object.fromEntries(Object.keys(ipip.servers).map((h) => [h, {}])), 1));
 await putState(kv, poolState(nobgp, Object.fromEntries(Object.keys(nobgp.servers).map((h) => [h, {}])), 1));
 const source = { kind: 'etcd' as const, etcd: { endpoints: etcd.endpoints } };
 
@@ -225,4 +231,19 @@ t.test('IPv6: a VIP of an IPv6 service is announced as a /128 with the IPv6 next
   t.same(a.agent.status().bgp!.announced.map((x) => x.prefix), ['10.2.2.18/32', V6]);
   await stopAgent(a);
   await lab.waitFor('both routes to go', () => lab.routes(V6).length === 0 && notFrom('lvs2')(), 5000);
+});
+
+t.test('IPIP: a tunnelled service is announced, and its real servers reach IPVS with -i', async (t) => {
+  const V = '10.2.2.20/32';
+  const a = await agentOn(0, {}, ['eqiad/upload']);
+  await lab.waitFor('the IPIP service\'s route', () => lab.routes(V).some((r) => r.from === 'lvs1'), ANNOUNCE_WITHIN_MS);
+  t.match(lab.routes(V), [{ from: 'lvs1', primary: true, via: lab.lvs[0]!.address }]);
+  const applied = await a.next((r) => r.result === 'applied');
+  t.same(applied.commands.filter((c) => c.startsWith('-a ')).sort(), [
+    '-a -t 10.2.2.20:443 -r 10.64.0.1 -i -w 10',
+    '-a -t 10.2.2.20:443 -r 10.64.0.2 -i -w 10',
+    '-a -t 10.2.2.20:443 -r 10.64.0.3 -i -w 10',
+  ], 'every real server is added with tunnel forwarding');
+  await stopAgent(a);
+  await lab.waitFor('the route to go', () => !lab.routes(V).some((r) => r.from === 'lvs1'), 5000);
 });
