@@ -6,7 +6,7 @@
 //   npx tsc -p tsconfig.json && node dist/bench/site/site.js --scale 0.1 --trials 30 --steady-s 30
 //
 // Options: --scale F (keep ceil(F × n) hosts of every pool, default 1), --trials N (default 100),
-// --warmup N (default 10), --steady-s S (the idle window, default 60), --workers W (POOLD_CHECK_WORKERS
+// --warmup N (default 10), --steady-s S (the idle window, default 60), --select-runs N (default 5), --workers W (POOLD_CHECK_WORKERS
 // for poold, default auto), --json FILE.
 //
 // Setup (test/helpers/wmf-site.ts): eqiad's pybal.conf rendered as puppet does, `poolctl import pybal`
@@ -69,6 +69,7 @@ const WARMUP = Number(arg('warmup', '10'));
 const STEADY_S = Number(arg('steady-s', '60'));
 const WORKERS = arg('workers', 'auto');
 const JSON_OUT = arg('json', '');
+const SELECT_RUNS = Number(arg('select-runs', '5'));
 const SECTION = 'apertium_4737';
 /**
  * Backends per simulator process. A backend costs a simulator one descriptor for its listener and one
@@ -115,11 +116,11 @@ function capture(child: ChildProcess): () => string {
   return () => out;
 }
 
-function runCli(args: string[], env: Record<string, string>): { ms: number; out: string } {
+function runCli(args: string[], env: Record<string, string>): { ms: number; out: string; stdout: string } {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [join(DIST!, 'src', 'cli', 'poolctl.js'), ...args], { cwd: REPO, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', USER: 'bench', ...env }, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`poolctl ${args.join(' ')} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  return { ms: performance.now() - t0, out: r.stdout + r.stderr };
+  return { ms: performance.now() - t0, out: r.stdout + r.stderr, stdout: r.stdout };
 }
 
 /** utime + stime of a process (all threads), in seconds. */
@@ -132,6 +133,25 @@ function cpuSeconds(pid: number): number {
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Keys written in revisions [from, to], read back with etcdctl's watch from a past revision. */
+function writtenKeys(url: string, from: number, to: number): string[] {
+  const r = spawnSync('etcdctl', ['--endpoints', url, 'watch', '--prefix', '/', '--rev', String(from), '-w', 'json'], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8', timeout: 3000, maxBuffer: 256 << 20 });
+  const keys: string[] = [];
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const w = JSON.parse(line) as { Events?: { kv: { key: string; mod_revision: number } }[] };
+    for (const e of w.Events ?? []) if (e.kv.mod_revision <= to) keys.push(Buffer.from(e.kv.key, 'base64').toString());
+  }
+  return keys;
+}
+
+/** `key ×n, ...`: the most written keys first. */
+function summarizeKeys(keys: string[]): string {
+  const n = new Map<string, number>();
+  for (const k of keys) n.set(k, (n.get(k) ?? 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, c]) => `${k} ×${c}`).join(', ') + (n.size > 8 ? ` and ${n.size - 8} more keys` : '');
 }
 
 async function etcdCounters(url: string): Promise<{ put: number; txn: number }> {
@@ -224,6 +244,9 @@ async function main(): Promise<void> {
     const rss = rssMiB(poold.pid!);
     const steady = { seconds: r1(wS), cpuShareOfCore: Math.round(cpu * 1000) / 1000, rssMiB: r1(rss), rssMaxMiB: r1(Math.max(rssMax, rss)), etcdPutsPerS: r1((e1.put - e0.put) / wS), etcdTxnsPerS: r1((e1.txn - e0.txn) / wS), etcdRevisionsPerS: r1((rev1 - rev0) / wS) };
     console.log(`steady ${steady.seconds} s: poold CPU ${(cpu * 100).toFixed(1)}% of a core, RSS ${steady.rssMiB} MiB (max ${steady.rssMaxMiB}); etcd ${steady.etcdPutsPerS} puts/s, ${steady.etcdTxnsPerS} txns/s, ${steady.etcdRevisionsPerS} revisions/s`);
+    // What wrote while nothing changed: the keys of every revision in the window, from etcd's own history.
+    const idleWrites = rev1 > rev0 ? writtenKeys(etcd.clientUrl, rev0 + 1, rev1) : [];
+    if (idleWrites.length > 0) console.log(`  written in the idle window: ${summarizeKeys(idleWrites)}`);
 
     // Depool latency: to poold's /pools/<section>/<host>, and to the LVS agent's ipvsadm -R.
     const def = site.services.find((s) => s.name === SECTION)!;
@@ -290,15 +313,27 @@ async function main(): Promise<void> {
         reconcile.push(rep.startedAt - ta);
       }
     }
+    // `poolctl select` over the whole 240-host kubesvc pool (a weight change: a depool of all would be
+    // refused by the guard), as an operator runs it: process wall time, 44 sections over the pool.
+    const selectMs: number[] = [];
+    let selected = 0;
+    for (let i = 0; i < SELECT_RUNS; i++) {
+      const r = runCli(['--json', 'select', 'dc=eqiad,cluster=kubernetes,service=kubesvc', 'weight', String(11 + (i % 2)), '--yes', '--reason', 'site bench'], env);
+      selectMs.push(r.ms);
+      selected = (JSON.parse(r.stdout) as { changes: unknown[] }).changes.length;
+    }
     const result = {
       scale: SCALE, sections, hosts: site.hosts, targets: site.targets, backends: site.backends.length, workers: WORKERS,
       loadavg: loadavg().map((x) => Math.round(x * 100) / 100), node: process.version,
       importMs: Math.round(site.importMs), syncMs: Math.round(sync.ms), publishedMs: Math.round(publishedMs), judgedMs: Math.round(judgedMs), down: down.length,
       steady,
       depoolWrittenMs: stats(written), depoolVisibleMs: stats(visible), agentReconcileStartMs: stats(reconcile), agentReceivedMs: stats(received), agentAppliedMs: stats(applied), standinAloneMs: stats(alone),
+      selectKubesvc: { hosts: selected, runs: selectMs.map(Math.round), medianMs: stats(selectMs).p50 },
+      idleWrites: idleWrites.length, idleWrittenKeys: summarizeKeys(idleWrites),
     };
     console.log(`depool → /pools/${SECTION} (${TRIALS} trials, t0 = poolctl's work after start-up): written p50 ${result.depoolWrittenMs.p50} p99 ${result.depoolWrittenMs.p99}; visible p50 ${result.depoolVisibleMs.p50} p99 ${result.depoolVisibleMs.p99} max ${result.depoolVisibleMs.max} ms`);
     console.log(`depool → LVS agent (etcd mode), ms from t0: ipvsadm -R received p50 ${result.agentReceivedMs.p50} p99 ${result.agentReceivedMs.p99}; reconcile started p50 ${result.agentReconcileStartMs.p50} p99 ${result.agentReconcileStartMs.p99}; applied by the Node stand-in p50 ${result.agentAppliedMs.p50} p99 ${result.agentAppliedMs.p99} (the stand-in alone p50 ${result.standinAloneMs.p50}; ipvsadm front: ${FRONT.endsWith('.sh') ? 'shell' : 'compiled'})`);
+    console.log(`poolctl select over kubernetes/kubesvc (${selected} hosts written, weight change, ${SELECT_RUNS} runs): median ${result.selectKubesvc.medianMs} ms wall (each: ${result.selectKubesvc.runs.join(', ')} ms)`);
     console.log('  peer: PyBal polling config-master every 1 s sees a depool after 0-1000 ms (~500 ms median), before its own ipvsadm call');
     console.log(`load average ${result.loadavg.join(' ')}`);
     if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);

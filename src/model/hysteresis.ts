@@ -220,11 +220,14 @@ export function applyResult(state: HealthState, cfg: HysteresisConfig, ids: Heal
         next.transitions = [...state.transitions, at];
         push(event('went_down', ids, at, result.code, next.message, next));
       }
-    } else {
-      // Already down: keep the reason current so alerts say why it is down *now*.
+    } else if (result.code !== state.last.code || result.message !== state.last.message) {
+      // Already down, for another reason now: keep the reason current so alerts say why it is down *now*.
       next.code = result.code;
       next.message = result.message;
     }
+    // Already down for the same failure as last time: the message it went down with stays. Rewriting
+    // it would change the host's observation every round for nothing, and every change is an etcd write
+    // (issue 12: no etcd writes while nothing changes).
   }
 
   if (next.transitions.length > 0 || next.flapping) {

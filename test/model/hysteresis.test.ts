@@ -94,6 +94,29 @@ t.test('a down server keeps its reason current', async (t) => {
   t.equal(s.message, 'connection refused');
 });
 
+t.test('a down server failing the same way keeps the message it went down with (no change, no etcd write)', async (t) => {
+  const cfg = { rise: 2, fall: 2, flapping: NO_FLAP };
+  let s = initialHealth(true, 0);
+  for (let i = 1; i <= 2; i++) s = applyResult(s, cfg, ids, bad, i * 1000).state;
+  t.equal(s.up, false);
+  const wentDown = s.message;
+  t.match(wentDown, /\(2 consecutive failures, fall 2\)/);
+  for (let i = 3; i <= 6; i++) {
+    const step = applyResult(s, cfg, ids, bad, i * 1000);
+    t.same(step.events, [], 'no event');
+    s = step.state;
+    t.equal(s.message, wentDown, `round ${i}: the message is the one it went down with`);
+    t.equal(s.code, 'status');
+  }
+  // Another failure: the reason follows it; then the same again stays.
+  s = applyResult(s, cfg, ids, { up: false, code: 'refused', message: 'connection refused' }, 7000).state;
+  t.same([s.code, s.message], ['refused', 'connection refused']);
+  s = applyResult(s, cfg, ids, bad, 8000).state;
+  t.same([s.code, s.message], ['status', 'status 404 (expected 200)'], 'back to the first failure: its message, current');
+  s = applyResult(s, cfg, ids, bad, 9000).state;
+  t.same([s.code, s.message], ['status', 'status 404 (expected 200)']);
+});
+
 t.test('flapping: N transitions inside the window start it; it stops when the window holds fewer', async (t) => {
   // rise=fall=1: every result of the other polarity is a transition. Window 10 s, 4 transitions.
   const cfg = { rise: 1, fall: 1, flapping: { transitions: 4, windowMs: 10_000 } };
