@@ -278,6 +278,9 @@ async function main(): Promise<void> {
     const readLog = () => readFileSync(ipvs.FAKE_IPVSADM_LOG, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; stdin: string; at: number });
     const visible: number[] = [];
     const written: number[] = [];
+    const inventoryRead: number[] = [];
+    const applied1: number[] = [];
+    const decided: number[] = [];
     const applied: number[] = [];
     const received: number[] = [];
     const reconcile: number[] = [];
@@ -291,13 +294,19 @@ async function main(): Promise<void> {
         const ta = wall();
         const ts = performance.now();
         const ctx = await openContext({ etcd: etcd.clientUrl });
+        let ti = 0;
+        let tc = 0;
         try {
+          const to = performance.now();
           const inv = await readInventory(ctx);
+          ti = performance.now();
+          tc = ti - to;
           await applyAdminChange(ctx, inv, resolveHost(inv, host), { pooled }, { reason: 'site bench', yes: true });
         } finally {
           await ctx.close();
         }
         const tw = performance.now();
+        const twWall = wall();
         const want = pooled === 'no' ? 'disabled/' : 'enabled/';
         await until(`${host} ${want} in /pools/${SECTION}`, () => get(`${url}/pools/${SECTION}/${host}`), (b) => b.includes(want), 20_000, 2);
         const tv = performance.now();
@@ -306,6 +315,11 @@ async function main(): Promise<void> {
         const entry = readLog().filter((e) => e.argv[0] === '-R').at(-1)!;
         if (!entry.stdin.includes(def.servers[host]!.address!)) throw new Error(`trial ${i}: ipvsadm -R did not name ${host}: ${entry.stdin}`);
         if (i < WARMUP || pooled === 'yes') continue;
+        // The leader stamps the state it publishes: split poold's part into deciding and the rest.
+        const published = JSON.parse((await kv.get(keys.state({ dc: 'eqiad', name: SECTION })))!.value) as PoolState;
+        inventoryRead.push(tc);
+        applied1.push(tw - ti);
+        decided.push(published.updatedAt - twWall);
         written.push(tw - ts);
         visible.push(tv - ts);
         applied.push(entry.at - ta);
@@ -327,11 +341,12 @@ async function main(): Promise<void> {
       loadavg: loadavg().map((x) => Math.round(x * 100) / 100), node: process.version,
       importMs: Math.round(site.importMs), syncMs: Math.round(sync.ms), publishedMs: Math.round(publishedMs), judgedMs: Math.round(judgedMs), down: down.length,
       steady,
-      depoolWrittenMs: stats(written), depoolVisibleMs: stats(visible), agentReconcileStartMs: stats(reconcile), agentReceivedMs: stats(received), agentAppliedMs: stats(applied), standinAloneMs: stats(alone),
+      depoolWrittenMs: stats(written), depoolInventoryReadMs: stats(inventoryRead), depoolGuardAndWriteMs: stats(applied1), depoolWriteToPublishedStampMs: stats(decided), depoolVisibleMs: stats(visible), agentReconcileStartMs: stats(reconcile), agentReceivedMs: stats(received), agentAppliedMs: stats(applied), standinAloneMs: stats(alone),
       selectKubesvc: { hosts: selected, runs: selectMs.map(Math.round), medianMs: stats(selectMs).p50 },
       idleWrites: idleWrites.length, idleWrittenKeys: summarizeKeys(idleWrites),
     };
     console.log(`depool → /pools/${SECTION} (${TRIALS} trials, t0 = poolctl's work after start-up): written p50 ${result.depoolWrittenMs.p50} p99 ${result.depoolWrittenMs.p99}; visible p50 ${result.depoolVisibleMs.p50} p99 ${result.depoolVisibleMs.p99} max ${result.depoolVisibleMs.max} ms`);
+    console.log(`  of which: poolctl reads the inventory p50 ${result.depoolInventoryReadMs.p50} p99 ${result.depoolInventoryReadMs.p99}; guard + audited write p50 ${result.depoolGuardAndWriteMs.p50} p99 ${result.depoolGuardAndWriteMs.p99}; written → the leader's tick that decided p50 ${result.depoolWriteToPublishedStampMs.p50} p99 ${result.depoolWriteToPublishedStampMs.p99} ms`);
     console.log(`depool → LVS agent (etcd mode), ms from t0: ipvsadm -R received p50 ${result.agentReceivedMs.p50} p99 ${result.agentReceivedMs.p99}; reconcile started p50 ${result.agentReconcileStartMs.p50} p99 ${result.agentReconcileStartMs.p99}; applied by the Node stand-in p50 ${result.agentAppliedMs.p50} p99 ${result.agentAppliedMs.p99} (the stand-in alone p50 ${result.standinAloneMs.p50}; ipvsadm front: ${FRONT.endsWith('.sh') ? 'shell' : 'compiled'})`);
     console.log(`poolctl select over kubernetes/kubesvc (${selected} hosts written, weight change, ${SELECT_RUNS} runs): median ${result.selectKubesvc.medianMs} ms wall (each: ${result.selectKubesvc.runs.join(', ')} ms)`);
     console.log('  peer: PyBal polling config-master every 1 s sees a depool after 0-1000 ms (~500 ms median), before its own ipvsadm call');
