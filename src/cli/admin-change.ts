@@ -10,7 +10,7 @@ import { updateHostsV2 } from '../store/write-v2.js';
 import { confirmMany } from './confirm.js';
 import type { CliContext } from './context.js';
 import { guardChange, type AdminPatch } from './guard.js';
-import { servicesOverPool, type HostEntry, type Inventory } from './inventory.js';
+import { loadStatesOverPools, servicesOverPool, stateOf, type HostEntry, type Inventory } from './inventory.js';
 
 export type { AdminPatch } from './guard.js';
 
@@ -61,6 +61,8 @@ export async function applyAdminChange(
       `${shown.join('\n')}\nrewrite ${broken.length === 1 ? 'it' : 'them'} first, e.g. etcdctl put ${broken[0].key} '{"weight": 10, "pooled": "no"}'`,
       { keys: broken.map((t) => t.key) });
   }
+  // The guard and the held-depool check read the published state of every section over these pools.
+  await loadStatesOverPools(ctx, inv, targets);
   const planned = targets.map((t) => {
     const before = t.value === null ? null : { ...t.value };
     const after = { ...(t.value ?? {}), ...patch } as Record<string, unknown>;
@@ -72,7 +74,7 @@ export async function applyAdminChange(
   // again, with a force marker, so the daemon lets it through (store/force-marker.ts).
   const depools = patch.pooled === 'no' || patch.pooled === 'inactive';
   const heldNow = (p: (typeof planned)[number]): boolean => opts.force === true && depools && !p.changed &&
-    servicesOverPool(inv, p).some((s) => inv.states.get(servicePath(s.key))?.servers[p.host]?.adminHold?.status === 'held');
+    servicesOverPool(inv, p).some((s) => stateOf(inv, servicePath(s.key))?.servers[p.host]?.adminHold?.status === 'held');
   const rewrite = new Set(planned.filter(heldNow).map((p) => p.key));
   for (const p of planned) if (rewrite.has(p.key)) p.changed = true;
   const toWrite = planned.filter((p) => p.changed);

@@ -4,7 +4,7 @@
 import { guardDepool } from '../model/threshold-guard.js';
 import type { ConftoolValue, HostKey, Pooled } from '../model/types.js';
 import { poolPath, servicePath } from '../model/types.js';
-import { poolMembers, servicesOverPool, type Inventory } from './inventory.js';
+import { poolMembers, servicesOverPool, stateOf, type Inventory } from './inventory.js';
 
 /** An admin change to some hosts (admin-change.ts applies it; the guard judges it). */
 export interface AdminPatch {
@@ -23,6 +23,7 @@ function guardTarget(patch: AdminPatch): 'no' | 'inactive' | 'drain' | null {
   return null;
 }
 
+/** The states of the services over the changed pools must have been read (loadStatesOverPools). */
 export function guardChange(inv: Inventory, changes: HostKey[], patch: AdminPatch): GuardResult {
   const to = guardTarget(patch);
   if (to === null) return { refusals: [] };
@@ -39,7 +40,7 @@ export function guardChange(inv: Inventory, changes: HostKey[], patch: AdminPatc
       ? services.map((s) => ({
         label: `LVS service ${servicePath(s.key)} (pool ${path})`,
         depoolThreshold: typeof s.def.depoolThreshold === 'number' ? s.def.depoolThreshold : 0.5,
-        health: inv.states.get(servicePath(s.key)) ?? null,
+        health: stateOf(inv, servicePath(s.key)),
       }))
       : [{ label: `pool ${path}`, depoolThreshold: 0.5, health: null }];
     for (const t of targets) {

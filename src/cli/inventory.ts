@@ -1,6 +1,11 @@
-// A snapshot of what etcd holds about pools, read with three range requests: conftool hosts,
-// LVS service definitions and published effective state. Commands resolve their targets against it.
-import { NotFoundError, UsageError } from '../model/errors.js';
+// A snapshot of what etcd holds about pools: conftool hosts and LVS service definitions, read with two
+// range requests, and published effective state. Commands resolve their targets against it.
+//
+// Published state is the largest part (every host of every section, with reasons: several MB at
+// Wikimedia's eqiad), and a change to one host needs only the sections over that host's pools, so a
+// write reads those alone (loadStatesOverPools: the 44 kubesvc sections for a kubesvc host, not all
+// 116). A state that was not read cannot be mistaken for an unpublished one: stateOf throws.
+import { NotFoundError, PooldError, UsageError } from '../model/errors.js';
 import { matchHostName, parseSelectorWithNotes, selectorMatches, type Selector } from '../model/selector.js';
 import type { ConftoolValue, HostKey, PoolKey, PoolState, ServiceKey } from '../model/types.js';
 import { servicePath } from '../model/types.js';
@@ -21,16 +26,27 @@ export interface Inventory {
   hosts: HostEntry[];
   /** Stored LVS service definitions (JSON as written by sync), by dc/name. */
   services: Map<string, Record<string, unknown>>;
-  /** Published effective state, by dc/name. */
+  /** Published effective state, by dc/name, of the sections read so far (use stateOf). */
   states: Map<string, PoolState>;
+  /** Which sections' states were read: 'all', or these dc/name paths (published or not). */
+  statesRead: 'all' | Set<string>;
   revision: number;
 }
 
-export async function readInventory(ctx: CliContext): Promise<Inventory> {
+export interface ReadInventoryOptions {
+  /** 'all' reads every published state now; 'on-demand' (default) none until loadStatesOverPools. */
+  states?: 'all' | 'on-demand';
+}
+
+/** A state was asked for that the inventory never read: a bug in the caller, never "unpublished". */
+export class StateNotReadError extends PooldError {}
+
+export async function readInventory(ctx: CliContext, opts: ReadInventoryOptions = {}): Promise<Inventory> {
+  const all = opts.states === 'all';
   const [pools, services, states] = await Promise.all([
     ctx.kv.range({ key: ctx.keys.poolsPrefix(), prefix: true }),
     ctx.kv.range({ key: ctx.keys.servicesPrefix(), prefix: true }),
-    ctx.kv.range({ key: ctx.keys.statePrefix(), prefix: true }),
+    all ? ctx.kv.range({ key: ctx.keys.statePrefix(), prefix: true }) : Promise.resolve({ kvs: [] }),
   ]);
   const hosts: HostEntry[] = [];
   for (const e of pools.kvs) {
@@ -54,17 +70,41 @@ export async function readInventory(ctx: CliContext): Promise<Inventory> {
       ctx.out.warn(`ignoring unreadable service definition at ${e.key}: ${(err as Error).message}`);
     }
   }
-  const stateMap = new Map<string, PoolState>();
-  for (const e of states.kvs) {
-    const sk = ctx.keys.parseState(e.key);
-    if (sk === undefined) continue;
-    try {
-      stateMap.set(servicePath(sk), decodePoolState(e.key, e.value, sk));
-    } catch (err) {
-      ctx.out.warn(`ignoring unreadable published state at ${e.key}: ${(err as Error).message}`);
-    }
+  const inv: Inventory = { hosts, services: svcMap, states: new Map(), statesRead: all ? 'all' : new Set(), revision: pools.revision };
+  for (const e of states.kvs) addState(ctx, inv, e.key, e.value);
+  return inv;
+}
+
+function addState(ctx: CliContext, inv: Inventory, key: string, value: string): void {
+  const sk = ctx.keys.parseState(key);
+  if (sk === undefined) return;
+  try {
+    inv.states.set(servicePath(sk), decodePoolState(key, value, sk));
+  } catch (err) {
+    ctx.out.warn(`ignoring unreadable published state at ${key}: ${(err as Error).message}`);
   }
-  return { hosts, services: svcMap, states: stateMap, revision: pools.revision };
+}
+
+/** Reads the published state of every LVS service over the pools of these hosts (those not read yet). */
+export async function loadStatesOverPools(ctx: CliContext, inv: Inventory, hosts: readonly PoolKey[]): Promise<void> {
+  if (inv.statesRead === 'all') return;
+  const read = inv.statesRead;
+  const pools = new Map(hosts.map((h) => [`${h.dc}/${h.cluster}/${h.service}`, h]));
+  const want = [...pools.values()].flatMap((p) => servicesOverPool(inv, p).map((s) => s.key)).filter((k) => !read.has(servicePath(k)));
+  const got = await Promise.all(want.map((k) => ctx.kv.get(ctx.keys.state(k))));
+  want.forEach((k, i) => {
+    read.add(servicePath(k));
+    const e = got[i];
+    if (e !== undefined) addState(ctx, inv, e.key, e.value);
+  });
+}
+
+/** The published state of one LVS service (null: not published), which must have been read. */
+export function stateOf(inv: Inventory, path: string): PoolState | null {
+  if (inv.statesRead !== 'all' && !inv.statesRead.has(path)) {
+    throw new StateNotReadError(`internal error: the published state of ${path} was not read before it was needed`, { service: path });
+  }
+  return inv.states.get(path) ?? null;
 }
 
 /**

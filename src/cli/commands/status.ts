@@ -90,7 +90,7 @@ export function statusLines(rows: StatusRow[], notes: (r: StatusRow) => string[]
 
 export async function run(args: string[], opts: CliOpts): Promise<number> {
   const rows = await withContext(opts, async (ctx) => {
-    const inv = await readInventory(ctx);
+    const inv = await readInventory(ctx, { states: 'all' });
     const r = statusRows(inv, args[0]);
     const freezes = await readFreezes(ctx);
     const now = Date.now();
