@@ -11,7 +11,9 @@ import { putDef, putState, startTestAgent } from './agent-helpers.js';
 import { fakeIpvsadm } from './fake-ipvsadm-helper.js';
 import { poolState } from './lvs-fixtures.js';
 
-const DRAIN_MS = 1500;
+// Long enough that the repool test's second write lands inside the drain even on a loaded machine (at
+// 1.5 s a full-suite run once saw the drain end first).
+const DRAIN_MS = 5000;
 // The machine is shared and loaded: the delete must not come early, and may come this much late.
 const LATE_MARGIN_MS = 4000;
 
