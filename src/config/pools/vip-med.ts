@@ -1,15 +1,16 @@
 // One MED per VIP (PyBal's per-service `bgp-med`): a VIP is one BGP route, so every service that
 // announces it must ask for the same MED. PyBal refuses to start otherwise; loading pools/ refuses
 // the same configuration, naming both services, the VIP and both values, so it never reaches etcd.
-// A service without bgp_med takes the LVS agent's --bgp-med, which pools/ does not know: next to one
-// that sets it, that is a disagreement on every LVS host whose --bgp-med differs, so it is refused too.
-// Services with `bgp: false` announce nothing and take no part.
+// PyBal compares the settings themselves (ipvs.py passes None when a section has no bgp-med), so a
+// service without bgp_med next to one that sets it is refused too, whatever the global bgp-med; here
+// the absent one would take each LVS host's --bgp-med, which differs between hosts by design.
+// Services with `bgp: false` announce nothing and take no part (PyBal associates only bgp services).
 import { isIPv6 } from 'node:net';
 import type { ConfigProblem } from '../../model/errors.js';
 import type { LocatedService } from './parse.js';
 
 /** RFC 5952 text of an IPv6 address (so 2620:0:0::1 and 2620::1 are one VIP); IPv4 as written. */
-function vipKey(ip: string): string {
+export function vipKey(ip: string): string {
   return isIPv6(ip) ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
 }
 
