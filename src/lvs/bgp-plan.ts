@@ -148,7 +148,7 @@ export function planAnnouncements(views: readonly BgpServiceView[], cfg: PlanCon
  * none is a conflict even where --bgp-med is 10). Agreeing: that MED. Disagreeing: the highest, and
  * the settings as `medConflict`. No setting known (only previously announced services): --bgp-med.
  */
-export function medOf(settings: ReadonlyMap<string, MedSetting> | undefined, agentMed: number): { med: number; medConflict?: MedSetting[] } {
+function medOf(settings: ReadonlyMap<string, MedSetting> | undefined, agentMed: number): { med: number; medConflict?: MedSetting[] } {
   const all = [...(settings?.values() ?? [])].sort((a, b) => a.service.localeCompare(b.service));
   if (all.length === 0) return { med: agentMed };
   const med = Math.max(...all.map((m) => m.med));

@@ -252,10 +252,9 @@ t.test('IPIP: a tunnelled service is announced, and its real servers reach IPVS 
 
 t.test('per-service MED: the service\'s bgpMed 10 reaches the router although the agent\'s --bgp-med is 100; a change is re-announced', async (t) => {
   const V = '10.2.2.21/32';
-  let rev = 1;
   const med = (bgpMed: number) => serviceDef({ service: 'citoid', lvs: { ip: '10.2.2.21', port: 80, bgpMed } });
   await putDef(kv, med(10));
-  await putState(kv, poolState(med(10), Object.fromEntries(Object.keys(med(10).servers).map((h) => [h, {}])), rev++));
+  await putState(kv, poolState(med(10), Object.fromEntries(Object.keys(med(10).servers).map((h) => [h, {}])), 1));
   const a = await agentOn(0, { bgpMed: '100' }, ['eqiad/citoid', 'eqiad/cxserver']);
   await lab.waitFor('the citoid route', () => lab.routes(V).some((r) => r.from === 'lvs1'), ANNOUNCE_WITHIN_MS);
   await lab.waitFor('the cxserver route', from('lvs1'), ANNOUNCE_WITHIN_MS);
