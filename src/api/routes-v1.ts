@@ -187,7 +187,12 @@ const poolDetailSchema = {
     ...poolSummaryProperties,
     lvs: {
       type: ['object', 'null'],
-      properties: { ip: { type: 'string' }, port: { type: 'integer' }, protocol: { type: 'string' }, scheduler: { type: 'string' }, method: { type: 'string' } },
+      // Every LvsDef field: the response serializer drops what is not listed, and the LVS agent fed by
+      // poold reads bgp, drainMs and bgpMed from here (absent would mean the agent's default).
+      properties: {
+        ip: { type: 'string' }, port: { type: 'integer' }, protocol: { type: 'string' }, scheduler: { type: 'string' }, method: { type: 'string' },
+        bgp: { type: 'boolean' }, drainMs: { type: 'integer' }, bgpMed: { type: 'integer' },
+      },
     },
     checks: {
       type: 'array',

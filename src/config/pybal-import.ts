@@ -317,7 +317,8 @@ function lvsOf(c: Ctx): Record<string, unknown> {
   if (s.tunneling) lvs.method = 'i';
   // Per-service bgp = no is pools/ `bgp: false` (yes is the default).
   if (!s.bgp) lvs.bgp = false;
-  if (has(c, 'bgp-med')) warn(c, 'bgp-med', 'a per-service MED has no pools/ setting: the LVS agent announces every VIP with its --bgp-med; not carried over');
+  // Per-service bgp-med is pools/ `bgp_med` (absent: the agent's --bgp-med, PyBal's [global] bgp-med).
+  if (s.bgpMed !== undefined) lvs.bgp_med = s.bgpMed;
   const ops = s.section.options.get('ops');
   if (ops && pybalBoolean(ops.value)) warn(c, 'ops', 'one-packet scheduling (ipvsadm -o, for UDP services) has no pools/ setting; not carried over');
   return lvs;

@@ -4,6 +4,8 @@
 import { ConfigError, type ConfigProblem } from '../model/errors.js';
 import { parseIni, type IniOption, type IniSection } from './pybal-ini.js';
 import { parsePyLiteral, PyName, type PyValue } from './pybal-literal.js';
+import { vipKey } from './pools/vip-med.js';
+import { BGP_MED_MAX } from '../model/types.js';
 
 export const PYBAL_MONITORS = ['ProxyFetch', 'IdleConnection', 'RunCommand', 'DNSQuery', 'UDP'] as const;
 
@@ -50,6 +52,8 @@ export interface PybalServiceConf {
   bgp: boolean;
   /** `tunneling = true`: real servers are reached through IPIP (`ipvsadm -i`); default direct routing. */
   tunneling: boolean;
+  /** PyBal's per-service `bgp-med`: the MED of this VIP's announcement; absent, [global] bgp-med (default 0). */
+  bgpMed?: number;
   monitors: string[];
   proxyfetch?: ProxyFetchConf;
   idleconnection?: IdleConnectionConf;
@@ -197,6 +201,8 @@ function parseService(file: string, section: IniSection, problems: ConfigProblem
   const depoolThreshold = r.float('depool-threshold', DEFAULTS.depoolThreshold, 0, 1);
   const bgp = r.bool('bgp', true);
   const tunneling = r.bool('tunneling', false);
+  // Optional: only present sections carry it (absent and 0 differ to PyBal, see medProblems).
+  const bgpMed = section.options.has('bgp-med') ? r.int('bgp-med', 0, 0, BGP_MED_MAX) : undefined;
   r.bool('ops', false);
 
   const monitors: string[] = [];
@@ -222,6 +228,7 @@ function parseService(file: string, section: IniSection, problems: ConfigProblem
     depoolThreshold,
     bgp,
     tunneling,
+    ...(bgpMed !== undefined ? { bgpMed } : {}),
     monitors,
     understood: r.understood,
   };
@@ -283,11 +290,32 @@ export function parsePybalConf(text: string, file: string): PybalConf {
     const svc = parseService(file, section, problems);
     if (svc) conf.services.push(svc);
   }
+  problems.push(...medProblems(file, conf.services));
   if (problems.length > 0) {
     problems.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ConfigError(problems);
   }
   return conf;
+}
+
+/**
+ * PyBal refuses to start when the sections (with bgp on) of one IP differ in bgp-med, comparing the
+ * settings themselves: a section without bgp-med next to one with it differs too.
+ */
+function medProblems(file: string, services: readonly PybalServiceConf[]): ConfigProblem[] {
+  const first = new Map<string, PybalServiceConf>();
+  const out: ConfigProblem[] = [];
+  for (const s of services) {
+    if (!s.bgp || s.ip === '') continue;
+    const f = first.get(vipKey(s.ip));
+    if (f === undefined) first.set(vipKey(s.ip), s);
+    else if (f.bgpMed !== s.bgpMed) {
+      const o = s.section.options.get('bgp-med') ?? s.section.options.get('ip')!;
+      const med = (x: PybalServiceConf) => (x.bgpMed === undefined ? 'no bgp-med' : `bgp-med ${x.bgpMed}`);
+      out.push({ file, line: o.line, col: o.valueCol, message: `[${s.name}] ${o.rawName}: ${med(s)} differs from [${f.name}] (${med(f)}, line ${f.section.options.get('bgp-med')?.line ?? f.line}) on IP ${s.ip}: PyBal refuses to start (every bgp service of one IP must have the same MED)` });
+    }
+  }
+  return out;
 }
 
 /** Options of a section that the typed parse did not interpret, in file order. */

@@ -181,6 +181,8 @@ function renderSection(svc: ServiceDef, pooldUrl: string, warnings: PybalRenderW
     ...(svc.lvs.method === 'i' ? ['tunneling = true'] : []),
     // PyBal announces every service by default; only an explicit `bgp: false` is written.
     ...(svc.lvs.bgp === false ? ['bgp = no'] : []),
+    // Absent: PyBal's [global] bgp-med, as the agent's --bgp-med.
+    ...(svc.lvs.bgpMed !== undefined ? [`bgp-med = ${svc.lvs.bgpMed}`] : []),
     `monitors = [ ${monitors.map((m) => JSON.stringify(m)).join(', ')} ]`,
     ...monitorLines,
   ].map((line) => line.replace(/%/g, '%%'));

@@ -9,6 +9,11 @@
 //   - policy `withdraw-when-empty`: the service must also have a real server (draining ones count).
 // Fail static: a service the agent cannot judge right now (skipped: no state, unresolvable host,
 // no definition any more...) keeps whatever was announced for it before; it neither adds nor removes.
+// MED: the definition's `bgpMed` (PyBal's per-service bgp-med), else the agent's --bgp-med. Every
+// service on a VIP must agree (pools/ and pybal.conf loading refuse otherwise), but definitions in
+// etcd may come from another tool: then the VIP is announced with the HIGHEST of their MEDs, the
+// least preferred, so a disagreement can never make this host take a VIP from the primary, and the
+// announcement carries `medConflict` naming each service's setting (shown in /status, logged).
 import { canonicalAddress, isV6 } from './table.js';
 import type { BgpConfig } from './bgp-config.js';
 
@@ -22,6 +27,19 @@ export interface Announcement {
   med: number;
   /** LVS services (dc/name) on this VIP that want it announced, sorted. */
   services: string[];
+  /**
+   * Set when the services on this VIP ask for different MEDs (one sets bgpMed, another a different
+   * one or none): each service's setting, sorted by service; `med` is then the highest of them.
+   */
+  medConflict?: MedSetting[];
+}
+
+export interface MedSetting {
+  service: string;
+  /** The definition's bgpMed; absent: the agent's --bgp-med. */
+  bgpMed?: number;
+  /** The MED this service asks for: bgpMed, else --bgp-med. */
+  med: number;
 }
 
 export interface Withheld {
@@ -37,6 +55,8 @@ export interface BgpServiceView {
   ip?: string;
   /** The definition's `bgp` (absent: the agent's default). */
   bgp?: boolean;
+  /** The definition's `bgpMed` (absent: the agent's --bgp-med). */
+  bgpMed?: number;
   /** Why the reconciler left the service alone this time (its inputs are missing or unsafe). */
   skipped?: string;
   /** Real servers wanted plus servers still draining. */
@@ -60,6 +80,8 @@ type Vote = { kind: 'want' } | { kind: 'unknown' } | { kind: 'no'; reason: strin
 export function planAnnouncements(views: readonly BgpServiceView[], cfg: PlanConfig, previous: ReadonlyMap<string, Announcement>): BgpPlan {
   const votes = new Map<string, Map<string, Vote>>(); // prefix → service → vote
   const families = new Map<string, BgpFamily>();
+  /** prefix → service → its MED setting, for every service on the VIP whose definition has bgp on. */
+  const meds = new Map<string, Map<string, MedSetting>>();
   const withheld: Withheld[] = [];
   const vote = (prefix: string, service: string, v: Vote) => {
     if (!votes.has(prefix)) votes.set(prefix, new Map());
@@ -79,6 +101,10 @@ export function planAnnouncements(views: readonly BgpServiceView[], cfg: PlanCon
       continue;
     }
     families.set(p.prefix, p.family);
+    if (v.bgp ?? cfg.announceByDefault) {
+      if (!meds.has(p.prefix)) meds.set(p.prefix, new Map());
+      meds.get(p.prefix)!.set(v.service, { service: v.service, ...(v.bgpMed !== undefined ? { bgpMed: v.bgpMed } : {}), med: v.bgpMed ?? cfg.med });
+    }
     if (!(v.bgp ?? cfg.announceByDefault)) vote(p.prefix, v.service, { kind: 'no', reason: v.bgp === false ? 'bgp: false' : 'not announced by default (--bgp-default no)' });
     else if (cfg.policy === 'keep') vote(p.prefix, v.service, { kind: 'want' });
     else if (v.skipped !== undefined) vote(p.prefix, v.service, { kind: 'unknown' });
@@ -111,8 +137,21 @@ export function planAnnouncements(views: readonly BgpServiceView[], cfg: PlanCon
       withheld.push({ prefix, services: want, reason: `no --bgp-nexthop-${family} to announce an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} VIP with` });
       continue;
     }
-    announce.set(prefix, { prefix, family, nexthop, med: cfg.med, services: want });
+    announce.set(prefix, { prefix, family, nexthop, ...medOf(meds.get(prefix), cfg.med), services: want });
   }
   withheld.sort((a, b) => a.prefix.localeCompare(b.prefix));
   return { announce, withheld };
+}
+
+/**
+ * The MED of one VIP from its services' settings (PyBal compares the settings: bgpMed 10 next to
+ * none is a conflict even where --bgp-med is 10). Agreeing: that MED. Disagreeing: the highest, and
+ * the settings as `medConflict`. No setting known (only previously announced services): --bgp-med.
+ */
+function medOf(settings: ReadonlyMap<string, MedSetting> | undefined, agentMed: number): { med: number; medConflict?: MedSetting[] } {
+  const all = [...(settings?.values() ?? [])].sort((a, b) => a.service.localeCompare(b.service));
+  if (all.length === 0) return { med: agentMed };
+  const med = Math.max(...all.map((m) => m.med));
+  const agree = all.every((m) => m.bgpMed === all[0]!.bgpMed);
+  return agree ? { med } : { med, medConflict: all };
 }

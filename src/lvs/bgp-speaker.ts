@@ -112,7 +112,7 @@ export class BgpSpeaker {
     const plan = this.plan;
     this.opts.metrics?.observePlan(plan);
     if (this.opts.dryRun) {
-      const lines = [...plan.announce.values()].map((a) => `bgp announce ${a.prefix} nexthop ${a.nexthop} med ${a.med} (${a.services.join(', ')})`);
+      const lines = [...plan.announce.values()].map((a) => `bgp announce ${a.prefix} nexthop ${a.nexthop} med ${a.med} (${a.services.join(', ')})${a.medConflict ? ' MED conflict: the highest is used' : ''}`);
       const text = lines.join('\n');
       if (this.planned && text !== this.lastPrinted) {
         if (lines.length === 0) this.opts.print('bgp announce nothing');

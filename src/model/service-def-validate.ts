@@ -2,7 +2,7 @@
 // but etcd is shared: another tool (or a hand edit) may store something poold cannot run. The
 // daemon then keeps the last good definition and alerts, so this must name every problem.
 import { InvalidStoredValueError } from './errors.js';
-import type { ServiceDef } from './types.js';
+import { BGP_MED_MAX, type ServiceDef } from './types.js';
 
 const KINDS = new Set(['http', 'tcp', 'idle-connection', 'command', 'dns']);
 
@@ -27,6 +27,9 @@ export function validateServiceDef(key: string, raw: unknown): ServiceDef {
     need(isPosInt(lvs.port) && (lvs.port as number) <= 65535, 'lvs.port must be 1-65535');
     need(lvs.protocol === 'tcp' || lvs.protocol === 'udp', 'lvs.protocol must be tcp or udp');
     need(typeof lvs.scheduler === 'string', 'lvs.scheduler must be a string');
+    // PyBal's per-service bgp-med (optional): a 32-bit MED.
+    const med = lvs.bgpMed;
+    need(med === undefined || (typeof med === 'number' && Number.isInteger(med) && med >= 0 && med <= BGP_MED_MAX), `lvs.bgpMed must be a whole number 0..${BGP_MED_MAX}`);
   }
   const t = raw.depoolThreshold;
   need(typeof t === 'number' && t >= 0 && t <= 1, 'depoolThreshold must be a number in [0, 1]');

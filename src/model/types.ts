@@ -69,7 +69,15 @@ export interface LvsDef {
    * and is removed this many ms later. Absent or 0: removed at once.
    */
   drainMs?: number;
+  /**
+   * PyBal's per-service `bgp-med`: the MED this VIP is announced with, 0..2^32-1. Absent: the LVS
+   * agent's `--bgp-med`. Every service on one VIP must agree (PyBal refuses to start otherwise).
+   */
+  bgpMed?: number;
 }
+
+/** The largest MED BGP can carry (a 32-bit attribute). */
+export const BGP_MED_MAX = 4294967295;
 
 export interface StatusRange {
   from: number;

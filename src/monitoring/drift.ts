@@ -86,6 +86,8 @@ function comparePybalService(svc: ServiceDef, p: PybalServiceConf, input: NonNul
   // PyBal can only express direct routing and IPIP (`tunneling`); -m is a render warning, not drift.
   if (svc.lvs.method !== 'm') add('tunneling', svc.lvs.method === 'i' ? 'yes' : 'no', p.tunneling ? 'yes' : 'no', 'tunneling');
   add('bgp', svc.lvs.bgp === false ? 'no' : 'yes', p.bgp ? 'yes' : 'no', 'bgp');
+  // Absent on both sides means the global MED (--bgp-med / [global] bgp-med).
+  add('bgp-med', svc.lvs.bgpMed ?? 'global', p.bgpMed ?? 'global', 'bgp-med');
   if (input.pooldUrl) add('config URL', pybalConfigUrl(input.pooldUrl, svc), p.config, 'config');
   // A driven section checks nothing itself: it must read poold's list, whose `enabled` carries the checks.
   if (isDrivenSection(p)) {

@@ -7,7 +7,7 @@
 import { InvalidStoredValueError } from '../model/errors.js';
 import { validateServiceDef } from '../model/service-def-validate.js';
 import type { EffectiveServer, LvsDef, Observation, PoolRef, PoolState, Pooled, ReasonCode, ServiceDef, ServiceKey } from '../model/types.js';
-import { POOLED_VALUES } from '../model/types.js';
+import { BGP_MED_MAX, POOLED_VALUES } from '../model/types.js';
 import type { StoredAuditRecord } from './audit-record.js';
 import type { ForceMarker } from './force-marker.js';
 import type { Freeze } from '../model/coordinator-freeze.js';
@@ -27,6 +27,8 @@ export function decodeLvsDef(v: unknown, where: string): LvsDef {
   // Optional fields: absent means the agent's BGP default, and no drain.
   if (o.bgp !== undefined) def.bgp = bool(o, 'bgp', `${where} lvs`);
   if (o.drainMs !== undefined) def.drainMs = int(o, 'drainMs', `${where} lvs`);
+  // Absent: the agent's --bgp-med.
+  if (o.bgpMed !== undefined) def.bgpMed = int(o, 'bgpMed', `${where} lvs`, 0, BGP_MED_MAX);
   return def;
 }
 

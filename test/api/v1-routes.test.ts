@@ -1,7 +1,7 @@
 // JSON v1 shape, 400 on bad parameters, 405 on every write, /healthz.
 import t from 'tap';
 import { buildApi } from '../../src/api/server.js';
-import { CX, cxState, cxView } from './fixtures.js';
+import { CX, cxState, cxView, serviceDef } from './fixtures.js';
 
 t.test('GET /v1/pools: counts and threshold headroom per pool', async (t) => {
   const view = cxView({ now: () => 5_000 });
@@ -180,4 +180,17 @@ t.test('applyDriftReport maps drift items onto pools and clears the others', asy
     'CRITICAL - cxserver: Servers sca1003.eqiad.wmnet are marked down but pooled; ' +
       'cxserver: configuration drift: lvs-configs/eqiad.conf:12: pybal check path: pools/ says /_info, deployed has /',
   );
+});
+
+t.test('GET /v1/pools/:dc/:name carries the LVS agent\'s per-service fields (bgp, drainMs, bgpMed)', async (t) => {
+  // The agent fed by poold (--source poold) reads lvs from here: a field the response schema left
+  // out would silently become the agent's default.
+  const view = cxView();
+  const hosts = Object.keys(cxState().servers);
+  const def = serviceDef(CX, hosts);
+  view.setService({ ...def, lvs: { ...def.lvs, bgp: false, drainMs: 30_000, bgpMed: 10 } });
+  const app = buildApi({ view });
+  t.teardown(() => app.close());
+  const body = JSON.parse((await app.inject({ url: '/v1/pools/eqiad/cxserver' })).body);
+  t.same(body.lvs, { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g', bgp: false, drainMs: 30_000, bgpMed: 10 });
 });

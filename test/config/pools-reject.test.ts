@@ -513,3 +513,69 @@ t.test('an LVS service (section) name is unique per dc', async (t) => {
     '11:3: LVS service eqiad/cxserver_8080 (PyBal section cxserver_8080) is already defined at pools/test.yaml:7:3',
   ]);
 });
+
+t.test('lvs.bgp_med (PyBal\'s bgp-med): a whole number 0..2^32-1, located; absent stays absent', async (t) => {
+  for (const bad of ['-1', '4294967296', '1.5', 'ten', '"10"']) {
+    t.same(problemsOf(withLine(5, `    lvs: { ip: 10.2.2.18, port: 8080, bgp_med: ${bad} }`)), [
+      `5:48: bgp_med must be a whole number from 0 to 4294967295 (a BGP MED) (got ${bad === 'ten' || bad === '"10"' ? `"${bad.replace(/"/g, '')}"` : bad})`,
+    ], `bgp_med: ${bad}`);
+  }
+  for (const med of [0, 10, 4294967295]) {
+    const ok = parsePoolsText(withLine(5, `    lvs: { ip: 10.2.2.18, port: 8080, bgp_med: ${med} }`), FILE);
+    t.same(ok.problems, []);
+    t.same(ok.services[0]!.lvs, { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g', bgpMed: med }, `bgp_med: ${med}`);
+  }
+  t.equal(parsePoolsText(VALID, FILE).services[0]!.lvs.bgpMed, undefined, 'absent: the agent\'s --bgp-med');
+});
+
+/** Two services of dc eqiad on one VIP (and one pool), with the given lvs extras. */
+const twoOnOneVip = (a: string, b: string, ipB = '10.2.2.18') => yaml`
+dc: eqiad
+pools:
+  sca/cxserver:
+    servers:
+      sca1001.eqiad.wmnet: { weight: 10 }
+services:
+  cxserver:
+    pool: sca/cxserver
+    lvs: { ip: 10.2.2.18, port: 8080${a} }
+    checks: [{ kind: tcp }]
+  cxserver-https:
+    pool: sca/cxserver
+    lvs: { ip: ${ipB}, port: 4443${b} }
+    checks: [{ kind: tcp }]
+`;
+
+t.test('one MED per VIP: two services on one VIP with different bgp_med are refused, naming both, the VIP and both values', async (t) => {
+  t.same(problemsOf(twoOnOneVip(', bgp_med: 10', ', bgp_med: 20')), [
+    '13:48: LVS services eqiad/cxserver-https_4443 (bgp_med 20) and eqiad/cxserver_8080 (bgp_med 10, pools/test.yaml:9:48) announce VIP 10.2.2.18 with different MEDs: ' +
+      'a VIP is one BGP route, so every service on it must have the same bgp_med (PyBal refuses this too)',
+  ]);
+  // Set on one, absent on the other: the absent one takes each LVS host's --bgp-med, which differs between hosts.
+  t.match(problemsOf(twoOnOneVip(', bgp_med: 10', '')), [/^13:16: LVS services eqiad\/cxserver-https_4443 \(no bgp_med \(the LVS agent's --bgp-med\)\) and eqiad\/cxserver_8080 \(bgp_med 10, pools\/test.yaml:9:48\) announce VIP 10\.2\.2\.18 with different MEDs/]);
+  // IPv6 written two ways is one VIP.
+  t.match(problemsOf(twoOnOneVip(', bgp_med: 10', ', bgp_med: 0', '2620:0:861:ed1a:0:0:0:1').replace('ip: 10.2.2.18', 'ip: 2620:0:861:ed1a::1')), [/announce VIP 2620:0:861:ed1a::1 with different MEDs/]);
+  // What is accepted: the same MED, none at all, different VIPs, or the other service not announced.
+  t.same(problemsOf(twoOnOneVip(', bgp_med: 10', ', bgp_med: 10')), []);
+  t.same(problemsOf(twoOnOneVip('', '')), []);
+  t.same(problemsOf(twoOnOneVip(', bgp_med: 10', ', bgp_med: 20', '10.2.2.19')), []);
+  t.same(problemsOf(twoOnOneVip(', bgp_med: 10', ', bgp: false')), []);
+});
+
+t.test('one MED per VIP spans files of one dc, not datacenters', async (t) => {
+  const file = (dc: string, svc: string, med: number) => yaml`
+dc: ${dc}
+services:
+  ${svc}:
+    cluster: sca
+    lvs: { ip: 10.2.2.18, port: 8080, bgp_med: ${med} }
+    checks: [{ kind: tcp }]
+    servers: { ${svc}1001.${dc}.wmnet: { weight: 10 } }
+`;
+  const r = loadPoolsFromTexts([{ file: 'pools/a.yaml', text: file('eqiad', 'a', 10) }, { file: 'pools/b.yaml', text: file('eqiad', 'b', 20) }]);
+  t.same(r.problems.map(formatProblem), [
+    'pools/b.yaml:5:48: LVS services eqiad/b_8080 (bgp_med 20) and eqiad/a_8080 (bgp_med 10, pools/a.yaml:5:48) announce VIP 10.2.2.18 with different MEDs: ' +
+      'a VIP is one BGP route, so every service on it must have the same bgp_med (PyBal refuses this too)',
+  ]);
+  t.same(loadPoolsFromTexts([{ file: 'pools/a.yaml', text: file('eqiad', 'a', 10) }, { file: 'pools/b.yaml', text: file('codfw', 'b', 20) }]).problems, [], 'another dc is another set of LVS hosts');
+});

@@ -241,21 +241,62 @@ t.test('tunneling = true imports as IPIP (method i) and bgp = no as bgp: false, 
     ].join('\n'),
   );
   const r = await importPybalFile(join(dir, 'pybal.conf'), { dc: 'eqiad', cluster: 'cloudelastic' });
-  // Only the per-service MED (and [plain]'s name without _80) is reported: tunneling and bgp are carried over.
+  // Only [plain]'s name without _80 is reported: tunneling, bgp and bgp-med are carried over.
   t.same(r.warnings.map((w) => w.message), [
-    '[cloudelastic-chi-https_9243] bgp-med: a per-service MED has no pools/ setting: the LVS agent announces every VIP with its --bgp-med; not carried over',
     "[plain]: the section name does not end in _80: poold names this LVS service plain_80 (<name>_80, as pybal.conf.erb does), so PyBal's /pools/plain is /pools/plain_80",
   ]);
   const loaded = parsePoolsText(r.yaml, 'imported.yaml');
   t.same(loaded.problems, []);
   const tun = loaded.services.find((s) => s.name === 'cloudelastic-chi-https_9243')!;
-  t.same(tun.lvs, { ip: '10.2.2.54', port: 9243, protocol: 'tcp', scheduler: 'mh', method: 'i', bgp: false });
+  t.same(tun.lvs, { ip: '10.2.2.54', port: 9243, protocol: 'tcp', scheduler: 'mh', method: 'i', bgp: false, bgpMed: 10 });
   const plain = loaded.services.find((s) => s.name === 'plain_80')!;
   t.same(plain.lvs, { ip: '10.2.2.55', port: 80, protocol: 'tcp', scheduler: 'wrr', method: 'g' });
 
   const text = renderPybal(loaded.services, 'http://poold:9090').text;
   const back = parsePybalConf(text, 'rendered.conf');
-  t.match(back.services.find((s) => s.name === 'cloudelastic-chi-https_9243'), { tunneling: true, bgp: false });
+  t.match(back.services.find((s) => s.name === 'cloudelastic-chi-https_9243'), { tunneling: true, bgp: false, bgpMed: 10 });
   t.match(back.services.find((s) => s.name === 'plain_80'), { tunneling: false, bgp: true });
   t.notMatch(text.split('[plain_80]')[1], /tunneling|bgp/, 'defaults are not written');
+});
+
+t.test('bgp-med (PyBal 1.15 per-service MED): imported as lvs.bgp_med, rendered back as bgp-med; sections on one IP must agree, as PyBal requires', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'poold-import-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'servers'), "{ 'host': 'mw1001.eqiad.wmnet', 'weight': 10, 'enabled': True }\n");
+  const sec = (name: string, ip: string, port: number, extra: string[]) => [
+    `[${name}_${port}]`, 'protocol = tcp', `ip = ${ip}`, `port = ${port}`, 'scheduler = wrr', `config = file://${dir}/servers`,
+    ...extra, "monitors = [ 'IdleConnection' ]", '',
+  ];
+  const conf = (...sections: string[][]) => ['[global]', 'bgp = yes', 'bgp-med = 100', '', ...sections.flat()].join('\n');
+  // Two ports of one VIP with the same MED, and a VIP with none (the global MED).
+  await writeFile(join(dir, 'pybal.conf'), conf(sec('appservers', '10.2.2.1', 80, ['bgp-med = 10']), sec('appservers-https', '10.2.2.1', 443, ['bgp-med = 10']), sec('api', '10.2.2.22', 80, [])));
+  const r = await importPybalFile(join(dir, 'pybal.conf'), { dc: 'eqiad', cluster: 'appserver' });
+  t.same(r.problems, []);
+  t.same(r.warnings.filter((w) => !w.message.startsWith('[global]') && /bgp-med/.test(w.message)), [], 'a section\'s bgp-med is carried over, not warned about');
+  t.equal(r.yaml.match(/^ {6}bgp_med: 10$/gm)?.length, 2, 'written as lvs.bgp_med of both sections');
+  const loaded = parsePoolsText(r.yaml, 'imported.yaml');
+  t.same(loaded.problems, []);
+  const med = (name: string) => loaded.services.find((s) => s.name === name)!.lvs.bgpMed;
+  t.same([med('appservers_80'), med('appservers-https_443'), med('api_80')], [10, 10, undefined], 'absent stays absent (the agent\'s --bgp-med)');
+  // Round trip: render writes bgp-med only where set, and parses back to the same values.
+  const text = renderPybal(loaded.services, 'http://poold:9090').text;
+  t.match(text, /\[appservers_80\][^[]*\nbgp-med = 10\n/);
+  t.notMatch(text.split('[api_80]')[1]!.split('\n[')[0], /bgp-med/, 'absent is not written');
+  const back = parsePybalConf(text, 'rendered.conf');
+  t.same(back.services.map((s) => [s.name, s.bgpMed]), [['api_80', undefined], ['appservers_80', 10], ['appservers-https_443', 10]]);
+
+  // PyBal refuses to start when the bgp sections of one IP differ (ValueError naming the service, the
+  // MED and the IP); so does the parser, located. A section without bgp-med differs from one with it.
+  await writeFile(join(dir, 'bad.conf'), conf(sec('appservers', '10.2.2.1', 80, ['bgp-med = 10']), sec('appservers-https', '10.2.2.1', 443, ['bgp-med = 20'])));
+  await t.rejects(importPybalFile(join(dir, 'bad.conf'), { dc: 'eqiad', cluster: 'appserver' }), {
+    name: 'ConfigError',
+    message: /bad\.conf:20:11: \[appservers-https_443\] bgp-med: bgp-med 20 differs from \[appservers_80\] \(bgp-med 10, line 11\) on IP 10\.2\.2\.1: PyBal refuses to start/,
+  });
+  t.throws(() => parsePybalConf(conf(sec('a', '10.2.2.1', 80, ['bgp-med = 10']), sec('b', '10.2.2.1', 443, [])), 'x.conf'), { message: /x\.conf:\d+:\d+: \[b_443\] ip: no bgp-med differs from \[a_80\] \(bgp-med 10, line 11\) on IP 10\.2\.2\.1/ });
+  // A section with bgp = no announces nothing and is not compared; another IP is another route.
+  t.equal(parsePybalConf(conf(sec('a', '10.2.2.1', 80, ['bgp-med = 10']), sec('b', '10.2.2.1', 443, ['bgp = no', 'bgp-med = 20'])), 'x.conf').services.length, 2);
+  t.equal(parsePybalConf(conf(sec('a', '10.2.2.1', 80, ['bgp-med = 10']), sec('b', '10.2.2.2', 443, ['bgp-med = 20'])), 'x.conf').services.length, 2);
+  // A MED is 32 bits.
+  t.throws(() => parsePybalConf(conf(sec('a', '10.2.2.1', 80, ['bgp-med = 4294967296'])), 'x.conf'), { message: /\[a_80\] bgp-med: must be between 0 and 4294967295, got 4294967296/ });
+  t.throws(() => parsePybalConf(conf(sec('a', '10.2.2.1', 80, ['bgp-med = low'])), 'x.conf'), { message: /\[a_80\] bgp-med: expected an integer, got "low"/ });
 });

@@ -145,3 +145,14 @@ t.test('RunCommand arguments are all strings to PyBal: server.port becomes the s
   const bare = renderPybal([cxserver({ checks: [{ kind: 'command', name: 'x', timeoutMs: 5000, intervalMs: 5000, rise: 1, fall: 1, argv: ['/bin/check'] }] })], POOLD);
   t.same(bare.warnings.map((w) => w.message), ['no arguments: PyBal runs a RunCommand with at least one argument, an empty string']);
 });
+
+t.test('bgp-med: a service\'s MED renders as bgp-med = N and reads back; absent is not written (the [global] bgp-med applies)', async (t) => {
+  const base = cxserver();
+  const r = renderPybal([cxserver({ lvs: { ...base.lvs, bgpMed: 10 } })], POOLD);
+  t.same(r.warnings, []);
+  t.match(r.text, 'depool-threshold = 0.5\nbgp-med = 10\nmonitors');
+  t.equal(parsePybalConf(r.text, 'x').services[0]!.bgpMed, 10);
+  t.match(renderPybal([cxserver({ lvs: { ...base.lvs, bgpMed: 0 } })], POOLD).text, '\nbgp-med = 0\n', '0 is a MED, written');
+  t.notMatch(renderPybal([base], POOLD).text, /bgp-med/);
+  t.equal(parsePybalConf(renderPybal([base], POOLD).text, 'x').services[0]!.bgpMed, undefined);
+});

@@ -64,6 +64,10 @@ t.test('poold API detail → LvsDef + PoolState', async (t) => {
   });
   t.same(parsePoolDetail({ ...body, revision: null }, 'D', key).state, undefined, 'no state published yet');
   t.throws(() => parsePoolDetail({ ...body, hosts: [{ host: 'h1', admin: {}, effective: {} }] }, 'D', key), /D hosts\[0\] admin: "pooledAdmin" must be one of/);
+  // Per-service MED (PyBal's bgp-med) reaches the agent; a bad one is refused, naming the field.
+  t.same(parsePoolDetail({ ...body, lvs: { ...body.lvs, bgpMed: 10 } }, 'D', key).lvs, { ...body.lvs, bgpMed: 10 });
+  t.throws(() => parsePoolDetail({ ...body, lvs: { ...body.lvs, bgpMed: -1 } }, 'D', key), /D lvs: "bgpMed" must be an integer 0\.\.4294967295/);
+  t.throws(() => parsePoolDetail({ ...body, lvs: { ...body.lvs, bgpMed: 4294967296 } }, 'D', key), /D lvs: "bgpMed" must be an integer 0\.\.4294967295/);
 });
 
 t.test('resolver caches answers and, briefly, failures', async (t) => {

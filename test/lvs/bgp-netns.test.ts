@@ -9,6 +9,8 @@
 //   - a clean stop withdraws at once; a frozen gobgpd is dropped by the router within the hold time;
 //   - the lower MED wins between two LVS hosts, and the secondary takes over when the primary stops;
 //   - a gobgpd that dies is restarted and its routes re-announced; a route deleted by hand comes back;
+//   - a service's own MED (`bgpMed`, PyBal's section `bgp-med`) overrides the agent's --bgp-med in the
+//     router's table, and a changed one is re-announced;
 //   - an IPIP service (`method: i`, PyBal's `tunneling = true`) is announced like any other, and its
 //     real servers reach IPVS with `-i`. (The kernel's IPIP encapsulation itself needs IPVS, which
 //     this kernel lacks: the stand-in records the commands instead.)
@@ -246,4 +248,25 @@ t.test('IPIP: a tunnelled service is announced, and its real servers reach IPVS 
   ], 'every real server is added with tunnel forwarding');
   await stopAgent(a);
   await lab.waitFor('the route to go', () => !lab.routes(V).some((r) => r.from === 'lvs1'), 5000);
+});
+
+t.test('per-service MED: the service\'s bgpMed 10 reaches the router although the agent\'s --bgp-med is 100; a change is re-announced', async (t) => {
+  const V = '10.2.2.21/32';
+  const med = (bgpMed: number) => serviceDef({ service: 'citoid', lvs: { ip: '10.2.2.21', port: 80, bgpMed } });
+  await putDef(kv, med(10));
+  await putState(kv, poolState(med(10), Object.fromEntries(Object.keys(med(10).servers).map((h) => [h, {}])), 1));
+  const a = await agentOn(0, { bgpMed: '100' }, ['eqiad/citoid', 'eqiad/cxserver']);
+  await lab.waitFor('the citoid route', () => lab.routes(V).some((r) => r.from === 'lvs1'), ANNOUNCE_WITHIN_MS);
+  await lab.waitFor('the cxserver route', from('lvs1'), ANNOUNCE_WITHIN_MS);
+  t.match(lab.routes(V), [{ from: 'lvs1', primary: true, med: 10, via: lab.lvs[0]!.address }], 'BIRD sees the service\'s MED');
+  t.match(lab.routes(VIP), [{ from: 'lvs1', med: 100 }], 'a service without bgpMed: the agent\'s --bgp-med');
+  t.match(a.agent.status().bgp!.announced, [{ prefix: VIP, med: 100 }, { prefix: V, med: 10, services: ['eqiad/citoid'] }]);
+  t.notOk(a.agent.status().bgp!.announced.some((x) => x.medConflict), 'no conflict');
+  // The definition changes (poolctl sync of a new bgp_med): the route is replaced with the new MED.
+  await putDef(kv, med(20));
+  const ms = await lab.waitFor('the MED to change to 20', () => lab.routes(V).some((r) => r.from === 'lvs1' && r.med === 20), 10_000);
+  t.comment(`MED 10 → 20 in BIRD ${ms} ms after the definition changed`);
+  t.same(lab.routes(V).map((r) => [r.from, r.med]), [['lvs1', 20]]);
+  await stopAgent(a);
+  await lab.waitFor('the routes to go', () => lab.routes(V).length === 0 && notFrom('lvs1')(), 5000);
 });

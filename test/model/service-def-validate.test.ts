@@ -45,6 +45,8 @@ t.test('a good definition comes back as it was; monitoring defaults to {}', asyn
   }
   t.equal(problems({ ...raw, lvs: { ...(raw.lvs as object), port: 65535 } }), null, 'port 65535');
   t.equal(problems({ ...raw, lvs: { ...(raw.lvs as object), port: 1, protocol: 'udp' } }), null, 'port 1, udp');
+  t.equal(problems({ ...raw, lvs: { ...(raw.lvs as object), bgpMed: 0 } }), null, 'bgpMed 0');
+  t.equal(problems({ ...raw, lvs: { ...(raw.lvs as object), bgpMed: 4294967295 } }), null, 'bgpMed 2^32-1');
   t.equal(problems({ ...raw, servers: { a: { weight: 0 } } }), null, 'weight 0 (drained)');
   t.equal(problems({ ...raw, servers: {}, checks: [] }), null, 'no servers and no checks');
 });
@@ -79,6 +81,10 @@ t.test('each bad field is named', async (t) => {
     ['lvs.port a string', { ...raw, lvs: { ...lvs, port: '80' } }, 'lvs.port must be 1-65535'],
     ['lvs.protocol sctp', { ...raw, lvs: { ...lvs, protocol: 'sctp' } }, 'lvs.protocol must be tcp or udp'],
     ['lvs.scheduler missing', { ...raw, lvs: { ...lvs, scheduler: undefined } }, 'lvs.scheduler must be a string'],
+    ['lvs.bgpMed negative', { ...raw, lvs: { ...lvs, bgpMed: -1 } }, 'lvs.bgpMed must be a whole number 0..4294967295'],
+    ['lvs.bgpMed above 2^32-1', { ...raw, lvs: { ...lvs, bgpMed: 4294967296 } }, 'lvs.bgpMed must be a whole number 0..4294967295'],
+    ['lvs.bgpMed fractional', { ...raw, lvs: { ...lvs, bgpMed: 0.5 } }, 'lvs.bgpMed must be a whole number 0..4294967295'],
+    ['lvs.bgpMed a string', { ...raw, lvs: { ...lvs, bgpMed: '10' } }, 'lvs.bgpMed must be a whole number 0..4294967295'],
     ['threshold negative', { ...raw, depoolThreshold: -0.1 }, 'depoolThreshold must be a number in [0, 1]'],
     ['threshold above 1', { ...raw, depoolThreshold: 1.01 }, 'depoolThreshold must be a number in [0, 1]'],
     ['threshold a string', { ...raw, depoolThreshold: '0.5' }, 'depoolThreshold must be a number in [0, 1]'],

@@ -139,3 +139,13 @@ t.test('forwarding and per-service BGP drift: pools/ says IPIP and bgp: false, t
   const items = detectDrift({ services: [svc], pybal: { text: stale, file: 'lvs.conf' } }).items;
   t.same(items.map((i) => [i.field, i.expected, i.actual]), [['tunneling', 'yes', 'no'], ['bgp', 'no', 'yes']]);
 });
+
+t.test('per-service MED drift: pools/ says bgp_med 10, the deployed pybal.conf has none (or another)', async (t) => {
+  const base = cxserver();
+  const svc = cxserver({ lvs: { ...base.lvs, bgpMed: 10 } });
+  t.same(detectDrift({ services: [svc], pybal: { text: renderPybal([svc], POOLD).text, file: 'lvs.conf' } }).items, [], 'a fresh render has no drift');
+  const none = detectDrift({ services: [svc], pybal: { text: renderPybal([base], POOLD).text, file: 'lvs.conf' } }).items;
+  t.same(none.map((i) => [i.field, i.expected, i.actual]), [['bgp-med', '10', 'global']]);
+  const other = detectDrift({ services: [base], pybal: { text: renderPybal([cxserver({ lvs: { ...base.lvs, bgpMed: 20 } })], POOLD).text, file: 'lvs.conf' } }).items;
+  t.same(other.map((i) => [i.field, i.expected, i.actual, i.where]), [['bgp-med', 'global', '20', 'lvs.conf:13']], 'located at the bgp-med line');
+});

@@ -36,6 +36,14 @@ t.test('service definitions', async (t) => {
   rejects(t, () => decodeServiceDef(where, JSON.stringify({ ...def, name: 'other' }), KEY), where, /names eqiad\/other, not eqiad\/cxserver/);
   rejects(t, () => decodeServiceDef(where, JSON.stringify({ ...def, lvs: { ...def.lvs, protocol: 'sctp' } }), KEY), where, /protocol/);
   rejects(t, () => decodeServiceDef(where, JSON.stringify({ ...def, servers: { h: { weight: 'ten' } } }), KEY), where, /weight/);
+  // Per-service MED (PyBal's bgp-med): a 32-bit whole number, passed through when valid.
+  for (const med of [0, 10, 4294967295]) {
+    const withMed = { ...def, lvs: { ...def.lvs, bgpMed: med } };
+    t.same(decodeServiceDef(where, JSON.stringify(withMed), KEY).lvs.bgpMed, med, `bgpMed ${med} passes`);
+  }
+  for (const med of [-1, 4294967296, 1.5, '10', null]) {
+    rejects(t, () => decodeServiceDef(where, JSON.stringify({ ...def, lvs: { ...def.lvs, bgpMed: med } }), KEY), where, /bgpMed must be a whole number 0\.\.4294967295/);
+  }
 });
 
 t.test('published state', async (t) => {

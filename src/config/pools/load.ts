@@ -1,10 +1,11 @@
 // Loads a set of pools files and applies the rules that span files: one definition per pool and per
-// LVS service in a dc, a host in one dc, and every LVS service's pool defined.
+// LVS service in a dc, a host in one dc, every LVS service's pool defined, and one MED per VIP in a dc.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../../model/errors.js';
 import { poolOf, poolPath, servicePath, type ServiceDef } from '../../model/types.js';
 import { parsePoolsFile, type LocatedPool, type LocatedService, type ParsedFile } from './parse.js';
+import { vipMedProblems } from './vip-med.js';
 import type { Pos } from './yaml-locate.js';
 
 export interface PoolsLoadResult {
@@ -70,6 +71,8 @@ function crossFile(files: readonly ParsedFile[], problems: ConfigProblem[]): Ser
     }
     kept.push({ ...s.def, servers: pool.servers });
   }
+  // One MED per VIP in a dc, as PyBal requires (vip-med.ts); services stay listed, sync refuses on problems.
+  problems.push(...vipMedProblems([...byService.values()]));
   return kept;
 }
 

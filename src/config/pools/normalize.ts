@@ -68,7 +68,7 @@ export interface RawService {
   catalog?: string;
   /** Older form, instead of `pool`: the cluster, with the servers listed in the service. */
   cluster?: string;
-  lvs: { ip: string; port: number; protocol?: 'tcp' | 'udp'; scheduler?: string; method?: 'g' | 'i' | 'm'; bgp?: boolean; drain?: string };
+  lvs: { ip: string; port: number; protocol?: 'tcp' | 'udp'; scheduler?: string; method?: 'g' | 'i' | 'm'; bgp?: boolean; drain?: string; bgp_med?: number };
   depool_threshold?: number;
   /** Issue 14: see pools.schema.json. */
   correlated_failure_share?: number;
@@ -220,6 +220,8 @@ export function normalizeService(dc: string, key: string, raw: RawService, serve
       // Only when set: absent means the LVS agent's default (bgp) or off (drain).
       ...(raw.lvs.bgp !== undefined ? { bgp: raw.lvs.bgp } : {}),
       ...(raw.lvs.drain !== undefined && ms(raw.lvs.drain, 0) > 0 ? { drainMs: ms(raw.lvs.drain, 0) } : {}),
+      // Absent: the LVS agent's --bgp-med.
+      ...(raw.lvs.bgp_med !== undefined ? { bgpMed: raw.lvs.bgp_med } : {}),
     },
     depoolThreshold: raw.depool_threshold ?? SERVICE_DEFAULTS.depoolThreshold,
     checks: raw.checks.map((c, i) => check(c, names[i])),

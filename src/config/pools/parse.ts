@@ -18,6 +18,8 @@ export interface LocatedService {
   at: Pos;
   /** Where the pool is named (`pool:`, or `cluster:` in the older form). */
   poolAt: Pos;
+  /** Where its MED is set (`lvs.bgp_med`), else its VIP (`lvs.ip`): what a MED disagreement points at. */
+  medAt: Pos;
 }
 
 /** A conftool pool as loaded: from `pools:`, or from a service written in the older form. */
@@ -136,7 +138,8 @@ export function parsePoolsFile(text: string, file: string): ParsedFile {
       const ref = poolRefOf(name, svc);
       if (svc.pool === undefined) pools.push(locatePool({ dc, ...ref }, svc.servers ?? {}, ['services', name]));
       const poolAt = where(['services', name, svc.pool !== undefined ? 'pool' : 'cluster']);
-      services.push({ def: normalizeService(dc, name, svc, {}), file, at: where(['services', name], 'key'), poolAt });
+      const medAt = where(['services', name, 'lvs', svc.lvs.bgp_med !== undefined ? 'bgp_med' : 'ip']);
+      services.push({ def: normalizeService(dc, name, svc, {}), file, at: where(['services', name], 'key'), poolAt, medAt });
     }
   }
   return { file, services, pools, badPools, problems: problems.sort(byPosition) };
