@@ -265,12 +265,13 @@ async function main(): Promise<void> {
       alone.push(performance.now() - ts);
     }
     let waiter: ((r: ReconcileReport) => void) | undefined;
+    const recent: ReconcileReport[] = [];
     let first: (() => void) | undefined;
     const firstApplied = new Promise<void>((res) => (first = res));
     const agent = await runAgent({
       host: 'lvs-bench', services: [`eqiad/${SECTION}`], source: { kind: 'etcd', etcd: { endpoints: etcd.endpoints } },
       ipvsadmPath: FRONT, ipvsadmEnv: ipvs, periodMs: 600_000, listen: false, log: () => undefined,
-      onReport: (r) => { if (r.result === 'applied' || r.result === 'noop') first?.(); waiter?.(r); },
+      onReport: (r) => { recent.push(r); if (recent.length > 5) recent.shift(); if (r.result === 'applied' || r.result === 'noop') first?.(); waiter?.(r); },
     });
     cleanup.push(() => agent.stop());
     await firstApplied;
@@ -288,7 +289,7 @@ async function main(): Promise<void> {
       const host = hosts[i % hosts.length]!;
       for (const pooled of ['no', 'yes'] as const) {
         const done = new Promise<ReconcileReport>((res, rej) => {
-          const timer = setTimeout(() => rej(new Error(`trial ${i}: the agent applied nothing within 20 s`)), 20_000);
+          const timer = setTimeout(() => rej(new Error(`trial ${i} (${host} pooled=${pooled}): the agent applied nothing within 20 s; its last reports: ${JSON.stringify(recent.map((r) => ({ result: r.result, reason: r.reason, error: r.error, commands: r.commands })))}`)), 20_000);
           waiter = (r) => { if (r.result === 'applied' || r.result === 'error') { clearTimeout(timer); res(r); } };
         });
         const ta = wall();
