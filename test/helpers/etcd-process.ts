@@ -121,7 +121,8 @@ export class EtcdMember {
       '--log-level=warn',
       '--snapshot-count=10000',
       // No --quota-backend-bytes, --max-txn-ops or --max-request-bytes: etcd's default limits (a 2 GiB
-      // backend), as a site runs it. (A 256 MiB quota here hid nothing, but it was not the default.)
+      // backend), as a site runs it. (This harness once had a 256 MiB quota: the eqiad bench filled it,
+      // which is how poold's unbounded history growth was found; the leader now compacts.)
     ];
     if (s.enableV2) a.push('--enable-v2=true');
     if (s.tls) {
