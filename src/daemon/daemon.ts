@@ -149,6 +149,11 @@ export class Daemon {
     this.leader = new Leader({
       kv: this.kv, keys: this.keys, data: this.data, quorum: this.o.quorum, log, now: Date.now, writers: this.writers,
       fence: { key: electionKey, holder: this.o.observer },
+      onPublished: (state) => {
+        // What the watch's upsert does for this state, minus decoding: this leader made it.
+        this.data.states.set(servicePath(state), state);
+        this.view.setState(state);
+      },
     });
 
     this.watchGuard = await WatchGuard.open({

@@ -41,6 +41,13 @@ export interface LeaderDeps {
   writers?: AdminWriters;
   /** Called with every effect, for metrics and logs. */
   onEffects?(key: ServiceKey, effects: CoordinatorEffect[]): void;
+  /**
+   * A state this leader's own transaction has just committed. The daemon serves it at once instead of
+   * waiting for its watch to bring it back: at eqiad's size one kubesvc change is 44 states, 1.7 MB,
+   * whose trip back through the watch and the decoder took tens of ms (issue 12). The watch's copy
+   * arrives later with the same revision and changes nothing.
+   */
+  onPublished?(state: PoolState): void;
 }
 
 /**
@@ -67,6 +74,8 @@ export class Leader {
   /** LVS services whose state is to be published (or deleted), by path. */
   private readonly queue: PublishQueue;
   private tickScheduled = false;
+  /** The state behind each publication made, for onPublished once its transaction commits. */
+  private readonly produced = new WeakMap<Publication, PoolState>();
   private active = false;
   /** Issue 14: wake-ups when gates end, the correlated failure per service, the checks each coordinator was built for. */
   private readonly gateTimers: GateTimers;
@@ -337,7 +346,10 @@ export class Leader {
     const state = this.coordinators.get(path);
     if (state !== undefined) {
       const c = this.correlated.get(path);
-      return { etcdKey: this.d.keys.state(state), value: JSON.stringify({ ...effectiveState(state), ...(c ? { correlatedFailure: c } : {}) }) };
+      const published = effectiveState(state);
+      const p = { etcdKey: this.d.keys.state(state), value: JSON.stringify({ ...published, ...(c ? { correlatedFailure: c } : {}) }) };
+      this.produced.set(p, published);
+      return p;
     }
     const gone = this.removed.get(path);
     // A pool defined again meanwhile is not deleted.
@@ -354,6 +366,8 @@ export class Leader {
       produce: (path) => this.publication(path),
       onWritten: (path, p) => {
         if (p.value === null) this.removed.delete(path);
+        const published = this.produced.get(p);
+        if (published !== undefined) this.d.onPublished?.(published);
       },
       onFenced: (paths) => {
         // Not retried: whoever holds the key now publishes; the election will make us a follower.

@@ -32,9 +32,20 @@ await addPrefixUser(etcd, 'leader', 'leader-pw', [
   { prefix: '/q/', perm: 'readwrite' },
 ]);
 
-function recording(kv: Kv): { kv: Kv; txns: TxnRequest[] } {
+function recording(kv: Kv): { kv: Kv; txns: TxnRequest[]; maxInFlight: () => number } {
   const txns: TxnRequest[] = [];
-  return { txns, kv: { user: kv.user, range: (r) => kv.range(r), get: (k) => kv.get(k), txn: (r) => { txns.push(r); return kv.txn(r); }, close: async () => {} } };
+  let inFlight = 0;
+  let max = 0;
+  const txn = async (r: TxnRequest) => {
+    txns.push(r);
+    max = Math.max(max, ++inFlight);
+    try {
+      return await kv.txn(r);
+    } finally {
+      inFlight--;
+    }
+  };
+  return { txns, maxInFlight: () => max, kv: { user: kv.user, range: (r) => kv.range(r), get: (k) => kv.get(k), txn, close: async () => {} } };
 }
 const admin = await openKv({ endpoints: etcd.endpoints, user: 'root', password: etcd.rootPassword }, 'gateway');
 t.teardown(() => admin.close());
@@ -131,7 +142,11 @@ t.test('leader: 500 pools published within the limits; one refused pool does not
     data.admin.set(poolPath(poolOf(d)), new Map(Object.keys(d.servers).map((h) => [h, { weight: 10, pooled: 'yes' as const }])));
   }
   let now = 1_700_000_000_000;
-  const leader = new Leader({ kv: rec.kv, keys, data, quorum: 'majority', log: testLog, now: () => now, fence: { key: FENCE, holder: 'me' } });
+  const served = new Map<string, { revision: number; servers: Record<string, { enabled: boolean }> }>();
+  const leader = new Leader({
+    kv: rec.kv, keys, data, quorum: 'majority', log: testLog, now: () => now, fence: { key: FENCE, holder: 'me' },
+    onPublished: (s) => served.set(servicePath(s), s),
+  });
   t.teardown(() => leader.deactivate());
   const started = Date.now();
   leader.activate();
@@ -144,6 +159,10 @@ t.test('leader: 500 pools published within the limits; one refused pool does not
   t.ok(rec.txns.every((r) => r.success.length <= ETCD_MAX_TXN_OPS), `at most ${ETCD_MAX_TXN_OPS} pools per transaction`);
   t.ok(rec.txns.every((r) => txnBytes(r) <= TXN_BUDGET_BYTES), 'at most 1 MiB per transaction');
   t.ok(rec.txns.every((r) => r.compare.length === 1 && r.compare[0].key === FENCE), 'every transaction fenced');
+  t.ok(rec.maxInFlight() > 1, `the round's transactions go out together (${rec.maxInFlight()} at once), not one after another`);
+  t.ok(rec.maxInFlight() <= 4, 'at most 4 in flight');
+  await waitFor('500 states handed to the daemon', async () => served.size, (n) => n === 500, 5000);
+  t.notOk(served.has('eqiad/zz'), 'a state etcd refused is never handed over as published');
   const sizes = rec.txns.map((r) => r.success.length);
   t.comment(`500 pools published in ${ms} ms, ${rec.txns.length} transactions (largest ${Math.max(...sizes)} pools, ${Math.max(...rec.txns.map(txnBytes))} bytes)`);
 
@@ -157,6 +176,8 @@ t.test('leader: 500 pools published within the limits; one refused pool does not
   const state = await waitFor('p123 republished', async () => JSON.parse((await admin.get(keys.state({ dc: 'eqiad', name: 'p123' })))!.value) as { servers: Record<string, { pooled: boolean; enabled: boolean }> },
     (s) => s.servers[host]?.enabled === false, 5000);
   t.equal(state.servers[host].pooled, false, 'the depool is published');
+  const handed = await waitFor('p123 handed over', async () => served.get('eqiad/p123')!, (s) => s.servers[host]?.enabled === false, 5000);
+  t.same(handed, state, 'the daemon is handed exactly the state that was committed');
   const zzKey = keys.state({ dc: 'eqiad', name: 'zz' });
   const zzTries = rec.txns.slice(before).filter((r) => r.success.some((o) => o.key === zzKey)).length;
   t.ok(rec.txns.slice(before).some((r) => r.success.some((o) => o.key.endsWith('/p123')) && r.success.length === 1), 'p123 went out in its own small transaction');
