@@ -9,7 +9,7 @@ import { updateHosts } from '../store/write.js';
 import { updateHostsV2 } from '../store/write-v2.js';
 import { confirmMany } from './confirm.js';
 import type { CliContext } from './context.js';
-import { guardChange, type AdminPatch } from './guard.js';
+import { guardApplies, guardChange, type AdminPatch } from './guard.js';
 import { loadStatesOverPools, servicesOverPool, stateOf, type HostEntry, type Inventory } from './inventory.js';
 
 export type { AdminPatch } from './guard.js';
@@ -61,8 +61,9 @@ export async function applyAdminChange(
       `${shown.join('\n')}\nrewrite ${broken.length === 1 ? 'it' : 'them'} first, e.g. etcdctl put ${broken[0].key} '{"weight": 10, "pooled": "no"}'`,
       { keys: broken.map((t) => t.key) });
   }
-  // The guard and the held-depool check read the published state of every section over these pools.
-  await loadStatesOverPools(ctx, inv, targets);
+  // The guard and the held-depool check read the published state of every section over these pools;
+  // a change that takes no host out (pool, a weight above 0) needs none.
+  if (guardApplies(patch)) await loadStatesOverPools(ctx, inv, targets);
   const planned = targets.map((t) => {
     const before = t.value === null ? null : { ...t.value };
     const after = { ...(t.value ?? {}), ...patch } as Record<string, unknown>;

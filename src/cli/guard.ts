@@ -24,6 +24,11 @@ function guardTarget(patch: AdminPatch): 'no' | 'inactive' | 'drain' | null {
 }
 
 /** The states of the services over the changed pools must have been read (loadStatesOverPools). */
+/** Whether the guard judges this change at all (it takes hosts out: depool, decommission, drain). */
+export function guardApplies(patch: AdminPatch): boolean {
+  return guardTarget(patch) !== null;
+}
+
 export function guardChange(inv: Inventory, changes: HostKey[], patch: AdminPatch): GuardResult {
   const to = guardTarget(patch);
   if (to === null) return { refusals: [] };
