@@ -9,6 +9,7 @@ import t from 'tap';
 import { startEtcd } from '../helpers/etcd.js';
 import { openKv } from '../../src/store/connection.js';
 import { NoSpaceError } from '../../src/store/errors.js';
+import type { GatewayKv } from '../../src/store/kv-gateway.js';
 import { startDaemon, text, waitFor } from './harness.js';
 
 const QUOTA = 4 * 1048576;
@@ -52,6 +53,7 @@ t.test('writes until etcd refuses: CRITICAL naming NOSPACE, metric 1', async (t)
   t.match((refusal as Error).message, /database space exceeded \(NOSPACE alarm\); every write fails until etcd is compacted, defragmented and the alarm disarmed/);
   t.match(await waitFor('CRITICAL', alerts, (a) => CRITICAL.test(a), 10_000), CRITICAL);
   t.equal(await metric('poold_etcd_nospace_alarm'), 1);
+  t.same((await (kv as GatewayKv).status()).alarms, ['NOSPACE'], 'the JSON gateway adapter reads the alarm too');
   t.ok(await metric('poold_etcd_db_size_bytes') >= QUOTA * 0.5, 'the size is near the quota');
 });
 
