@@ -10,7 +10,9 @@ import { startSimulator } from '../../src/sim/simulator.js';
 import { openKv } from '../../src/store/connection.js';
 import { CompactedError } from '../../src/store/errors.js';
 import type { Daemon } from '../../src/daemon/daemon.js';
-import { lines, poolctl, poolsDir, serviceYaml, sleep, startDaemon, text, waitFor } from './harness.js';
+import { execFile } from 'node:child_process';
+import { POOLD } from '../helpers/poolctl.js';
+import { lines, poolctl, poolsDir, serviceYaml, sleep, spawnPoold, startDaemon, stopPoold, text, waitFor } from './harness.js';
 
 const PORT = 8094;
 const A = ['127.0.94.1', '127.0.94.2', '127.0.94.3'];
@@ -109,4 +111,25 @@ t.test('--etcd-compaction-interval 0 never compacts', async (t) => {
   }
   t.equal((await kv.range({ key: '/ec-test/probe', revision: first })).kvs[0]?.value, 'first', 'the first revision still reads');
   t.equal(await metric(d, 'poold_etcd_compactions_total', 'result="ok"'), 0);
+});
+
+t.test('the poold flag: --etcd-compaction-interval 1s compacts (info log with the revision); a bad value is a usage error', async (t) => {
+  const etcd = await startEtcd();
+  t.teardown(() => etcd.stop());
+  await poolctl(['sync', dir], etcd.clientUrl);
+  const p = await spawnPoold(etcd.clientUrl, 'ec-p', ['--etcd-compaction-interval', '1s']);
+  t.teardown(() => stopPoold(p));
+  const kv = await openKv({ endpoints: etcd.endpoints }, 'gateway');
+  t.teardown(() => kv.close());
+  // Writes so there is history to compact.
+  const writer = setInterval(() => void kv.txn({ compare: [], success: [{ type: 'put', key: '/ec-test/p', value: String(Date.now()) }] }), 200);
+  t.teardown(() => clearInterval(writer));
+  const line = await waitFor('a compaction logged', async () => p.output().split('\n').find((l) => l.includes('"msg":"compacted etcd history"')), (l) => l !== undefined, 15_000);
+  t.match(line, /"level":30,.*"revision":\d+/, 'logged at info with the revision');
+
+  const bad = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    execFile(process.execPath, [POOLD, '--etcd', etcd.clientUrl, '--etcd-compaction-interval', 'soon'], (err, _out, stderr) => resolve({ code: err === null ? 0 : (err.code as number), stderr }));
+  });
+  t.equal(bad.code, 2, 'exit 2 (usage)');
+  t.match(bad.stderr, /bad --etcd-compaction-interval 'soon': a duration >= 1s like 5m, or 0 to never compact/);
 });
