@@ -3,7 +3,7 @@
 // that says so; status reports the database size and no alarm. (A raised NOSPACE alarm through
 // status(): test/daemon/etcd-nospace.test.ts.)
 import t from 'tap';
-import { startEtcd } from '../helpers/etcd.js';
+import { addPrefixUser, enableAuth, startEtcd } from '../helpers/etcd.js';
 import { openKv, type KvAdapter } from '../../src/store/connection.js';
 import { CompactedError } from '../../src/store/errors.js';
 import type { Kv, KvMaintenance } from '../../src/store/kv.js';
@@ -37,3 +37,20 @@ for (const adapter of ['gateway', 'etcd3'] as KvAdapter[]) {
     t.same(st.alarms, [], 'no alarm');
   });
 }
+
+t.test('with auth on, a prefix-only user compacts and reads status', async (t) => {
+  const secured = await startEtcd();
+  t.teardown(() => secured.stop());
+  await enableAuth(secured);
+  await addPrefixUser(secured, 'poold', 'pw', [{ prefix: '/poold/', perm: 'readwrite' }]);
+  for (const adapter of ['gateway', 'etcd3'] as KvAdapter[]) {
+    const kv = (await openKv({ endpoints: secured.endpoints, user: 'poold', password: 'pw' }, adapter)) as Kv & KvMaintenance;
+    t.teardown(() => kv.close());
+    const r = await kv.txn({ compare: [], success: [{ type: 'put', key: `/poold/${adapter}`, value: '1' }] });
+    await kv.txn({ compare: [], success: [{ type: 'put', key: `/poold/${adapter}`, value: '2' }] });
+    await kv.compact(r.revision + 1);
+    const old = await kv.range({ key: `/poold/${adapter}`, revision: r.revision }).then(() => undefined, (e: unknown) => e);
+    t.type(old, CompactedError, `${adapter}: compacted as user poold`);
+    t.ok((await kv.status()).dbSize > 0, `${adapter}: status as user poold`);
+  }
+});
