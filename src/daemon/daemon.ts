@@ -31,6 +31,9 @@ import { DriftWatch } from './drift-watch.js';
 import { BridgeV2Runner } from './bridge-v2-runner.js';
 import { WatchGuard } from './watch-guard.js';
 import { WatchMetrics } from '../api/watch-metrics.js';
+import { EtcdMetrics } from '../api/etcd-metrics.js';
+import { DEFAULT_ETCD_COMPACTION_INTERVAL_MS, EtcdCompaction } from './etcd-compaction.js';
+import { EtcdSpace } from './etcd-space.js';
 import { electionName, scopeName, scopeOfElection, scopesOverlap } from './scope-conflict.js';
 import { freezeHandlers } from './freeze-mirror.js';
 
@@ -56,6 +59,8 @@ export interface DaemonOptions {
   watchEndpoints?: string[];
   /** How often each watch is checked for advancing (watch-guard.ts). Default 5 s. */
   watchCheckIntervalMs?: number;
+  /** The leader compacts etcd's history to the revision of one interval ago (etcd-compaction.ts); 0: never. Default 5 min. */
+  etcdCompactionIntervalMs?: number;
 }
 
 export class Daemon {
@@ -86,6 +91,9 @@ export class Daemon {
   private writers: AdminWriters | undefined;
   /** The mirrors' own watch connection, and the check that it still delivers. */
   private watchGuard: WatchGuard | undefined;
+  /** etcd's history (leader only) and space (every instance): etcd-compaction.ts, etcd-space.ts. */
+  private readonly compaction: EtcdCompaction;
+  private readonly etcdSpace: EtcdSpace;
 
   constructor(private readonly o: DaemonOptions) {
     this.keys = o.keys ?? new Keys();
@@ -95,6 +103,12 @@ export class Daemon {
       data: this.data, view: this.view, scope: this.scope, otherScopes: this.otherScopes, drift: (path) => this.drift?.problems(path) ?? [],
     });
     this.auditRetention = new AuditRetention({ kv: () => this.kv!, keys: this.keys, log: o.log, retentionMs: o.auditRetentionMs });
+    const etcdMetrics = new EtcdMetrics(this.metrics.registry);
+    this.compaction = new EtcdCompaction({
+      kv: () => this.kv!, probeKey: this.keys.servicesPrefix(), metrics: etcdMetrics, log: o.log,
+      intervalMs: o.etcdCompactionIntervalMs ?? DEFAULT_ETCD_COMPACTION_INTERVAL_MS,
+    });
+    this.etcdSpace = new EtcdSpace({ kv: () => this.kv!, intervalMs: o.watchCheckIntervalMs ?? 5000, view: this.view, metrics: etcdMetrics, log: o.log });
   }
 
   get url(): string {
@@ -175,6 +189,7 @@ export class Daemon {
     await this.mirror('election', this.keys.election(electionName('')), this.electionHandlers());
     this.scheduler.start();
     this.watchGuard.start();
+    this.etcdSpace.start();
     if (this.o.drift?.pybalFile !== undefined || this.o.drift?.icingaFile !== undefined) {
       this.drift = new DriftWatch({
         ...this.o.drift,
@@ -195,12 +210,14 @@ export class Daemon {
         this.leader?.activate();
         this.sweepStaleMarkers();
         this.auditRetention.start();
+        this.compaction.start();
         this.view.setLeadership({ leader: true, leaderId: this.o.observer });
       },
       onFollower: (leader) => {
         if (this.leader?.isActive) log.warn({ leader }, 'no longer leader');
         this.leader?.deactivate();
         this.auditRetention.stop();
+        this.compaction.stop();
         this.view.setLeadership({ leader: false, leaderId: leader ?? null });
       },
       onError: (err) => log.warn({ err: err.message }, 'election: etcd error, retrying'),
@@ -218,6 +235,8 @@ export class Daemon {
     await this.bridgeRunner?.stop();
     this.drift?.stop();
     this.auditRetention.stop();
+    this.compaction.stop();
+    this.etcdSpace.stop();
     this.leader?.deactivate();
     await this.election?.stop().catch((err: unknown) => this.o.log.warn({ err }, 'election stop failed'));
     await this.scheduler?.stop();
@@ -236,6 +255,8 @@ export class Daemon {
   async crash(): Promise<void> {
     await this.bridgeRunner?.abandon();
     this.drift?.stop();
+    this.compaction.stop();
+    this.etcdSpace.stop();
     this.leader?.deactivate();
     this.publisher?.abandon();
     await this.election?.abandon();

@@ -34,6 +34,7 @@ interface PooldFlags extends EtcdFlags {
   resolver?: string;
   etcdWatch?: string;
   watchCheckInterval: string;
+  etcdCompactionInterval: string;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -65,6 +66,7 @@ function program(): Command {
     .option('--resolver <servers>', 'DNS servers for backends without an address, comma-separated IP[:port] (default: the system resolver)')
     .option('--etcd-watch <urls>', 'etcd endpoints for the watch connection (default: --etcd), e.g. a nearer member; same TLS and user')
     .option('--watch-check-interval <duration>', 'how often each etcd watch is checked for advancing (a stalled one warns and is re-established)', '5s')
+    .option('--etcd-compaction-interval <duration>', 'the leader compacts etcd history to the revision of one interval ago, as kube-apiserver does (0: never, when the etcd operator compacts)', '5m')
     .addOption(new Option('--log-level <level>').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']))
     .exitOverride();
 }
@@ -113,6 +115,8 @@ export async function main(argv: string[]): Promise<number> {
     if (flags.resolver !== undefined) configureResolverFlag(flags.resolver);
     const watchCheckIntervalMs = parseDuration(flags.watchCheckInterval);
     if (watchCheckIntervalMs === null || watchCheckIntervalMs < 100) throw new UsageError(`bad --watch-check-interval '${flags.watchCheckInterval}': a duration >= 100ms`);
+    const etcdCompactionIntervalMs = flags.etcdCompactionInterval === '0' ? 0 : parseDuration(flags.etcdCompactionInterval);
+    if (etcdCompactionIntervalMs === null || (etcdCompactionIntervalMs > 0 && etcdCompactionIntervalMs < 1000)) throw new UsageError(`bad --etcd-compaction-interval '${flags.etcdCompactionInterval}': a duration >= 1s like 5m, or 0 to never compact`);
     const watchEndpoints = flags.etcdWatch?.split(',').map((x) => x.trim()).filter(Boolean);
     if (watchEndpoints !== undefined && (watchEndpoints.length === 0 || !watchEndpoints.every((e) => /^https?:\/\/[^/]+/.test(e)))) throw new UsageError(`bad --etcd-watch '${flags.etcdWatch}': expected URL[,URL...]`);
     // Before anything is started, so a Ctrl-C during start-up still stops the embedded etcd.
@@ -138,6 +142,7 @@ export async function main(argv: string[]): Promise<number> {
       auditRetentionMs,
       watchEndpoints,
       watchCheckIntervalMs,
+      etcdCompactionIntervalMs,
       drift: { pybalFile: flags.driftPybal, icingaFile: flags.driftIcinga, icingaFormat: flags.driftIcingaFormat, intervalMs: driftIntervalMs },
     });
     await daemon.start();

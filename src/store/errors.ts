@@ -19,6 +19,9 @@ export class CompactedError extends StoreError {
   }
 }
 
+/** etcd refuses writes: its NOSPACE alarm is raised (the database reached --quota-backend-bytes). */
+export class NoSpaceError extends StoreError {}
+
 /** A compare-and-swap write kept conflicting with concurrent writers after every retry. */
 export class ConflictError extends StoreError {}
 

@@ -2,7 +2,7 @@
 // that say what was refused, for which key(s) and which user, and how to fix it.
 import { compactList } from '../model/compact-list.js';
 import { StoreError } from '../model/errors.js';
-import { AuthenticationError, CompactedError, PermissionDeniedError, RequestTooLargeError } from './errors.js';
+import { AuthenticationError, CompactedError, NoSpaceError, PermissionDeniedError, RequestTooLargeError } from './errors.js';
 import { ETCD_MAX_REQUEST_BYTES, ETCD_MAX_TXN_OPS } from './limits.js';
 
 export interface ErrorScope {
@@ -46,6 +46,11 @@ export function mapEtcdError(message: string, scope: ErrorScope, cause?: unknown
     return new CompactedError(
       `revision ${scope.revision ?? '?'} of ${keyList(scope.keys)} was compacted away; re-list and watch again`,
       scope.revision ?? 0, undefined);
+  }
+  if (/database space exceeded/i.test(message)) {
+    return new NoSpaceError(
+      `etcd at ${scope.endpoint} refused a ${scope.op} of ${keyList(scope.keys)}: ${message} (NOSPACE alarm); every write fails until ` +
+      'etcd is compacted, defragmented and the alarm disarmed (etcdctl compact, etcdctl defrag, etcdctl alarm disarm)', ctx, { cause });
   }
   if (/too many operations in txn request|request is too large/i.test(message)) {
     // checkTxnLimits refuses these before sending; reaching here means etcd runs with lower limits.

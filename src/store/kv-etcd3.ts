@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { Etcd3, GRPCUnavailableError, type IKeyValue, type ICompare, type IRequestOp, type IOptions } from 'etcd3';
 import { StoreError } from '../model/errors.js';
 import { StoreUnavailableError } from './errors.js';
-import { prefixEnd, txnKeys, type Compare, type Kv, type KvEntry, type RangeRequest, type RangeResult, type TxnOp, type TxnRequest, type TxnResult } from './kv.js';
+import { alarmName, compactFailure } from './compact-failure.js';
+import { prefixEnd, txnKeys, type Compare, type EtcdStatus, type Kv, type KvEntry, type KvMaintenance, type RangeRequest, type RangeResult, type TxnOp, type TxnRequest, type TxnResult } from './kv.js';
 import { mapEtcdError, type ErrorScope } from './kv-errors.js';
 import { checkTxnLimits } from './limits.js';
 import { allowTlsToIpEndpoints } from './tls-ip-servername.js';
@@ -73,7 +74,7 @@ export function etcd3Options(o: EtcdOptions): IOptions {
   return opts;
 }
 
-export class Etcd3Kv implements Kv {
+export class Etcd3Kv implements Kv, KvMaintenance {
   readonly user: string | undefined;
   /** The shared library client, for watch.ts, lease.ts and election.ts. */
   readonly client: Etcd3;
@@ -134,7 +135,27 @@ export class Etcd3Kv implements Kv {
     }
   }
 
+  async compact(revision: number): Promise<void> {
+    try {
+      await this.client.kv.compact({ revision, physical: false });
+    } catch (err) {
+      throw compactFailure(revision, this.fail(err, { op: 'compact', keys: ['the keyspace history'], revision }));
+    }
+  }
+
+  async status(): Promise<EtcdStatus> {
+    try {
+      const [st, al] = await Promise.all([this.client.maintenance.status(), this.client.maintenance.alarm({ action: 'Get', alarm: 'None' })]);
+      // dbSizeInUse is absent (protobuf default 0) from etcd < 3.4; a real database is never 0 bytes in use.
+      const inUse = Number(st.dbSizeInUse ?? 0);
+      return { dbSize: Number(st.dbSize), dbSizeInUse: inUse > 0 ? inUse : undefined, alarms: (al.alarms ?? []).map((a) => alarmName(a.alarm)) };
+    } catch (err) {
+      throw this.fail(err, { op: 'read status of', keys: ['etcd'] });
+    }
+  }
+
   async close(): Promise<void> {
     this.client.close();
   }
 }
+

@@ -7,7 +7,8 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { StoreError } from '../model/errors.js';
 import { StoreUnavailableError } from './errors.js';
-import { prefixEnd, txnKeys, type Compare, type Kv, type KvEntry, type RangeRequest, type RangeResult, type TxnOp, type TxnRequest, type TxnResult } from './kv.js';
+import { alarmName, compactFailure } from './compact-failure.js';
+import { prefixEnd, txnKeys, type Compare, type EtcdStatus, type Kv, type KvEntry, type KvMaintenance, type RangeRequest, type RangeResult, type TxnOp, type TxnRequest, type TxnResult } from './kv.js';
 import { mapEtcdError, type ErrorScope } from './kv-errors.js';
 import { checkTxnLimits } from './limits.js';
 import { DEFAULT_TIMEOUT_MS, type EtcdOptions } from './options.js';
@@ -67,7 +68,7 @@ class GatewayReplyError extends Error {
   }
 }
 
-export class GatewayKv implements Kv {
+export class GatewayKv implements Kv, KvMaintenance {
   readonly user: string | undefined;
   private readonly endpoints: URL[];
   private current = 0;
@@ -224,6 +225,23 @@ export class GatewayKv implements Kv {
     const reply = await this.call('/v3/kv/txn', body, { op: 'write', keys: txnKeys(req) }) as
       { header?: WireHeader; succeeded?: boolean };
     return { succeeded: reply.succeeded === true, revision: num(reply.header?.revision) };
+  }
+
+  async compact(revision: number): Promise<void> {
+    try {
+      await this.call('/v3/kv/compaction', { revision: String(revision), physical: false }, { op: 'compact', keys: ['the keyspace history'], revision });
+    } catch (err) {
+      throw compactFailure(revision, err);
+    }
+  }
+
+  async status(): Promise<EtcdStatus> {
+    const scope = { op: 'read status of', keys: ['etcd'] };
+    const st = await this.call('/v3/maintenance/status', {}, scope) as { dbSize?: string; dbSizeInUse?: string };
+    const al = await this.call('/v3/maintenance/alarm', { action: 'GET' }, scope) as { alarms?: { alarm?: string }[] };
+    const inUse = num(st.dbSizeInUse);
+    // A member's alarm with the enum's default value is omitted from protobuf-JSON: that is NONE.
+    return { dbSize: num(st.dbSize), dbSizeInUse: inUse > 0 ? inUse : undefined, alarms: (al.alarms ?? []).map((a) => alarmName(a.alarm ?? 'NONE')) };
   }
 
   async close(): Promise<void> {

@@ -66,6 +66,30 @@ export interface Kv {
   close(): Promise<void>;
 }
 
+/** What etcd's Maintenance Status and Alarm calls say about its space (of the member answering). */
+export interface EtcdStatus {
+  /** The backend database's physically allocated size, in bytes (what --quota-backend-bytes caps). */
+  dbSize: number;
+  /** Bytes logically in use (etcd 3.4+; undefined from an older etcd): dbSize minus free pages a defrag would return. */
+  dbSizeInUse: number | undefined;
+  /** Active alarms of the cluster, by type ('NOSPACE', 'CORRUPT'), one entry per member and type. */
+  alarms: string[];
+}
+
+/**
+ * etcd's maintenance calls the leader uses to keep etcd's history bounded (daemon/etcd-compaction.ts)
+ * and every instance uses to report its space (daemon/etcd-space.ts). Apart from Kv so that the
+ * small test Kvs need not grow; both adapters implement it.
+ */
+export interface KvMaintenance {
+  /**
+   * Discards every revision older than `revision` (etcd's Compact, not physical: etcd frees the
+   * space in the background). A revision already compacted rejects with CompactedError.
+   */
+  compact(revision: number): Promise<void>;
+  status(): Promise<EtcdStatus>;
+}
+
 /** The exclusive end of the range of keys starting with `prefix` (etcd's "prefix end"). */
 export function prefixEnd(prefix: Buffer): Buffer {
   const end = Buffer.from(prefix);

@@ -35,6 +35,12 @@ export interface MemberSpec {
   electionMs: number;
   /** Also serve etcd's v2 API (`--enable-v2`; etcd 3.4/3.5 only): conftool 3.x and PyBal's etcd:// use it. */
   enableV2?: boolean;
+  /**
+   * Further etcd flags (`--name=value`), replacing a default flag of the same name. Only for the
+   * one test that needs a tiny --quota-backend-bytes to raise a real NOSPACE alarm
+   * (test/daemon/etcd-nospace.test.ts): every other test runs etcd's default limits.
+   */
+  extraArgs?: string[];
 }
 
 let rootDir: string | undefined;
@@ -124,6 +130,14 @@ export class EtcdMember {
       // backend), as a site runs it. (This harness once had a 256 MiB quota: the eqiad bench filled it,
       // which is how poold's unbounded history growth was found; the leader now compacts.)
     ];
+    const extra = s.extraArgs ?? [];
+    const replaced = new Set(extra.map((x) => x.split('=')[0]));
+    return [...a.filter((x) => !replaced.has(x.split('=')[0])), ...extra, ...this.optionalArgs()];
+  }
+
+  private optionalArgs(): string[] {
+    const s = this.spec;
+    const a: string[] = [];
     if (s.enableV2) a.push('--enable-v2=true');
     if (s.tls) {
       a.push(`--cert-file=${s.tls.certFile}`, `--key-file=${s.tls.keyFile}`,

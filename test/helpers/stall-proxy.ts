@@ -14,6 +14,7 @@ interface Flow {
 export class StallProxy {
   private readonly flows = new Set<Flow>();
   private stalled = false;
+  private refusing = false;
   private server: Server | undefined;
   port = 0;
   /** Connections accepted so far (a new one per re-established client). */
@@ -37,6 +38,10 @@ export class StallProxy {
 
   private accept(client: Socket): void {
     this.accepted++;
+    if (this.refusing) {
+      client.destroy();
+      return;
+    }
     const flow: Flow = { client, upstream: undefined, dead: this.stalled };
     this.flows.add(flow);
     const end = () => {
@@ -61,9 +66,22 @@ export class StallProxy {
     for (const f of this.flows) f.dead = true;
   }
 
+  /**
+   * Resets every open connection and every new one until release(): the client sees a network
+   * outage (its watches disconnect and retry), while etcd itself keeps serving other clients.
+   */
+  cut(): void {
+    this.refusing = true;
+    for (const f of this.flows) {
+      f.client.destroy();
+      f.upstream?.destroy();
+    }
+  }
+
   /** New connections pass again; the black-holed ones stay so. */
   release(): void {
     this.stalled = false;
+    this.refusing = false;
   }
 
   async close(): Promise<void> {

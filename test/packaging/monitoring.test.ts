@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { PoolMetrics, SERVER_STATES } from '../../src/api/metrics.js';
 import { AgentMetrics } from '../../src/lvs/agent-metrics.js';
 import { WatchMetrics } from '../../src/api/watch-metrics.js';
+import { EtcdMetrics } from '../../src/api/etcd-metrics.js';
 import { ROOT } from '../helpers/poolctl.js';
 import { labelValuesRefs, promqlRefs, type PromqlRefs } from './promql-refs.js';
 
@@ -56,6 +57,8 @@ async function exportedSeries(): Promise<Map<string, Set<string>>> {
   pool.setEtcdWatchLag(0.01);
   // The daemon registers its watch metrics on the same registry (daemon/watch-guard.ts).
   new WatchMetrics(pool.registry).set('admin', true, 1, 1);
+  // And its etcd space and compaction metrics (daemon/etcd-space.ts, daemon/etcd-compaction.ts).
+  new EtcdMetrics(pool.registry).nospace.set(0);
   exported((await pool.render()).body, series);
 
   const agent = new AgentMetrics({ host: 'lvs1001', source: 'etcd', dryRun: false });

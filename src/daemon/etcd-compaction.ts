@@ -1,0 +1,97 @@
+// While this instance leads: compact etcd's history, as kube-apiserver does for the etcd it uses
+// (--etcd-compaction-interval). etcd keeps every revision until compacted and does not compact by
+// default (--auto-compaction-retention 0), while its database is capped (--quota-backend-bytes,
+// 2 GiB by default): at eqiad's size one kubesvc depool republishes 44 section states of ~240 hosts,
+// ~1.7 MB of history, so a few hundred conftool changes would fill etcd and stop every write (NOSPACE).
+//
+// Every interval the leader records etcd's current revision and compacts to the one it recorded an
+// interval earlier: history younger than one interval is always kept, so a watcher behind by less
+// than that resumes without a re-list (older ones re-list on CompactedError: store/watch.ts). Only the
+// leader runs it; a deposed leader still compacting once more would be harmless, as every
+// compaction stays an interval behind. Non-physical: etcd frees the space in the background.
+import type { EtcdMetrics } from '../api/etcd-metrics.js';
+import { CompactedError } from '../store/errors.js';
+import type { Kv, KvMaintenance } from '../store/kv.js';
+import type { Logger } from './logger.js';
+
+export const DEFAULT_ETCD_COMPACTION_INTERVAL_MS = 5 * 60_000;
+
+export interface EtcdCompactionOptions {
+  kv: () => Kv & KvMaintenance;
+  /** Any key: a one-key read of it gives etcd's current revision. */
+  probeKey: string;
+  /** 0 (or less): never compact (the etcd operator does, e.g. with --auto-compaction-retention). */
+  intervalMs: number;
+  metrics: EtcdMetrics;
+  log: Logger;
+}
+
+export class EtcdCompaction {
+  private timer: NodeJS.Timeout | undefined;
+  /** The revision recorded at the previous tick: the next compaction's target. */
+  private previous: number | undefined;
+  private compacted = 0;
+  private running = false;
+  /** Bumped by start/stop, so a tick in flight when leadership ended records and compacts nothing. */
+  private generation = 0;
+
+  constructor(private readonly o: EtcdCompactionOptions) {}
+
+  start(): void {
+    if (this.o.intervalMs <= 0 || this.timer !== undefined) return;
+    this.generation++;
+    this.previous = undefined;
+    void this.tick();
+    this.timer = setInterval(() => void this.tick(), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.generation++;
+    this.previous = undefined;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running) return; // a slow etcd must not pile compactions up
+    this.running = true;
+    const gen = this.generation;
+    try {
+      let now: number;
+      try {
+        now = (await this.o.kv().range({ key: this.o.probeKey, limit: 1 })).revision;
+      } catch (err) {
+        // The target recorded before stays: still at least an interval old at the next tick.
+        this.o.log.warn({ err: (err as Error).message }, 'etcd compaction: could not read the current revision; will retry at the next interval');
+        return;
+      }
+      if (gen !== this.generation) return;
+      const target = this.previous;
+      this.previous = now;
+      if (target === undefined || target <= this.compacted) return; // first tick, or nothing written since
+      await this.compact(target, gen);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async compact(revision: number, gen: number): Promise<void> {
+    try {
+      await this.o.kv().compact(revision);
+      this.o.log.info({ revision }, 'compacted etcd history');
+    } catch (err) {
+      if (!(err instanceof CompactedError)) {
+        this.o.metrics.compactions.inc({ result: 'error' });
+        this.o.log.warn({ revision, err: (err as Error).message }, 'etcd compaction failed; will retry at the next interval');
+        return;
+      }
+      // Someone else (the etcd operator, etcd's auto-compaction) already compacted this far.
+      this.o.log.info({ revision }, 'etcd history already compacted at or past this revision');
+    }
+    if (gen !== this.generation) return;
+    this.compacted = revision;
+    this.o.metrics.compactions.inc({ result: 'ok' });
+    this.o.metrics.compactedRevision.set(revision);
+  }
+}
