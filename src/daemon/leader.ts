@@ -346,8 +346,10 @@ export class Leader {
     const state = this.coordinators.get(path);
     if (state !== undefined) {
       const c = this.correlated.get(path);
-      const published = effectiveState(state);
-      const p = { etcdKey: this.d.keys.state(state), value: JSON.stringify({ ...published, ...(c ? { correlatedFailure: c } : {}) }) };
+      // Exactly what is written: onPublished hands this object to the view, which must not lose a field
+      // the watch's copy has (the watch's copy can even arrive first, with the same revision).
+      const published: PoolState = { ...effectiveState(state), ...(c ? { correlatedFailure: c } : {}) };
+      const p = { etcdKey: this.d.keys.state(state), value: JSON.stringify(published) };
       this.produced.set(p, published);
       return p;
     }
