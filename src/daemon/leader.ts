@@ -47,7 +47,7 @@ export interface LeaderDeps {
    * whose trip back through the watch and the decoder took tens of ms (issue 12). The watch's copy
    * arrives later with the same revision and changes nothing.
    */
-  onPublished?(state: PoolState): void;
+  onPublished?(state: PoolState, etcdRevision: number): void;
 }
 
 /**
@@ -366,10 +366,10 @@ export class Leader {
       kv: this.d.kv,
       fence: fence && { key: fence.key, target: 'value', op: '==', value: fence.holder },
       produce: (path) => this.publication(path),
-      onWritten: (path, p) => {
+      onWritten: (path, p, revision) => {
         if (p.value === null) this.removed.delete(path);
         const published = this.produced.get(p);
-        if (published !== undefined) this.d.onPublished?.(published);
+        if (published !== undefined) this.d.onPublished?.(published, revision);
       },
       onFenced: (paths) => {
         // Not retried: whoever holds the key now publishes; the election will make us a follower.
