@@ -59,7 +59,7 @@ export interface DaemonOptions {
   watchEndpoints?: string[];
   /** How often each watch is checked for advancing (watch-guard.ts). Default 5 s. */
   watchCheckIntervalMs?: number;
-  /** The leader compacts etcd's history to the revision of one interval ago (etcd-compaction.ts); 0: never. Default 5 min. */
+  /** The leader compacts etcd's history to a revision at least one interval old (etcd-compaction.ts); 0: never. Default 5 min. */
   etcdCompactionIntervalMs?: number;
 }
 

@@ -4,8 +4,9 @@
 // 2 GiB by default): at eqiad's size one kubesvc depool republishes 44 section states of ~240 hosts,
 // ~1.7 MB of history, so a few hundred conftool changes would fill etcd and stop every write (NOSPACE).
 //
-// Every interval the leader records etcd's current revision and compacts to the one it recorded an
-// interval earlier: history younger than one interval is always kept, so a watcher behind by less
+// Every interval the leader records etcd's current revision and compacts to the newest one it
+// recorded at least an interval earlier (by the monotonic clock, so a late timer cannot shorten it):
+// history younger than one interval is always kept, so a watcher behind by less
 // than that resumes without a re-list (older ones re-list on CompactedError: store/watch.ts). Only the
 // leader runs it; a deposed leader still compacting once more would be harmless, as every
 // compaction stays an interval behind. Non-physical: etcd frees the space in the background.
@@ -28,8 +29,12 @@ export interface EtcdCompactionOptions {
 
 export class EtcdCompaction {
   private timer: NodeJS.Timeout | undefined;
-  /** The revision recorded at the previous tick: the next compaction's target. */
-  private previous: number | undefined;
+  /**
+   * Revisions recorded at past ticks, oldest first, with when (monotonic ms). The target is the newest
+   * one recorded at least an interval ago: timers fire late under load and two ticks can be closer
+   * than an interval, so "the previous tick's" revision could be younger than the promise.
+   */
+  private recorded: { revision: number; at: number }[] = [];
   private compacted = 0;
   private running = false;
   /** Bumped by start/stop, so a tick in flight when leadership ended records and compacts nothing. */
@@ -40,7 +45,7 @@ export class EtcdCompaction {
   start(): void {
     if (this.o.intervalMs <= 0 || this.timer !== undefined) return;
     this.generation++;
-    this.previous = undefined;
+    this.recorded = [];
     void this.tick();
     this.timer = setInterval(() => void this.tick(), this.o.intervalMs);
     this.timer.unref();
@@ -50,7 +55,7 @@ export class EtcdCompaction {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.generation++;
-    this.previous = undefined;
+    this.recorded = [];
   }
 
   private async tick(): Promise<void> {
@@ -67,9 +72,11 @@ export class EtcdCompaction {
         return;
       }
       if (gen !== this.generation) return;
-      const target = this.previous;
-      this.previous = now;
-      if (target === undefined || target <= this.compacted) return; // first tick, or nothing written since
+      const at = performance.now();
+      this.recorded.push({ revision: now, at });
+      let target: number | undefined;
+      while (this.recorded.length > 0 && at - this.recorded[0]!.at >= this.o.intervalMs) target = this.recorded.shift()!.revision;
+      if (target === undefined || target <= this.compacted) return; // nothing an interval old yet, or nothing written since
       await this.compact(target, gen);
     } finally {
       this.running = false;

@@ -66,7 +66,7 @@ function program(): Command {
     .option('--resolver <servers>', 'DNS servers for backends without an address, comma-separated IP[:port] (default: the system resolver)')
     .option('--etcd-watch <urls>', 'etcd endpoints for the watch connection (default: --etcd), e.g. a nearer member; same TLS and user')
     .option('--watch-check-interval <duration>', 'how often each etcd watch is checked for advancing (a stalled one warns and is re-established)', '5s')
-    .option('--etcd-compaction-interval <duration>', 'the leader compacts etcd history to the revision of one interval ago, as kube-apiserver does (0: never, when the etcd operator compacts)', '5m')
+    .option('--etcd-compaction-interval <duration>', 'the leader compacts etcd history to a revision at least one interval old, as kube-apiserver does (0: never, when the etcd operator compacts)', '5m')
     .addOption(new Option('--log-level <level>').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']))
     .exitOverride();
 }
