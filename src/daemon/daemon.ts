@@ -89,8 +89,6 @@ export class Daemon {
   /** With --conftool-v2: campaigns for, and while elected runs, the v2 bridge. */
   private bridgeRunner: BridgeV2Runner | undefined;
   private writers: AdminWriters | undefined;
-  /** etcd revision of the last state of each LVS service this instance's leader committed (onPublished). */
-  private readonly committedStates = new Map<string, number>();
   /** The mirrors' own watch connection, and the check that it still delivers. */
   private watchGuard: WatchGuard | undefined;
   /** etcd's history (leader only) and space (every instance): etcd-compaction.ts, etcd-space.ts. */
@@ -165,12 +163,6 @@ export class Daemon {
     this.leader = new Leader({
       kv: this.kv, keys: this.keys, data: this.data, quorum: this.o.quorum, log, now: Date.now, writers: this.writers,
       fence: { key: electionKey, holder: this.o.observer },
-      onPublished: (state, etcdRevision) => {
-        // What the watch's upsert does for this state, minus decoding: this leader made it.
-        this.committedStates.set(servicePath(state), etcdRevision);
-        this.data.states.set(servicePath(state), state);
-        this.view.setState(state);
-      },
     });
 
     this.watchGuard = await WatchGuard.open({
@@ -302,13 +294,9 @@ export class Daemon {
 
   private stateHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
     return {
-      upsert: (key, value, modRevision, listed) => {
+      upsert: (key, value, _modRevision, listed) => {
         const sk = this.keys.parseState(key);
         if (sk === undefined || !this.inScope(sk)) return;
-        // A copy older than what this leader already served from its own commit (the watch runs on
-        // another connection, so it may lag): the view keeps the newer one. The coordinator's revision
-        // cannot tell them apart, as a re-publication (a correlated failure) keeps it.
-        if (modRevision < (this.committedStates.get(servicePath(sk)) ?? 0)) return;
         let state;
         try {
           state = decodePoolState(key, value, sk);

@@ -41,13 +41,6 @@ export interface LeaderDeps {
   writers?: AdminWriters;
   /** Called with every effect, for metrics and logs. */
   onEffects?(key: ServiceKey, effects: CoordinatorEffect[]): void;
-  /**
-   * A state this leader's own transaction has just committed. The daemon serves it at once instead of
-   * waiting for its watch to bring it back: at eqiad's size one kubesvc change is 44 states, 1.7 MB,
-   * whose trip back through the watch and the decoder took tens of ms (issue 12). The watch's copy
-   * arrives later with the same revision and changes nothing.
-   */
-  onPublished?(state: PoolState, etcdRevision: number): void;
 }
 
 /**
@@ -74,8 +67,6 @@ export class Leader {
   /** LVS services whose state is to be published (or deleted), by path. */
   private readonly queue: PublishQueue;
   private tickScheduled = false;
-  /** The state behind each publication made, for onPublished once its transaction commits. */
-  private readonly produced = new WeakMap<Publication, PoolState>();
   private active = false;
   /** Issue 14: wake-ups when gates end, the correlated failure per service, the checks each coordinator was built for. */
   private readonly gateTimers: GateTimers;
@@ -346,12 +337,7 @@ export class Leader {
     const state = this.coordinators.get(path);
     if (state !== undefined) {
       const c = this.correlated.get(path);
-      // Exactly what is written: onPublished hands this object to the view, which must not lose a field
-      // the watch's copy has (the watch's copy can even arrive first, with the same revision).
-      const published: PoolState = { ...effectiveState(state), ...(c ? { correlatedFailure: c } : {}) };
-      const p = { etcdKey: this.d.keys.state(state), value: JSON.stringify(published) };
-      this.produced.set(p, published);
-      return p;
+      return { etcdKey: this.d.keys.state(state), value: JSON.stringify({ ...effectiveState(state), ...(c ? { correlatedFailure: c } : {}) }) };
     }
     const gone = this.removed.get(path);
     // A pool defined again meanwhile is not deleted.
@@ -366,10 +352,8 @@ export class Leader {
       kv: this.d.kv,
       fence: fence && { key: fence.key, target: 'value', op: '==', value: fence.holder },
       produce: (path) => this.publication(path),
-      onWritten: (path, p, revision) => {
+      onWritten: (path, p) => {
         if (p.value === null) this.removed.delete(path);
-        const published = this.produced.get(p);
-        if (published !== undefined) this.d.onPublished?.(published, revision);
       },
       onFenced: (paths) => {
         // Not retried: whoever holds the key now publishes; the election will make us a follower.
