@@ -14,6 +14,7 @@ import type { EtcdMetrics } from '../api/etcd-metrics.js';
 import { CompactedError } from '../store/errors.js';
 import type { Kv, KvMaintenance } from '../store/kv.js';
 import type { Logger } from './logger.js';
+import { Periodic } from './periodic.js';
 
 export const DEFAULT_ETCD_COMPACTION_INTERVAL_MS = 5 * 60_000;
 
@@ -28,7 +29,7 @@ export interface EtcdCompactionOptions {
 }
 
 export class EtcdCompaction {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly periodic: Periodic | undefined;
   /**
    * Revisions recorded at past ticks, oldest first, with when (monotonic ms). The target is the newest
    * one recorded at least an interval ago: timers fire late under load and two ticks can be closer
@@ -36,51 +37,43 @@ export class EtcdCompaction {
    */
   private recorded: { revision: number; at: number }[] = [];
   private compacted = 0;
-  private running = false;
   /** Bumped by start/stop, so a tick in flight when leadership ended records and compacts nothing. */
   private generation = 0;
 
-  constructor(private readonly o: EtcdCompactionOptions) {}
+  constructor(private readonly o: EtcdCompactionOptions) {
+    this.periodic = o.intervalMs > 0 ? new Periodic(o.intervalMs, () => this.tick()) : undefined;
+  }
 
   start(): void {
-    if (this.o.intervalMs <= 0 || this.timer !== undefined) return;
+    if (this.periodic === undefined || this.periodic.started) return;
     this.generation++;
     this.recorded = [];
-    void this.tick();
-    this.timer = setInterval(() => void this.tick(), this.o.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+    this.periodic?.stop();
     this.generation++;
     this.recorded = [];
   }
 
   private async tick(): Promise<void> {
-    if (this.running) return; // a slow etcd must not pile compactions up
-    this.running = true;
     const gen = this.generation;
+    let now: number;
     try {
-      let now: number;
-      try {
-        now = (await this.o.kv().range({ key: this.o.probeKey, limit: 1 })).revision;
-      } catch (err) {
-        // The target recorded before stays: still at least an interval old at the next tick.
-        this.o.log.warn({ err: (err as Error).message }, 'etcd compaction: could not read the current revision; will retry at the next interval');
-        return;
-      }
-      if (gen !== this.generation) return;
-      const at = performance.now();
-      this.recorded.push({ revision: now, at });
-      let target: number | undefined;
-      while (this.recorded.length > 0 && at - this.recorded[0]!.at >= this.o.intervalMs) target = this.recorded.shift()!.revision;
-      if (target === undefined || target <= this.compacted) return; // nothing an interval old yet, or nothing written since
-      await this.compact(target, gen);
-    } finally {
-      this.running = false;
+      now = (await this.o.kv().range({ key: this.o.probeKey, limit: 1 })).revision;
+    } catch (err) {
+      // The target recorded before stays: still at least an interval old at the next tick.
+      this.o.log.warn({ err: (err as Error).message }, 'etcd compaction: could not read the current revision; will retry at the next interval');
+      return;
     }
+    if (gen !== this.generation) return;
+    const at = performance.now();
+    this.recorded.push({ revision: now, at });
+    let target: number | undefined;
+    while (this.recorded.length > 0 && at - this.recorded[0]!.at >= this.o.intervalMs) target = this.recorded.shift()!.revision;
+    if (target === undefined || target <= this.compacted) return; // nothing an interval old yet, or nothing written since
+    await this.compact(target, gen);
   }
 
   private async compact(revision: number, gen: number): Promise<void> {

@@ -9,32 +9,28 @@ import type { PoolView } from '../api/state-view.js';
 import { etcdSpaceCause } from '../model/etcd-space.js';
 import type { EtcdStatus, KvMaintenance } from '../store/kv.js';
 import type { Logger } from './logger.js';
+import { Periodic } from './periodic.js';
 
 const CAUSE_ID = 'etcd:nospace';
 
 export class EtcdSpace {
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  private readonly periodic: Periodic;
   private nospace = false;
 
-  constructor(private readonly o: { kv: () => KvMaintenance; intervalMs: number; view: PoolView; metrics: EtcdMetrics; log: Logger }) {}
+  constructor(private readonly o: { kv: () => KvMaintenance; intervalMs: number; view: PoolView; metrics: EtcdMetrics; log: Logger }) {
+    this.periodic = new Periodic(o.intervalMs, () => this.check());
+  }
 
   start(): void {
-    if (this.timer !== undefined) return;
-    void this.check();
-    this.timer = setInterval(() => void this.check(), this.o.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+    this.periodic.stop();
   }
 
   /** One reading (the timer calls it). */
   async check(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
     let st: EtcdStatus;
     try {
       st = await this.o.kv().status();
@@ -42,8 +38,6 @@ export class EtcdSpace {
       // etcd does not answer: the stale-state warning says so; the last reading stays.
       this.o.log.debug({ err: (err as Error).message }, 'etcd space: status did not answer');
       return;
-    } finally {
-      this.running = false;
     }
     this.o.metrics.dbSize.set(st.dbSize);
     if (st.dbSizeInUse !== undefined) this.o.metrics.dbSizeInUse.set(st.dbSizeInUse);

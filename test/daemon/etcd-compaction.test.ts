@@ -4,7 +4,7 @@
 // become unreadable (compacted), a revision younger than one interval always still reads, and the
 // daemons' watches survive: a depool written after several compactions reaches /pools. A third
 // daemon on its own etcd with --etcd-compaction-interval 0 never compacts.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startEtcd } from '../helpers/etcd.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import { openKv } from '../../src/store/connection.js';
@@ -33,12 +33,18 @@ async function metric(d: Daemon, name: string, labels = ''): Promise<number> {
   return Number(m[1]);
 }
 
-t.test('the leader compacts to the revision of one interval ago; the other instance does not', async (t) => {
+/** A private etcd (default limits) with the pools synced, and a client; both stopped with `t`. */
+async function syncedEtcd(t: Test) {
   const etcd = await startEtcd();
   t.teardown(() => etcd.stop());
   await poolctl(['sync', dir], etcd.clientUrl);
   const kv = await openKv({ endpoints: etcd.endpoints }, 'gateway');
   t.teardown(() => kv.close());
+  return { etcd, kv };
+}
+
+t.test('the leader compacts to the revision of one interval ago; the other instance does not', async (t) => {
+  const { etcd, kv } = await syncedEtcd(t);
   const put = async (v: string) => (await kv.txn({ compare: [], success: [{ type: 'put', key: '/ec-test/probe', value: v }] })).revision;
   const readAt = (revision: number) => kv.range({ key: '/ec-test/probe', revision });
 
@@ -96,11 +102,7 @@ t.test('the leader compacts to the revision of one interval ago; the other insta
 });
 
 t.test('--etcd-compaction-interval 0 never compacts', async (t) => {
-  const etcd = await startEtcd();
-  t.teardown(() => etcd.stop());
-  await poolctl(['sync', dir], etcd.clientUrl);
-  const kv = await openKv({ endpoints: etcd.endpoints }, 'gateway');
-  t.teardown(() => kv.close());
+  const { etcd, kv } = await syncedEtcd(t);
   const first = (await kv.txn({ compare: [], success: [{ type: 'put', key: '/ec-test/probe', value: 'first' }] })).revision;
   const d = await startDaemon(etcd.endpoints, { observer: 'ec-z', etcdCompactionIntervalMs: 0 });
   t.teardown(() => d.stop());

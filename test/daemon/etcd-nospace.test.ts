@@ -2,7 +2,7 @@
 // write, conftool's included. poold must say so: CRITICAL in /alerts naming NOSPACE, and
 // poold_etcd_nospace_alarm 1; after the operator's remedy (delete, compact, defrag, disarm) it clears.
 //
-// The alarm is real: THIS test alone starts its private etcd with a tiny --quota-backend-bytes and
+// The alarm is real: THIS test alone starts its private etcd with a tiny backend quota and
 // writes until etcd refuses (etcd 3.4's `etcdctl alarm` can only list and disarm, not raise). Every
 // other test runs etcd's default limits.
 import t from 'tap';
@@ -13,7 +13,7 @@ import type { GatewayKv } from '../../src/store/kv-gateway.js';
 import { startDaemon, text, waitFor } from './harness.js';
 
 const QUOTA = 4 * 1048576;
-const etcd = await startEtcd({ extraArgs: [`--quota-backend-bytes=${QUOTA}`] });
+const etcd = await startEtcd({ smallBackendBytes: QUOTA });
 t.teardown(() => etcd.stop());
 const kv = await openKv({ endpoints: etcd.endpoints }, 'gateway');
 t.teardown(() => kv.close());

@@ -36,12 +36,15 @@ export interface MemberSpec {
   /** Also serve etcd's v2 API (`--enable-v2`; etcd 3.4/3.5 only): conftool 3.x and PyBal's etcd:// use it. */
   enableV2?: boolean;
   /**
-   * Further etcd flags (`--name=value`), replacing a default flag of the same name. Only for the
-   * one test that needs a tiny --quota-backend-bytes to raise a real NOSPACE alarm
-   * (test/daemon/etcd-nospace.test.ts): every other test runs etcd's default limits.
+   * A backend quota SMALLER than etcd's default, so a test can fill it and raise a real NOSPACE alarm
+   * (test/daemon/etcd-nospace.test.ts alone). It can only make etcd stricter: a value at or above the
+   * default is refused, and no other limit can be changed here.
    */
-  extraArgs?: string[];
+  smallBackendBytes?: number;
 }
+
+/** etcd's default backend quota (2 GiB). */
+const ETCD_DEFAULT_BACKEND_BYTES = 2 * 1024 ** 3;
 
 let rootDir: string | undefined;
 const live = new Set<ChildProcess>();
@@ -126,13 +129,17 @@ export class EtcdMember {
       '--logger=zap',
       '--log-level=warn',
       '--snapshot-count=10000',
-      // No --quota-backend-bytes, --max-txn-ops or --max-request-bytes: etcd's default limits (a 2 GiB
-      // backend), as a site runs it. (This harness once had a 256 MiB quota: the eqiad bench filled it,
-      // which is how poold's unbounded history growth was found; the leader now compacts.)
+      // No limit flags at all: etcd's default limits (128 operations per transaction, 1.5 MiB per
+      // request, a 2 GiB backend), as a site runs it. (This harness once had a smaller backend: the
+      // eqiad bench filled it, which is how poold's unbounded history growth was found.)
     ];
-    const extra = s.extraArgs ?? [];
-    const replaced = new Set(extra.map((x) => x.split('=')[0]));
-    return [...a.filter((x) => !replaced.has(x.split('=')[0])), ...extra, ...this.optionalArgs()];
+    if (s.smallBackendBytes !== undefined) {
+      if (!(Number.isInteger(s.smallBackendBytes) && s.smallBackendBytes > 0 && s.smallBackendBytes < ETCD_DEFAULT_BACKEND_BYTES)) {
+        throw new Error(`smallBackendBytes ${s.smallBackendBytes}: only a quota below etcd's default (${ETCD_DEFAULT_BACKEND_BYTES}) may be set`);
+      }
+      a.push(`--quota-backend-bytes=${s.smallBackendBytes}`);
+    }
+    return [...a, ...this.optionalArgs()];
   }
 
   private optionalArgs(): string[] {

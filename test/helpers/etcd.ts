@@ -17,8 +17,8 @@ export interface StartEtcdOptions {
   tls?: boolean;
   /** Also serve the v2 API (`--enable-v2`), as conftool 3.x and PyBal's etcd:// need; see etcdctlV2(). */
   enableV2?: boolean;
-  /** Extra etcd flags (MemberSpec.extraArgs): only test/daemon/etcd-nospace.test.ts, for a tiny quota. */
-  extraArgs?: string[];
+  /** A backend quota below etcd's default (MemberSpec.smallBackendBytes): only for the NOSPACE test. */
+  smallBackendBytes?: number;
 }
 
 export interface EtcdControl {
@@ -57,7 +57,7 @@ async function startSingle(opts: StartEtcdOptions): Promise<{ member: EtcdMember
       initialCluster: `m0=http://127.0.0.1:${peerPort}`,
       heartbeatMs: 10, electionMs: 100,
       ...(opts.enableV2 ? { enableV2: true } : {}),
-      ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),
+      ...(opts.smallBackendBytes !== undefined ? { smallBackendBytes: opts.smallBackendBytes } : {}),
       ...(tls ? { tls: { ...tls.server, client: tls.client } } : {}),
     }, dir);
     try {
