@@ -1,8 +1,9 @@
 // The IPVS table as data: what `ipvsadm -S -n` prints and what we want it to be.
 // Addresses are kept canonical (IPv6 compressed and lower-case, as inet_ntop prints them) so that
 // desired and current tables compare with plain string equality.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4 } from 'node:net';
 import type { LvsMethod } from '../model/types.js';
+import { canonicalIp } from '../config/address.js';
 import { LvsInputError } from './errors.js';
 
 /** `fwm` is a firewall-mark service (`-f MARK`): address holds the mark, port is 0. We never manage those. */
@@ -36,13 +37,9 @@ export const MAX_WEIGHT = 65535;
 
 /** Canonical text of an IP address, or a LvsInputError naming `where`. */
 export function canonicalAddress(address: string, where: string): string {
-  if (isIPv4(address)) return address;
-  if (isIPv6(address)) {
-    // WHATWG URL serialises IPv6 per RFC 5952 (longest zero run compressed, lower case), the same
-    // text glibc's inet_ntop gives ipvsadm. Zone ids are not valid in IPVS and fail isIPv6 anyway.
-    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  }
-  throw new LvsInputError(`${where}: ${JSON.stringify(address)} is not an IPv4 or IPv6 address`, { where, address });
+  const c = canonicalIp(address);
+  if (c === undefined) throw new LvsInputError(`${where}: ${JSON.stringify(address)} is not an IPv4 or IPv6 address`, { where, address });
+  return c;
 }
 
 export function isV6(address: string): boolean {

@@ -5,13 +5,13 @@
 // service without bgp_med next to one that sets it is refused too, whatever the global bgp-med; here
 // the absent one would take each LVS host's --bgp-med, which differs between hosts by design.
 // Services with `bgp: false` announce nothing and take no part (PyBal associates only bgp services).
-import { isIPv6 } from 'node:net';
+import { canonicalIp } from '../address.js';
 import type { ConfigProblem } from '../../model/errors.js';
 import type { LocatedService } from './parse.js';
 
-/** RFC 5952 text of an IPv6 address (so 2620:0:0::1 and 2620::1 are one VIP); IPv4 as written. */
+/** One text per VIP (2620:0:0::1 and 2620::1 are one VIP); the schema has already checked it is an IP. */
 export function vipKey(ip: string): string {
-  return isIPv6(ip) ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
+  return canonicalIp(ip) ?? ip;
 }
 
 const medText = (med: number | undefined) => (med === undefined ? 'no bgp_med (the LVS agent\'s --bgp-med)' : `bgp_med ${med}`);
