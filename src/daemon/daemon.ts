@@ -10,22 +10,20 @@ import type { CheckRunner } from '../checks/scheduler.js';
 import { checkWorkersFromEnv, createCheckRunner } from '../checks/sched-shards.js';
 import type { StoreError } from '../model/errors.js';
 import type { QuorumSetting } from '../model/quorum.js';
-import type { ConftoolValue, HostKey, Observation, ServiceKey, TargetKey } from '../model/types.js';
-import { poolPath, servicePath } from '../model/types.js';
-import { decodeConftoolValue, decodeObservation, decodePoolState, decodeServiceDef } from '../store/decode.js';
+import type { ServiceKey } from '../model/types.js';
+import { servicePath } from '../model/types.js';
 import { openKv, describeEtcdOptions, type EtcdOptions } from '../store/connection.js';
 import { Election } from '../store/election.js';
 import { Keys } from '../store/keys.js';
 import type { Etcd3Kv } from '../store/kv-etcd3.js';
 import { ObservationPublisher } from '../store/observations.js';
-import { decodeForceMarker } from '../store/decode.js';
 import { AdminWriters } from './admin-writers.js';
 import { AuditRetention } from './audit-retention.js';
 import { DaemonData } from './data.js';
 import { ServiceProblems } from './service-problems.js';
 import { Leader } from './leader.js';
 import type { Logger } from './logger.js';
-import { Mirror, type MirrorHandlers } from './mirror.js';
+import { Mirror } from './mirror.js';
 import { Observer } from './observer.js';
 import { DriftWatch } from './drift-watch.js';
 import { BridgeV2Runner } from './bridge-v2-runner.js';
@@ -34,8 +32,15 @@ import { WatchMetrics } from '../api/watch-metrics.js';
 import { EtcdMetrics } from '../api/etcd-metrics.js';
 import { DEFAULT_ETCD_COMPACTION_INTERVAL_MS, EtcdCompaction } from './etcd-compaction.js';
 import { EtcdSpace } from './etcd-space.js';
-import { electionName, scopeName, scopeOfElection, scopesOverlap } from './scope-conflict.js';
+import { electionName, scopeName } from './scope-conflict.js';
 import { freezeHandlers } from './freeze-mirror.js';
+import type { WatchDeps, WatchHandlers } from './watch-deps.js';
+import { stateHandlers } from './watch-state.js';
+import { serviceHandlers } from './watch-services.js';
+import { ForceMarkers } from './watch-force.js';
+import { adminHandlers } from './watch-admin.js';
+import { healthHandlers } from './watch-health.js';
+import { electionHandlers } from './watch-election.js';
 
 export interface DaemonOptions {
   etcd: EtcdOptions;
@@ -78,11 +83,9 @@ export class Daemon {
   private readonly mirrors: Mirror[] = [];
   private readonly disconnected = new Set<string>();
   private staleSince = 0;
-  private servicesDirty = false;
   /** This instance's election scope, and the other scopes that currently have a leader. */
   private readonly scope: string;
   private readonly otherScopes = new Set<string>();
-  private configuring: Promise<void> = Promise.resolve();
   private readonly auditRetention: AuditRetention;
   private readonly problems: ServiceProblems;
   private drift: DriftWatch | undefined;
@@ -94,6 +97,8 @@ export class Daemon {
   /** etcd's history (leader only) and space (every instance): etcd-compaction.ts, etcd-space.ts. */
   private readonly compaction: EtcdCompaction;
   private readonly etcdSpace: EtcdSpace;
+  /** Force markers: mirrored, and while leading cleaned when stale (watch-force.ts). */
+  private readonly forceMarkers: ForceMarkers;
 
   constructor(private readonly o: DaemonOptions) {
     this.keys = o.keys ?? new Keys();
@@ -109,6 +114,10 @@ export class Daemon {
       intervalMs: o.etcdCompactionIntervalMs ?? DEFAULT_ETCD_COMPACTION_INTERVAL_MS,
     });
     this.etcdSpace = new EtcdSpace({ kv: () => this.kv!, intervalMs: o.watchCheckIntervalMs ?? 5000, view: this.view, metrics: etcdMetrics, log: o.log });
+    this.forceMarkers = new ForceMarkers({
+      keys: this.keys, data: this.data, log: o.log, inScope: (k) => this.inScope(k), leader: () => this.leader,
+      kv: () => this.kv!, isLeader: () => this.isLeader,
+    });
   }
 
   get url(): string {
@@ -174,14 +183,18 @@ export class Daemon {
       log,
     });
     // States first, so a (re)started instance serves and starts its checks from the last published health.
-    await this.mirror('state', this.keys.statePrefix(), this.stateHandlers());
-    await this.mirror('services', this.keys.servicesPrefix(), this.serviceHandlers());
+    // The handlers read the leader (and the drift watch, started below) when called, never before.
+    const deps: WatchDeps = {
+      keys: this.keys, data: this.data, view: this.view, problems: this.problems, log, inScope: (k) => this.inScope(k), leader: () => this.leader,
+    };
+    await this.mirror('state', this.keys.statePrefix(), stateHandlers({ ...deps, metrics: this.metrics }));
+    await this.mirror('services', this.keys.servicesPrefix(), serviceHandlers({ ...deps, drift: () => this.drift, observer: () => this.observer }));
     // Force markers before admin values, so a listed forced write is known as forced when it is read.
-    await this.mirror('force', this.keys.forcePrefix(), this.forceHandlers());
-    await this.mirror('admin', this.keys.poolsPrefix(), this.adminHandlers());
-    await this.mirror('health', this.keys.healthPrefix(), this.healthHandlers());
+    await this.mirror('force', this.keys.forcePrefix(), this.forceMarkers.handlers());
+    await this.mirror('admin', this.keys.poolsPrefix(), adminHandlers({ ...deps, writers: this.writers, cleanStaleMarker: (hk) => this.forceMarkers.cleanStale(hk) }));
+    await this.mirror('health', this.keys.healthPrefix(), healthHandlers(deps));
     await this.mirror('freeze', this.keys.freezePrefix(), freezeHandlers(this.keys, this.data, this.o.log, (sk) => this.inScope(sk), (path) => this.leader?.freezeChanged(path)));
-    await this.mirror('election', this.keys.election(electionName('')), this.electionHandlers());
+    await this.mirror('election', this.keys.election(electionName('')), electionHandlers({ keys: this.keys, problems: this.problems, log, scope: this.scope, otherScopes: this.otherScopes }));
     this.scheduler.start();
     this.watchGuard.start();
     this.etcdSpace.start();
@@ -203,7 +216,7 @@ export class Daemon {
       onLeader: () => {
         log.info('elected leader: coordinating pools');
         this.leader?.activate();
-        this.sweepStaleMarkers();
+        this.forceMarkers.sweepStale();
         this.auditRetention.start();
         this.compaction.start();
         this.view.setLeadership({ leader: true, leaderId: this.o.observer });
@@ -262,7 +275,7 @@ export class Daemon {
     await this.kv?.close();
   }
 
-  private async mirror(name: string, prefix: string, h: Omit<MirrorHandlers, 'connection' | 'error'>): Promise<void> {
+  private async mirror(name: string, prefix: string, h: WatchHandlers): Promise<void> {
     const m = new Mirror(this.kv!, prefix, {
       ...h,
       connection: (state) => this.connection(name, state),
@@ -290,243 +303,5 @@ export class Daemon {
 
   private inScope(k: Pick<ServiceKey, 'dc'>): boolean {
     return this.view.inScope(k);
-  }
-
-  private stateHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
-    return {
-      upsert: (key, value, _modRevision, listed) => {
-        const sk = this.keys.parseState(key);
-        if (sk === undefined || !this.inScope(sk)) return;
-        let state;
-        try {
-          state = decodePoolState(key, value, sk);
-        } catch (err) {
-          // Keep the last good state (what the API and the agent serve), and say so in /alerts.
-          this.o.log.error({ key, err: (err as Error).message }, 'invalid published state in etcd; keeping the last good one');
-          this.problems.setCorrupt(key, { message: (err as Error).message, service: servicePath(sk) });
-          return;
-        }
-        this.problems.setCorrupt(key, undefined);
-        this.data.states.set(servicePath(sk), state);
-        this.view.setState(state);
-        // A listed state's age is how long ago it was published, not how late the watch is.
-        if (!listed) this.metrics.setEtcdWatchLag(Math.max(0, Date.now() - state.updatedAt) / 1000);
-      },
-      remove: (key) => {
-        const sk = this.keys.parseState(key);
-        this.problems.setCorrupt(key, undefined);
-        if (sk !== undefined) this.data.states.delete(servicePath(sk));
-      },
-    };
-  }
-
-  private serviceHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
-    return {
-      upsert: (key, value) => {
-        const sk = this.keys.parseService(key);
-        if (sk === undefined || !this.inScope(sk)) return;
-        const path = servicePath(sk);
-        try {
-          const def = decodeServiceDef(key, value, sk);
-          this.data.setService(path, def);
-          this.data.invalidServices.delete(path);
-          this.view.setService(def);
-        } catch (err) {
-          // Keep running the last good definition, and say so loudly in /alerts (the decoder's
-          // message names the key and the field, so the operator knows what to fix).
-          const msg = (err as Error).message;
-          this.data.invalidServices.set(path, msg);
-          this.o.log.error({ key, err: msg, keeping: this.data.services.has(path) ? 'last good definition' : 'nothing' }, 'invalid service definition in etcd');
-        }
-        this.problems.refresh(sk);
-        this.servicesDirty = true;
-        this.leader?.serviceChanged(path);
-      },
-      remove: (key) => {
-        const sk = this.keys.parseService(key);
-        if (sk === undefined || !this.inScope(sk)) return;
-        const path = servicePath(sk);
-        this.data.deleteService(path);
-        this.data.invalidServices.delete(path);
-        this.view.removeService(sk);
-        this.servicesDirty = true;
-        this.leader?.serviceChanged(path);
-      },
-      settled: () => {
-        if (!this.servicesDirty) return;
-        this.servicesDirty = false;
-        this.drift?.kick();
-        // One reconfiguration at a time, each reading the definitions when it runs: setServices
-        // awaits name resolution, so two overlapping calls could finish out of order and leave the
-        // older set of checks in place.
-        this.configuring = this.configuring
-          .then(() => this.observer?.setServices([...this.data.services.values()]))
-          .catch((err: unknown) => this.o.log.error({ err }, 'could not configure checks'));
-      },
-    };
-  }
-
-  /** Live leader elections of other scopes (see scope-conflict.ts); changes re-alert every pool. */
-  private electionHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
-    const base = this.keys.election('x').slice(0, -1);
-    const update = (key: string, live: boolean) => {
-      const scope = scopeOfElection(key.slice(base.length));
-      if (scope === undefined || scope === this.scope) return;
-      const before = this.otherScopes.has(scope);
-      if (live) this.otherScopes.add(scope);
-      else this.otherScopes.delete(scope);
-      if (before === live) return;
-      if (live && scopesOverlap(this.scope, scope)) this.o.log.error({ ours: this.scope, other: scope }, 'another poold leads an overlapping --dc scope; both would coordinate the same pools');
-      this.problems.refreshAll();
-    };
-    return { upsert: (key) => update(key, true), remove: (key) => update(key, false) };
-  }
-
-  /** Actor and reason of the audited write that set `key` at `revision` (none for writes by other tools). */
-  private async auditOf(key: string, revision: number, seenAt?: number): Promise<{ actor?: string; reason?: string }> {
-    try {
-      return (await this.writers!.writerOf(key, revision, seenAt)) ?? {};
-    } catch (err) {
-      this.o.log.warn({ key, err: (err as Error).message }, 'could not read the audit record of an admin change');
-      return {};
-    }
-  }
-
-  /** Force markers (store/force-marker.ts): a marker counts while its revision is its host's conftool revision. */
-  private forceHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
-    return {
-      upsert: (key, value, modRevision) => {
-        const hk = this.keys.parseForce(key);
-        if (hk === undefined || !this.inScope(hk)) return;
-        const path = poolPath(hk);
-        try {
-          const marker = decodeForceMarker(key, value);
-          const hosts = this.data.force.get(path) ?? new Map();
-          this.data.force.set(path, hosts);
-          hosts.set(hk.host, { marker, revision: modRevision });
-        } catch (err) {
-          // A corrupt marker forces nothing: the write it came with is held like any other.
-          this.o.log.error({ key, err: (err as Error).message }, 'invalid force marker ignored');
-          this.data.force.get(path)?.delete(hk.host);
-        }
-        this.leader?.adminChanged(path, hk.host);
-        this.cleanStaleMarker(hk);
-      },
-      remove: (key) => {
-        const hk = this.keys.parseForce(key);
-        if (hk === undefined || !this.inScope(hk)) return;
-        this.data.force.get(poolPath(hk))?.delete(hk.host);
-      },
-    };
-  }
-
-  /** On election: markers that went stale while nobody led (their host was written again) are deleted. */
-  private sweepStaleMarkers(): void {
-    for (const [path, hosts] of this.data.force) {
-      const [dc, cluster, service] = path.split('/');
-      for (const host of hosts.keys()) this.cleanStaleMarker({ dc, cluster, service, host });
-    }
-  }
-
-  /**
-   * The leader deletes a force marker its host's conftool value no longer carries (written again since,
-   * or deleted): it applies to nothing. Compare-and-delete on the marker's revision, so a marker
-   * written meanwhile (with a newer forced write) is never lost.
-   */
-  private cleanStaleMarker(hk: HostKey): void {
-    if (!this.isLeader) return;
-    const path = poolPath(hk);
-    const m = this.data.force.get(path)?.get(hk.host);
-    if (m === undefined) return;
-    const meta = this.data.adminMeta.get(path)?.get(hk.host);
-    const hasValue = this.data.admin.get(path)?.has(hk.host) === true;
-    if (hasValue && (meta === undefined || meta.revision <= m.revision)) return;
-    const key = this.keys.force(hk);
-    this.kv!.txn({ compare: [{ key, target: 'mod', op: '==', value: m.revision }], success: [{ type: 'delete', key }] }).catch((err: unknown) => {
-      this.o.log.warn({ key, err: (err as Error).message }, 'could not delete a stale force marker; the next write of the host retries');
-    });
-  }
-
-  private adminHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
-    return {
-      upsert: (key, value, modRevision, listed) => {
-        const hk = this.keys.parseHost(key);
-        if (hk === undefined || !this.inScope(hk)) return;
-        const path = poolPath(hk);
-        let parsed: ConftoolValue;
-        try {
-          parsed = decodeConftoolValue(key, value);
-        } catch (err) {
-          // Another tool wrote something unusable: keep acting on the last good value, and say so.
-          this.o.log.error({ key, err: (err as Error).message }, 'invalid conftool value ignored; keeping the last good one');
-          this.problems.setCorrupt(key, { message: (err as Error).message, pool: path });
-          return;
-        }
-        this.problems.setCorrupt(key, undefined);
-        const hosts = this.data.admin.get(path) ?? new Map<string, ConftoolValue>();
-        this.data.admin.set(path, hosts);
-        const before = hosts.get(hk.host) ?? null;
-        hosts.set(hk.host, parsed);
-        const meta = this.data.adminMeta.get(path) ?? new Map();
-        this.data.adminMeta.set(path, meta);
-        const seenAt = listed ? undefined : Date.now();
-        meta.set(hk.host, { revision: modRevision, ...(seenAt !== undefined ? { seenAt } : {}) });
-        // A list (start, re-list after compaction) delivers every key: only a value that really
-        // changed meanwhile is an admin event. Otherwise every host would become a false event (and
-        // an audit read) at start, flooding the event replay buffer.
-        const isEvent = !listed || (before !== null && JSON.stringify(before) !== JSON.stringify(parsed));
-        // The audit record of this change shares its revision: name who and why in the admin event.
-        if (isEvent) void this.auditOf(key, modRevision, seenAt).then((who) => this.view.recordAdminChange(hk, before, parsed, who));
-        this.leader?.adminChanged(path, hk.host);
-        this.cleanStaleMarker(hk);
-      },
-      remove: (key) => {
-        const hk = this.keys.parseHost(key);
-        if (hk === undefined || !this.inScope(hk)) return;
-        const path = poolPath(hk);
-        const before = this.data.admin.get(path)?.get(hk.host) ?? null;
-        this.problems.setCorrupt(key, undefined);
-        this.data.admin.get(path)?.delete(hk.host);
-        this.data.adminMeta.get(path)?.delete(hk.host);
-        this.view.recordAdminChange(hk, before, null);
-        this.leader?.adminChanged(path, hk.host);
-        this.cleanStaleMarker(hk);
-      },
-    };
-  }
-
-  private healthHandlers(): Omit<MirrorHandlers, 'connection' | 'error'> {
-    return {
-      upsert: (key, value) => {
-        const hk = this.keys.parseHealth(key);
-        if (hk === undefined || !this.inScope(hk)) return;
-        const path = servicePath(hk);
-        let obs: Observation;
-        try {
-          obs = decodeObservation(key, value, hk.observer);
-        } catch (err) {
-          // The observer's previous verdict (if any) stays in use until it writes a readable one.
-          this.o.log.error({ key, err: (err as Error).message }, 'invalid observation in etcd; keeping the last good one');
-          this.problems.setCorrupt(key, { message: (err as Error).message, service: path });
-          return;
-        }
-        this.problems.setCorrupt(key, undefined);
-        const host: TargetKey = { dc: hk.dc, name: hk.name, host: hk.host };
-        const newObserver = this.data.setObservation(path, hk.host, obs);
-        this.view.setObservation(host, obs);
-        if (newObserver) this.leader?.observersChanged();
-        else this.leader?.healthChanged(path, hk.host);
-      },
-      remove: (key) => {
-        const hk = this.keys.parseHealth(key);
-        if (hk === undefined || !this.inScope(hk)) return;
-        this.problems.setCorrupt(key, undefined);
-        const path = servicePath(hk);
-        const gone = this.data.removeObservation(path, hk.host, hk.observer);
-        this.view.removeObservation({ dc: hk.dc, name: hk.name, host: hk.host }, hk.observer);
-        if (gone) this.leader?.observersChanged();
-        else this.leader?.healthChanged(path, hk.host);
-      },
-    };
   }
 }
