@@ -10,15 +10,25 @@
 // client to refetch /v1/pools. The first comment names the last id and the bus's epoch (one per
 // process): a client whose saved id comes from another epoch must refetch too. Comment lines (`: heartbeat`) keep proxies from closing an idle
 // stream. Slow clients that let more than 1 MiB pile up are disconnected rather than buffered.
+//
+// ?detail=1: each `pool` event also carries `detail`, the service's GET /v1/pools/:dc/:name body
+// (built by routes-v1.ts's poolDetail and serialized with that route's schema), so the LVS agent
+// needs no re-fetch. The detail is the view's CURRENT one when the event is written, not a copy
+// kept from when it was published: the buffer holds no details (memory), and a replayed event can
+// only carry a detail as new as any later event's, never an older one. A `removed` pool, or one the
+// view no longer has, gets no `detail` (the client re-fetches, and learns it is gone).
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import { errorBodySchema } from './http-errors.js';
 import type { PoolEvent, PoolEventType } from './event-bus.js';
 import type { PoolView } from './state-view.js';
+import { poolDetail, poolDetailSchema } from './routes-v1.js';
 
 export interface EventRoutesOptions {
   view: PoolView;
   heartbeatMs: number;
+  /** Clock for the detail's ages (staleForMs), as the pool-detail route has. */
+  now: () => number;
 }
 
 const EVENT_TYPES: readonly PoolEventType[] = ['state', 'check', 'admin', 'flapping', 'drift', 'stale', 'leadership', 'pool'];
@@ -28,14 +38,46 @@ interface EventsQuery {
   lastEventId?: number;
   replay?: number;
   types?: string;
+  detail?: number;
 }
 
-function frame(e: PoolEvent): string {
-  return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+function frame(e: PoolEvent, detailJson?: string): string {
+  const json = JSON.stringify(e);
+  // The detail is already JSON (from the route's serializer): spliced in as the last member rather
+  // than parsed back and serialized a second time. JSON.stringify of an object always ends in `}`.
+  const data = detailJson === undefined ? json : `${json.slice(0, -1)},"detail":${detailJson}}`;
+  return `id: ${e.id}\nevent: ${e.type}\ndata: ${data}\n\n`;
 }
 
-export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, { view, heartbeatMs }) => {
+export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, { view, heartbeatMs, now }) => {
   const open = new Set<ServerResponse>();
+  /** The pool-detail route's serializer (same schema, same compiler), compiled on first use. */
+  let serializeDetail: ((body: { [key: string]: unknown }) => string) | undefined;
+  /**
+   * The last live event's frame with its detail: publish() hands one event to every subscriber in
+   * one synchronous loop, so several agents cost one detail serialization, not one each.
+   */
+  let lastLive: { id: number; text: string } | undefined;
+  const detailFrame = (e: PoolEvent): string => {
+    if (e.type !== 'pool' || e.change === 'removed' || !serializeDetail) return frame(e);
+    const body = poolDetail(view, e.pool, now());
+    if (body === undefined) return frame(e);
+    let json: string;
+    try {
+      json = serializeDetail(body);
+    } catch (err) {
+      // This runs inside publish(), on the daemon's state path: a detail that cannot be serialized
+      // must not break that. The event goes without it; the client re-fetches the pool, and the
+      // route answers the same failure as a 500 there (its client then holds its table: fail static).
+      app.log.error({ err, pool: e.pool, id: e.id }, 'cannot serialize the pool detail of an event; sent without it');
+      return frame(e);
+    }
+    return frame(e, json);
+  };
+  const liveDetailFrame = (e: PoolEvent): string => {
+    if (lastLive?.id !== e.id) lastLive = { id: e.id, text: detailFrame(e) };
+    return lastLive.text;
+  };
   // Streams never end by themselves; end them before the server waits for its connections.
   app.addHook('preClose', async () => {
     for (const res of open) res.end();
@@ -55,6 +97,8 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
             lastEventId: { type: 'integer', minimum: 0 },
             replay: { type: 'integer', enum: [0, 1] },
             types: { type: 'string', pattern: `^(${EVENT_TYPES.join('|')})(,(${EVENT_TYPES.join('|')}))*$` },
+            // 1: `pool` events carry the service's detail (the GET /v1/pools/:dc/:name body).
+            detail: { type: 'integer', enum: [0, 1] },
           },
           additionalProperties: false,
         },
@@ -66,6 +110,11 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       const lastId = header !== undefined ? Number(header) : request.query.lastEventId;
       const wanted = request.query.types ? new Set(request.query.types.split(',')) : null;
       const pass = (e: PoolEvent) => wanted === null || wanted.has(e.type);
+      const withDetail = request.query.detail === 1;
+      if (withDetail) serializeDetail ??= reply.compileSerializationSchema(poolDetailSchema as Record<string, unknown>);
+      const liveFrame = withDetail ? liveDetailFrame : (e: PoolEvent) => frame(e);
+      // A replayed event gets the detail as it is now (see the header).
+      const replayFrame = withDetail ? detailFrame : (e: PoolEvent) => frame(e);
 
       reply.hijack();
       const res = reply.raw;
@@ -98,7 +147,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       // Subscribe before replaying so nothing published in between is lost; the replay is
       // synchronous, so events arriving during it cannot interleave.
       const unsubscribe = view.events.subscribe((e) => {
-        if (pass(e)) write(frame(e));
+        if (pass(e)) write(liveFrame(e));
       });
       const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs);
       heartbeat.unref();
@@ -112,9 +161,9 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       if (lastId !== undefined) {
         const replay = view.events.since(lastId);
         if (replay.gap) write(`event: gap\ndata: ${JSON.stringify({ lastEventId: lastId, oldestId: replay.events[0]?.id ?? null })}\n\n`);
-        for (const e of replay.events) if (pass(e)) write(frame(e));
+        for (const e of replay.events) if (pass(e)) write(replayFrame(e));
       } else if (request.query.replay !== 0) {
-        for (const e of view.events.recent()) if (pass(e)) write(frame(e));
+        for (const e of view.events.recent()) if (pass(e)) write(replayFrame(e));
       }
     },
   );
