@@ -17,6 +17,11 @@
 // kept from when it was published: the buffer holds no details (memory), and a replayed event can
 // only carry a detail as new as any later event's, never an older one. A `removed` pool, or one the
 // view no longer has, gets no `detail` (the client re-fetches, and learns it is gone).
+// Details are big (about 0.7-1 KB per host) and come in bursts (in eqiad one kubesvc host depool
+// is a pool event for each of the 44 sections over that 240-host pool, ~10 MB with details): an
+// event goes with its detail only while this client's unsent backlog, detail included, stays under
+// DETAIL_BUDGET; past it, without (the client re-fetches that pool), so a burst never trips the
+// slow-client cut-off below and a replay of it cannot either.
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import { errorBodySchema } from './http-errors.js';
@@ -33,12 +38,21 @@ export interface EventRoutesOptions {
 
 const EVENT_TYPES: readonly PoolEventType[] = ['state', 'check', 'admin', 'flapping', 'drift', 'stale', 'leadership', 'pool'];
 const MAX_BUFFERED_BYTES = 1 << 20;
+/** Half the cut-off: a detail never brings a client near it. Compared with string length (the JSON is ASCII but for names). */
+const DETAIL_BUDGET = MAX_BUFFERED_BYTES / 2;
 
 interface EventsQuery {
   lastEventId?: number;
   replay?: number;
   types?: string;
   detail?: number;
+}
+
+/** An event's frame without its detail, and with it (undefined when it has none). */
+interface Framed {
+  id: number;
+  plain: string;
+  detailed: string | undefined;
 }
 
 function frame(e: PoolEvent, detailJson?: string): string {
@@ -54,14 +68,16 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
   /** The pool-detail route's serializer (same schema, same compiler), compiled on first use. */
   let serializeDetail: ((body: { [key: string]: unknown }) => string) | undefined;
   /**
-   * The last live event's frame with its detail: publish() hands one event to every subscriber in
-   * one synchronous loop, so several agents cost one detail serialization, not one each.
+   * The last live event's frames: publish() hands one event to every subscriber in one synchronous
+   * loop, so several agents cost one detail serialization, not one each.
    */
-  let lastLive: { id: number; text: string } | undefined;
-  const detailFrame = (e: PoolEvent): string => {
-    if (e.type !== 'pool' || e.change === 'removed' || !serializeDetail) return frame(e);
+  let lastLive: Framed | undefined;
+  const framed = (e: PoolEvent): Framed => ({ id: e.id, plain: frame(e), detailed: detailFrame(e) });
+  /** The event's frame with its detail, or undefined when it has none. */
+  const detailFrame = (e: PoolEvent): string | undefined => {
+    if (e.type !== 'pool' || e.change === 'removed' || !serializeDetail) return undefined;
     const body = poolDetail(view, e.pool, now());
-    if (body === undefined) return frame(e);
+    if (body === undefined) return undefined;
     let json: string;
     try {
       json = serializeDetail(body);
@@ -70,14 +86,17 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       // must not break that. The event goes without it; the client re-fetches the pool, and the
       // route answers the same failure as a 500 there (its client then holds its table: fail static).
       app.log.error({ err, pool: e.pool, id: e.id }, 'cannot serialize the pool detail of an event; sent without it');
-      return frame(e);
+      return undefined;
     }
     return frame(e, json);
   };
-  const liveDetailFrame = (e: PoolEvent): string => {
-    if (lastLive?.id !== e.id) lastLive = { id: e.id, text: detailFrame(e) };
-    return lastLive.text;
+  const liveFramed = (e: PoolEvent): Framed => {
+    if (lastLive?.id !== e.id) lastLive = framed(e);
+    return lastLive;
   };
+  /** With its detail if this client's backlog leaves room for it (see the header). */
+  const pick = (res: ServerResponse, f: Framed): string =>
+    f.detailed !== undefined && res.writableLength + f.detailed.length <= DETAIL_BUDGET ? f.detailed : f.plain;
   // Streams never end by themselves; end them before the server waits for its connections.
   app.addHook('preClose', async () => {
     for (const res of open) res.end();
@@ -112,12 +131,13 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       const pass = (e: PoolEvent) => wanted === null || wanted.has(e.type);
       const withDetail = request.query.detail === 1;
       if (withDetail) serializeDetail ??= reply.compileSerializationSchema(poolDetailSchema as Record<string, unknown>);
-      const liveFrame = withDetail ? liveDetailFrame : (e: PoolEvent) => frame(e);
+      const res = reply.raw;
+      const liveFrame = withDetail ? (e: PoolEvent) => pick(res, liveFramed(e)) : (e: PoolEvent) => frame(e);
       // A replayed event gets the detail as it is now (see the header).
-      const replayFrame = withDetail ? detailFrame : (e: PoolEvent) => frame(e);
+      // Not serialized at all once the backlog is past the budget (a long replay).
+      const replayFrame = withDetail ? (e: PoolEvent) => (res.writableLength >= DETAIL_BUDGET ? frame(e) : pick(res, framed(e))) : (e: PoolEvent) => frame(e);
 
       reply.hijack();
-      const res = reply.raw;
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',

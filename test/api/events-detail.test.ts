@@ -5,8 +5,9 @@
 import t, { type Test } from 'tap';
 import { startApi, type RunningApi } from '../../src/api/server.js';
 import { openSse, type SseRecord } from '../../src/lvs/agent-sse.js';
-import type { PoolView } from '../../src/api/state-view.js';
-import { CX, cxState, cxView } from './fixtures.js';
+import { PoolView } from '../../src/api/state-view.js';
+import type { PoolState, ServiceKey } from '../../src/model/types.js';
+import { CX, cxState, cxView, poolRefOf, result, server, serviceDef } from './fixtures.js';
 
 const NOW = 1_700_000_100_000;
 
@@ -124,4 +125,50 @@ t.test('?detail= other than 0 or 1 is a 400, as any bad parameter', async (t) =>
   const res = await fetch(`http://127.0.0.1:${api.port}/v1/events?detail=2`);
   t.equal(res.status, 400);
   t.match(await res.json(), { error: 'bad_request', where: 'querystring.detail' });
+});
+
+t.test('a burst far over the 1 MiB slow-client cut-off (one host of a pool many sections share): details while the backlog has room, then plain events; never cut off, live or replayed', async (t) => {
+  // eqiad's kubesvc: 44 sections over one 240-host pool. Bigger here, so the burst outgrows any
+  // socket buffer: the test's client reads only once the synchronous burst is over.
+  const N = 80;
+  const hosts = Array.from({ length: 240 }, (_, i) => `kubernetes${1000 + i}.eqiad.wmnet`);
+  const keys: ServiceKey[] = Array.from({ length: N }, (_, i) => ({ dc: 'eqiad', name: `kubesvc${i}_${4000 + i}` }));
+  const stateOf = (key: ServiceKey, revision: number, depooled?: string): PoolState => ({
+    ...key,
+    pool: poolRefOf(key),
+    revision,
+    updatedAt: 1_700_000_000_000,
+    depoolThreshold: 0.5,
+    servers: Object.fromEntries(hosts.map((h) => [h, server(h === depooled ? { pooledAdmin: 'no', enabled: false, pooled: false } : {})])),
+    pooledDown: [],
+  });
+  const view = new PoolView({ now: () => NOW });
+  for (const k of keys) {
+    view.setService(serviceDef(k, hosts));
+    view.setState(stateOf(k, 1));
+    for (const h of hosts) view.setVerdict({ ...k, host: h }, 'tcp', result(true), 1_700_000_000_000);
+  }
+  const api = await startApi({ view, port: 0, now: () => NOW });
+  t.teardown(() => api.close());
+  const detailBytes = (await (await fetch(`http://127.0.0.1:${api.port}/v1/pools/eqiad/${keys[0]!.name}`)).text()).length;
+  t.ok(detailBytes * N > 4 * (1 << 20), `the burst's details add up to ${Math.round((detailBytes * N) / (1 << 20))} MiB`);
+
+  const live = follow(api, 'types=pool&replay=0&detail=1');
+  t.teardown(() => live.close());
+  await new Promise((r) => setTimeout(r, 100));
+  const before = view.events.lastId;
+  for (const k of keys) view.setState(stateOf(k, 2, hosts[0]));
+  const rs = await live.until((x) => x.length >= N, 30_000);
+  t.equal(live.ended, undefined, 'the stream is still open: not cut off as a slow client');
+  const parsed = rs.map((r) => JSON.parse(r.data) as { pool: ServiceKey; revision: number; detail?: { revision: number } });
+  t.same(parsed.map((e) => e.pool.name), keys.map((k) => k.name), 'every event, in order');
+  const carried = parsed.filter((e) => e.detail !== undefined);
+  t.ok(carried.length >= 1 && carried.length < N, `${carried.length} of ${N} carried their detail, the rest go without (re-fetched)`);
+  t.ok(carried.every((e) => e.detail!.revision === 2));
+
+  const replay = follow(api, 'types=pool&detail=1', { 'last-event-id': String(before) });
+  t.teardown(() => replay.close());
+  const rr = await replay.until((x) => x.length >= N, 30_000);
+  t.equal(replay.ended, undefined, 'the replay of the burst does not get it cut off either');
+  t.same(rr.map((r) => (JSON.parse(r.data) as { pool: ServiceKey }).pool.name), keys.map((k) => k.name));
 });
