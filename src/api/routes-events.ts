@@ -48,11 +48,11 @@ interface EventsQuery {
   detail?: number;
 }
 
-/** An event's frame without its detail, and with it (undefined when it has none). */
+/** An event's frame without its detail, and with it (built on first use; undefined when it has none). */
 interface Framed {
   id: number;
   plain: string;
-  detailed: string | undefined;
+  detailed(): string | undefined;
 }
 
 function frame(e: PoolEvent, detailJson?: string): string {
@@ -72,7 +72,19 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
    * loop, so several agents cost one detail serialization, not one each.
    */
   let lastLive: Framed | undefined;
-  const framed = (e: PoolEvent): Framed => ({ id: e.id, plain: frame(e), detailed: detailFrame(e) });
+  const framed = (e: PoolEvent): Framed => {
+    let built = false;
+    let detailed: string | undefined;
+    return {
+      id: e.id,
+      plain: frame(e),
+      detailed: () => {
+        if (!built) detailed = detailFrame(e);
+        built = true;
+        return detailed;
+      },
+    };
+  };
   /** The event's frame with its detail, or undefined when it has none. */
   const detailFrame = (e: PoolEvent): string | undefined => {
     if (e.type !== 'pool' || e.change === 'removed' || !serializeDetail) return undefined;
@@ -94,9 +106,15 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
     if (lastLive?.id !== e.id) lastLive = framed(e);
     return lastLive;
   };
-  /** With its detail if this client's backlog leaves room for it (see the header). */
-  const pick = (res: ServerResponse, f: Framed): string =>
-    f.detailed !== undefined && res.writableLength + f.detailed.length <= DETAIL_BUDGET ? f.detailed : f.plain;
+  /**
+   * With its detail if this client's backlog leaves room for it (see the header). A client already
+   * past the budget does not even have the detail built (no serialization on publish's path for it).
+   */
+  const pick = (res: ServerResponse, f: Framed): string => {
+    if (res.writableLength >= DETAIL_BUDGET) return f.plain;
+    const d = f.detailed();
+    return d !== undefined && res.writableLength + d.length <= DETAIL_BUDGET ? d : f.plain;
+  };
   // Streams never end by themselves; end them before the server waits for its connections.
   app.addHook('preClose', async () => {
     for (const res of open) res.end();
@@ -134,8 +152,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       const res = reply.raw;
       const liveFrame = withDetail ? (e: PoolEvent) => pick(res, liveFramed(e)) : (e: PoolEvent) => frame(e);
       // A replayed event gets the detail as it is now (see the header).
-      // Not serialized at all once the backlog is past the budget (a long replay).
-      const replayFrame = withDetail ? (e: PoolEvent) => (res.writableLength >= DETAIL_BUDGET ? frame(e) : pick(res, framed(e))) : (e: PoolEvent) => frame(e);
+      const replayFrame = withDetail ? (e: PoolEvent) => pick(res, framed(e)) : (e: PoolEvent) => frame(e);
 
       reply.hijack();
       res.writeHead(200, {
