@@ -11,8 +11,9 @@
 //                The daemon runs as a child process (dist/src/daemon/poold.js), as in production,
 //                with a command check (/bin/true) per host so every host is up.
 // --source etcd  (default) the agent watches etcd.
-// --source poold the agent reads poold's API: it follows /v1/events (a `pool` event, then a GET of
-//                that pool) with its default 1 s polling as the fallback. Needs --mode depool (the
+// --source poold the agent reads poold's API: it follows /v1/events?detail=1 (a `pool` event that
+//                carries the pool's detail; no GET) with its default 1 s polling as the fallback.
+//                --no-inline: events without the detail, each followed by a GET of that pool (as before). Needs --mode depool (the
 //                daemon is what serves the API). The summary says whether the stream carried it.
 //                --no-stream: polling only (every 1 s), the agent as it was before the stream.
 //
@@ -58,6 +59,8 @@ const MODE = arg('mode', 'state');
 const SOURCE = arg('source', 'etcd');
 /** --no-stream: the poold source polls only (every 1 s), as before the event stream: the comparison. */
 const STREAM = !process.argv.includes('--no-stream');
+/** --no-inline: the poold source re-fetches the pool on each event instead of taking the detail it carries. */
+const INLINE = !process.argv.includes('--no-inline');
 const TRIALS = Number(arg('trials', '200'));
 const WARMUP = Number(arg('warmup', '20'));
 const JSON_OUT = arg('json', '');
@@ -205,7 +208,7 @@ async function main(): Promise<void> {
   const agent = await runAgent({
     host: 'lvs-bench',
     services: ['eqiad/web_80'],
-    source: SOURCE === 'poold' ? { kind: 'poold', url: daemonUrl, stream: STREAM } : { kind: 'etcd', etcd: { endpoints: etcd.endpoints } },
+    source: SOURCE === 'poold' ? { kind: 'poold', url: daemonUrl, stream: STREAM, inlineDetail: INLINE } : { kind: 'etcd', etcd: { endpoints: etcd.endpoints } },
     ipvsadmPath: FRONT,
     ipvsadmEnv: env,
     periodMs: 600_000, // no periodic reconcile in the way of the measurement
@@ -255,7 +258,7 @@ async function main(): Promise<void> {
 
   const result = {
     mode: MODE,
-    source: SOURCE === 'poold' && !STREAM ? 'poold (polling only)' : SOURCE,
+    source: SOURCE === 'poold' && !STREAM ? 'poold (polling only)' : SOURCE === 'poold' && !INLINE ? 'poold (re-fetch on each event)' : SOURCE,
     trials: TRIALS,
     loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
     node: process.version,

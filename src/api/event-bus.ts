@@ -27,7 +27,8 @@ export type PoolEventBody =
   /**
    * Something the LVS agent acts on changed for this pool: its published state (a new revision,
    * whether or not a host's summary changed), its definition, or it was removed. The event names the
-   * pool to re-fetch (`GET /v1/pools/:dc/:cluster/:service`); `revision` is the state's, if any.
+   * pool to re-fetch (`GET /v1/pools/:dc/:name`); `revision` is the state's, if any. With
+   * `/v1/events?detail=1` it is written with that answer as `detail` (routes-events.ts; not kept here).
    */
   | { type: 'pool'; pool: ServiceKey; change: 'state' | 'definition' | 'removed'; revision: number | null };
 

@@ -7,7 +7,7 @@ import { safetySchemaProperties, safetySummary } from './v1-safety.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { requiredCount } from '../model/coordinator-threshold.js';
 import { UNKNOWN_WRITER } from '../model/alerts-hold.js';
-import { poolName, servicePath, type AdminHoldInfo } from '../model/types.js';
+import { poolName, servicePath, type AdminHoldInfo, type ServiceKey } from '../model/types.js';
 import { errorBodySchema, NAME_PATTERN, noQuerySchema, serviceParamsSchema, type ApiErrorBody } from './http-errors.js';
 import { healthWord } from './pybal-format.js';
 import { poolCounts, type PoolEntry, type PoolView } from './state-view.js';
@@ -181,7 +181,8 @@ const hostSchema = {
   },
 } as const;
 
-const poolDetailSchema = {
+/** The pool-detail answer's schema: its serializer drops what is not listed. /v1/events?detail=1 serializes with it too. */
+export const poolDetailSchema = {
   type: 'object',
   properties: {
     ...poolSummaryProperties,
@@ -267,6 +268,23 @@ function hostDetail(e: PoolEntry, host: string) {
   };
 }
 
+/**
+ * `GET /v1/pools/:dc/:name`'s body for a service, or undefined when the view has none. Also the
+ * `detail` of `pool` events on `/v1/events?detail=1` (routes-events.ts), serialized with the same schema.
+ */
+export function poolDetail(view: PoolView, key: ServiceKey, nowMs: number) {
+  const e = view.get(key);
+  if (!e) return undefined;
+  const hosts = Object.keys(e.state?.servers ?? {}).sort().map((h) => hostDetail(e, h));
+  return {
+    ...summary(e, view.pybalNameConflicts(), nowMs),
+    lvs: e.def?.lvs ?? null,
+    checks: (e.def?.checks ?? []).map((c) => ({ name: c.name, kind: c.kind, intervalMs: c.intervalMs, timeoutMs: c.timeoutMs, rise: c.rise, fall: c.fall })),
+    leadership: view.getLeadership(),
+    hosts,
+  };
+}
+
 export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, { view, now }) => {
   app.get<{ Querystring: { dc?: string } }>(
     '/v1/pools',
@@ -297,25 +315,18 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, { view,
       },
     },
     async (request, reply) => {
-      const e = view.get(request.params);
-      if (!e) {
+      const body = poolDetail(view, request.params, now());
+      if (!body) {
         const where = servicePath(request.params);
         const scope = view.inScope(request.params) ? '' : ` (dc ${request.params.dc} is not served by this instance)`;
-        const body: ApiErrorBody = {
+        const notFound: ApiErrorBody = {
           error: 'not_found',
           message: `no LVS service ${where}${scope}; GET /v1/pools lists them`,
           where,
         };
-        return reply.code(404).send(body);
+        return reply.code(404).send(notFound);
       }
-      const hosts = Object.keys(e.state?.servers ?? {}).sort().map((h) => hostDetail(e, h));
-      return {
-        ...summary(e, view.pybalNameConflicts(), now()),
-        lvs: e.def?.lvs ?? null,
-        checks: (e.def?.checks ?? []).map((c) => ({ name: c.name, kind: c.kind, intervalMs: c.intervalMs, timeoutMs: c.timeoutMs, rise: c.rise, fall: c.fall })),
-        leadership: view.getLeadership(),
-        hosts,
-      };
+      return body;
     },
   );
 };

@@ -104,7 +104,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.register(pybalRoutes, { view, now });
   app.register(v1Routes, { view, now });
   app.register(metricsRoutes, { metrics });
-  app.register(eventRoutes, { view, heartbeatMs: options.sseHeartbeatMs ?? 15_000 });
+  app.register(eventRoutes, { view, now, heartbeatMs: options.sseHeartbeatMs ?? 15_000 });
   app.register(dashboardRoutes, {});
   return app;
 }

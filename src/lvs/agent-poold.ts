@@ -1,9 +1,13 @@
 // Agent source B: poold's JSON API, for LVS hosts that may talk HTTP to poold but not to etcd.
 //
 // Pushed, with polling as the fallback:
-//   - it follows `GET /v1/events?types=pool` (server-sent events). Each `pool` event names a pool
-//     whose state, definition or existence changed; the source re-fetches just that pool
-//     (`/v1/pools/:dc/:name`) and reports it changed;
+//   - it follows `GET /v1/events?types=pool&detail=1` (server-sent events). Each `pool` event names
+//     a pool whose state, definition or existence changed, and carries its detail (the
+//     `/v1/pools/:dc/:name` body, decoded with the same parsePoolDetail): the source takes it from
+//     the event, with no request. An event without a detail (a removed pool; an older poold, which
+//     refuses `detail` with a 400: the stream is reopened at once without it), with one that does
+//     not decode, or with one older than what the source has (a lower state revision) makes the
+//     source re-fetch just that pool, as it always did;
 //   - a dropped stream is resumed with Last-Event-ID: poold replays what was missed. When it cannot
 //     (the id was evicted from poold's buffer: `event: gap`; or poold restarted: another epoch in its
 //     first comment line), the source re-fetches everything (`GET /v1/pools`, then every pool);
@@ -43,6 +47,8 @@ export interface PooldSourceOptions {
   streamRetryMaxMs?: number;
   /** A stream silent this long is dead (poold sends a heartbeat every 15 s). Default 45 000 ms. */
   streamIdleMs?: number;
+  /** Ask for the pool's detail inside `pool` events (`&detail=1`). Default true; false re-fetches on every event. */
+  inlineDetail?: boolean;
 }
 
 /** What /status shows of this source, and what tests assert on. */
@@ -59,6 +65,16 @@ export interface PooldSourceDetail {
   fullFetches: number;
   /** Single-pool re-fetches asked for by events. */
   poolFetches: number;
+  /** Pools taken from the detail an event carried (no re-fetch). */
+  inlineApplied: number;
+  /** Details in events that did not decode: the pool was re-fetched instead. */
+  inlineRejected: number;
+  /** Details in events older than the pool's known state revision: not applied, the pool was re-fetched. */
+  inlineStale: number;
+  /** Streams poold refused with 400 when asked for details (an older poold): reopened without. */
+  detailRefused: number;
+  /** Why the last inline detail was not used. */
+  inlineError: string | null;
   /** Why the stream is not up, while polling. */
   streamError: string | null;
 }
@@ -71,6 +87,12 @@ interface Summary extends ServiceKey {
 }
 
 type Entry = ServiceInputs & { revision: number | null };
+
+/** A `pool` event's detail, kept until applied, with the event's id (for messages). */
+interface InlineDetail {
+  detail: unknown;
+  id: string | undefined;
+}
 
 class NotFound extends StoreError {}
 
@@ -92,8 +114,11 @@ export class PooldSource implements AgentSource {
   private polls = 1;
   /** The snapshot cannot be trusted piecewise: the next poll fetches every pool. */
   private needFull = true;
-  /** Pools asked for by events and not yet fetched. */
-  private readonly dirty = new Set<string>();
+  /**
+   * Pools asked for by events and not yet applied, with the detail the latest event carried
+   * (undefined: none, fetch it). Stream order is poold's publish order, so the last one is the newest.
+   */
+  private readonly dirty = new Map<string, InlineDetail | undefined>();
   private dirtyQueued = false;
   /** Changed while unhealthy: reported together once the source is healthy again. */
   private readonly unannounced = new Set<string>();
@@ -106,9 +131,14 @@ export class PooldSource implements AgentSource {
   /** Whether the stream being opened sent Last-Event-ID (so its replay may make a full fetch unneeded). */
   private resuming = false;
   private sawHello = false;
+  /** Whether the stream being opened asked for details. */
+  private askedDetail = false;
+  /** poold refused details (400): the next open (only) goes without them. */
+  private skipDetailOnce = false;
   private firstOutcome: (() => void) | undefined;
   private readonly d: PooldSourceDetail = {
     mode: 'poll', lastEventId: null, epoch: null, streamOpens: 0, resumes: 0, fullFetches: 0, poolFetches: 0, streamError: null,
+    inlineApplied: 0, inlineRejected: 0, inlineStale: 0, detailRefused: 0, inlineError: null,
   };
 
   constructor(private readonly opts: PooldSourceOptions) {
@@ -168,11 +198,37 @@ export class PooldSource implements AgentSource {
     const detail = await this.get(`/v1/pools/${path.split('/').map(encodeURIComponent).join('/')}`);
     const rev = revision !== undefined ? revision : revisionOf(detail);
     try {
-      const { lvs, pool, state, addresses } = parsePoolDetail(detail, `${this.base}/v1/pools/${path}`, key);
-      return { revision: rev, state, ...(lvs ? { def: defFromApi(key, pool, lvs, addresses) } : {}) };
+      return entryOf(key, detail, `${this.base}/v1/pools/${path}`, rev);
     } catch (err) {
       return { revision: rev, problem: errorMessage(err) };
     }
+  }
+
+  /**
+   * The entry from the detail a `pool` event carried, or undefined when the pool must be fetched
+   * instead: no detail, one that does not decode (the same decoder as the fetched answer), or one
+   * with a lower state revision than the entry known (a stale detail never wins over a newer one;
+   * equal passes, as a definition change keeps the state revision).
+   */
+  private inlineEntry(key: ServiceKey, path: string, detail: unknown, eventId: string | undefined): Entry | undefined {
+    if (detail === undefined) return undefined;
+    const rev = revisionOf(detail);
+    let entry: Entry;
+    try {
+      entry = entryOf(key, detail, `${this.base}/v1/events id ${eventId ?? '?'} detail of ${path}`, rev);
+    } catch (err) {
+      this.d.inlineRejected++;
+      this.d.inlineError = errorMessage(err);
+      return undefined;
+    }
+    const known = this.entries.get(path);
+    if (known && known.revision !== null && (rev === null || rev < known.revision)) {
+      this.d.inlineStale++;
+      this.d.inlineError = `event ${eventId ?? '?'}: detail of ${path} at state revision ${rev}, older than the known ${known.revision}`;
+      return undefined;
+    }
+    this.d.inlineApplied++;
+    return entry;
   }
 
   /** Stores an entry; true when it differs from what was known. */
@@ -268,6 +324,9 @@ export class PooldSource implements AgentSource {
     this.resuming = last !== null;
     // Without an id to resume from, the full fetch that follows the stream's first line is the catch-up.
     if (last === null) url.searchParams.set('replay', '0');
+    this.askedDetail = (this.opts.inlineDetail ?? true) && !this.skipDetailOnce;
+    this.skipDetailOnce = false;
+    if (this.askedDetail) url.searchParams.set('detail', '1');
     this.sawHello = false;
     this.stream = openSse(
       {
@@ -337,10 +396,13 @@ export class PooldSource implements AgentSource {
     }
     if (r.event !== 'pool') return;
     let key: ServiceKey;
+    let detail: unknown;
     try {
-      const e = JSON.parse(r.data) as { pool?: Partial<ServiceKey> };
+      const e = JSON.parse(r.data) as { pool?: Partial<ServiceKey>; detail?: unknown };
       if (typeof e.pool?.dc !== 'string' || typeof e.pool.name !== 'string') throw new Error('no LVS service in the event');
       key = { dc: e.pool.dc, name: e.pool.name };
+      // Decoded (and checked against this key) when applied, in fetchDirty.
+      detail = e.detail;
     } catch (err) {
       // Not understood: do not guess which pool it was; fetch everything.
       this.error = `unreadable pool event ${r.id ?? ''}: ${errorMessage(err)}`;
@@ -350,29 +412,40 @@ export class PooldSource implements AgentSource {
     }
     const path = servicePath(key);
     if (!this.opts.filter(path)) return;
-    this.dirty.add(path);
+    // The newest event's detail replaces an older one's; one without a detail asks for a fetch.
+    this.dirty.set(path, detail === undefined ? undefined : { detail, id: r.id });
     this.fetchDirty();
   }
 
-  /** Queues one round fetching every pool events asked for (a burst of events costs one round). */
+  /**
+   * Queues one round applying every pool events asked for (a burst of events costs one round): from
+   * the detail the event carried, else fetched. Queued like every fetch, so a detail and a fetched
+   * answer are applied in the order they were received or asked for.
+   */
   private fetchDirty(): void {
     if (this.dirtyQueued) return;
     this.dirtyQueued = true;
     void this.serial(async () => {
       this.dirtyQueued = false;
-      const paths = [...this.dirty].sort();
+      const items = [...this.dirty].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       this.dirty.clear();
       const changed: string[] = [];
-      for (const [i, path] of paths.entries()) {
+      for (const [i, [path, carried]] of items.entries()) {
         const [dc, name] = path.split('/') as [string, string];
+        const inline = carried === undefined ? undefined : this.inlineEntry({ dc, name }, path, carried.detail, carried.id);
+        if (inline) {
+          if (this.store(path, inline)) changed.push(path);
+          continue;
+        }
         try {
           this.d.poolFetches++;
           if (this.store(path, await this.fetchPool({ dc, name }))) changed.push(path);
         } catch (err) {
           if (err instanceof NotFound) continue; // gone from poold: keep its last known inputs
           // poold did not answer: unhealthy (table frozen) until a full round succeeds, which the
-          // poll timer retries now and then every pollMs.
-          for (const p of paths.slice(i)) this.dirty.add(p);
+          // poll timer retries now and then every pollMs. The rest are fetched then (a detail that
+          // arrived meanwhile is newer and kept).
+          for (const [p] of items.slice(i)) if (!this.dirty.has(p)) this.dirty.set(p, undefined);
           this.needFull = true;
           this.failed(err);
           this.announce(changed, false);
@@ -393,6 +466,15 @@ export class PooldSource implements AgentSource {
 
   private onStreamEnd(why: SseEnd): void {
     this.stream = undefined;
+    if (why.kind === 'status' && why.status === 400 && this.askedDetail && !this.stopped) {
+      // An older poold refuses the unknown `detail` parameter: reopen now without it (events then
+      // name pools, which are re-fetched). The next reconnection asks again (poold may be upgraded).
+      this.d.detailRefused++;
+      this.d.inlineError = why.message;
+      this.skipDetailOnce = true;
+      this.openStream();
+      return;
+    }
     const wasUp = this.streamUp;
     this.streamUp = false;
     this.d.mode = 'poll';
@@ -443,6 +525,12 @@ export class PooldSource implements AgentSource {
     this.streamUp = false;
     await Promise.allSettled([...this.inFlight]);
   }
+}
+
+/** A pool-detail body → its entry; throws (InvalidStoredValueError naming `where`) when it does not decode. */
+function entryOf(key: ServiceKey, detail: unknown, where: string, revision: number | null): Entry {
+  const { lvs, pool, state, addresses } = parsePoolDetail(detail, where, key);
+  return { revision, state, ...(lvs ? { def: defFromApi(key, pool, lvs, addresses) } : {}) };
 }
 
 function revisionOf(detail: unknown): number | null {

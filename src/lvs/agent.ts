@@ -28,7 +28,7 @@ import { serviceFilter, type AgentSource } from './agent-source.js';
 
 export type AgentSourceConfig =
   | { kind: 'etcd'; etcd: EtcdOptions; roots?: Partial<KeyRoots> }
-  | { kind: 'poold'; url: string; pollMs?: number; stream?: boolean; resyncMs?: number; streamRetryMs?: number; streamRetryMaxMs?: number };
+  | { kind: 'poold'; url: string; pollMs?: number; stream?: boolean; resyncMs?: number; streamRetryMs?: number; streamRetryMaxMs?: number; inlineDetail?: boolean };
 
 export interface AgentOptions {
   /** This LVS host's name (labels metrics and /status). */

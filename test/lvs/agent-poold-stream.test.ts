@@ -82,6 +82,7 @@ t.test('a depool reaches ipvsadm through the stream, well before any poll', asyn
   t.same(await tableOf(fake), expectTable(HOSTS));
   const d0 = detailOf(a);
   t.equal(d0.mode, 'stream');
+  const poolRequests0 = proxy.requests.filter((u) => u.startsWith('/v1/pools')).length;
   const since = a.reports.length;
   const t0 = Date.now();
   await poolctl(['depool', 'ss1002', '--reason', 'sse test'], etcd.clientUrl);
@@ -92,7 +93,9 @@ t.test('a depool reaches ipvsadm through the stream, well before any poll', asyn
   t.same(r.commands, [`-d -t ${VS} -r ${ADDR('ss1002')}`]);
   t.ok(tookMs < 15_000, `applied ${tookMs} ms after poolctl depool started (poll interval ${POLL_MS} ms)`);
   const d1 = detailOf(a);
-  t.ok(d1.poolFetches > d0.poolFetches, 'the pool was re-fetched because of an event');
+  t.ok(d1.inlineApplied > d0.inlineApplied, 'the pool came from the detail the event carried');
+  t.equal(d1.poolFetches, d0.poolFetches, 'no pool re-fetch');
+  t.equal(proxy.requests.filter((u) => u.startsWith('/v1/pools')).length, poolRequests0, 'poold was asked for nothing (as the proxy saw)');
   t.equal(d1.fullFetches, d0.fullFetches, 'no full re-fetch was needed');
   t.equal(d1.mode, 'stream');
 });
@@ -115,6 +118,9 @@ t.test('a dropped stream resumes with Last-Event-ID: the changes made meanwhile 
   const d1 = detailOf(a);
   t.equal(d1.resumes, d0.resumes + 1, 'the stream was resumed');
   t.equal(d1.fullFetches, d0.fullFetches, 'the replay carried the changes: no full re-fetch');
+  // The replayed events carry poold's current detail (both changes), never the one of their time.
+  t.ok(d1.inlineApplied > d0.inlineApplied, 'the replay was applied from the details it carried');
+  t.equal(d1.inlineStale, d0.inlineStale, 'none of them older than what the agent had');
   t.ok(Number(d1.lastEventId) > Number(d0.lastEventId), 'and moved past the replayed ids');
   t.equal(d1.epoch, d0.epoch);
   t.equal(a.agent.status().source.healthy, true);

@@ -1,11 +1,22 @@
 // An HTTP proxy the test controls, between the LVS agent and poold: it forwards everything, and on
 // demand cuts every connection (streams included), refuses new ones, or answers /v1/events with an
-// error status as a poold without the stream (or a broken proxy in production) would.
-import { createServer, request, type ClientRequest } from 'node:http';
+// error status as a poold without the stream (or a broken proxy in production) would. It can also
+// play an older poold that refuses `?detail=1` (400, as its querystring schema does with any unknown
+// parameter), rewrite the `pool` events going through, and slip a recorded frame into open streams.
+import { createServer, request, type ClientRequest, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** pass: forward; down: cut and refuse; events-404 / events-500: /v1/events answers that status. */
-export type ProxyMode = 'pass' | 'down' | 'events-404' | 'events-500';
+/**
+ * pass: forward; down: cut and refuse; events-404 / events-500: /v1/events answers that status;
+ * old-poold: /v1/events with a `detail` parameter answers 400 as a poold before it would.
+ */
+export type ProxyMode = 'pass' | 'down' | 'events-404' | 'events-500' | 'old-poold';
+
+/** A `pool` event's data as JSON, with its frame's id. */
+export interface PoolFrame {
+  id: string;
+  data: Record<string, unknown>;
+}
 
 export interface TestProxy {
   url: string;
@@ -18,6 +29,14 @@ export interface TestProxy {
   cut(): void;
   /** /v1/events requests seen, by the status the proxy answered (or 'forwarded'). */
   eventRequests: { forwarded: number; refused: number };
+  /** The URL (path and query) of every request forwarded, in order. */
+  requests: string[];
+  /** Every `pool` event forwarded (after any rewrite), in order. */
+  poolFrames: PoolFrame[];
+  /** When set, each `pool` event's data goes through this on its way to the client. */
+  rewritePool: ((data: Record<string, unknown>) => Record<string, unknown>) | undefined;
+  /** Writes a `pool` event into every open /v1/events stream, as if poold had sent it. */
+  inject(frame: PoolFrame): void;
   close(): Promise<void>;
 }
 
@@ -26,8 +45,42 @@ export async function startProxy(upstream: string): Promise<TestProxy> {
   const upstreams = new Set<ClientRequest>();
   let mode: ProxyMode = 'pass';
   const eventRequests = { forwarded: 0, refused: 0 };
+  const requests: string[] = [];
+  const poolFrames: PoolFrame[] = [];
+  const streams = new Set<ServerResponse>();
+  const poolFrameText = (f: PoolFrame) => `id: ${f.id}\nevent: pool\ndata: ${JSON.stringify(f.data)}\n\n`;
+  /** poold writes one event per block (`id`, `event`, one `data` line): rewritten block by block. */
+  const relayEvents = (res: ServerResponse) => {
+    let buf = '';
+    return (chunk: string) => {
+      buf += chunk;
+      let i: number;
+      let out = '';
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i + 2);
+        buf = buf.slice(i + 2);
+        const id = /^id: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (id === undefined || data === undefined || !/^event: pool$/m.test(block)) {
+          out += block;
+          continue;
+        }
+        const parsed = JSON.parse(data) as Record<string, unknown>;
+        const f: PoolFrame = { id, data: proxy.rewritePool ? proxy.rewritePool(parsed) : parsed };
+        poolFrames.push(f);
+        out += proxy.rewritePool ? poolFrameText(f) : block;
+      }
+      if (out) res.write(out);
+    };
+  };
   const server = createServer((req, res) => {
     const isEvents = (req.url ?? '').startsWith('/v1/events');
+    if (isEvents && mode === 'old-poold' && new URL(req.url ?? '/', 'http://x').searchParams.has('detail')) {
+      eventRequests.refused++;
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'bad_request', message: 'querystring must NOT have additional properties (GET /v1/events)', where: 'querystring' }));
+      return;
+    }
     if (isEvents && (mode === 'events-404' || mode === 'events-500')) {
       eventRequests.refused++;
       const status = mode === 'events-404' ? 404 : 500;
@@ -36,9 +89,18 @@ export async function startProxy(upstream: string): Promise<TestProxy> {
       return;
     }
     if (isEvents) eventRequests.forwarded++;
+    requests.push(req.url ?? '/');
     const up = request(new URL(req.url ?? '/', proxy.upstream), { method: req.method, headers: req.headers }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
+      if (isEvents && ur.statusCode === 200) {
+        streams.add(res);
+        res.on('close', () => streams.delete(res));
+        ur.setEncoding('utf8');
+        ur.on('data', relayEvents(res));
+        ur.on('end', () => res.end());
+      } else {
+        ur.pipe(res);
+      }
       ur.on('error', () => res.destroy());
     });
     upstreams.add(up);
@@ -74,6 +136,12 @@ export async function startProxy(upstream: string): Promise<TestProxy> {
     },
     cut,
     eventRequests,
+    requests,
+    poolFrames,
+    rewritePool: undefined,
+    inject(f) {
+      for (const res of streams) res.write(poolFrameText(f));
+    },
     close: async () => {
       cut();
       await new Promise<void>((resolve) => server.close(() => resolve()));
