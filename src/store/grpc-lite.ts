@@ -252,6 +252,8 @@ export interface GrpcTls {
 /** One HTTP/2 connection per endpoint, opened on first use; close() ends them. */
 export class GrpcLite {
   private readonly sessions = new Map<string, ClientHttp2Session>();
+  /** Sessions whose connection (TCP, TLS) was established: a failure after that is the protocol's. */
+  private readonly connected = new WeakSet<ClientHttp2Session>();
 
   constructor(private readonly tls: GrpcTls, private readonly timeoutMs: number) {}
 
@@ -260,6 +262,7 @@ export class GrpcLite {
     if (known !== undefined && !known.closed && !known.destroyed) return known;
     const opts: SecureClientSessionOptions = base.protocol === 'https:' ? { ...this.tls } : {};
     const s = connect(base.origin, opts);
+    s.once('connect', () => this.connected.add(s));
     // A failed or ended connection is forgotten; the next call opens a new one.
     const forget = () => { if (this.sessions.get(base.origin) === s) this.sessions.delete(base.origin); };
     s.on('error', forget);
@@ -286,9 +289,17 @@ export class GrpcLite {
       if (token !== undefined) headers.token = token;
       const stream = session.request(headers);
       let settled = false;
+      let responded = false;
+      let timedOut = false;
       const done = (err: Error | null, value?: Buffer) => {
         if (settled) return;
         settled = true;
+        // Connected, then refused before any HTTP/2 answer: the peer does not speak HTTP/2 (an HTTP/1
+        // proxy answers the preface with an error), which the caller can work around (kv-gateway.ts).
+        if (err !== null && !(err instanceof GrpcStatusError) && !(err instanceof GrpcProtocolError) && !responded &&
+          !timedOut && this.connected.has(session)) {
+          err = new GrpcProtocolError(`${base.origin} does not answer as a gRPC server: ${err.message}`);
+        }
         clearTimeout(timer);
         session.off('error', onSessionError);
         if (err !== null) {
@@ -298,11 +309,12 @@ export class GrpcLite {
       };
       const onSessionError = (err: Error) => done(err);
       session.once('error', onSessionError);
-      const timer = setTimeout(() => done(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(() => { timedOut = true; done(new Error(`no answer within ${this.timeoutMs} ms`)); }, this.timeoutMs);
       const chunks: Buffer[] = [];
       let status: GrpcStatusError | null | undefined;
       let grpc = false;
       stream.on('response', (h) => {
+        responded = true;
         grpc = String(h['content-type'] ?? '').startsWith('application/grpc');
         if (h[':status'] !== 200 || !grpc) {
           done(new GrpcProtocolError(`not a gRPC answer (HTTP ${String(h[':status'])}, content-type ${String(h['content-type'])})`));
