@@ -1,7 +1,9 @@
-// Kv over etcd's v3 JSON gRPC-gateway (POST /v3/kv/range, /v3/kv/txn, /v3/auth/authenticate)
-// using only node:http/node:https. This is the CLI's adapter: importing the etcd3 library costs
-// about 190 ms of start-up, this costs next to nothing. The gateway speaks protobuf-JSON:
-// bytes are base64, int64 are decimal strings, and fields equal to their default are omitted.
+// Kv over etcd's v3 JSON gRPC-gateway (POST /v3/kv/txn, /v3/auth/authenticate, ...) using only
+// node:http/node:https, and its reads (range, getMany) over gRPC with node:http2 (grpc-lite.ts: the
+// gateway's JSON was the slow part of poolctl's bulk reads at eqiad's size). This is the CLI's adapter:
+// importing the etcd3 library costs about 190 ms of start-up, this costs next to nothing. The gateway
+// speaks protobuf-JSON: bytes are base64, int64 are decimal strings, and fields equal to their default
+// are omitted. Both transports share the endpoints, the failover and the auth token.
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
