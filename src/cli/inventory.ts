@@ -11,6 +11,7 @@ import type { ConftoolValue, HostKey, PoolKey, PoolState, ServiceKey } from '../
 import { servicePath } from '../model/types.js';
 import { parseConftoolValue } from '../store/conftool-value.js';
 import { decodePoolState } from '../store/decode.js';
+import { getMany } from '../store/get-many.js';
 import { obj, parseJson } from '../store/decode-fields.js';
 import type { CliContext } from './context.js';
 
@@ -91,7 +92,8 @@ export async function loadStatesOverPools(ctx: CliContext, inv: Inventory, hosts
   const read = inv.statesRead;
   const pools = new Map(hosts.map((h) => [`${h.dc}/${h.cluster}/${h.service}`, h]));
   const want = [...pools.values()].flatMap((p) => servicesOverPool(inv, p).map((s) => s.key)).filter((k) => !read.has(servicePath(k)));
-  const got = await Promise.all(want.map((k) => ctx.kv.get(ctx.keys.state(k))));
+  // One transaction of reads, not one request per section: 44 sections over kubesvc at eqiad.
+  const got = (await getMany(ctx.kv, want.map((k) => ctx.keys.state(k)))).entries;
   want.forEach((k, i) => {
     read.add(servicePath(k));
     const e = got[i];

@@ -1,16 +1,19 @@
-// Kv over etcd's v3 JSON gRPC-gateway (POST /v3/kv/range, /v3/kv/txn, /v3/auth/authenticate)
-// using only node:http/node:https. This is the CLI's adapter: importing the etcd3 library costs
-// about 190 ms of start-up, this costs next to nothing. The gateway speaks protobuf-JSON:
-// bytes are base64, int64 are decimal strings, and fields equal to their default are omitted.
+// Kv over etcd's v3 JSON gRPC-gateway (POST /v3/kv/txn, /v3/auth/authenticate, ...) using only
+// node:http/node:https, and its reads (range, getMany) over gRPC with node:http2 (grpc-lite.ts: the
+// gateway's JSON was the slow part of poolctl's bulk reads at eqiad's size). This is the CLI's adapter:
+// importing the etcd3 library costs about 190 ms of start-up, this costs next to nothing. The gateway
+// speaks protobuf-JSON: bytes are base64, int64 are decimal strings, and fields equal to their default
+// are omitted. Both transports share the endpoints, the failover and the auth token.
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { StoreError } from '../model/errors.js';
 import { StoreUnavailableError } from './errors.js';
 import { alarmName, compactFailure } from './compact-failure.js';
-import { prefixEnd, txnKeys, type Compare, type EtcdStatus, type Kv, type KvEntry, type KvMaintenance, type RangeRequest, type RangeResult, type TxnOp, type TxnRequest, type TxnResult } from './kv.js';
+import { prefixEnd, txnKeys, type Compare, type EtcdStatus, type GetManyResult, type Kv, type KvEntry, type KvMaintenance, type RangeRequest, type RangeResult, type TxnOp, type TxnRequest, type TxnResult } from './kv.js';
 import { mapEtcdError, type ErrorScope } from './kv-errors.js';
-import { checkTxnLimits } from './limits.js';
+import { checkTxnLimits, ETCD_MAX_TXN_OPS } from './limits.js';
+import { decodeRange, decodeReadTxn, encodeRange, encodeReadTxn, GRPC_UNAVAILABLE, GrpcLite, GrpcProtocolError, GrpcStatusError, type GrpcRange } from './grpc-lite.js';
 import { DEFAULT_TIMEOUT_MS, type EtcdOptions } from './options.js';
 
 interface WireKv {
@@ -62,6 +65,13 @@ function entry(w: WireKv): KvEntry {
   };
 }
 
+/** etcd's refusal in either transport: its message, and whether another member may do better. */
+function refusalOf(err: unknown): { message: string; unavailable: boolean } | undefined {
+  if (err instanceof GatewayReplyError) return { message: err.etcdMessage, unavailable: err.status === 503 };
+  if (err instanceof GrpcStatusError) return { message: err.etcdMessage, unavailable: err.code === GRPC_UNAVAILABLE };
+  return undefined;
+}
+
 class GatewayReplyError extends Error {
   constructor(readonly status: number, readonly etcdMessage: string) {
     super(etcdMessage);
@@ -77,6 +87,9 @@ export class GatewayKv implements Kv, KvMaintenance {
   private readonly httpAgent = new HttpAgent({ keepAlive: true });
   private readonly httpsAgent: HttpsAgent;
   private readonly timeoutMs: number;
+  private readonly grpc: GrpcLite;
+  /** Set when an endpoint answered a gRPC call as something else: reads go through the gateway after that. */
+  private grpcRefused = false;
 
   constructor(private readonly opts: EtcdOptions) {
     if (opts.endpoints.length === 0) throw new StoreError('no etcd endpoint given', {});
@@ -99,6 +112,7 @@ export class GatewayKv implements Kv, KvMaintenance {
     };
     this.tls = { ca: read('CA', opts.ca), cert: read('certificate', opts.cert), key: read('key', opts.key) };
     this.httpsAgent = new HttpsAgent({ keepAlive: true, ...this.tls });
+    this.grpc = new GrpcLite(this.tls, this.timeoutMs);
   }
 
   /** One POST to one endpoint; resolves with the parsed JSON body of a 200, rejects otherwise. */
@@ -148,7 +162,12 @@ export class GatewayKv implements Kv, KvMaintenance {
    * Sends a request, failing over between endpoints on transport errors, authenticating first
    * (and once more when the token expired). etcd's own refusals are mapped to typed errors.
    */
-  private async call(path: string, body: unknown, scope: Omit<ErrorScope, 'endpoint' | 'user'>): Promise<unknown> {
+  private call(path: string, body: unknown, scope: Omit<ErrorScope, 'endpoint' | 'user'>): Promise<unknown> {
+    return this.callWith((base) => this.post(base, path, body, true), scope);
+  }
+
+  /** call() for any transport: `send` does one attempt at one endpoint (the JSON gateway or gRPC). */
+  private async callWith<T>(send: (base: URL) => Promise<T>, scope: Omit<ErrorScope, 'endpoint' | 'user'>): Promise<T> {
     const failures: string[] = [];
     for (let i = 0; i < this.endpoints.length; i++) {
       const idx = (this.current + i) % this.endpoints.length;
@@ -157,26 +176,27 @@ export class GatewayKv implements Kv, KvMaintenance {
       try {
         if (this.user !== undefined && this.token === undefined) await this.authenticate(base);
         try {
-          const out = await this.post(base, path, body, true);
+          const out = await send(base);
           this.current = idx;
           return out;
         } catch (err) {
-          if (err instanceof GatewayReplyError && /invalid auth token/i.test(err.etcdMessage) && this.user !== undefined) {
+          if (/invalid auth token/i.test(refusalOf(err)?.message ?? '') && this.user !== undefined) {
             await this.authenticate(base);
-            const out = await this.post(base, path, body, true);
+            const out = await send(base);
             this.current = idx;
             return out;
           }
           throw err;
         }
       } catch (err) {
-        if (err instanceof GatewayReplyError) {
+        const refusal = refusalOf(err);
+        if (refusal !== undefined) {
           // 503 "no leader" style answers from one member: another member may do better.
-          if (err.status === 503) {
-            failures.push(`${base.origin}: ${err.etcdMessage}`);
+          if (refusal.unavailable) {
+            failures.push(`${base.origin}: ${refusal.message}`);
             continue;
           }
-          throw mapEtcdError(err.etcdMessage, fullScope, err);
+          throw mapEtcdError(refusal.message, fullScope, err);
         }
         failures.push(`${base.origin}: ${(err as Error).message}`);
       }
@@ -185,11 +205,32 @@ export class GatewayKv implements Kv, KvMaintenance {
       { endpoints: this.endpoints.map((e) => e.origin), op: scope.op, keys: scope.keys });
   }
 
+  /**
+   * A read over gRPC (grpc-lite.ts: etcd's gateway is the slow part of a bulk read), or over the JSON
+   * gateway when the endpoint does not answer as a gRPC server (a proxy that speaks HTTP/1 only): then
+   * this client reads through the gateway from there on.
+   */
+  /** How this client's reads go: 'grpc', or 'json' once an endpoint refused gRPC (or POOLD_ETCD_JSON_READS=1). */
+  get readTransport(): 'grpc' | 'json' {
+    return this.grpcRefused || process.env.POOLD_ETCD_JSON_READS === '1' ? 'json' : 'grpc';
+  }
+
+  private async read<T>(base: URL, viaGrpc: () => Promise<T>, viaJson: () => Promise<T>): Promise<T> {
+    if (this.grpcRefused || process.env.POOLD_ETCD_JSON_READS === '1') return viaJson();
+    try {
+      return await viaGrpc();
+    } catch (err) {
+      if (!(err instanceof GrpcProtocolError)) throw err;
+      this.grpcRefused = true;
+      return viaJson();
+    }
+  }
+
   async range(req: RangeRequest): Promise<RangeResult> {
     const key = Buffer.from(req.key);
+    const end = req.prefix ? prefixEnd(key) : req.end !== undefined ? Buffer.from(req.end) : undefined;
     const body: Record<string, unknown> = { key: key.toString('base64') };
-    if (req.prefix) body.range_end = prefixEnd(key).toString('base64');
-    else if (req.end !== undefined) body.range_end = b64(req.end);
+    if (end !== undefined) body.range_end = end.toString('base64');
     if (req.limit) body.limit = String(req.limit);
     if (req.revision) body.revision = String(req.revision);
     if (req.modRevision) {
@@ -200,19 +241,53 @@ export class GatewayKv implements Kv, KvMaintenance {
       body.sort_order = 'DESCEND';
       body.sort_target = 'KEY';
     }
-    const reply = await this.call('/v3/kv/range', body, { op: 'read', keys: [req.key], revision: req.revision }) as
-      { header?: WireHeader; kvs?: WireKv[]; more?: boolean; count?: string };
-    return {
-      kvs: (reply.kvs ?? []).map(entry),
-      revision: num(reply.header?.revision),
-      more: reply.more === true,
-      count: num(reply.count),
+    const g: GrpcRange = {
+      key: req.key, end, limit: req.limit, revision: req.revision, descend: req.order === 'descend',
+      minModRevision: req.modRevision?.min, maxModRevision: req.modRevision?.max,
     };
+    const json = async (base: URL): Promise<RangeResult> => {
+      const reply = await this.post(base, '/v3/kv/range', body, true) as { header?: WireHeader; kvs?: WireKv[]; more?: boolean; count?: string };
+      return { kvs: (reply.kvs ?? []).map(entry), revision: num(reply.header?.revision), more: reply.more === true, count: num(reply.count) };
+    };
+    return this.callWith((base) => this.read(base,
+      async () => decodeRange(await this.grpc.call(base, 'Range', encodeRange(g), this.token)),
+      () => json(base)), { op: 'read', keys: [req.key], revision: req.revision });
   }
 
   async get(key: string): Promise<KvEntry | undefined> {
     const r = await this.range({ key });
     return r.kvs[0];
+  }
+
+  /**
+   * One read-only transaction of range ops per ETCD_MAX_TXN_OPS keys (etcd caps a transaction's list of
+   * ops, reads included). Later transactions read at the first one's revision, so every entry is of
+   * one revision (a compaction in between fails them with etcd's "required revision has been compacted").
+   */
+  async getMany(keys: readonly string[]): Promise<GetManyResult> {
+    const entries: (KvEntry | undefined)[] = [];
+    let revision = 0;
+    for (let i = 0; i < keys.length; i += ETCD_MAX_TXN_OPS) {
+      const part = keys.slice(i, i + ETCD_MAX_TXN_OPS);
+      const at = revision > 0 ? revision : undefined;
+      const json = async (base: URL): Promise<{ revision: number; entries: (KvEntry | undefined)[] }> => {
+        const body = { success: part.map((k) => ({ request_range: { key: b64(k), ...(at !== undefined ? { revision: String(at) } : {}) } })) };
+        const reply = await this.post(base, '/v3/kv/txn', body, true) as
+          { header?: WireHeader; responses?: { response_range?: { kvs?: WireKv[] } }[] };
+        const rs = reply.responses ?? [];
+        if (rs.length !== part.length) throw new StoreError(`etcd answered ${rs.length} reads for ${part.length} keys in one transaction`, { keys: [...part] });
+        return { revision: num(reply.header?.revision), entries: rs.map((r) => { const w = r.response_range?.kvs?.[0]; return w === undefined ? undefined : entry(w); }) };
+      };
+      const grpc = async (base: URL): Promise<{ revision: number; entries: (KvEntry | undefined)[] }> => {
+        const reply = decodeReadTxn(await this.grpc.call(base, 'Txn', encodeReadTxn(part.map((k) => ({ key: k, revision: at }))), this.token));
+        if (reply.ranges.length !== part.length) throw new StoreError(`etcd answered ${reply.ranges.length} reads for ${part.length} keys in one transaction`, { keys: [...part] });
+        return { revision: reply.revision, entries: reply.ranges.map((r) => r.kvs[0]) };
+      };
+      const got = await this.callWith((base) => this.read(base, () => grpc(base), () => json(base)), { op: 'read', keys: [...part], ...(at !== undefined ? { revision: at } : {}) });
+      if (revision === 0) revision = got.revision;
+      entries.push(...got.entries);
+    }
+    return { entries, revision };
   }
 
   async txn(req: TxnRequest): Promise<TxnResult> {
@@ -245,6 +320,7 @@ export class GatewayKv implements Kv, KvMaintenance {
   }
 
   async close(): Promise<void> {
+    this.grpc.close();
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }

@@ -57,11 +57,22 @@ export interface TxnResult {
   revision: number;
 }
 
+export interface GetManyResult {
+  entries: (KvEntry | undefined)[];
+  /** The revision every entry was read at (0 when the adapter read key by key, at no one revision). */
+  revision: number;
+}
+
 export interface Kv {
   /** The etcd user this client authenticates as, when any (for audit actor fallback and errors). */
   readonly user: string | undefined;
   range(req: RangeRequest): Promise<RangeResult>;
   get(key: string): Promise<KvEntry | undefined>;
+  /**
+   * Optional: these keys (in this order; undefined where absent) at one revision, in as few requests as
+   * etcd's limits allow. store/get-many.ts falls back to one get per key for an adapter without it.
+   */
+  getMany?(keys: readonly string[]): Promise<GetManyResult>;
   txn(req: TxnRequest): Promise<TxnResult>;
   close(): Promise<void>;
 }
