@@ -2,7 +2,7 @@
 // (the time the recording stand-in logged the applied restore). ARCHITECTURE.md §13 target: p99 ≤ 50 ms.
 //
 //   npm run build && node dist/bench/lvs/agent-latency.js [--mode state|depool] [--source etcd|poold]
-//                                                         [--trials 200] [--warmup 20] [--json out.json]
+//                                                         [--trials 200] [--warmup 20] [--gap-ms 0] [--json out.json]
 //
 // --mode state   (default) the segment the agent owns: the leader's PoolState write in etcd →
 //                etcd watch → reconcile (diff against the cached table) → ipvsadm -R applied.
@@ -64,6 +64,12 @@ const INLINE = !process.argv.includes('--no-inline');
 const TRIALS = Number(arg('trials', '200'));
 const WARMUP = Number(arg('warmup', '20'));
 const JSON_OUT = arg('json', '');
+/**
+ * --gap-ms N: idle time between trials (default 0: back to back). Back to back, each trial starts
+ * while the previous one's stand-in (a Node process start, ~130 ms of CPU) and poold's follow-up work
+ * still hold the two cores; operators' depools are not 6 a second, so a gap measures one depool alone.
+ */
+const GAP_MS = Number(arg('gap-ms', '0'));
 const HOSTS = Array.from({ length: 10 }, (_, i) => `bench${1001 + i}.eqiad.wmnet`);
 const wall = () => performance.timeOrigin + performance.now();
 
@@ -236,6 +242,7 @@ async function main(): Promise<void> {
         }
       };
     });
+    if (GAP_MS > 0) await new Promise((r) => setTimeout(r, GAP_MS));
     const t0 = wall();
     await write(host, depooled !== undefined);
     const rep = await done;
@@ -260,6 +267,7 @@ async function main(): Promise<void> {
     mode: MODE,
     source: SOURCE === 'poold' && !STREAM ? 'poold (polling only)' : SOURCE === 'poold' && !INLINE ? 'poold (re-fetch on each event)' : SOURCE,
     trials: TRIALS,
+    gapMs: GAP_MS,
     loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
     node: process.version,
     appliedMs: stats(applied),
@@ -270,7 +278,7 @@ async function main(): Promise<void> {
     ...(sourceDetail ? { sourceDetail } : {}),
   };
   console.log(`ipvsadm front: ${FRONT.endsWith('.sh') ? 'shell' : 'compiled'}`);
-  console.log(`LVS agent latency, mode=${MODE}, source=${result.source}, ${TRIALS} trials (after ${WARMUP} warm-up), ms from the etcd write; load average ${result.loadavg.join(' ')}:`);
+  console.log(`LVS agent latency, mode=${MODE}, source=${result.source}, ${TRIALS} trials (after ${WARMUP} warm-up${GAP_MS > 0 ? `, ${GAP_MS} ms apart` : ', back to back'}), ms from the etcd write; load average ${result.loadavg.join(' ')}:`);
   console.log(`  applied (stand-in logged -R applied)  p50 ${result.appliedMs.p50}  p90 ${result.appliedMs.p90}  p99 ${result.appliedMs.p99}  max ${result.appliedMs.max}`);
   console.log(`  received (ipvsadm -R had its input)   p50 ${result.receivedMs.p50}  p90 ${result.receivedMs.p90}  p99 ${result.receivedMs.p99}  max ${result.receivedMs.max}`);
   console.log(`    of which: reconcile started         p50 ${result.reconcileStartMs.p50}  p90 ${result.reconcileStartMs.p90}  p99 ${result.reconcileStartMs.p99}  max ${result.reconcileStartMs.max}`);
