@@ -65,9 +65,9 @@ const TRIALS = Number(arg('trials', '200'));
 const WARMUP = Number(arg('warmup', '20'));
 const JSON_OUT = arg('json', '');
 /**
- * --gap-ms N: idle time between trials (default 0: back to back). Back to back, each trial starts
- * while the previous one's stand-in (a Node process start, ~130 ms of CPU) and poold's follow-up work
- * still hold the two cores; operators' depools are not 6 a second, so a gap measures one depool alone.
+ * --gap-ms N: idle time between trials (default 0: back to back). Back to back, a depool is written
+ * the moment the previous one was applied (about three a second, each starting two Node processes for
+ * the ipvsadm stand-in); operators' depools are not that dense, so a gap measures one depool alone.
  */
 const GAP_MS = Number(arg('gap-ms', '0'));
 const HOSTS = Array.from({ length: 10 }, (_, i) => `bench${1001 + i}.eqiad.wmnet`);
