@@ -205,18 +205,18 @@ export class GatewayKv implements Kv, KvMaintenance {
       { endpoints: this.endpoints.map((e) => e.origin), op: scope.op, keys: scope.keys });
   }
 
-  /**
-   * A read over gRPC (grpc-lite.ts: etcd's gateway is the slow part of a bulk read), or over the JSON
-   * gateway when the endpoint does not answer as a gRPC server (a proxy that speaks HTTP/1 only): then
-   * this client reads through the gateway from there on.
-   */
   /** How this client's reads go: 'grpc', or 'json' once an endpoint refused gRPC (or POOLD_ETCD_JSON_READS=1). */
   get readTransport(): 'grpc' | 'json' {
     return this.grpcRefused || process.env.POOLD_ETCD_JSON_READS === '1' ? 'json' : 'grpc';
   }
 
+  /**
+   * A read over gRPC (grpc-lite.ts: etcd's gateway is the slow part of a bulk read), or over the JSON
+   * gateway when the endpoint does not answer as a gRPC server (a proxy that speaks HTTP/1 only): then
+   * this client reads through the gateway from there on.
+   */
   private async read<T>(base: URL, viaGrpc: () => Promise<T>, viaJson: () => Promise<T>): Promise<T> {
-    if (this.grpcRefused || process.env.POOLD_ETCD_JSON_READS === '1') return viaJson();
+    if (this.readTransport === 'json') return viaJson();
     try {
       return await viaGrpc();
     } catch (err) {
