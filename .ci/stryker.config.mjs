@@ -25,7 +25,7 @@ export default {
     forceBail: true,
   },
   // Only what the model's tests need goes into the sandbox.
-  ignorePatterns: ['/dist', '/var', '/reports', '/bench', '/debian', '/lvs-configs', '/pools', '/.tap'],
+  ignorePatterns: ['/dist', '/var', '/reports', '/bench', '/debian', '/lvs-configs', '/pools', '/.tap', '/.ci/cache'],
   mutate: ['src/model/**/*.ts'],
   // Coverage per test file: each mutant runs only the test files that reach it.
   coverageAnalysis: 'perTest',
