@@ -159,3 +159,14 @@ t.test('every problem is listed, in one error that names the key', async (t) => 
   t.same(e.context, { key: KEY, problems: expected });
   t.equal(e.message, `invalid service definition at ${KEY}: ${expected.join('; ')}`);
 });
+
+t.test('correlatedFailureShare is a number in (0, 1] and startTimeoutMs a whole number >= 0, each boundary named', async (t) => {
+  const SHARE = 'correlatedFailureShare must be a number in (0, 1]';
+  const START = 'startTimeoutMs must be a whole number >= 0';
+  for (const v of [undefined, 1, 0.5, 1e-9]) t.equal(problems({ ...good(), correlatedFailureShare: v }), null, `share ${v} is valid`);
+  for (const v of [0, 1.0001, -1, 'x', Number.NaN, '0.5', null]) t.same(problems({ ...good(), correlatedFailureShare: v }), [SHARE], `share ${String(v)}`);
+  for (const v of [undefined, 0, 1, 30000]) t.equal(problems({ ...good(), startTimeoutMs: v }), null, `startTimeoutMs ${v} is valid`);
+  for (const v of [-1, 1.5, '5', Number.NaN, null]) t.same(problems({ ...good(), startTimeoutMs: v }), [START], `startTimeoutMs ${String(v)}`);
+  // Both wrong: both named, in order.
+  t.same(problems({ ...good(), correlatedFailureShare: 2, startTimeoutMs: -5 }), [SHARE, START]);
+});
