@@ -72,6 +72,12 @@ function refusalOf(err: unknown): { message: string; unavailable: boolean } | un
   return undefined;
 }
 
+/** A read-only transaction's answers, checked to be one per key asked (either transport). */
+function oneReadPerKey<T>(answers: T[], keys: readonly string[]): T[] {
+  if (answers.length !== keys.length) throw new StoreError(`etcd answered ${answers.length} reads for ${keys.length} keys in one transaction`, { keys: [...keys] });
+  return answers;
+}
+
 class GatewayReplyError extends Error {
   constructor(readonly status: number, readonly etcdMessage: string) {
     super(etcdMessage);
@@ -274,14 +280,12 @@ export class GatewayKv implements Kv, KvMaintenance {
         const body = { success: part.map((k) => ({ request_range: { key: b64(k), ...(at !== undefined ? { revision: String(at) } : {}) } })) };
         const reply = await this.post(base, '/v3/kv/txn', body, true) as
           { header?: WireHeader; responses?: { response_range?: { kvs?: WireKv[] } }[] };
-        const rs = reply.responses ?? [];
-        if (rs.length !== part.length) throw new StoreError(`etcd answered ${rs.length} reads for ${part.length} keys in one transaction`, { keys: [...part] });
+        const rs = oneReadPerKey(reply.responses ?? [], part);
         return { revision: num(reply.header?.revision), entries: rs.map((r) => { const w = r.response_range?.kvs?.[0]; return w === undefined ? undefined : entry(w); }) };
       };
       const grpc = async (base: URL): Promise<{ revision: number; entries: (KvEntry | undefined)[] }> => {
         const reply = decodeReadTxn(await this.grpc.call(base, 'Txn', encodeReadTxn(part.map((k) => ({ key: k, revision: at }))), this.token));
-        if (reply.ranges.length !== part.length) throw new StoreError(`etcd answered ${reply.ranges.length} reads for ${part.length} keys in one transaction`, { keys: [...part] });
-        return { revision: reply.revision, entries: reply.ranges.map((r) => r.kvs[0]) };
+        return { revision: reply.revision, entries: oneReadPerKey(reply.ranges, part).map((r) => r.kvs[0]) };
       };
       const got = await this.callWith((base) => this.read(base, () => grpc(base), () => json(base)), { op: 'read', keys: [...part], ...(at !== undefined ? { revision: at } : {}) });
       if (revision === 0) revision = got.revision;
