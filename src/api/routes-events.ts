@@ -22,12 +22,16 @@
 // event goes with its detail only while this client's unsent backlog, detail included, stays under
 // DETAIL_BUDGET; past it, without (the client re-fetches that pool), so a burst never trips the
 // slow-client cut-off below and a replay of it cannot either.
+//
+// ?services=dc/name,...: only the events of those LVS services (events-filter.ts), so an agent's
+// detail budget goes to its own pools. A live burst for other services costs it nothing.
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import { errorBodySchema } from './http-errors.js';
 import type { PoolEvent, PoolEventType } from './event-bus.js';
 import type { PoolView } from './state-view.js';
 import { poolDetail, poolDetailSchema } from './routes-v1.js';
+import { eventServiceFilter, SERVICE_LIST_PATTERN } from './events-filter.js';
 
 export interface EventRoutesOptions {
   view: PoolView;
@@ -46,6 +50,7 @@ interface EventsQuery {
   replay?: number;
   types?: string;
   detail?: number;
+  services?: string;
 }
 
 /** An event's frame without its detail, and with it (built on first use; undefined when it has none). */
@@ -136,6 +141,8 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
             types: { type: 'string', pattern: `^(${EVENT_TYPES.join('|')})(,(${EVENT_TYPES.join('|')}))*$` },
             // 1: `pool` events carry the service's detail (the GET /v1/pools/:dc/:name body).
             detail: { type: 'integer', enum: [0, 1] },
+            // Comma-separated `dc/name`: only the events of those LVS services (and of none: leadership).
+            services: { type: 'string', maxLength: 65536, pattern: SERVICE_LIST_PATTERN },
           },
           additionalProperties: false,
         },
@@ -146,7 +153,8 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       const header = request.headers['last-event-id'];
       const lastId = header !== undefined ? Number(header) : request.query.lastEventId;
       const wanted = request.query.types ? new Set(request.query.types.split(',')) : null;
-      const pass = (e: PoolEvent) => wanted === null || wanted.has(e.type);
+      const concerns = eventServiceFilter(request.query.services);
+      const pass = (e: PoolEvent) => (wanted === null || wanted.has(e.type)) && concerns(e);
       const withDetail = request.query.detail === 1;
       if (withDetail) serializeDetail ??= reply.compileSerializationSchema(poolDetailSchema as Record<string, unknown>);
       const res = reply.raw;

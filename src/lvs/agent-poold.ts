@@ -1,7 +1,8 @@
 // Agent source B: poold's JSON API, for LVS hosts that may talk HTTP to poold but not to etcd.
 //
 // Pushed, with polling as the fallback:
-//   - it follows `GET /v1/events?types=pool&detail=1` (server-sent events). Each `pool` event names
+//   - it follows `GET /v1/events?types=pool&detail=1&services=<its services>` (server-sent events;
+//     `services=` only when the agent serves a list, and left out if poold refuses it). Each `pool` event names
 //     a pool whose state, definition or existence changed, and carries its detail (the
 //     `/v1/pools/:dc/:name` body, decoded with the same parsePoolDetail): the source takes it from
 //     the event, with no request. An event without a detail (a removed pool; an older poold, which
@@ -49,6 +50,11 @@ export interface PooldSourceOptions {
   streamIdleMs?: number;
   /** Ask for the pool's detail inside `pool` events (`&detail=1`). Default true; false re-fetches on every event. */
   inlineDetail?: boolean;
+  /**
+   * `dc/name` of the LVS services this agent serves: the stream is asked for their events only
+   * (`&services=`), so poold's per-client detail budget goes to them. Empty or absent: every service.
+   */
+  services?: readonly string[];
 }
 
 /** What /status shows of this source, and what tests assert on. */
@@ -73,6 +79,8 @@ export interface PooldSourceDetail {
   inlineStale: number;
   /** Streams poold refused with 400 when asked for details (an older poold): reopened without. */
   detailRefused: number;
+  /** Streams poold refused with 400 when asked for `services=` (an older poold): reopened without (filtered here). */
+  servicesRefused: number;
   /** Why the last inline detail was not used. */
   inlineError: string | null;
   /** Why the stream is not up, while polling. */
@@ -133,12 +141,17 @@ export class PooldSource implements AgentSource {
   private sawHello = false;
   /** Whether the stream being opened asked for details. */
   private askedDetail = false;
-  /** poold refused details (400): the next open (only) goes without them. */
-  private skipDetailOnce = false;
+  /** Whether the stream being opened asked for its services only. */
+  private askedServices = false;
+  /**
+   * poold refused the stream's parameters (400, an older poold): the next open (only) leaves out the
+   * newest first. 1: without `services=`; 2: without `services=` and `detail=1`.
+   */
+  private downgradeOnce: 0 | 1 | 2 = 0;
   private firstOutcome: (() => void) | undefined;
   private readonly d: PooldSourceDetail = {
     mode: 'poll', lastEventId: null, epoch: null, streamOpens: 0, resumes: 0, fullFetches: 0, poolFetches: 0, streamError: null,
-    inlineApplied: 0, inlineRejected: 0, inlineStale: 0, detailRefused: 0, inlineError: null,
+    inlineApplied: 0, inlineRejected: 0, inlineStale: 0, detailRefused: 0, servicesRefused: 0, inlineError: null,
   };
 
   constructor(private readonly opts: PooldSourceOptions) {
@@ -324,9 +337,12 @@ export class PooldSource implements AgentSource {
     this.resuming = last !== null;
     // Without an id to resume from, the full fetch that follows the stream's first line is the catch-up.
     if (last === null) url.searchParams.set('replay', '0');
-    this.askedDetail = (this.opts.inlineDetail ?? true) && !this.skipDetailOnce;
-    this.skipDetailOnce = false;
+    const services = this.opts.services ?? [];
+    this.askedServices = services.length > 0 && this.downgradeOnce === 0;
+    this.askedDetail = (this.opts.inlineDetail ?? true) && this.downgradeOnce < 2;
+    this.downgradeOnce = 0;
     if (this.askedDetail) url.searchParams.set('detail', '1');
+    if (this.askedServices) url.searchParams.set('services', services.join(','));
     this.sawHello = false;
     this.stream = openSse(
       {
@@ -466,12 +482,19 @@ export class PooldSource implements AgentSource {
 
   private onStreamEnd(why: SseEnd): void {
     this.stream = undefined;
-    if (why.kind === 'status' && why.status === 400 && this.askedDetail && !this.stopped) {
-      // An older poold refuses the unknown `detail` parameter: reopen now without it (events then
-      // name pools, which are re-fetched). The next reconnection asks again (poold may be upgraded).
-      this.d.detailRefused++;
-      this.d.inlineError = why.message;
-      this.skipDetailOnce = true;
+    if (why.kind === 'status' && why.status === 400 && (this.askedServices || this.askedDetail) && !this.stopped) {
+      // An older poold refuses a parameter it does not know. Reopen now without the newest one:
+      // first `services=` (the events of every service come, and the filter here drops the others),
+      // then `detail` (events then name pools, which are re-fetched). The next reconnection asks for
+      // both again (poold may be upgraded).
+      if (this.askedServices) {
+        this.d.servicesRefused++;
+        this.downgradeOnce = 1;
+      } else {
+        this.d.detailRefused++;
+        this.d.inlineError = why.message;
+        this.downgradeOnce = 2;
+      }
       this.openStream();
       return;
     }

@@ -112,7 +112,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
   const source: AgentSource =
     opts.source.kind === 'etcd'
       ? new EtcdSource({ etcd: opts.source.etcd, roots: opts.source.roots, filter })
-      : new PooldSource({ ...opts.source, filter });
+      : new PooldSource({ ...opts.source, filter, services: opts.services });
   const metrics = new AgentMetrics({ host: opts.host, source: source.kind, dryRun: opts.dryRun ?? false });
   const listeners = new Set<(r: ReconcileReport) => void>(opts.onReport ? [opts.onReport] : []);
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));

@@ -172,3 +172,49 @@ t.test('a burst far over the 1 MiB slow-client cut-off (one host of a pool many 
   t.equal(replay.ended, undefined, 'the replay of the burst does not get it cut off either');
   t.same(rr.map((r) => (JSON.parse(r.data) as { pool: ServiceKey }).pool.name), keys.map((k) => k.name));
 });
+
+t.test('?services=: only the listed LVS services\' events, so a burst for 80 sections costs an agent of one section only its own, with its detail', async (t) => {
+  const hosts = Array.from({ length: 240 }, (_, i) => `kubernetes${1000 + i}.eqiad.wmnet`);
+  const keys: ServiceKey[] = Array.from({ length: 80 }, (_, i) => ({ dc: 'eqiad', name: `kubesvc${i}_${4000 + i}` }));
+  const stateOf = (key: ServiceKey, revision: number, depooled?: string): PoolState => ({
+    ...key,
+    pool: poolRefOf(key),
+    revision,
+    updatedAt: 1_700_000_000_000,
+    depoolThreshold: 0.5,
+    servers: Object.fromEntries(hosts.map((h) => [h, server(h === depooled ? { pooledAdmin: 'no', enabled: false, pooled: false } : {})])),
+    pooledDown: [],
+  });
+  const view = new PoolView({ now: () => NOW });
+  for (const k of keys) {
+    view.setService(serviceDef(k, hosts));
+    view.setState(stateOf(k, 1));
+  }
+  const api = await startApi({ view, port: 0, now: () => NOW });
+  t.teardown(() => api.close());
+  const mine = keys[70]!;
+  const other = keys[3]!;
+  const s = follow(api, `replay=0&detail=1&services=${mine.dc}/${mine.name},codfw/${mine.name}`);
+  t.teardown(() => s.close());
+  await new Promise((r) => setTimeout(r, 100));
+  // Every section's state changes (pool events), then leadership (for everyone).
+  for (const k of keys) view.setState(stateOf(k, 2, hosts[0]));
+  // conftool admin changes of the listed section's pool and of another's.
+  const admin = (k: ServiceKey) => view.recordAdminChange({ dc: k.dc, ...poolRefOf(k), host: hosts[1]! }, { pooled: 'yes', weight: 10 }, { pooled: 'no', weight: 10 });
+  t.ok(admin(other) && admin(mine), 'both admin changes are in scope');
+  view.setLeadership({ leader: true, leaderId: 'me' });
+  const rs = await s.until((x) => x.some((r) => r.event === 'leadership'), 10_000);
+  const pools = rs.filter((r) => r.event === 'pool').map((r) => JSON.parse(r.data) as { pool: ServiceKey; detail?: { revision: number } });
+  t.same(pools.map((e) => e.pool.name), [mine.name], 'one pool event: the listed section\'s');
+  t.equal(pools[0]?.detail?.revision, 2, 'and it carries its detail: the budget was not spent on the other 79');
+  t.notOk(rs.some((r) => r.data.includes(`"${other.name}"`)), 'nothing of an unlisted section');
+  t.same(rs.filter((r) => r.event === 'admin').map((r) => (JSON.parse(r.data) as { pool: { service: string } }).pool.service), [mine.name], 'the admin change of its pool, not of the other');
+  t.ok(rs.some((r) => r.event === 'state'), 'its state events come too');
+  t.ok(rs.filter((r) => r.event === 'state').every((r) => (JSON.parse(r.data) as { pool: ServiceKey }).pool.name === mine.name));
+
+  for (const bad of ['eqiad', 'eqiad/a,', 'eqiad/a/b', ',eqiad/a']) {
+    const res = await fetch(`http://127.0.0.1:${api.port}/v1/events?services=${encodeURIComponent(bad)}`);
+    t.equal(res.status, 400, `services=${bad} is a 400`);
+    t.match(await res.json(), { error: 'bad_request', where: 'querystring.services' });
+  }
+});

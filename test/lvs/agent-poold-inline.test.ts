@@ -91,7 +91,8 @@ t.test('an older poold (400 on ?detail=1): the stream is reopened without it at 
   t.same(await tableOf(fake), expectTable(HOSTS));
   const d0 = detailOf(a);
   t.equal(d0.mode, 'stream', 'the stream is up, without details');
-  t.equal(d0.detailRefused, 1, 'refused once');
+  t.equal(d0.servicesRefused, 1, 'services= refused first (the newest parameter goes first)');
+  t.equal(d0.detailRefused, 1, 'then detail= refused once');
   t.match(d0.inlineError, /answered 400/);
   t.ok(proxy.requests.some((u) => u.startsWith('/v1/events') && !u.includes('detail=')), 'reopened without detail=');
 
@@ -112,6 +113,35 @@ t.test('an older poold (400 on ?detail=1): the stream is reopened without it at 
   t.ok(d2.inlineApplied > d1.inlineApplied, 'taken from the event now');
   t.equal(poolGets(proxy), gets, 'with no GET of the pool');
   t.equal(d2.detailRefused, 1);
+});
+
+t.test('the stream asks for the agent\'s own services; a poold before services= (400) is followed without it, details still inline', async (t) => {
+  const proxy = await startProxy(daemon.url);
+  t.teardown(() => proxy.close());
+  proxy.setMode('pre-services-poold');
+  const { a, fake } = await agentVia(proxy, t);
+  t.same(await tableOf(fake), expectTable(HOSTS));
+  const d0 = detailOf(a);
+  t.equal(d0.mode, 'stream');
+  t.equal(d0.servicesRefused, 1, 'services= refused once');
+  t.equal(d0.detailRefused, 0, 'details were not given up');
+  const events = proxy.requests.filter((u) => u.startsWith('/v1/events'));
+  t.ok(events.length > 0 && events.every((u) => u.includes('detail=1') && !u.includes('services=')), `reopened with detail=1 and without services=: ${events.join(' ')}`);
+  const gets0 = poolGets(proxy);
+  await flip(t, a, 'in1003', 'no');
+  const d1 = detailOf(a);
+  t.ok(d1.inlineApplied > d0.inlineApplied, 'the change came inline');
+  t.equal(poolGets(proxy), gets0, 'with no GET of the pool');
+
+  // poold upgraded: the next reconnection asks for the agent's services and gets its events.
+  proxy.setMode('pass');
+  proxy.cut();
+  await waitFor('the agent to reconnect with services=', async () => detailOf(a).streamOpens, (n) => n > d1.streamOpens, 10_000);
+  const asked = proxy.requests.filter((u) => u.startsWith('/v1/events')).at(-1)!;
+  t.equal(new URL(asked, 'http://x').searchParams.get('services'), PATH, 'the stream names the agent\'s service');
+  await flip(t, a, 'in1003', 'yes');
+  t.ok(detailOf(a).inlineApplied > d1.inlineApplied, 'its events still come, inline');
+  t.equal(detailOf(a).servicesRefused, 1);
 });
 
 t.test('a detail that does not decode: that pool is re-fetched instead, and the change still applies', async (t) => {

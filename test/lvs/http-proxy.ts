@@ -1,16 +1,17 @@
 // An HTTP proxy the test controls, between the LVS agent and poold: it forwards everything, and on
 // demand cuts every connection (streams included), refuses new ones, or answers /v1/events with an
 // error status as a poold without the stream (or a broken proxy in production) would. It can also
-// play an older poold that refuses `?detail=1` (400, as its querystring schema does with any unknown
-// parameter), rewrite the `pool` events going through, and slip a recorded frame into open streams.
+// play an older poold that refuses `?detail=1` or `?services=` (400, as its querystring schema does
+// with any unknown parameter), rewrite the `pool` events going through, and slip a recorded frame into open streams.
 import { createServer, request, type ClientRequest, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /**
  * pass: forward; down: cut and refuse; events-404 / events-500: /v1/events answers that status;
- * old-poold: /v1/events with a `detail` parameter answers 400 as a poold before it would.
+ * old-poold: /v1/events with a `detail` or `services` parameter answers 400 as a poold before both would;
+ * pre-services-poold: only `services` is refused (a poold with details but before the filter).
  */
-export type ProxyMode = 'pass' | 'down' | 'events-404' | 'events-500' | 'old-poold';
+export type ProxyMode = 'pass' | 'down' | 'events-404' | 'events-500' | 'old-poold' | 'pre-services-poold';
 
 /** A `pool` event's data as JSON, with its frame's id. */
 export interface PoolFrame {
@@ -75,7 +76,9 @@ export async function startProxy(upstream: string): Promise<TestProxy> {
   };
   const server = createServer((req, res) => {
     const isEvents = (req.url ?? '').startsWith('/v1/events');
-    if (isEvents && mode === 'old-poold' && new URL(req.url ?? '/', 'http://x').searchParams.has('detail')) {
+    const params = new URL(req.url ?? '/', 'http://x').searchParams;
+    const unknownToOld = (mode === 'old-poold' && (params.has('detail') || params.has('services'))) || (mode === 'pre-services-poold' && params.has('services'));
+    if (isEvents && unknownToOld) {
       eventRequests.refused++;
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: 'bad_request', message: 'querystring must NOT have additional properties (GET /v1/events)', where: 'querystring' }));
