@@ -29,11 +29,14 @@ export function gatesAfter(g: Gates, event: CoordinatorEvent, added: readonly st
     case 'freezeChanged':
       freeze = event.freeze ?? undefined;
       break;
+    // Stryker disable next-line ConditionalExpression,StringLiteral: a tick changes no gate; without this case it matches none and the switch does the same (nothing)
     case 'tick':
       break;
   }
   // Ended gates are dropped, so the published state stops showing them.
+  // Stryker disable next-line ConditionalExpression: `firstRound !== undefined` as true is equivalent: firstRoundHolds(undefined) is false, so an absent round is set to undefined again
   if (firstRound !== undefined && !firstRoundHolds(firstRound, event.at)) firstRound = undefined;
+  // Stryker disable next-line ConditionalExpression: `freeze !== undefined` as true is equivalent: freezeActive(undefined) is false, so an absent freeze is set to undefined again
   if (freeze !== undefined && !freezeActive(freeze, event.at)) freeze = undefined;
   return firstRound === g.firstRound && freeze === g.freeze ? g : { ...(firstRound ? { firstRound } : {}), ...(freeze ? { freeze } : {}) };
 }

@@ -82,7 +82,12 @@ export interface HealthStep {
 const NO_EVENTS: readonly HealthEvent[] = Object.freeze([]);
 
 function isPositiveInt(n: unknown): boolean {
-  return typeof n === 'number' && Number.isInteger(n) && n >= 1;
+  return (
+    // Stryker disable next-line ConditionalExpression: the typeof only narrows the type for TypeScript; Number.isInteger is false for every non-number
+    typeof n === 'number' &&
+    Number.isInteger(n) &&
+    n >= 1
+  );
 }
 
 /** Throws a UsageError naming the bad field; callers validate once, not per result. */
@@ -129,7 +134,12 @@ export function flappingMessage(count: number, windowMs: number): string {
 function prune(transitions: readonly number[], at: number, windowMs: number): readonly number[] {
   const cutoff = at - windowMs;
   let i = 0;
-  while (i < transitions.length && transitions[i] <= cutoff) i++;
+  while (
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: past the end transitions[i] is undefined and `undefined <= cutoff` is false, so the loop stops there without this bound
+    i < transitions.length &&
+    transitions[i] <= cutoff
+  )
+    i++;
   return i === 0 ? transitions : transitions.slice(i);
 }
 
@@ -148,6 +158,7 @@ function event(
 function evaluateFlapping(next: Mutable<HealthState>, cfg: HysteresisConfig, ids: HealthIds, at: number, events: HealthEvent[]): void {
   const f = cfg.flapping;
   if (!flappingEnabled(f)) {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the guard only avoids replacing an empty window with another empty array (same contents)
     if (next.transitions.length > 0) next.transitions = [];
     if (next.flapping) {
       next.flapping = false;
@@ -230,7 +241,11 @@ export function applyResult(state: HealthState, cfg: HysteresisConfig, ids: Heal
     // (issue 12: no etcd writes while nothing changes).
   }
 
-  if (next.transitions.length > 0 || next.flapping) {
+  if (
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a fast path; with no transitions and not flapping, evaluateFlapping changes nothing (0 transitions never reach an enabled limit >= 1, and prune keeps the same empty array)
+    next.transitions.length > 0 ||
+    next.flapping
+  ) {
     const flapEvents: HealthEvent[] = [];
     evaluateFlapping(next, cfg, ids, at, flapEvents);
     for (const e of flapEvents) push(e);
