@@ -71,8 +71,14 @@ function checkAdmin(where: string, host: string, value: ConftoolValue): void {
       { host, value },
     );
   }
-  // Stryker disable next-line ConditionalExpression: the typeof operand becoming false is equivalent, it only narrows the type for TypeScript and Number.isFinite rejects every non-number (the other ConditionalExpression mutants of this line are killed; Stryker disables per mutator and line)
-  if (typeof value.weight !== 'number' || !Number.isFinite(value.weight) || value.weight < 0) {
+  if (
+    (
+      // Stryker disable next-line ConditionalExpression: the typeof operand becoming false is equivalent, it only narrows the type for TypeScript and Number.isFinite rejects every non-number
+      typeof value.weight !== 'number'
+    ) ||
+    !Number.isFinite(value.weight) ||
+    value.weight < 0
+  ) {
     throw new CoordinatorInputError(
       `${where}: conftool value of ${host} has weight=${JSON.stringify(value.weight)}; expected a number >= 0`,
       { host, value },
@@ -383,10 +389,12 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
         const before = holds.get(event.host);
         const value = admitAdmin(draft, holds, event, effects);
         if (
-          // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, admitAdmin changes holds (and pushes an effect) only for the event's host, so the first two operands are implied by the third; the mutants that keep the third (`(a || b) && c`, `a && b` or-ed with it, either of the first two `false`) cannot be told apart (the whole-condition `true`/`false` and `(a || b) && c` mutants are killed; Stryker disables per mutator and line)
-          effects.length !== n ||
-          // Stryker disable next-line ConditionalExpression: `false` is equivalent, see above
-          holds.size !== sizeBefore ||
+          (
+            // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, admitAdmin changes holds (and pushes an effect) only for the event's host, so when the first or the second operand holds, the third does too: `a || b` or `a` becoming false, and `a && b`, cannot be told apart
+            effects.length !== n ||
+            // Stryker disable next-line ConditionalExpression: `false` is equivalent, see above
+            holds.size !== sizeBefore
+          ) ||
           holds.get(event.host) !== before
         ) holdsChanged = true;
         touched = applyAdmin(draft, state, event.host, value, event.at);

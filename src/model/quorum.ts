@@ -53,8 +53,14 @@ export type PreviousVerdict = Pick<HealthVerdict, 'up' | 'reason'> & Partial<Pic
 
 export function checkQuorum(quorum: unknown): QuorumSetting {
   if (quorum === 'majority') return quorum;
-  // Stryker disable next-line ConditionalExpression: the typeof operand becoming true is equivalent, it only narrows the type for TypeScript and Number.isInteger rejects every non-number (the other ConditionalExpression mutants of this line are killed; Stryker disables per mutator and line)
-  if (typeof quorum === 'number' && Number.isInteger(quorum) && quorum >= 1) return quorum;
+  if (
+    (
+      // Stryker disable next-line ConditionalExpression: the typeof operand becoming true is equivalent, it only narrows the type for TypeScript and Number.isInteger rejects every non-number
+      typeof quorum === 'number'
+    ) &&
+    Number.isInteger(quorum) &&
+    quorum >= 1
+  ) return quorum;
   throw new QuorumInputError(`quorum must be 'majority' or an integer >= 1, got ${JSON.stringify(quorum)}`, { quorum });
 }
 
