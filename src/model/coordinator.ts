@@ -181,7 +181,7 @@ export function createCoordinator(input: StartInput): Transition {
       host,
     )?.adminHold;
     if (prev !== undefined && prev.status === h.status && prev.revision === h.revision) {
-      // Stryker disable next-line ConditionalExpression: `true` is equivalent, it copies `writer: undefined` over a replayed hold that has no writer: holdInfo, setWriter and JSON all treat an undefined writer as none (the `false` mutant is killed; Stryker disables per mutator and line)
+      // Stryker disable next-line ConditionalExpression: `true` is equivalent, it copies `writer: undefined` only when the earlier hold had no writer, which only a held hold lacks (a forced hold always carries its marker's writer), and the replayed held hold has none either: holdInfo, setWriter, the leader and JSON all treat an undefined writer as none (the `false` mutant is killed; Stryker disables per mutator and line)
       replayed.set(host, { ...h, since: prev.since, ...(prev.writer !== undefined ? { writer: prev.writer } : {}) });
     }
   }
