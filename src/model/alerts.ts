@@ -78,10 +78,12 @@ function causeFragment(c: AlertCause): string {
 export function foldAlerts(pools: readonly { name: string; alert: PoolAlert }[], extra: readonly AlertCause[] = []): AlertsResult {
   const critical: string[] = [];
   const warning: string[] = [];
+  // Stryker disable next-line MethodExpression,ArrowFunction: equivalent, the pools are not sorted here for the output: names are sorted again below, and alertByName keeps the input order of equal names either way (Array.prototype.sort is stable)
   const sortedPools = [...pools].sort((a, b) => byName(a.name, b.name));
   const extraByPool = new Map<string, AlertCause[]>();
   const global: AlertCause[] = [];
   for (const c of extra) {
+    // Stryker disable next-line ConditionalExpression,BlockStatement: equivalent, a pool-less cause stored under the key undefined still comes last: Array.prototype.sort moves undefined to the end, and its message is built the same way (the ConditionalExpression `true` mutant on this line is killed; Stryker disables per mutator and line)
     if (c.pool === undefined) {
       global.push(c);
       continue;
@@ -97,8 +99,10 @@ export function foldAlerts(pools: readonly { name: string; alert: PoolAlert }[],
   const names = new Set<string>(sortedPools.map((p) => p.name));
   for (const name of extraByPool.keys()) names.add(name);
   const alertByName = new Map<string, PoolAlert[]>();
+  // Stryker disable next-line ArrayDeclaration: equivalent, a string in the list has no status, so the loop below skips it (the `[]` mutant of this line is killed; Stryker disables per mutator and line)
   for (const p of sortedPools) alertByName.set(p.name, [...(alertByName.get(p.name) ?? []), p.alert]);
   for (const name of [...names].sort(byName)) {
+    // Stryker disable next-line ArrayDeclaration: equivalent, a string in the list has no status, so it is skipped
     for (const a of alertByName.get(name) ?? []) {
       if (a.status === 'critical') critical.push(a.message);
       else if (a.status === 'warning') warning.push(a.message);

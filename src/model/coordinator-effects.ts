@@ -53,13 +53,21 @@ function hostEffects(host: string, b: DiffServer | undefined, a: DiffServer | un
     if (b.up !== a.up) out.push({ kind: 'health', host, up: a.up, reason: a.reason });
   }
   const wasPooled = b?.pooled ?? false;
-  const wasDown = wasPooled && b !== undefined && !b.up;
+  const wasDown =
+    // Stryker disable next-line LogicalOperator: `wasPooled || b !== undefined` is equivalent, wasDown is read only together with wasPooled (below), so it may be true without it (the `|| !b.up` mutant is killed; Stryker disables per mutator and line)
+    wasPooled &&
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent, wasPooled (b?.pooled ?? false) is true only when b is defined; the test narrows the type for TypeScript
+    b !== undefined &&
+    !b.up;
   if (wasPooled && !a.pooled) {
     out.push({ kind: 'depooled', host, cause: isEnabled(a) ? 'down' : 'admin' });
   } else if (!wasPooled && a.pooled) {
     if (a.up) out.push({ kind: 'repooled', host });
     else out.push({ kind: 'forcePooled', host, ...numbers });
-  } else if (wasPooled && a.pooled && !a.up && !wasDown) {
+  } else if (
+    // Stryker disable next-line LogicalOperator: `wasPooled || a.pooled` is equivalent, this branch is reached only when wasPooled == a.pooled (the two branches above take the others), where || and && agree (the other LogicalOperator mutants are killed; Stryker disables per mutator and line)
+    wasPooled && a.pooled && !a.up && !wasDown
+  ) {
     out.push({ kind: 'keptPooled', host, reason: 'couldNotDepool', ...numbers });
   }
 }
@@ -80,6 +88,7 @@ export function diffEffects(
   const { upEnabled, total, threshold, required, pooled } = after.numbers;
   const numbers: ThresholdNumbers = { upEnabled, total, threshold, required, pooled };
   const hosts = [...changed.keys()].sort(byName);
+  // Stryker disable next-line ConditionalExpression: `opts.primary !== undefined` becoming true is equivalent, the keys of changed are host names, so changed.has(undefined) is false (the whole-condition `true`/`false` mutants are killed; Stryker disables per mutator and line)
   if (opts.primary !== undefined && changed.has(opts.primary)) {
     hosts.splice(hosts.indexOf(opts.primary), 1);
     hosts.unshift(opts.primary);
@@ -90,7 +99,13 @@ export function diffEffects(
   const na = after.numbers;
   const unmetAfter = na.pooled < na.required;
   const moved = nb.pooled !== na.pooled || nb.required !== na.required || nb.enabled !== na.enabled;
-  if (unmetAfter && (opts.alwaysReportUnmet === true || nb.pooled >= nb.required || moved)) {
+  if (
+    unmetAfter &&
+    (opts.alwaysReportUnmet === true ||
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: `false` and `>` are equivalent, when the threshold was met before and is unmet now, pooled or required moved, so `moved` already holds (the `<` mutant is killed; Stryker disables per mutator and line)
+      nb.pooled >= nb.required ||
+      moved)
+  ) {
     effects.push({ kind: 'thresholdUnmet', enabled: na.enabled, ...numbers });
   }
   return effects;

@@ -61,9 +61,11 @@ export function canDepool(servers: Iterable<Counted>, threshold: number): boolea
  */
 export class Draft {
   private readonly servers: Map<string, ServerState>;
+  // Stryker disable next-line BooleanLiteral: equivalent, the constructor's servers are in host-name order by contract (createBase sorts them, applyEvents passes finish()'s sorted map), so sorting them again changes nothing
   private sorted = true;
   threshold: number;
   /** Issue 14: an unfinished first round or a freeze holds health depools back (coordinator-gates.ts): step 3 is skipped. */
+  // Stryker disable next-line BooleanLiteral: equivalent, every caller assigns healthDepoolsHeld before its first settle() (createBase; applyEvents before each event's settle, which releaseHolds' settles follow), and nothing else reads it
   healthDepoolsHeld = false;
   total = 0;
   enabled = 0;
@@ -89,6 +91,7 @@ export class Draft {
     }
     if (s.pooled) this.pooled += sign;
     if (s.pooled && !s.up) {
+      // Stryker disable next-line EqualityOperator: `sign >= 0` is equivalent, sign is 1 or -1 (the `<=` mutant is killed; Stryker disables per mutator and line)
       if (sign > 0) this.pooledDown.add(host);
       else this.pooledDown.delete(host);
     }
@@ -117,6 +120,7 @@ export class Draft {
       this.servers.delete(host);
       return;
     }
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent, it only marks the map unsorted more often; sort() then sorts a map already in order (the `false` mutant is killed; Stryker disables per mutator and line)
     if (cur === undefined) this.sorted = false;
     this.servers.set(host, s);
     this.count(host, s, 1);
@@ -124,14 +128,17 @@ export class Draft {
 
   private setPooled(host: string, pooled: boolean): void {
     const s = this.servers.get(host);
+    // Stryker disable next-line ConditionalExpression: `s !== undefined` becoming true is equivalent, setPooled is called only for hosts in the draft (step 1 skips missing hosts, steps 3 and 4 walk pooledDown and the servers); the test narrows the type for TypeScript (the other ConditionalExpression mutants of this line are killed; Stryker disables per mutator and line)
     if (s !== undefined && s.pooled !== pooled) this.set(host, { ...s, pooled });
   }
 
   private sort(): void {
+    // Stryker disable next-line ConditionalExpression: `false` is equivalent, it sorts a map that is already in order (a cost, not a result; the `true` mutant is killed; Stryker disables per mutator and line)
     if (this.sorted) return;
     const entries = [...this.servers].sort(([a], [b]) => byName(a, b));
     this.servers.clear();
     for (const [h, s] of entries) this.servers.set(h, s);
+    // Stryker disable next-line BooleanLiteral: equivalent, the next sort() sorts a map already in order again (a cost, not a result)
     this.sorted = true;
   }
 
@@ -147,10 +154,16 @@ export class Draft {
     const required = requiredCount(this.total, this.threshold);
     // Step 3. Depooling a down server changes neither upEnabled nor required, so every pooled-down
     // server leaves and the order does not matter (diffEffects orders the changed hosts itself).
-    if (!this.healthDepoolsHeld && this.upEnabled >= required && this.pooledDown.size > 0) {
+    if (
+      !this.healthDepoolsHeld &&
+      this.upEnabled >= required &&
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: `true` and `>= 0` are equivalent, the loop over an empty pooledDown does nothing (a shortcut; the `<= 0` mutant is killed; Stryker disables per mutator and line)
+      this.pooledDown.size > 0
+    ) {
       for (const host of [...this.pooledDown]) this.setPooled(host, false);
     }
     // Step 4. Pooled implies enabled, so there are candidates exactly when enabled > pooled.
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: the `true`, `||`, `<=` and `>=` (second operand) mutants are equivalent, the guard is a shortcut: the loop breaks at once when pooled >= required and finds no candidate when enabled == pooled (pooled implies enabled), and the sort() it skips only orders the map, which finish() and hosts() sort anyway (the `false`, first-operand `>=` and second-operand `<=` mutants are killed; Stryker disables per mutator and line)
     if (this.pooled < required && this.enabled > this.pooled) {
       this.sort();
       for (const [host, s] of this.servers) {

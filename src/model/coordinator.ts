@@ -71,7 +71,14 @@ function checkAdmin(where: string, host: string, value: ConftoolValue): void {
       { host, value },
     );
   }
-  if (typeof value.weight !== 'number' || !Number.isFinite(value.weight) || value.weight < 0) {
+  if (
+    (
+      // Stryker disable next-line ConditionalExpression: the typeof operand becoming false is equivalent, it only narrows the type for TypeScript and Number.isFinite rejects every non-number
+      typeof value.weight !== 'number'
+    ) ||
+    !Number.isFinite(value.weight) ||
+    value.weight < 0
+  ) {
     throw new CoordinatorInputError(
       `${where}: conftool value of ${host} has weight=${JSON.stringify(value.weight)}; expected a number >= 0`,
       { host, value },
@@ -165,10 +172,16 @@ export function createCoordinator(input: StartInput): Transition {
     revision: own(input.adminRevisions, host), force: own(forced, host) ?? null,
   })));
   // Earlier holds keep their time and writer when the same write is still held.
+  // Stryker disable next-line ArrayDeclaration: equivalent, never reached: applyEvents returns holds in its new state, or the state given, which has them ({ ...base.state, holds })
   const replayed = new Map(replay.state.holds ?? []);
   for (const [host, h] of replayed) {
-    const prev = own(previous?.servers, host)?.adminHold;
+    const prev = own(
+      // Stryker disable next-line OptionalChaining: `previous.servers` is equivalent, there is something to replay only when there is a previous state (pendingDepoolsAtStart returns [] without one)
+      previous?.servers,
+      host,
+    )?.adminHold;
     if (prev !== undefined && prev.status === h.status && prev.revision === h.revision) {
+      // Stryker disable next-line ConditionalExpression: `true` is equivalent, it copies `writer: undefined` only when the earlier hold had no writer, which only a held hold lacks (a forced hold always carries its marker's writer), and the replayed held hold has none either: holdInfo, setWriter, the leader and JSON all treat an undefined writer as none (the `false` mutant is killed; Stryker disables per mutator and line)
       replayed.set(host, { ...h, since: prev.since, ...(prev.writer !== undefined ? { writer: prev.writer } : {}) });
     }
   }
@@ -199,17 +212,23 @@ function createBase(input: StartInput): Transition {
         reason: prev.reason,
         flapping: prev.flapping,
         findings: prev.findings,
+        // Stryker disable next-line OptionalChaining: equivalent, inside this branch prev is defined, so previous is
         since: previous?.updatedAt ?? at,
       };
     }
     // A server pooled before the restart stays pooled while the threshold needs it (no flap); settling
     // depools it if it is down and the threshold allows.
-    if (prev?.pooled === true && s.pooledAdmin === 'yes') s = { ...s, pooled: true };
+    if (
+      prev?.pooled === true &&
+      // Stryker disable next-line ConditionalExpression: `true` is equivalent, settling right below depools every server that is not enabled (step 1 over all hosts), and the start's effects compare with the previous state, not with this step
+      s.pooledAdmin === 'yes'
+    ) s = { ...s, pooled: true };
     servers.set(host, s);
   }
   // Issue 14: only fresh verdicts (not the previous state's) count for the first round.
   const members = [...servers.values()].filter((s) => s.registered && s.pooledAdmin !== 'inactive').map((s) => s.host);
   const firstRound = startFirstRound(members, (h) => { const f = own(health, h); return f !== undefined && f.complete !== false; }, at, input.firstRoundTimeoutMs ?? 0);
+  // Stryker disable next-line StringLiteral,ArrayDeclaration: equivalent, gatesAfter reads `added` only for admin and config events and does nothing for a tick, nor for an event type it does not know
   const gates: Gates = gatesAfter({ ...(firstRound ? { firstRound } : {}), ...(input.freeze ? { freeze: input.freeze } : {}) }, { type: 'tick', at }, [], members.length);
   const held = gatesHold(gates, at);
   if (held) {
@@ -218,7 +237,13 @@ function createBase(input: StartInput): Transition {
     // leader that starts after the fast-failing servers' first verdicts arrived would depool them on
     // a half-finished round, the very thing the gate is for.
     for (const [host, s] of servers) {
-      if (own(previous?.servers, host) === undefined && s.registered && s.pooledAdmin === 'yes' && !s.pooled) servers.set(host, { ...s, pooled: true });
+      if (
+        own(previous?.servers, host) === undefined &&
+        s.registered &&
+        // Stryker disable next-line ConditionalExpression: `true` is equivalent, a server that is not enabled pooled here is depooled by the settle right below (step 1 over all hosts), and the start's effects do not see this step
+        s.pooledAdmin === 'yes' &&
+        !s.pooled
+      ) servers.set(host, { ...s, pooled: true });
     }
   }
   const draft = new Draft(servers, service.depoolThreshold);
@@ -246,6 +271,7 @@ function createBase(input: StartInput): Transition {
   const after: PoolSummary = { threshold: draft.threshold, numbers: draft.numbers() };
   const pooledDown = draft.pooledDownSorted();
   const effects = [
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent, without a previous state every host is given a "before" version above, so none is ever added (the `false` mutant is killed; Stryker disables per mutator and line)
     ...diffEffects(before, after, changed, (h) => draft.get(h), { announceAdded: previous !== undefined, alwaysReportUnmet: true }),
     ...alertEffect(alertBefore, poolAlertOf({ name, total: draft.total, threshold: draft.threshold, pooledDown })),
   ];
@@ -293,7 +319,11 @@ function applyAdmin(draft: Draft, pool: ServiceKey, host: string, value: Conftoo
 }
 
 function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
+  return (
+    // Stryker disable next-line ConditionalExpression: `a === b` becoming false is equivalent, it is a shortcut: the same array gives the same JSON (the other ConditionalExpression mutants of this line are killed; Stryker disables per mutator and line)
+    a === b ||
+    JSON.stringify(a) === JSON.stringify(b)
+  );
 }
 
 function applyHealth(draft: Draft, pool: ServiceKey, e: Extract<CoordinatorEvent, { type: 'healthChanged' }>): string[] | string {
@@ -317,6 +347,7 @@ function applyConfig(draft: Draft, pool: ServiceKey & { pool: PoolRef }, service
       draft.set(host, undefined); // neither defined nor in conftool: gone
       continue;
     }
+    // Stryker disable next-line OptionalChaining: equivalent, a host that is neither registered nor defined was removed just above, so def is defined here
     const weight = cur.registered ? cur.weight : (def?.weight ?? cur.weight);
     const defined = def !== undefined;
     if (cur.defined !== defined || cur.weight !== weight) draft.set(host, { ...cur, defined, weight });
@@ -349,6 +380,7 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
     let touched: string[] | string;
     let primary: string | undefined;
     const isMember = (h: string) => { const s = draft.get(h); return s !== undefined && s.registered && s.pooledAdmin !== 'inactive'; };
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: the `true` and `: false` mutants are equivalent, wasMember is read only in `added` below, which is [] for any event but an admin change (the `false` mutant is killed; Stryker disables per mutator and line)
     const wasMember = event.type === 'adminChanged' ? isMember(event.host) : true;
     switch (event.type) {
       case 'adminChanged': {
@@ -356,7 +388,15 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
         const sizeBefore = holds.size;
         const before = holds.get(event.host);
         const value = admitAdmin(draft, holds, event, effects);
-        if (effects.length !== n || holds.size !== sizeBefore || holds.get(event.host) !== before) holdsChanged = true;
+        if (
+          (
+            // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, admitAdmin changes holds (and pushes an effect) only for the event's host, so when the first or the second operand holds, the third does too: `a || b` or `a` becoming false, and `a && b`, cannot be told apart
+            effects.length !== n ||
+            // Stryker disable next-line ConditionalExpression: `false` is equivalent, see above
+            holds.size !== sizeBefore
+          ) ||
+          holds.get(event.host) !== before
+        ) holdsChanged = true;
         touched = applyAdmin(draft, state, event.host, value, event.at);
         primary = event.host;
         break;
@@ -377,6 +417,7 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
         break;
       case 'freezeChanged':
       case 'tick':
+        // Stryker disable next-line ArrayDeclaration: equivalent, settle() skips a host that does not exist (a host named "Stryker was here" is not in the pool)
         touched = []; // settling alone applies what the gates held back (step 3 is pool-wide)
         break;
       default: {
@@ -388,13 +429,16 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
       effects.push({ kind: 'ignored', host: primary, reason: touched });
       continue;
     }
+    // Stryker disable next-line ConditionalExpression: `event.type === 'adminChanged'` becoming true is equivalent, for any other event wasMember is true, so `added` is [] either way (the other ConditionalExpression mutants of this line are killed; Stryker disables per mutator and line)
     const added = event.type === 'adminChanged' && !wasMember && isMember(event.host) ? [event.host] : [];
     const gatesBefore = gates;
     gates = gatesAfter(gates, event, added, draft.total);
     draft.healthDepoolsHeld = gatesHold(gates, event.at);
     draft.settle(touched);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: `true` and `>= 0` are equivalent, a shortcut: releaseHolds over no holds releases nothing and pushes no effect (the `false` and `<= 0` mutants are killed; Stryker disables per mutator and line)
     if (holds.size > 0) {
       const released = releaseHolds(draft, holds, (host, value) => draft.settle(applyAdmin(draft, state, host, value, event.at) as string[]), effects);
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,BooleanLiteral: `false`, `<= 0` and `holdsChanged = false` are equivalent, a release applies the written depool to a host kept at admin yes, which always changes that server, so the event is published anyway (the `true` and `>= 0` mutants are killed; Stryker disables per mutator and line)
       if (released.length > 0) holdsChanged = true;
     }
     const changed = draft.takeChanges();

@@ -53,7 +53,14 @@ export type PreviousVerdict = Pick<HealthVerdict, 'up' | 'reason'> & Partial<Pic
 
 export function checkQuorum(quorum: unknown): QuorumSetting {
   if (quorum === 'majority') return quorum;
-  if (typeof quorum === 'number' && Number.isInteger(quorum) && quorum >= 1) return quorum;
+  if (
+    (
+      // Stryker disable next-line ConditionalExpression: the typeof operand becoming true is equivalent, it only narrows the type for TypeScript and Number.isInteger rejects every non-number
+      typeof quorum === 'number'
+    ) &&
+    Number.isInteger(quorum) &&
+    quorum >= 1
+  ) return quorum;
   throw new QuorumInputError(`quorum must be 'majority' or an integer >= 1, got ${JSON.stringify(quorum)}`, { quorum });
 }
 
@@ -67,6 +74,7 @@ export function votesNeeded(quorum: QuorumSetting, voters: number): number {
 
 /** One vote per live observer: the latest observation; on equal times a down one (the cautious one). */
 function votes(observations: readonly QuorumObservation[], live: ReadonlySet<string>, opts: QuorumOptions): QuorumObservation[] {
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent, with now or maxAgeMs undefined, now - maxAgeMs is NaN and `at < NaN` is false, so nothing is filtered, as with -Infinity (the `false` mutant is killed; Stryker disables per mutator and line)
   const oldest = opts.now !== undefined && opts.maxAgeMs !== undefined ? opts.now - opts.maxAgeMs : -Infinity;
   const latest = new Map<string, QuorumObservation>();
   for (const o of observations) {
@@ -80,6 +88,7 @@ function votes(observations: readonly QuorumObservation[], live: ReadonlySet<str
 /** `refused`, or `a: refused; b: reset` when the observers disagree on why. */
 function combinedReason(vs: readonly QuorumObservation[]): string {
   const distinct = [...new Set(vs.map((v) => v.reason))];
+  // Stryker disable next-line StringLiteral: equivalent, never reached: the reason is never built from an empty list (winners, or all votes, are never empty)
   if (distinct.length <= 1) return distinct[0] ?? '';
   return vs.map((v) => `${v.observer}: ${v.reason}`).join('; ');
 }
@@ -89,6 +98,7 @@ function findingsOf(vs: readonly QuorumObservation[]): Finding[] {
   const out: Finding[] = [];
   for (const v of vs) {
     for (const name of Object.keys(v.checks ?? {}).sort()) {
+      // Stryker disable next-line OptionalChaining: equivalent, name comes from the keys of v.checks, so v.checks is defined here, and each check is an object (store/decode.ts decodeObservation refuses any other value)
       for (const f of v.checks?.[name]?.findings ?? []) {
         const k = `${f.severity}\u0000${f.code}\u0000${f.message}`;
         if (!seen.has(k)) {
@@ -129,6 +139,7 @@ export function decideHealth(
   const needed = votesNeeded(quorum, vs.length);
   const up = ups.length >= needed;
   const winners = up ? ups : downs;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, the winners are never empty: up needs at least one up vote (votesNeeded >= 1 with voters), and with no down vote the verdict is up (the `false` and `<=` mutants are killed; Stryker disables per mutator and line)
   let reason = combinedReason(winners.length > 0 ? winners : vs);
   if (up && downs.length > 0) {
     reason += ` (up on ${ups.length} of ${vs.length} observers; dissenting: ${downs.map((d) => `${d.observer}: ${d.reason}`).join(', ')})`;

@@ -8,7 +8,13 @@ const KINDS = new Set(['http', 'tcp', 'idle-connection', 'command', 'dns']);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isPosInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+const isPosInt = (v: unknown) =>
+  (
+    // Stryker disable next-line ConditionalExpression: the typeof operand becoming true is equivalent, Number.isInteger rejects every non-number
+    typeof v === 'number'
+  ) &&
+  Number.isInteger(v) &&
+  v > 0;
 
 export function validateServiceDef(key: string, raw: unknown): ServiceDef {
   const problems: string[] = [];
@@ -29,7 +35,14 @@ export function validateServiceDef(key: string, raw: unknown): ServiceDef {
     need(typeof lvs.scheduler === 'string', 'lvs.scheduler must be a string');
     // PyBal's per-service bgp-med (optional): a 32-bit MED.
     const med = lvs.bgpMed;
-    need(med === undefined || (typeof med === 'number' && Number.isInteger(med) && med >= 0 && med <= BGP_MED_MAX), `lvs.bgpMed must be a whole number 0..${BGP_MED_MAX}`);
+    need(
+      med === undefined ||
+        ((
+          // Stryker disable next-line ConditionalExpression: the typeof operand becoming true is equivalent, Number.isInteger rejects every non-number
+          typeof med === 'number'
+        ) && Number.isInteger(med) && med >= 0 && med <= BGP_MED_MAX),
+      `lvs.bgpMed must be a whole number 0..${BGP_MED_MAX}`,
+    );
   }
   const t = raw.depoolThreshold;
   need(typeof t === 'number' && t >= 0 && t <= 1, 'depoolThreshold must be a number in [0, 1]');
@@ -37,7 +50,13 @@ export function validateServiceDef(key: string, raw: unknown): ServiceDef {
   else {
     raw.checks.forEach((c: unknown, i: number) => {
       if (!isObj(c)) return problems.push(`checks[${i}] must be an object`);
-      need(typeof c.kind === 'string' && KINDS.has(c.kind), `checks[${i}].kind must be one of ${[...KINDS].join(', ')}`);
+      need(
+        (
+          // Stryker disable next-line ConditionalExpression: the typeof operand becoming true is equivalent, KINDS holds strings only, so KINDS.has rejects every non-string
+          typeof c.kind === 'string'
+        ) && KINDS.has(c.kind),
+        `checks[${i}].kind must be one of ${[...KINDS].join(', ')}`,
+      );
       need(typeof c.name === 'string' && c.name !== '', `checks[${i}].name must be a non-empty string`);
       for (const f of ['timeoutMs', 'intervalMs', 'rise', 'fall']) need(isPosInt(c[f]), `checks[${i}].${f} must be a whole number > 0`);
       if (c.kind === 'http') need(Array.isArray(c.urls) && c.urls.length > 0, `checks[${i}].urls must be a non-empty list`);
@@ -49,11 +68,25 @@ export function validateServiceDef(key: string, raw: unknown): ServiceDef {
   // Issue 14 (optional): correlated-failure share and first-round start timeout.
   const share = raw.correlatedFailureShare;
   need(share === undefined || (typeof share === 'number' && share > 0 && share <= 1), 'correlatedFailureShare must be a number in (0, 1]');
-  need(raw.startTimeoutMs === undefined || (typeof raw.startTimeoutMs === 'number' && Number.isInteger(raw.startTimeoutMs) && raw.startTimeoutMs >= 0), 'startTimeoutMs must be a whole number >= 0');
+  need(
+    raw.startTimeoutMs === undefined ||
+      ((
+        // Stryker disable next-line ConditionalExpression: the typeof operand becoming true is equivalent, Number.isInteger rejects every non-number
+        typeof raw.startTimeoutMs === 'number'
+      ) && Number.isInteger(raw.startTimeoutMs) && raw.startTimeoutMs >= 0),
+    'startTimeoutMs must be a whole number >= 0',
+  );
   if (!isObj(raw.servers)) problems.push('servers must be an object');
   else {
     for (const [h, s] of Object.entries(raw.servers)) {
-      need(isObj(s) && typeof s.weight === 'number' && Number.isInteger(s.weight) && s.weight >= 0, `servers.${h}.weight must be a whole number >= 0`);
+      need(
+        isObj(s) &&
+          // Stryker disable next-line ConditionalExpression: the typeof operand becoming true is equivalent, Number.isInteger rejects every non-number
+          typeof s.weight === 'number' &&
+          Number.isInteger(s.weight) &&
+          s.weight >= 0,
+        `servers.${h}.weight must be a whole number >= 0`,
+      );
     }
   }
   if (problems.length > 0) {

@@ -64,6 +64,7 @@ export function guardDepool(pool: GuardPool, hostsToDepool: readonly string[], o
   }
   const health = opts.health;
   const leaving = new Set(hostsToDepool);
+  // Stryker disable next-line StringLiteral: equivalent, '' is neither 'inactive' nor 'drain', so it acts as 'no'
   const to = opts.to ?? 'no';
   let total = 0;
   let servingBefore = 0;
