@@ -402,8 +402,9 @@ export function applyEvents(state: CoordinatorState, events: readonly Coordinato
         break;
       }
       case 'adminWriter':
+        // A new state at once (the writer is shown with the hold); not marked as a pending holds
+        // change, which would bump the revision again on the next event of the batch that changes nothing.
         if (setWriter(holds, event.host, event.revision, event.writer)) {
-          holdsChanged = true;
           revision++;
           updatedAt = event.at;
         }

@@ -78,6 +78,19 @@ t.test('the writer is recorded only for the held write it names', async (t) => {
   t.ok(tr.state.revision > rev, 'a new writer is a new state to publish');
 });
 
+t.test('a writer found for a held write is one new revision, not one more for each later no-op of the batch', async (t) => {
+  const tr = applyEvents(startPool(H, 0.5).state, H.slice(0, 7).map((h, i) => depool(h, 100 + i)));
+  const rev = tr.state.revision;
+  const batch = applyEvents(tr.state, [
+    { type: 'adminWriter', at: 5, host: H[5], revision: 105, writer: { actor: 'alice' } },
+    { type: 'tick', at: 6 },
+    { type: 'tick', at: 7 },
+  ]);
+  t.equal(effectiveState(batch.state).servers[H[5]].adminHold?.writer?.actor, 'alice');
+  t.equal(batch.state.revision, rev + 1, 'one change, one revision');
+  t.equal(batch.state.updatedAt, 5, 'stamped by the writer event, not by the ticks after it');
+});
+
 t.test('a restart (new leader) from the published state keeps the holds and replays a backlog', async (t) => {
   const svc = startPool(H, 0.5);
   const before = applyEvents(svc.state, H.slice(0, 3).map((h, i) => depool(h, 100 + i)));
