@@ -24,7 +24,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { call } from './ipc.js';
-import { cpuMicros, cpuSplitMicros, median, rssMiB } from './proc.js';
+import { cpuSplitMicros, median, rssMiB } from './proc.js';
+import { simKind, startSims, type Sims } from './sims.js';
 import { startHaproxy } from './haproxy.js';
 import type { ScheduledTarget } from '../../src/checks/scheduler.js';
 import { arg } from '../args.js';
@@ -38,6 +39,9 @@ const SECONDS = Number(arg('seconds', '12'));
 const WARMUP = Number(arg('warmup', '5'));
 const ROUNDS = Number(arg('rounds', '2'));
 const SIM_PROCS = Number(arg('sim-procs', '2'));
+const SIM = simKind(arg('sim', 'haproxy'));
+/** `--peers poold` measures poold alone (quicker, e.g. while profiling); the default is both. */
+const PEERS = new Set(arg('peers', 'poold,haproxy').split(','));
 const JSON_OUT = arg('json', '');
 const PIN = process.argv.includes('--pin');
 const CHECK_WORKERS = Number(arg('check-workers', '0'));
@@ -118,37 +122,6 @@ function summarize(samples: Sample[]): Summary {
   };
 }
 
-class Sims {
-  private constructor(private readonly children: ChildProcess[]) {}
-
-  static async start(all: string[]): Promise<{ sims: Sims; backends: { address: string; port: number }[] }> {
-    const per = Math.ceil(all.length / SIM_PROCS);
-    const children: ChildProcess[] = [];
-    const lists = await Promise.all(
-      Array.from({ length: SIM_PROCS }, (_, k) => {
-        const child = forkChild('sim-child.js');
-        pin(child.pid!, SIM_CPUS);
-        children.push(child);
-        return call<{ address: string; port: number }[]>(child, 'start', { addresses: all.slice(k * per, (k + 1) * per), service: SERVICE });
-      }),
-    );
-    return { sims: new Sims(children), backends: lists.flat() };
-  }
-
-  async requests(): Promise<number> {
-    const t = await Promise.all(this.children.map((c) => call<{ requests: number }>(c, 'totals')));
-    return t.reduce((a, x) => a + x.requests, 0);
-  }
-
-  cpuMicros(): number {
-    return this.children.reduce((a, c) => a + cpuMicros(c.pid!), 0);
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(this.children.map((c) => call(c, 'stop').catch(() => c.kill())));
-  }
-}
-
 /** One sample per second for SECONDS: CPU and RSS of `pid`, checks answered by the simulators. */
 async function measure(pid: number, sims: Sims): Promise<{ samples: Sample[]; simCpuPerCheckUs: number }> {
   const samples: Sample[] = [];
@@ -194,7 +167,8 @@ interface PooldStats {
 }
 
 async function benchSize(n: number) {
-  const { sims, backends } = await Sims.start(addresses(n));
+  const sims = await startSims(SIM, addresses(n), { procs: SIM_PROCS, service: SERVICE, pin: (pid) => pin(pid, SIM_CPUS) });
+  const backends = sims.backends;
   const targets: ScheduledTarget[] = backends.map((b, i) => ({
     service: { dc: 'bench', name: SERVICE },
     host: `backend${i}.bench`,
@@ -210,18 +184,20 @@ async function benchSize(n: number) {
   const simCost: number[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const poold = forkChild('poold-child.js', process.env.BENCH_POOLD_NODE_ARGS ?? POOLD_NODE_ARGS);
-      pin(poold.pid!, CHECKER_CPU);
-      await call(poold, 'start', { targets, workers: CHECK_WORKERS, batchMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined });
-      await sleep(WARMUP * 1000);
-      await call(poold, 'resetStats');
-      const pm = await measure(poold.pid!, sims);
-      pooldSamples.push(...pm.samples);
-      simCost.push(pm.simCpuPerCheckUs);
-      pooldStats.push(await call<PooldStats>(poold, 'stats'));
-      await call(poold, 'stop');
-      await sleep(1500); // let the simulators drain between the two peers
-
+      if (PEERS.has('poold')) {
+        const poold = forkChild('poold-child.js', process.env.BENCH_POOLD_NODE_ARGS ?? POOLD_NODE_ARGS);
+        pin(poold.pid!, CHECKER_CPU);
+        await call(poold, 'start', { targets, workers: CHECK_WORKERS, batchMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined });
+        await sleep(WARMUP * 1000);
+        await call(poold, 'resetStats');
+        const pm = await measure(poold.pid!, sims);
+        pooldSamples.push(...pm.samples);
+        simCost.push(pm.simCpuPerCheckUs);
+        pooldStats.push(await call<PooldStats>(poold, 'stats'));
+        await call(poold, 'stop');
+        await sleep(1500); // let the simulators drain between the two peers
+      }
+      if (!PEERS.has('haproxy')) continue;
       const hap = await startHaproxy(backends);
       pin(hap.child.pid!, CHECKER_CPU);
       try {
@@ -285,5 +261,5 @@ for (const r of results) {
   );
 }
 const pooldNodeArgs = process.env.BENCH_POOLD_NODE_ARGS ?? POOLD_NODE_ARGS;
-console.log(`\npoold child: node ${process.version} ${pooldNodeArgs}, ${CHECK_WORKERS > 0 ? `checks on ${CHECK_WORKERS} worker threads` : 'checks in the main thread'}${PIN ? `; checkers pinned to CPU ${CHECKER_CPU}, simulators to ${SIM_CPUS}` : ''}`);
-if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), pooldNodeArgs, checkWorkers: CHECK_WORKERS, pinned: PIN, results }, null, 2));
+console.log(`\npoold child: node ${process.version} ${pooldNodeArgs}, ${CHECK_WORKERS > 0 ? `checks on ${CHECK_WORKERS} worker threads` : 'checks in the main thread'}; backends: ${SIM === 'haproxy' ? 'one HAProxy process (--sim haproxy)' : `${SIM_PROCS} Node simulator processes (--sim node)`}${PIN ? `; checkers pinned to CPU ${CHECKER_CPU}, simulators to ${SIM_CPUS}` : ''}`);
+if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), pooldNodeArgs, checkWorkers: CHECK_WORKERS, sim: SIM, pinned: PIN, results }, null, 2));
