@@ -12,7 +12,10 @@ const codes = new Map<string, number>();
 serve({
   start(arg) {
     const { targets, concurrency, batchMs, workers } = arg as { targets: ScheduledTarget[]; concurrency?: number; batchMs?: number; workers?: number };
-    sched = createCheckRunner({ createChecker, concurrency, batchMs, workers: workers ?? 0 });
+    // BENCH_WORKER_HEAP=young,old (MiB) overrides the workers' heap limits (sched-shards.ts WORKER_HEAP).
+    const heap = process.env.BENCH_WORKER_HEAP?.split(',').map(Number);
+    const workerHeap = heap ? { youngMb: heap[0], oldMb: heap[1] } : undefined;
+    sched = createCheckRunner({ createChecker, concurrency, batchMs, workers: workers ?? 0, workerHeap });
     sched.addListener({
       result(e) {
         if (!e.result.up) {

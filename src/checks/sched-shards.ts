@@ -38,7 +38,9 @@ export type ToShard =
   | { type: 'stats'; id: number }
   | { type: 'resetStats' };
 export type FromShard =
-  | { type: 'events'; events: ShardEvent[] }
+  /** A batch of ShardEvent as one JSON text: cheaper to cross threads than the structured clone of
+   *  as many nested objects (≈3 vs ≈5 µs per event, both sides together, Node 26). */
+  | { type: 'events'; json: string }
   | { type: 'error'; message: string; where: string; target?: string }
   | { type: 'stats'; id: number; stats: SchedulerStats; lateness: Uint32Array }
   | { type: 'ready' }
@@ -58,7 +60,23 @@ export interface ShardedOptions extends ShardSchedulerOptions {
   createChecker?: (def: CheckDef) => Checker;
   /** Delay before a dead shard is restarted (default 1000 ms). */
   restartDelayMs?: number;
+  /** Heap limits of each worker (default WORKER_HEAP). */
+  heap?: WorkerHeap;
 }
+
+/**
+ * Each worker is a V8 isolate with its own heap. Left to V8's defaults a worker's young generation
+ * grows to tens of MiB under 5k checks/s (all garbage between two scavenges), and with two workers
+ * and the main thread the process passed 400 MiB RSS at 10k checks/s (issue 16, RSS <= 256 MiB).
+ * A small young generation only means more frequent scavenges, each as cheap (their cost is the
+ * few objects in flight, not the garbage). The old-space bound is the daemon's own
+ * (--max-old-space-size=192): a worker that reaches it dies and is restarted with its targets.
+ */
+export interface WorkerHeap {
+  youngMb: number;
+  oldMb: number;
+}
+export const WORKER_HEAP: WorkerHeap = { youngMb: 12, oldMb: 192 };
 
 interface Shard {
   index: number;
@@ -205,7 +223,12 @@ export class ShardedCheckScheduler implements CheckRunner {
   }
 
   private spawn(index: number, targets: ScheduledTarget[]): Shard {
-    const worker = new Worker(WORKER_URL, { workerData: this.shardOpts, name: `poold-checks-${index}` });
+    const heap = this.opts.heap ?? WORKER_HEAP;
+    const worker = new Worker(WORKER_URL, {
+      workerData: this.shardOpts,
+      name: `poold-checks-${index}`,
+      resourceLimits: { maxYoungGenerationSizeMb: heap.youngMb, maxOldGenerationSizeMb: heap.oldMb },
+    });
     const shard: Shard = { index, worker, targets, ready: false };
     worker.on('message', (m: FromShard) => this.onMessage(shard, m));
     worker.on('error', (err) => this.onError(err, { where: `check shard ${index} failed` }));
@@ -240,7 +263,7 @@ export class ShardedCheckScheduler implements CheckRunner {
   private onMessage(shard: Shard, m: FromShard): void {
     switch (m.type) {
       case 'events':
-        for (const e of m.events) this.deliver(e);
+        for (const e of JSON.parse(m.json) as ShardEvent[]) this.deliver(e);
         return;
       case 'error':
         this.onError(new Error(m.message), { where: `${m.where} (check shard ${shard.index})`, target: m.target });
@@ -320,8 +343,8 @@ export function checkWorkersFromEnv(value = process.env.POOLD_CHECK_WORKERS): nu
 }
 
 /** The daemon's check runner: in the main thread, or sharded over `workers` worker threads. */
-export function createCheckRunner(opts: SchedulerOptions & { workers?: number }): CheckRunner {
-  const { workers = 0, ...rest } = opts;
+export function createCheckRunner(opts: SchedulerOptions & { workers?: number; workerHeap?: WorkerHeap }): CheckRunner {
+  const { workers = 0, workerHeap, ...rest } = opts;
   if (workers === 0) return new CheckScheduler(rest);
-  return new ShardedCheckScheduler({ ...pickShardOptions(rest), workers, onError: rest.onError, createChecker: rest.createChecker });
+  return new ShardedCheckScheduler({ ...pickShardOptions(rest), workers, onError: rest.onError, createChecker: rest.createChecker, heap: workerHeap });
 }
