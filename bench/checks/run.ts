@@ -3,8 +3,12 @@
 //
 //   npm run build && node dist/bench/checks/run.js [--sizes 1000,5000,10000] [--seconds 12] [--warmup 5]
 //        [--rounds 2] [--sim-procs 2] [--pin] [--check-workers N] [--json out.json]
+//        [--sim haproxy|node] [--peers poold,haproxy]
 //   --check-workers N: poold's checks sharded over N worker threads (sched-shards.ts, the daemon's
-//   POOLD_CHECK_WORKERS); 0 (default) runs them in the main thread. RSS and CPU count all threads.
+//   POOLD_CHECK_WORKERS); default 2; 0 runs them in the main thread. RSS and CPU count all threads.
+//   --sim: the backends: one HAProxy process answering on every address (default; cheap, so the
+//   checker under test is what is measured), or the Node simulators of src/sim (sims.ts).
+//   --peers poold: measure poold alone (e.g. while profiling).
 //   --pin: the checker under test (poold, then HAProxy) runs alone on CPU 0, the simulators on the
 //   other CPUs (taskset), so "checks/s on one core" is measured literally and the simulators' CPU
 //   does not compete with the checker's.
@@ -44,7 +48,9 @@ const SIM = simKind(arg('sim', 'haproxy'));
 const PEERS = new Set(arg('peers', 'poold,haproxy').split(','));
 const JSON_OUT = arg('json', '');
 const PIN = process.argv.includes('--pin');
-const CHECK_WORKERS = Number(arg('check-workers', '0'));
+// Two check threads by default: at 10k checks/s one Node thread is not enough (≈ 80–100 µs per
+// new-connection check). The daemon runs the same with POOLD_CHECK_WORKERS=2.
+const CHECK_WORKERS = Number(arg('check-workers', '2'));
 const CPUS = availableParallelism();
 if (PIN && CPUS < 2) throw new Error('--pin needs at least 2 CPUs');
 const CHECKER_CPU = '0';
@@ -57,7 +63,7 @@ function pin(pid: number, cpus: string): void {
 
 const SERVICE = 'benchsvc';
 /** The V8 flags bin/poold and `npm start` run with (src/daemon/poold.ts shebang, package.json). */
-const POOLD_NODE_ARGS = '--max-old-space-size=192 --single-threaded-gc';
+const POOLD_NODE_ARGS = '--max-old-space-size=192 --single-threaded-gc --max-semi-space-size=4';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function addresses(n: number): string[] {
