@@ -63,7 +63,13 @@ function pin(pid: number, cpus: string): void {
 
 const SERVICE = 'benchsvc';
 /** The V8 flags bin/poold and `npm start` run with (src/daemon/poold.ts shebang, package.json). */
-const POOLD_NODE_ARGS = '--max-old-space-size=192 --single-threaded-gc --max-semi-space-size=4';
+/**
+ * The V8 flags the daemon runs with (debian/bin/poold, the shebang of src/daemon/poold.ts): with
+ * check workers, no --max-old-space-size (it would override each worker's own heap limits, see
+ * sched-shards.ts WORKER_HEAP); checks in the main thread, the 192 MiB cap.
+ */
+const POOLD_NODE_ARGS =
+  CHECK_WORKERS > 0 ? '--single-threaded-gc --max-semi-space-size=4' : '--max-old-space-size=192 --single-threaded-gc --max-semi-space-size=4';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function addresses(n: number): string[] {
@@ -167,6 +173,7 @@ interface PooldStats {
   completed: number;
   failures: number;
   failureCodes: Record<string, number>;
+  perSecond: { n: number; late: number; max: number }[];
   missedSlots: number;
   queueFullDrops: number;
   memory: NodeJS.MemoryUsage;
@@ -228,6 +235,8 @@ async function benchSize(n: number) {
       latenessP99: Math.max(...pooldStats.map((s) => s.lateness.p99)),
       failures: pooldStats.reduce((a, s) => a + s.failures, 0),
       failureCodes: pooldStats.map((s) => s.failureCodes),
+      /** Per measured second: results, results started > 100 ms late, the largest lateness. */
+      perSecond: pooldStats.map((s) => s.perSecond),
       missedSlots: pooldStats.reduce((a, s) => a + s.missedSlots, 0),
       heapUsedMiB: Math.max(...pooldStats.map((s) => s.memory.heapUsed / 2 ** 20)),
       heapTotalMiB: Math.max(...pooldStats.map((s) => s.memory.heapTotal / 2 ** 20)),
@@ -251,6 +260,7 @@ for (const n of SIZES) {
   process.stderr.write(
     `  poold   ${f0(r.poold.checksPerSec)} checks/s, ${f1(r.poold.cpuPerCheckUs)} µs/check (user ${f1(r.poold.userPerCheckUs)}, sys ${f1(r.poold.systemPerCheckUs)}), ${f2(r.poold.cpuCores)} cores, RSS ${f0(r.poold.rssMaxMiB)} MiB (heap ${f0(r.poold.heapUsedMiB)}/${f0(r.poold.heapTotalMiB)}), ` +
       `lateness p50/p99 ${r.poold.latenessP50}/${r.poold.latenessP99} ms, failures ${r.poold.failures}, load ${f1(r.poold.load1)}\n` +
+      `  poold lateness per second (results/late>100ms/max ms): ${r.poold.perSecond.map((p) => p.map((x) => `${x.n}/${x.late}/${Math.round(x.max)}`).join(' ')).join(' | ')}\n` +
       `  haproxy ${f0(r.haproxy.checksPerSec)} checks/s, ${f1(r.haproxy.cpuPerCheckUs)} µs/check (user ${f1(r.haproxy.userPerCheckUs)}, sys ${f1(r.haproxy.systemPerCheckUs)}), ${f2(r.haproxy.cpuCores)} cores, RSS ${f0(r.haproxy.rssMaxMiB)} MiB, load ${f1(r.haproxy.load1)}\n` +
       `  ratio   ${f2(r.ratioCpuPerCheck)}x (simulator ${f1(r.simulatorCpuPerCheckUs)} µs/check)\n`,
   );

@@ -65,18 +65,21 @@ export interface ShardedOptions extends ShardSchedulerOptions {
 }
 
 /**
- * Each worker is a V8 isolate with its own heap. Left to V8's defaults a worker's young generation
- * grows to tens of MiB under 5k checks/s (all garbage between two scavenges), and with two workers
- * and the main thread the process passed 400 MiB RSS at 10k checks/s (issue 16, RSS <= 256 MiB).
- * A small young generation only means more frequent scavenges, each as cheap (their cost is the
- * few objects in flight, not the garbage). The old-space bound is the daemon's own
- * (--max-old-space-size=192): a worker that reaches it dies and is restarted with its targets.
+ * Each worker is a V8 isolate with its own heap. With V8's default sizing each worker's heap grew
+ * to ~100 MiB under 5k checks/s (promoted garbage: the health state replaced every second per
+ * target), and with two workers and the main thread the process passed 400 MiB RSS at 10k checks/s
+ * (issue 16: RSS <= 256 MiB). The live set is ~5 KB per target (≈ 25–35 MiB at 5k targets per
+ * worker), so 64 MiB of old space holds about 10k targets per worker; a worker that outgrows it
+ * dies and is restarted with its targets (reported through onError): add workers then.
+ * NOTE: V8's own --max-old-space-size / --max-semi-space-size flags, when the process is started
+ * with them, override these limits for every isolate (they are process-wide); a sharded daemon is
+ * started without --max-old-space-size (debian/bin/poold).
  */
 export interface WorkerHeap {
   youngMb: number;
   oldMb: number;
 }
-export const WORKER_HEAP: WorkerHeap = { youngMb: 12, oldMb: 192 };
+export const WORKER_HEAP: WorkerHeap = { youngMb: 12, oldMb: 64 };
 
 interface Shard {
   index: number;
