@@ -125,7 +125,7 @@ async function startHaproxySim(addresses: string[], opts: SimOptions): Promise<S
       if (child.exitCode !== null || Date.now() - t0 > 10_000) {
         child.kill();
         rmSync(dir, { recursive: true, force: true });
-        throw new Error(`haproxy simulator did not come up: ${String(err)}\n${stderr}`);
+        throw new Error(`haproxy simulator did not come up: ${String(err)}\n${stderr}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 50));
     }
