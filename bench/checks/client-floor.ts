@@ -1,24 +1,26 @@
-// How much of a check's CPU is Node's TCP client itself: the http checker (conn-socket.ts)
-// vs a minimal raw net.connect/write/read/destroy exchange, against the same simulator backends (in a child process),
-// at a fixed rate. Prints CPU µs per check for both. For finding what to optimise, not a target.
-//   node dist/bench/checks/client-floor.js [--backends 1000] [--rate 2000] [--seconds 16]
-// (--seconds per variant, run as interleaved 2 s rounds; medians printed.)
-import { fork } from 'node:child_process';
+// How much of a check's CPU is Node's TCP client itself, against HAProxy's in the same run: the
+// http checker (conn-socket.ts) vs a minimal raw net.connect/write/read/destroy exchange, against
+// the same backends, at a fixed rate in this one thread; then HAProxy checking as many backends at
+// 1 s (the same rate) on the same backends. Prints CPU µs per check for each, and the ratios.
+//   node dist/bench/checks/client-floor.js [--backends 5000] [--rate 5000] [--seconds 16] [--sim haproxy|node]
+// (--seconds per Node variant, run as interleaved 2 s rounds; medians printed. HAProxy: 5 s warm-up,
+// then --seconds, CPU from /proc, checks counted at the backends.) The default rate is what each of
+// two check threads carries at 10k checks/s.
 import * as net from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createChecker } from '../../src/checks/index.js';
 import type { HttpCheckDef } from '../../src/model/types.js';
 import { arg } from '../args.js';
-import { call } from './ipc.js';
+import { startHaproxy } from './haproxy.js';
+import { cpuMicros } from './proc.js';
+import { simKind, startSims } from './sims.js';
 
-const N = Number(arg('backends', '1000'));
-const RATE = Number(arg('rate', '2000'));
+const RATE = Number(arg('rate', '5000'));
+const N = Number(arg('backends', String(RATE)));
 const SECONDS = Number(arg('seconds', '16'));
 
-const sim = fork(join(dirname(fileURLToPath(import.meta.url)), 'sim-child.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 const addresses = Array.from({ length: N }, (_, i) => `127.101.${Math.floor(i / 250)}.${(i % 250) + 1}`);
-const backends = await call<{ address: string; port: number }[]>(sim, 'start', { addresses, service: 'floor' });
+const sims = await startSims(simKind(arg('sim', 'haproxy')), addresses, { procs: 1, service: 'floor' });
+const backends = sims.backends;
 const REQ = Buffer.from('GET /_info HTTP/1.1\r\nHost: x\r\nConnection: close\r\nUser-Agent: poold\r\n\r\n');
 
 function raw(b: { address: string; port: number }, reset = false): Promise<boolean> {
@@ -103,10 +105,11 @@ const variants: [string, (b: { address: string; port: number }) => Promise<boole
 const ROUNDS = Math.max(1, Math.round(SECONDS / 2));
 const perVariant = new Map<string, number[]>(variants.map(([n]) => [n, []]));
 let failed = 0;
-for (let round = 0; round < ROUNDS; round++) {
+// Round 0 warms the JIT up and is not counted.
+for (let round = 0; round <= ROUNDS; round++) {
   for (const [name, fn] of variants) {
     const r = await paced(fn, 2);
-    perVariant.get(name)!.push(r.perCheck);
+    if (round > 0) perVariant.get(name)!.push(r.perCheck);
     failed += r.failed;
   }
 }
@@ -115,4 +118,17 @@ for (const [name, xs] of perVariant) {
   console.log(`${name.padEnd(26)} median ${med(xs).toFixed(1)} µs CPU/check (rounds: ${xs.map((x) => x.toFixed(0)).join(' ')})`);
 }
 if (failed > 0) console.log(`(${failed} checks failed)`);
-await call(sim, 'stop');
+
+// HAProxy checking N backends at inter 1 s: RATE checks/s, the same backends.
+const hap = await startHaproxy(backends);
+await new Promise((r) => setTimeout(r, 5000));
+const h0 = cpuMicros(hap.child.pid!);
+const q0 = await sims.requests();
+await new Promise((r) => setTimeout(r, SECONDS * 1000));
+const hapPerCheck = (cpuMicros(hap.child.pid!) - h0) / Math.max(1, (await sims.requests()) - q0);
+const hapRate = ((await sims.requests()) - q0) / SECONDS;
+await hap.stop();
+console.log(`${'HAProxy 2.6 (one thread)'.padEnd(26)} ${hapPerCheck.toFixed(1)} µs CPU/check at ${hapRate.toFixed(0)} checks/s`);
+for (const [name, xs] of perVariant) console.log(`ratio ${name.padEnd(26)} ${(med(xs) / hapPerCheck).toFixed(2)}x HAProxy`);
+console.log(`node ${process.version}, ${RATE} checks/s in one thread over ${N} backends, backends: ${sims.kind}`);
+await sims.stop();

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 
 export const HAPROXY = process.env.HAPROXY ?? '/usr/sbin/haproxy';
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   const port = (s.address() as net.AddressInfo).port;

@@ -28,7 +28,7 @@ function flush(): void {
   if (batch.length === 0) return;
   const events = batch;
   batch = [];
-  send({ type: 'events', events });
+  send({ type: 'events', json: JSON.stringify(events) });
 }
 
 function queue(ev: ShardEvent): void {

@@ -1,7 +1,9 @@
-#!/usr/bin/env -S node --max-old-space-size=192 --single-threaded-gc
+#!/usr/bin/env -S node --max-old-space-size=192 --single-threaded-gc --max-semi-space-size=4
 // poold: the daemon. The heap cap keeps RSS near the live set (~45 MiB at 10k backends): V8's default
 // sizing lets garbage pile up past 300 MiB before collecting; single-threaded GC kept pauses <= 12 ms
-// under load where parallel GC reached 124 ms (BENCHMARKS.md, Health checks).
+// under load where parallel GC reached 124 ms (BENCHMARKS.md, Health checks). A 4 MiB semi-space
+// keeps the young generation from growing to tens of MiB under 10k checks/s (RSS <= 256 MiB, issue 16;
+// the check worker threads get the same through their resourceLimits, sched-shards.ts).
 // With no etcd configured it runs an embedded etcd (single-machine mode).
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';

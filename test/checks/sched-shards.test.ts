@@ -135,3 +135,19 @@ t.test('POOLD_CHECK_WORKERS picks the runner', async (t) => {
   t.ok(sharded instanceof ShardedCheckScheduler);
   await sharded.stop();
 });
+
+t.test('each shard runs with its own heap limits (RSS at 10k checks/s, issue 16)', async (t) => {
+  const { WORKER_HEAP } = await import('../../src/checks/sched-shards.js');
+  const limitsOf = (s: ShardedCheckScheduler) =>
+    (s as unknown as { shards: { worker: Worker }[] }).shards.map((x) => {
+      const r = x.worker.resourceLimits ?? {};
+      return [r.maxYoungGenerationSizeMb, r.maxOldGenerationSizeMb];
+    });
+  const dflt = new ShardedCheckScheduler({ workers: 2, onError: () => {} });
+  t.teardown(() => dflt.stop());
+  t.same(WORKER_HEAP, { youngMb: 12, oldMb: 64 });
+  t.same(limitsOf(dflt), [[12, 64], [12, 64]], 'the defaults reach every worker');
+  const custom = createCheckRunner({ createChecker: (await import('../../src/checks/index.js')).createChecker, workers: 1, workerHeap: { youngMb: 8, oldMb: 96 } });
+  t.teardown(() => custom.stop());
+  t.same(limitsOf(custom as ShardedCheckScheduler), [[8, 96]], 'createCheckRunner passes workerHeap through');
+});

@@ -32,6 +32,11 @@ t.test('wrappers run the package.json entry points; the daemons get npm start\'s
   t.ok(flags, `npm start's node flags: ${flags}`);
   t.match(read('bin/poold'), `exec /usr/bin/node ${flags} /usr/share/poold/${pkg.bin.poold} "$@"`);
   t.match(read('bin/lvs-agent'), `exec /usr/bin/node ${flags} /usr/share/poold/${pkg.bin.poolctl} lvs agent "$@"`);
+  // With check worker threads, the same flags but --max-old-space-size: V8's flag is process-wide and
+  // would override each worker's own heap limit (src/checks/sched-shards.ts WORKER_HEAP).
+  const sharded = flags!.replace(/--max-old-space-size=\S+ ?/, '').trim();
+  t.not(sharded, flags, 'npm start caps the old space');
+  t.match(read('bin/poold'), `*) exec /usr/bin/node ${sharded} /usr/share/poold/${pkg.bin.poold} "$@"`);
   t.match(read('bin/poolctl'), `exec /usr/bin/node /usr/share/poold/${pkg.bin.poolctl} "$@"`);
 });
 
