@@ -13,6 +13,7 @@ import { orderAdminChanges } from '../model/coordinator-hold.js';
 import type { AdminWriters } from './admin-writers.js';
 import { decideHealth, type PreviousVerdict, type QuorumSetting } from '../model/quorum.js';
 import { poolOf, poolPath, type AdminWriter, type PoolState, type ServiceDef, type ServiceKey } from '../model/types.js';
+import { asDecodedPoolState } from '../store/decode.js';
 import type { Keys } from '../store/keys.js';
 import type { Kv } from '../store/kv.js';
 import type { DaemonData } from './data.js';
@@ -41,6 +42,12 @@ export interface LeaderDeps {
   writers?: AdminWriters;
   /** Called with every effect, for metrics and logs. */
   onEffects?(key: ServiceKey, effects: CoordinatorEffect[]): void;
+  /**
+   * A state this leader's own transaction has just committed at etcd revision `modRevision`, as a
+   * reader would decode it from the value written (the daemon serves it without waiting for its watch's
+   * echo: watch-state.ts). Exactly the published value: correlatedFailure included.
+   */
+  onPublished?(state: PoolState, modRevision: number): void;
 }
 
 /**
@@ -67,6 +74,8 @@ export class Leader {
   /** LVS services whose state is to be published (or deleted), by path. */
   private readonly queue: PublishQueue;
   private tickScheduled = false;
+  /** The state behind each publication made, for onPublished once its transaction commits. */
+  private readonly produced = new WeakMap<Publication, PoolState>();
   private active = false;
   /** Issue 14: wake-ups when gates end, the correlated failure per service, the checks each coordinator was built for. */
   private readonly gateTimers: GateTimers;
@@ -208,6 +217,8 @@ export class Leader {
       if (p.tick === true) events.push({ type: 'tick', at });
       if (events.length > 0) this.apply(path, events);
     }
+    // Everything this tick changed is queued: publish now, not a turn of the event loop later.
+    this.queue.flush();
   }
 
   /** The quorum verdict on one host's observations, given its previous verdict; undefined while undecided. */
@@ -337,7 +348,10 @@ export class Leader {
     const state = this.coordinators.get(path);
     if (state !== undefined) {
       const c = this.correlated.get(path);
-      return { etcdKey: this.d.keys.state(state), value: JSON.stringify({ ...effectiveState(state), ...(c ? { correlatedFailure: c } : {}) }) };
+      const published: PoolState = { ...effectiveState(state), ...(c ? { correlatedFailure: c } : {}) };
+      const p: Publication = { etcdKey: this.d.keys.state(state), value: JSON.stringify(published) };
+      if (this.d.onPublished !== undefined) this.produced.set(p, published);
+      return p;
     }
     const gone = this.removed.get(path);
     // A pool defined again meanwhile is not deleted.
@@ -352,8 +366,11 @@ export class Leader {
       kv: this.d.kv,
       fence: fence && { key: fence.key, target: 'value', op: '==', value: fence.holder },
       produce: (path) => this.publication(path),
-      onWritten: (path, p) => {
+      onWritten: (path, p, revision) => {
         if (p.value === null) this.removed.delete(path);
+        const published = this.produced.get(p);
+        // Normalised only now, after serialising: the defaults a reader fills in are not written.
+        if (published !== undefined && this.active) this.d.onPublished?.(asDecodedPoolState(published), revision);
       },
       onFenced: (paths) => {
         // Not retried: whoever holds the key now publishes; the election will make us a follower.
