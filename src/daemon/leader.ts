@@ -19,6 +19,7 @@ import type { Kv } from '../store/kv.js';
 import type { DaemonData } from './data.js';
 import type { Logger } from './logger.js';
 import { PublishQueue, type Publication } from './publish-queue.js';
+import { StateEncoder } from './state-encoder.js';
 import { gateDeadline } from '../model/coordinator-gates.js';
 import type { CorrelatedFailure } from '../model/correlated.js';
 import { firstRoundTimeoutMs } from '../model/first-verdict.js';
@@ -76,6 +77,8 @@ export class Leader {
   private tickScheduled = false;
   /** The state behind each publication made, for onPublished once its transaction commits. */
   private readonly produced = new WeakMap<Publication, PoolState>();
+  /** Serialises each publication, building again only the servers that changed (state-encoder.ts). */
+  private readonly encoder = new StateEncoder();
   private active = false;
   /** Issue 14: wake-ups when gates end, the correlated failure per service, the checks each coordinator was built for. */
   private readonly gateTimers: GateTimers;
@@ -348,9 +351,9 @@ export class Leader {
     const state = this.coordinators.get(path);
     if (state !== undefined) {
       const c = this.correlated.get(path);
-      const published: PoolState = { ...effectiveState(state), ...(c ? { correlatedFailure: c } : {}) };
-      const p: Publication = { etcdKey: this.d.keys.state(state), value: JSON.stringify(published) };
-      if (this.d.onPublished !== undefined) this.produced.set(p, published);
+      const published = this.encoder.encode(state, c);
+      const p: Publication = { etcdKey: this.d.keys.state(state), value: published.value };
+      if (this.d.onPublished !== undefined) this.produced.set(p, published.state);
       return p;
     }
     const gone = this.removed.get(path);
