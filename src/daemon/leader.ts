@@ -372,8 +372,18 @@ export class Leader {
       onWritten: (path, p, revision) => {
         if (p.value === null) this.removed.delete(path);
         const published = this.produced.get(p);
-        // Normalised only now, after serialising: the defaults a reader fills in are not written.
-        if (published !== undefined && this.active) this.d.onPublished?.(asDecodedPoolState(published), revision);
+        if (published === undefined || !this.active || this.d.onPublished === undefined) return;
+        let served: PoolState;
+        try {
+          // Normalised only now, after serialising: the defaults a reader fills in are not written.
+          served = asDecodedPoolState(published);
+        } catch (err) {
+          // Cannot happen for a state the coordinator built; if it does, the watch's copy is decoded
+          // (and reported) as any other instance would, instead of serving something readers reject.
+          this.d.log.error({ err: (err as Error).message, service: path }, 'a state this leader built is not one readers accept; serving the watch copy');
+          return;
+        }
+        this.d.onPublished(served, revision);
       },
       onFenced: (paths) => {
         // Not retried: whoever holds the key now publishes; the election will make us a follower.
