@@ -35,7 +35,7 @@ import { EtcdSpace } from './etcd-space.js';
 import { electionName, scopeName } from './scope-conflict.js';
 import { freezeHandlers } from './freeze-mirror.js';
 import type { WatchDeps, WatchHandlers } from './watch-deps.js';
-import { stateHandlers } from './watch-state.js';
+import { stateFeed, type StateFeed } from './watch-state.js';
 import { serviceHandlers } from './watch-services.js';
 import { ForceMarkers } from './watch-force.js';
 import { adminHandlers } from './watch-admin.js';
@@ -92,6 +92,8 @@ export class Daemon {
   /** With --conftool-v2: campaigns for, and while elected runs, the v2 bridge. */
   private bridgeRunner: BridgeV2Runner | undefined;
   private writers: AdminWriters | undefined;
+  /** The published states' two feeds: the watch, and the leader's own commits (watch-state.ts). */
+  private stateFeed: StateFeed | undefined;
   /** The mirrors' own watch connection, and the check that it still delivers. */
   private watchGuard: WatchGuard | undefined;
   /** etcd's history (leader only) and space (every instance): etcd-compaction.ts, etcd-space.ts. */
@@ -172,6 +174,8 @@ export class Daemon {
     this.leader = new Leader({
       kv: this.kv, keys: this.keys, data: this.data, quorum: this.o.quorum, log, now: Date.now, writers: this.writers,
       fence: { key: electionKey, holder: this.o.observer },
+      // Serve what our own transaction committed without waiting for the watch's echo (watch-state.ts).
+      onPublished: (state, modRevision) => this.stateFeed?.committed(state, modRevision),
     });
 
     this.watchGuard = await WatchGuard.open({
@@ -187,7 +191,8 @@ export class Daemon {
     const deps: WatchDeps = {
       keys: this.keys, data: this.data, view: this.view, problems: this.problems, log, inScope: (k) => this.inScope(k), leader: () => this.leader,
     };
-    await this.mirror('state', this.keys.statePrefix(), stateHandlers({ ...deps, metrics: this.metrics }));
+    this.stateFeed = stateFeed({ ...deps, metrics: this.metrics });
+    await this.mirror('state', this.keys.statePrefix(), this.stateFeed.handlers);
     await this.mirror('services', this.keys.servicesPrefix(), serviceHandlers({ ...deps, drift: () => this.drift, observer: () => this.observer }));
     // Force markers before admin values, so a listed forced write is known as forced when it is read.
     await this.mirror('force', this.keys.forcePrefix(), this.forceMarkers.handlers());

@@ -13,11 +13,13 @@ import { orderAdminChanges } from '../model/coordinator-hold.js';
 import type { AdminWriters } from './admin-writers.js';
 import { decideHealth, type PreviousVerdict, type QuorumSetting } from '../model/quorum.js';
 import { poolOf, poolPath, type AdminWriter, type PoolState, type ServiceDef, type ServiceKey } from '../model/types.js';
+import { asDecodedPoolState } from '../store/decode.js';
 import type { Keys } from '../store/keys.js';
 import type { Kv } from '../store/kv.js';
 import type { DaemonData } from './data.js';
 import type { Logger } from './logger.js';
 import { PublishQueue, type Publication } from './publish-queue.js';
+import { StateEncoder } from './state-encoder.js';
 import { gateDeadline } from '../model/coordinator-gates.js';
 import type { CorrelatedFailure } from '../model/correlated.js';
 import { firstRoundTimeoutMs } from '../model/first-verdict.js';
@@ -41,6 +43,12 @@ export interface LeaderDeps {
   writers?: AdminWriters;
   /** Called with every effect, for metrics and logs. */
   onEffects?(key: ServiceKey, effects: CoordinatorEffect[]): void;
+  /**
+   * A state this leader's own transaction has just committed at etcd revision `modRevision`, as a
+   * reader would decode it from the value written (the daemon serves it without waiting for its watch's
+   * echo: watch-state.ts). Exactly the published value: correlatedFailure included.
+   */
+  onPublished?(state: PoolState, modRevision: number): void;
 }
 
 /**
@@ -67,6 +75,10 @@ export class Leader {
   /** LVS services whose state is to be published (or deleted), by path. */
   private readonly queue: PublishQueue;
   private tickScheduled = false;
+  /** The state behind each publication made, for onPublished once its transaction commits. */
+  private readonly produced = new WeakMap<Publication, PoolState>();
+  /** Serialises each publication, building again only the servers that changed (state-encoder.ts). */
+  private readonly encoder = new StateEncoder();
   private active = false;
   /** Issue 14: wake-ups when gates end, the correlated failure per service, the checks each coordinator was built for. */
   private readonly gateTimers: GateTimers;
@@ -208,6 +220,8 @@ export class Leader {
       if (p.tick === true) events.push({ type: 'tick', at });
       if (events.length > 0) this.apply(path, events);
     }
+    // Everything this tick changed is queued: publish now, not a turn of the event loop later.
+    this.queue.flush();
   }
 
   /** The quorum verdict on one host's observations, given its previous verdict; undefined while undecided. */
@@ -337,7 +351,10 @@ export class Leader {
     const state = this.coordinators.get(path);
     if (state !== undefined) {
       const c = this.correlated.get(path);
-      return { etcdKey: this.d.keys.state(state), value: JSON.stringify({ ...effectiveState(state), ...(c ? { correlatedFailure: c } : {}) }) };
+      const published = this.encoder.encode(state, c);
+      const p: Publication = { etcdKey: this.d.keys.state(state), value: published.value };
+      if (this.d.onPublished !== undefined) this.produced.set(p, published.state);
+      return p;
     }
     const gone = this.removed.get(path);
     // A pool defined again meanwhile is not deleted.
@@ -352,8 +369,21 @@ export class Leader {
       kv: this.d.kv,
       fence: fence && { key: fence.key, target: 'value', op: '==', value: fence.holder },
       produce: (path) => this.publication(path),
-      onWritten: (path, p) => {
+      onWritten: (path, p, revision) => {
         if (p.value === null) this.removed.delete(path);
+        const published = this.produced.get(p);
+        if (published === undefined || !this.active || this.d.onPublished === undefined) return;
+        let served: PoolState;
+        try {
+          // Normalised only now, after serialising: the defaults a reader fills in are not written.
+          served = asDecodedPoolState(published);
+        } catch (err) {
+          // Cannot happen for a state the coordinator built; if it does, the watch's copy is decoded
+          // (and reported) as any other instance would, instead of serving something readers reject.
+          this.d.log.error({ err: (err as Error).message, service: path }, 'a state this leader built is not one readers accept; serving the watch copy');
+          return;
+        }
+        this.d.onPublished(served, revision);
       },
       onFenced: (paths) => {
         // Not retried: whoever holds the key now publishes; the election will make us a follower.

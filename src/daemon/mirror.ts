@@ -12,8 +12,8 @@ export interface MirrorHandlers {
    * compaction, when every key is delivered whether or not it changed.
    */
   upsert(key: string, value: string, modRevision: number, listed: boolean): void;
-  /** A key was deleted (or was absent from a re-list). */
-  remove(key: string): void;
+  /** A key was deleted at `revision` (or was absent from a re-list: revision undefined). */
+  remove(key: string, revision?: number): void;
   /** After the initial list and every batch of events: a good moment to recompute. */
   settled?(): void;
   connection?(state: 'connected' | 'disconnected', err?: unknown): void;
@@ -62,7 +62,7 @@ export class Mirror {
             this.h.upsert(ev.key, ev.value, ev.modRevision, false);
           } else {
             this.known.delete(ev.key);
-            this.h.remove(ev.key);
+            this.h.remove(ev.key, ev.modRevision);
           }
         }
         this.h.settled?.();

@@ -489,26 +489,29 @@ export function canDepool(state: CoordinatorState): boolean {
   return canDepoolServers(state.servers.values(), state.depoolThreshold);
 }
 
+/** One server as published: its effective state, with its admin hold when one is in force. A fresh object. */
+export function effectiveServer(s: ServerState, hold: AdminHold | undefined): EffectiveServer {
+  const server: EffectiveServer = {
+    pooledAdmin: s.pooledAdmin,
+    enabled: s.pooledAdmin === 'yes',
+    up: s.up,
+    pooled: s.pooled,
+    weight: s.weight,
+    reason: s.reason,
+    flapping: s.flapping,
+    findings: s.findings,
+  };
+  if (hold !== undefined) server.adminHold = holdInfo(hold);
+  return server;
+}
+
 /**
  * The state to publish (/poold/v1/state, /pools). Includes hosts that are inactive or not in conftool
  * (pooledAdmin `inactive`); PyBal-compatible listings must leave those out.
  */
 export function effectiveState(state: CoordinatorState): PoolState {
   const servers: Record<string, EffectiveServer> = {};
-  for (const [host, s] of state.servers) {
-    servers[host] = {
-      pooledAdmin: s.pooledAdmin,
-      enabled: s.pooledAdmin === 'yes',
-      up: s.up,
-      pooled: s.pooled,
-      weight: s.weight,
-      reason: s.reason,
-      flapping: s.flapping,
-      findings: s.findings,
-    };
-    const hold = state.holds?.get(host);
-    if (hold !== undefined) servers[host].adminHold = holdInfo(hold);
-  }
+  for (const [host, s] of state.servers) servers[host] = effectiveServer(s, state.holds?.get(host));
   return {
     dc: state.dc,
     name: state.name,

@@ -118,6 +118,24 @@ t.test('queue: a failed fence drops the batch, no retry', async (t) => {
   t.equal(q.pending, 0, 'nothing left to retry');
 });
 
+t.test('queue: flush() sends what is ready at once, in one round, not a turn of the event loop later', async (t) => {
+  const kv = await openKv({ endpoints: etcd.endpoints, user: 'leader', password: 'leader-pw' }, 'gateway');
+  t.teardown(() => kv.close());
+  const rec = recording(kv);
+  const written: string[] = [];
+  const q = new PublishQueue({ kv: rec.kv, produce: (k) => ({ etcdKey: k, value: 'v' }), onWritten: (k) => written.push(k) });
+  t.teardown(() => q.clear());
+  for (let i = 0; i < 5; i++) q.add(`/q/flush/${i}`);
+  t.equal(rec.txns.length, 0, 'add() alone waits for the next turn');
+  q.flush();
+  t.equal(rec.txns.length, 1, 'flush() has sent the transaction before returning');
+  t.equal(rec.txns[0]!.success.length, 5, 'with every ready key');
+  await waitFor('written', async () => written.length, (n) => n === 5, 10_000);
+  await sleep(50);
+  t.equal(rec.txns.length, 1, 'the turn scheduled by add() finds nothing left to send');
+  t.equal(await count('/q/flush/'), 5);
+});
+
 function poolDef(i: number | string): ServiceDef {
   const name = typeof i === 'number' ? `p${String(i).padStart(3, '0')}` : i;
   return {

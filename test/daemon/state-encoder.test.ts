@@ -1,0 +1,52 @@
+// The leader's incremental encoding of a published state (src/daemon/state-encoder.ts): the bytes are
+// exactly JSON.stringify of the published state, for every kind of state the coordinator builds (holds,
+// first round, freeze, findings, flapping, a correlated failure), and a server that did not change is
+// not built again: its object is the one of the previous publication.
+import t from 'tap';
+import { applyEvents, createCoordinator, effectiveState } from '../../src/model/coordinator.js';
+import type { CoordinatorState } from '../../src/model/coordinator-types.js';
+import { StateEncoder } from '../../src/daemon/state-encoder.js';
+import { adminAll, service } from '../model/coordinator-fixtures.js';
+
+const HOSTS = Array.from({ length: 6 }, (_, i) => `kube${1001 + i}.eqiad.wmnet`);
+const CORRELATED = { check: 'tcp', label: 'tcp', failed: 3, total: 6, share: 0.5, windowMs: 60_000 };
+
+function states(): { what: string; state: CoordinatorState }[] {
+  const out: { what: string; state: CoordinatorState }[] = [];
+  let tr = createCoordinator({ at: 1000, service: service(HOSTS, 0.9), admin: adminAll(HOSTS), firstRoundTimeoutMs: 30_000 });
+  out.push({ what: 'fresh, first round', state: tr.state });
+  tr = applyEvents(tr.state, HOSTS.map((host, i) => ({ type: 'healthChanged' as const, at: 2000, host, up: i !== 0, reason: i === 0 ? 'refused "quoted" \\ reason' : 'ok', flapping: i === 1, findings: i === 0 ? [{ code: 'refused' as const, message: 'refused', severity: 'critical' as const }] : [] })));
+  out.push({ what: 'judged: findings, flapping, a reason to escape', state: tr.state });
+  tr = applyEvents(tr.state, [2, 3].map((i) => ({ type: 'adminChanged' as const, at: 3000, host: HOSTS[i]!, value: { weight: 10, pooled: 'no' as const }, revision: 50 + i })));
+  out.push({ what: 'admin depools past the threshold (held)', state: tr.state });
+  tr = applyEvents(tr.state, [{ type: 'freezeChanged', at: 4000, freeze: { since: 4000, until: 90_000, actor: 'alice', reason: 'maintenance' } }]);
+  out.push({ what: 'frozen', state: tr.state });
+  return out;
+}
+
+t.test('the bytes are JSON.stringify of the published state, and the state is the same', async (t) => {
+  const all = states();
+  t.ok(all.some((s) => (s.state.holds?.size ?? 0) > 0), 'a state with an admin hold is covered');
+  for (const correlated of [undefined, CORRELATED]) {
+    const enc = new StateEncoder();
+    for (const { what, state } of all) {
+      const expected = { ...effectiveState(state), ...(correlated ? { correlatedFailure: correlated } : {}) };
+      const got = enc.encode(state, correlated);
+      t.equal(got.value, JSON.stringify(expected), `${what}${correlated ? ', correlated failure' : ''}: same bytes`);
+      t.strictSame(got.state, expected, `${what}: same state`);
+      t.equal(enc.encode(state, correlated).value, got.value, `${what}: encoded again from the kept servers, same bytes`);
+    }
+  }
+});
+
+t.test('a server that did not change is not built again', async (t) => {
+  const enc = new StateEncoder();
+  const first = createCoordinator({ at: 1000, service: service(HOSTS, 0.3), admin: adminAll(HOSTS) });
+  const a = enc.encode(first.state);
+  const next = applyEvents(first.state, [{ type: 'adminChanged', at: 2000, host: HOSTS[0]!, value: { weight: 10, pooled: 'no' } }]);
+  const b = enc.encode(next.state);
+  t.equal(b.state.servers[HOSTS[0]!]!.pooled, false, 'the changed server is new');
+  t.not(b.state.servers[HOSTS[0]!], a.state.servers[HOSTS[0]!]);
+  for (const h of HOSTS.slice(1)) t.equal(b.state.servers[h], a.state.servers[h], `${h}: the same object as before`);
+  t.equal(b.value, JSON.stringify(effectiveState(next.state)));
+});
