@@ -2,6 +2,11 @@
 // candidate's lease. Whoever created it leads until its lease ends: resign deletes it, a crash
 // lets it expire after the TTL. Followers watch the key from the revision they read it at, so
 // they cannot miss its deletion, and campaign again at once: takeover takes about the TTL.
+// Campaigns run one at a time: two at once (a lost lease and the key's deletion seen together after
+// a stalled event loop) each granted a lease, and the later one replaced the winner's, leaving this
+// instance following its own key on a lease it still kept alive, forever. A key of ours left on one of
+// our earlier leases (declared lost by the watchdog while etcd still held it) is deleted, guarded on
+// its mod revision so a genuine leader is never deposed, instead of waited for.
 import { StoreError } from '../model/errors.js';
 import { KeptLease } from './lease.js';
 import type { Etcd3Kv } from './kv-etcd3.js';
@@ -33,6 +38,8 @@ export class Election {
   private myCreateRevision = 0;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
+  /** Leases this election granted before its current one (newest last, a few at most). */
+  private readonly pastLeases = new Set<string>();
 
   constructor(private readonly kv: Etcd3Kv, private readonly opts: ElectionOptions, private readonly handlers: ElectionHandlers) {}
 
@@ -79,7 +86,7 @@ export class Election {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.running = this.campaign().catch((err: unknown) => {
+      this.running = this.running.then(() => this.campaign()).catch((err: unknown) => {
         this.handlers.onError?.(err instanceof StoreError ? err : new StoreError(String(err), { key: this.opts.key }, { cause: err }));
         this.schedule(this.opts.retryMs ?? 500);
       });
@@ -93,15 +100,26 @@ export class Election {
     if (!leading) this.handlers.onFollower(leader);
   }
 
+  private rememberPast(id: string): void {
+    this.pastLeases.add(id);
+    if (this.pastLeases.size > 8) this.pastLeases.delete(this.pastLeases.values().next().value as string);
+  }
+
   private async campaign(): Promise<void> {
     if (this.stopped) return;
     if (!this.lease || this.lease.lost) {
-      this.lease = await KeptLease.grant(this.kv, this.opts.ttlSeconds, () => {
+      if (this.lease) this.rememberPast(this.lease.id);
+      const lease: KeptLease = await KeptLease.grant(this.kv, this.opts.ttlSeconds, () => {
+        // Revoke it (best effort): the watchdog may have declared it lost while etcd still holds it,
+        // and our key must not outlive it.
+        lease.revoke().catch((err: unknown) => this.handlers.onError?.(new StoreError(
+          `could not revoke lost election lease ${lease.id}: ${(err as Error).message}`, { key: this.opts.key, lease: lease.id }, { cause: err })));
         // Our key went with the lease: we no longer lead.
         if (this.stopped) return;
         this.setLeading(false);
         this.schedule(0);
       });
+      this.lease = lease;
     }
     const { key } = this.opts;
     const won = await this.kv.txn({
@@ -116,6 +134,15 @@ export class Election {
       return;
     }
     const mine = holder.lease === this.lease.id;
+    if (!mine && this.pastLeases.has(holder.lease)) {
+      // Our own stale key: delete exactly that version of it, then campaign again.
+      await this.kv.txn({
+        compare: [{ key, target: 'mod', op: '==', value: holder.modRevision }],
+        success: [{ type: 'delete', key }],
+      });
+      this.schedule(0);
+      return;
+    }
     if (won.succeeded || mine) this.myCreateRevision = holder.createRevision;
     this.setLeading(mine, holder.value);
     // Leader or follower, watch the key: followers to take over when it goes, the leader to
