@@ -50,12 +50,17 @@ for (const stallMs of [1800, 2600]) {
     await until('leads', () => e.isLeader, 10000);
     await sleep(TTL * 1000); // keepalives running
 
+    const before = (await kv.get(key))!.lease;
     busy(stallMs);
+    const woke = Date.now();
+    const ttlLeft = await etcd.etcdctl(['lease', 'timetolive', BigInt(before).toString(16)]);
+    t.comment(`old lease on waking: ${ttlLeft.trim()}`);
     // Leading again within the TTL (the stale key, if any, expires by then) plus slack for a loaded machine.
     await until('leads again', () => e.isLeader, (TTL + 3) * 1000).catch(async (err: Error) => {
       const holder = await kv.get(key);
       throw new Error(`${err.message}; key names ${holder?.value} on lease ${holder?.lease}`);
     });
+    t.comment(`leader again ${Date.now() - woke} ms after the stall (lease ${(await kv.get(key))?.lease}, was ${before})`);
     // And stays leader: it does not keep a stale key of its own alive and follow it.
     await sleep(TTL * 2 * 1000);
     t.ok(e.isLeader, 'still leader two TTLs later');
