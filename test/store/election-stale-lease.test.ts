@@ -129,3 +129,49 @@ t.test('a slow lease grant after a stall does not leave the instance following i
   });
   t.same(errors, [], 'no election errors');
 });
+
+// The watchdog's false positive on its own: etcd receives every keepalive, but their confirmations
+// are withheld from KeptLease (as on a loop too busy to read them), so it declares the lease lost
+// while etcd holds it. The key on that lease must not make the instance follow itself until the old
+// lease runs out (up to the TTL): the lease is revoked, or, when the revoke fails, the key is deleted.
+for (const revokeFails of [false, true]) {
+  t.test(`lease declared lost while etcd holds it (revoke ${revokeFails ? 'fails' : 'works'}): leads again at once`, async (t) => {
+    const ttl = 4; // long enough that the old lease would outlive the assertion's bound by far
+    const kv = new Etcd3Kv({ endpoints: etcd.endpoints });
+    t.teardown(() => kv.close());
+    const key = keys.election(`false-positive-${revokeFails}`);
+    const errors: string[] = [];
+    let followedAt = 0;
+    const e = new Election(kv, { key, candidate: 'bench', ttlSeconds: ttl }, {
+      onLeader: () => undefined, onFollower: () => { if (followedAt === 0) followedAt = Date.now(); }, onError: (err) => errors.push(err.message),
+    });
+    let withhold = false;
+    let first = true;
+    const realLease = kv.client.lease.bind(kv.client);
+    kv.client.lease = ((...args: Parameters<typeof realLease>) => {
+      const lease = realLease(...args);
+      if (!first) return lease;
+      first = false;
+      const realEmit = lease.emit.bind(lease);
+      lease.emit = ((ev: string, ...rest: unknown[]) => (withhold && ev === 'keepaliveSucceeded' ? false : realEmit(ev, ...rest))) as typeof lease.emit;
+      if (revokeFails) lease.revoke = () => Promise.reject(new Error('injected: etcd unreachable for the revoke'));
+      return lease;
+    }) as typeof kv.client.lease;
+    t.teardown(() => { kv.client.lease = realLease; });
+    t.teardown(() => e.stop());
+    e.start();
+    await until('leads', () => e.isLeader, 10000);
+    const old = (await kv.get(key))!.lease;
+    withhold = true;
+    await until('the watchdog declares the lease lost', () => followedAt > 0, (ttl + 2) * 1000);
+    await until('leads again', () => e.isLeader, (ttl + 3) * 1000);
+    const lapse = Date.now() - followedAt;
+    t.comment(`led again ${lapse} ms after the watchdog's false positive`);
+    t.ok(lapse < (ttl * 1000) / 3, `led again ${lapse} ms after stepping down (the old lease had >= ${Math.round((ttl * 2000) / 3)} ms left)`);
+    const holder = await kv.get(key);
+    t.not(holder?.lease, old, 'under a new lease');
+    t.equal(holder?.value, 'bench');
+    if (revokeFails) t.match(errors, [/could not revoke lost election lease .*injected: etcd unreachable/], 'the failed revoke is reported');
+    else t.same(errors, [], 'no election errors');
+  });
+}
