@@ -66,6 +66,30 @@ function detailText(r: SseRecord): string | undefined {
 
 const routeBody = async (api: RunningApi) => (await fetch(`http://127.0.0.1:${api.port}/v1/pools/${CX.dc}/${CX.name}`)).text();
 
+/**
+ * eqiad's kubesvc shape: `n` sections over one 240-host pool, each defined and published at revision 1
+ * in a fresh view. `stateOf(key, revision, depooled)` builds a section's state with one host depooled.
+ */
+function kubesvcSections(n: number) {
+  const hosts = Array.from({ length: 240 }, (_, i) => `kubernetes${1000 + i}.eqiad.wmnet`);
+  const keys: ServiceKey[] = Array.from({ length: n }, (_, i) => ({ dc: 'eqiad', name: `kubesvc${i}_${4000 + i}` }));
+  const stateOf = (key: ServiceKey, revision: number, depooled?: string): PoolState => ({
+    ...key,
+    pool: poolRefOf(key),
+    revision,
+    updatedAt: 1_700_000_000_000,
+    depoolThreshold: 0.5,
+    servers: Object.fromEntries(hosts.map((h) => [h, server(h === depooled ? { pooledAdmin: 'no', enabled: false, pooled: false } : {})])),
+    pooledDown: [],
+  });
+  const view = new PoolView({ now: () => NOW });
+  for (const k of keys) {
+    view.setService(serviceDef(k, hosts));
+    view.setState(stateOf(k, 1));
+  }
+  return { hosts, keys, stateOf, view };
+}
+
 async function setup(t: Test): Promise<{ view: PoolView; api: RunningApi }> {
   const view = cxView({ now: () => NOW });
   const api = await startApi({ view, port: 0, now: () => NOW });
@@ -131,23 +155,8 @@ t.test('a burst far over the 1 MiB slow-client cut-off (one host of a pool many 
   // eqiad's kubesvc: 44 sections over one 240-host pool. Bigger here, so the burst outgrows any
   // socket buffer: the test's client reads only once the synchronous burst is over.
   const N = 80;
-  const hosts = Array.from({ length: 240 }, (_, i) => `kubernetes${1000 + i}.eqiad.wmnet`);
-  const keys: ServiceKey[] = Array.from({ length: N }, (_, i) => ({ dc: 'eqiad', name: `kubesvc${i}_${4000 + i}` }));
-  const stateOf = (key: ServiceKey, revision: number, depooled?: string): PoolState => ({
-    ...key,
-    pool: poolRefOf(key),
-    revision,
-    updatedAt: 1_700_000_000_000,
-    depoolThreshold: 0.5,
-    servers: Object.fromEntries(hosts.map((h) => [h, server(h === depooled ? { pooledAdmin: 'no', enabled: false, pooled: false } : {})])),
-    pooledDown: [],
-  });
-  const view = new PoolView({ now: () => NOW });
-  for (const k of keys) {
-    view.setService(serviceDef(k, hosts));
-    view.setState(stateOf(k, 1));
-    for (const h of hosts) view.setVerdict({ ...k, host: h }, 'tcp', result(true), 1_700_000_000_000);
-  }
+  const { hosts, keys, stateOf, view } = kubesvcSections(N);
+  for (const k of keys) for (const h of hosts) view.setVerdict({ ...k, host: h }, 'tcp', result(true), 1_700_000_000_000);
   const api = await startApi({ view, port: 0, now: () => NOW });
   t.teardown(() => api.close());
   const detailBytes = (await (await fetch(`http://127.0.0.1:${api.port}/v1/pools/eqiad/${keys[0]!.name}`)).text()).length;
@@ -174,22 +183,7 @@ t.test('a burst far over the 1 MiB slow-client cut-off (one host of a pool many 
 });
 
 t.test('?services=: only the listed LVS services\' events, so a burst for 80 sections costs an agent of one section only its own, with its detail', async (t) => {
-  const hosts = Array.from({ length: 240 }, (_, i) => `kubernetes${1000 + i}.eqiad.wmnet`);
-  const keys: ServiceKey[] = Array.from({ length: 80 }, (_, i) => ({ dc: 'eqiad', name: `kubesvc${i}_${4000 + i}` }));
-  const stateOf = (key: ServiceKey, revision: number, depooled?: string): PoolState => ({
-    ...key,
-    pool: poolRefOf(key),
-    revision,
-    updatedAt: 1_700_000_000_000,
-    depoolThreshold: 0.5,
-    servers: Object.fromEntries(hosts.map((h) => [h, server(h === depooled ? { pooledAdmin: 'no', enabled: false, pooled: false } : {})])),
-    pooledDown: [],
-  });
-  const view = new PoolView({ now: () => NOW });
-  for (const k of keys) {
-    view.setService(serviceDef(k, hosts));
-    view.setState(stateOf(k, 1));
-  }
+  const { hosts, keys, stateOf, view } = kubesvcSections(80);
   const api = await startApi({ view, port: 0, now: () => NOW });
   t.teardown(() => api.close());
   const mine = keys[70]!;

@@ -60,3 +60,13 @@ export function kinds(effects: readonly CoordinatorEffect[]): string[] {
 export function hostNames(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `cp${1045 + i}.eqiad.wmnet`);
 }
+
+/** What `fn` throws (undefined when it returns), for asserting on an error's message and context. */
+export function thrown(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}

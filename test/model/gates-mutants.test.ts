@@ -9,16 +9,8 @@ import { heldCause, heldHosts, writerText, UNKNOWN_WRITER } from '../../src/mode
 import { applyEvents, effectiveState } from '../../src/model/coordinator.js';
 import type { FirstRound } from '../../src/model/first-verdict.js';
 import type { ConftoolValue, PoolState } from '../../src/model/types.js';
-import { hostNames, startPool } from './coordinator-fixtures.js';
+import { hostNames, startPool, thrown } from './coordinator-fixtures.js';
 
-function thrown(fn: () => void): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 const freezeInput = { now: 1_000_000, durationText: '30m', actor: 'alice', reason: 'check page too slow' };
 

@@ -13,18 +13,11 @@ import {
   type HysteresisConfig,
 } from '../../src/model/hysteresis.js';
 import { UsageError } from '../../src/model/errors.js';
+import { thrown } from './coordinator-fixtures.js';
 
 const ids = { host: 'mw1001.eqiad.wmnet', check: 'http' };
 const NO_FLAP = { transitions: 0, windowMs: 0 };
 
-function thrown(fn: () => void): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 t.test('config errors: default location, the field named, its value in the context', async (t) => {
   const rise = thrown(() => validateHysteresisConfig({ rise: 0, fall: 1, flapping: NO_FLAP }));

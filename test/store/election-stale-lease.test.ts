@@ -2,7 +2,7 @@
 // the election campaigns again under a new lease, and must end up leading again, never following
 // a stale election key that names this very instance (seen once while benchmarking at eqiad's size:
 // poold followed itself forever). Real etcd; the stall is a real busy loop on this process's loop.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startEtcd } from '../helpers/etcd.js';
 import { Etcd3Kv } from '../../src/store/kv-etcd3.js';
 import { Election } from '../../src/store/election.js';
@@ -27,6 +27,16 @@ t.teardown(() => etcd.stop());
 const keys = new Keys();
 const TTL = 2;
 
+/** An election for candidate 'bench' on its own etcd connection (closed at the end of `t`), not started; its errors collected. */
+function election(t: Test, name: string, ttlSeconds = TTL, onFollower: () => void = () => undefined) {
+  const kv = new Etcd3Kv({ endpoints: etcd.endpoints });
+  t.teardown(() => kv.close());
+  const key = keys.election(name);
+  const errors: string[] = [];
+  const e = new Election(kv, { key, candidate: 'bench', ttlSeconds }, { onLeader: () => undefined, onFollower, onError: (err) => errors.push(err.message) });
+  return { kv, key, errors, e };
+}
+
 /** Leases etcd holds right now (decimal ids). */
 async function liveLeases(): Promise<string[]> {
   const out = await etcd.etcdctl(['lease', 'list']);
@@ -38,13 +48,7 @@ async function liveLeases(): Promise<string[]> {
 // while we are blocked, so the watchdog and the key's deletion are both seen on waking.
 for (const stallMs of [1800, 2600]) {
   t.test(`a leader stalled ${stallMs} ms leads again, under one live lease`, async (t) => {
-    const kv = new Etcd3Kv({ endpoints: etcd.endpoints });
-    t.teardown(() => kv.close());
-    const key = keys.election(`stall-${stallMs}`);
-    const errors: string[] = [];
-    const e = new Election(kv, { key, candidate: 'bench', ttlSeconds: TTL }, {
-      onLeader: () => undefined, onFollower: () => undefined, onError: (err) => errors.push(err.message),
-    });
+    const { kv, key, errors, e } = election(t, `stall-${stallMs}`);
     t.teardown(() => e.stop());
     e.start();
     await until('leads', () => e.isLeader, 10000);
@@ -84,13 +88,7 @@ for (const stallMs of [1800, 2600]) {
 // overwrote the election's lease with its own, so the key was on a lease this process kept alive but
 // no longer called its own: a follower of itself, forever.
 t.test('a slow lease grant after a stall does not leave the instance following its own key', async (t) => {
-  const kv = new Etcd3Kv({ endpoints: etcd.endpoints });
-  t.teardown(() => kv.close());
-  const key = keys.election('slow-grant');
-  const errors: string[] = [];
-  const e = new Election(kv, { key, candidate: 'bench', ttlSeconds: TTL }, {
-    onLeader: () => undefined, onFollower: () => undefined, onError: (err) => errors.push(err.message),
-  });
+  const { kv, key, errors, e } = election(t, 'slow-grant');
   t.teardown(() => e.stop());
   e.start();
   await until('leads', () => e.isLeader, 10000);
@@ -137,14 +135,8 @@ t.test('a slow lease grant after a stall does not leave the instance following i
 for (const revokeFails of [false, true]) {
   t.test(`lease declared lost while etcd holds it (revoke ${revokeFails ? 'fails' : 'works'}): leads again at once`, async (t) => {
     const ttl = 4; // long enough that the old lease would outlive the assertion's bound by far
-    const kv = new Etcd3Kv({ endpoints: etcd.endpoints });
-    t.teardown(() => kv.close());
-    const key = keys.election(`false-positive-${revokeFails}`);
-    const errors: string[] = [];
     let followedAt = 0;
-    const e = new Election(kv, { key, candidate: 'bench', ttlSeconds: ttl }, {
-      onLeader: () => undefined, onFollower: () => { if (followedAt === 0) followedAt = Date.now(); }, onError: (err) => errors.push(err.message),
-    });
+    const { kv, key, errors, e } = election(t, `false-positive-${revokeFails}`, ttl, () => { if (followedAt === 0) followedAt = Date.now(); });
     let withhold = false;
     let first = true;
     const realLease = kv.client.lease.bind(kv.client);
