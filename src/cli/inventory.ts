@@ -10,8 +10,8 @@ import { matchHostName, parseSelectorWithNotes, selectorMatches, type Selector }
 import type { ConftoolValue, HostKey, PoolKey, PoolState, ServiceKey } from '../model/types.js';
 import { servicePath } from '../model/types.js';
 import { parseConftoolValue } from '../store/conftool-value.js';
-import { decodePoolState } from '../store/decode.js';
-import { getMany } from '../store/get-many.js';
+import { decodeAssembledState } from '../store/decode.js';
+import { readAssembledStates, type AssembledState } from '../store/state-layout.js';
 import { obj, parseJson } from '../store/decode-fields.js';
 import type { CliContext } from './context.js';
 
@@ -47,7 +47,7 @@ export async function readInventory(ctx: CliContext, opts: ReadInventoryOptions 
   const [pools, services, states] = await Promise.all([
     ctx.kv.range({ key: ctx.keys.poolsPrefix(), prefix: true }),
     ctx.kv.range({ key: ctx.keys.servicesPrefix(), prefix: true }),
-    all ? ctx.kv.range({ key: ctx.keys.statePrefix(), prefix: true }) : Promise.resolve({ kvs: [] }),
+    all ? readAssembledStates(ctx.kv, ctx.keys) : Promise.resolve([]),
   ]);
   const hosts: HostEntry[] = [];
   for (const e of pools.kvs) {
@@ -72,17 +72,15 @@ export async function readInventory(ctx: CliContext, opts: ReadInventoryOptions 
     }
   }
   const inv: Inventory = { hosts, services: svcMap, states: new Map(), statesRead: all ? 'all' : new Set(), revision: pools.revision };
-  for (const e of states.kvs) addState(ctx, inv, e.key, e.value);
+  for (const a of states) addState(ctx, inv, a);
   return inv;
 }
 
-function addState(ctx: CliContext, inv: Inventory, key: string, value: string): void {
-  const sk = ctx.keys.parseState(key);
-  if (sk === undefined) return;
+function addState(ctx: CliContext, inv: Inventory, a: AssembledState): void {
   try {
-    inv.states.set(servicePath(sk), decodePoolState(key, value, sk));
+    inv.states.set(a.path, decodeAssembledState(a));
   } catch (err) {
-    ctx.out.warn(`ignoring unreadable published state at ${key}: ${(err as Error).message}`);
+    ctx.out.warn(`ignoring unreadable published state at ${a.headerKey}: ${(err as Error).message}`);
   }
 }
 
@@ -92,13 +90,11 @@ export async function loadStatesOverPools(ctx: CliContext, inv: Inventory, hosts
   const read = inv.statesRead;
   const pools = new Map(hosts.map((h) => [`${h.dc}/${h.cluster}/${h.service}`, h]));
   const want = [...pools.values()].flatMap((p) => servicesOverPool(inv, p).map((s) => s.key)).filter((k) => !read.has(servicePath(k)));
-  // One transaction of reads, not one request per section: 44 sections over kubesvc at eqiad.
-  const got = (await getMany(ctx.kv, want.map((k) => ctx.keys.state(k)))).entries;
-  want.forEach((k, i) => {
-    read.add(servicePath(k));
-    const e = got[i];
-    if (e !== undefined) addState(ctx, inv, e.key, e.value);
-  });
+  // One range per section (its header and server keys at one revision), all at once: 44 sections
+  // over kubesvc at eqiad, multiplexed on one connection.
+  const got = await readAssembledStates(ctx.kv, ctx.keys, want);
+  for (const k of want) read.add(servicePath(k));
+  for (const a of got) addState(ctx, inv, a);
 }
 
 /** The published state of one LVS service (null: not published), which must have been read. */

@@ -13,7 +13,8 @@ import { confirmAll, describeConfirmer, type Confirmer, type Unconfirmed } from 
 import type { CliContext } from './context.js';
 import { applyDowntime } from './downtime.js';
 import { guardChange } from './guard.js';
-import { decodePoolState } from '../store/decode.js';
+import { decodeAssembledState } from '../store/decode.js';
+import { readAssembledStates } from '../store/state-layout.js';
 import { loadStatesOverPools, poolMembers, readInventory } from './inventory.js';
 
 export type RollingStep = 'confirmers' | 'guard' | 'depool' | 'wait-depooled' | 'confirm-depooled' | 'command' | 'wait-healthy' | 'repool' | 'wait-pooled' | 'confirm-pooled';
@@ -137,9 +138,9 @@ export function runCommand(argv: string[], timeoutMs: number): Promise<{ code: n
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function publishedHost(ctx: CliContext, svc: ServiceDef, host: string): Promise<{ server: PoolState['servers'][string] | undefined; revision: number }> {
-  const e = await ctx.kv.get(ctx.keys.state(svc));
-  if (e === undefined) return { server: undefined, revision: -1 };
-  const state = decodePoolState(e.key, e.value, svc);
+  const [a] = await readAssembledStates(ctx.kv, ctx.keys, [svc]);
+  if (a === undefined) return { server: undefined, revision: -1 };
+  const state = decodeAssembledState(a);
   return { server: state.servers[host], revision: state.revision };
 }
 

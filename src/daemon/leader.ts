@@ -15,7 +15,8 @@ import { decideHealth, type PreviousVerdict, type QuorumSetting } from '../model
 import { poolOf, poolPath, type AdminWriter, type PoolState, type ServiceDef, type ServiceKey } from '../model/types.js';
 import { asDecodedPoolState } from '../store/decode.js';
 import type { Keys } from '../store/keys.js';
-import type { Kv } from '../store/kv.js';
+import type { Kv, TxnOp } from '../store/kv.js';
+import { opBytes, TXN_BUDGET_BYTES, TXN_MAX_OPS } from '../store/limits.js';
 import type { DaemonData } from './data.js';
 import type { Logger } from './logger.js';
 import { PublishQueue, type Publication } from './publish-queue.js';
@@ -77,6 +78,11 @@ export class Leader {
   private tickScheduled = false;
   /** The state behind each publication made, for onPublished once its transaction commits. */
   private readonly produced = new WeakMap<Publication, PoolState>();
+  /**
+   * Per LVS service, what its server keys hold (host → value), as this leader's committed writes left
+   * them; absent: not known (since activation), so its next publication rewrites them all.
+   */
+  private readonly stored = new Map<string, Map<string, string>>();
   /** Serialises each publication, building again only the servers that changed (state-encoder.ts). */
   private readonly encoder = new StateEncoder();
   private active = false;
@@ -112,6 +118,7 @@ export class Leader {
     this.pending.clear();
     this.removed.clear();
     this.queue.clear();
+    this.stored.clear();
     this.gateTimers.clear();
     this.correlated.clear();
     this.checksSig.clear();
@@ -345,21 +352,70 @@ export class Leader {
     this.queue.add(path);
   }
 
-  /** What publishing a pool means now: its state, the deletion of a removed pool's state, or nothing. */
+  /**
+   * What publishing an LVS service means now: its state, the deletion of a removed service's state,
+   * or nothing. The layout and its invariant are store/state-layout.ts: one transaction per
+   * publication, the header last in it. The split form when the changed server keys fit in that
+   * transaction beside the header; else the inline form, with the server keys converged afterwards.
+   */
   private publication(path: string): Publication | undefined {
     if (!this.active) return undefined;
     const state = this.coordinators.get(path);
     if (state !== undefined) {
       const c = this.correlated.get(path);
-      const published = this.encoder.encode(state, c);
-      const p: Publication = { etcdKey: this.d.keys.state(state), value: published.value };
-      if (this.d.onPublished !== undefined) this.produced.set(p, published.state);
+      const enc = this.encoder.encode(state, c);
+      const headerKey = this.d.keys.state(state);
+      const stored = this.stored.get(path);
+      const diff = stored === undefined ? undefined : this.serverDiff(state, stored, enc.servers);
+      let p: Publication;
+      if (diff !== undefined && fitsBesideHeader(diff, headerKey, enc.header)) {
+        p = { etcdKey: headerKey, ops: [...diff, { type: 'put', key: headerKey, value: enc.header }] };
+      } else {
+        // Unknown server keys (after activation): clear them all and write every server.
+        const after = diff ?? [{ type: 'delete' as const, key: `${headerKey}/`, prefix: true }, ...this.serverDiff(state, new Map(), enc.servers)];
+        p = { etcdKey: headerKey, ops: [{ type: 'put', key: headerKey, value: enc.inline() }], after };
+      }
+      if (this.d.onPublished !== undefined) this.produced.set(p, enc.state);
       return p;
     }
     const gone = this.removed.get(path);
-    // A pool defined again meanwhile is not deleted.
-    if (gone !== undefined && !this.d.data.services.has(path)) return { etcdKey: this.d.keys.state(gone), value: null };
+    // A pool defined again meanwhile is not deleted. The header goes first (readers drop the service),
+    // its server keys after.
+    if (gone !== undefined && !this.d.data.services.has(path)) {
+      const headerKey = this.d.keys.state(gone);
+      return { etcdKey: headerKey, ops: [{ type: 'delete', key: headerKey }], after: [{ type: 'delete', key: `${headerKey}/`, prefix: true }] };
+    }
     return undefined;
+  }
+
+  /** The server-key writes that turn `stored` into `servers`. */
+  private serverDiff(k: ServiceKey, stored: ReadonlyMap<string, string>, servers: ReadonlyMap<string, string>): TxnOp[] {
+    const ops: TxnOp[] = [];
+    for (const [host, value] of servers) {
+      if (stored.get(host) !== value) ops.push({ type: 'put', key: this.d.keys.stateServer(k, host), value });
+    }
+    for (const host of stored.keys()) {
+      if (!servers.has(host)) ops.push({ type: 'delete', key: this.d.keys.stateServer(k, host) });
+    }
+    return ops;
+  }
+
+  /** Committed server-key writes of `path`: what is stored under its server keys now. */
+  private noteStored(path: string, ops: readonly TxnOp[]): void {
+    for (const op of ops) {
+      if (op.type === 'delete' && op.prefix === true) {
+        // Known empty now; a removed service's is forgotten.
+        if (this.coordinators.has(path)) this.stored.set(path, new Map());
+        else this.stored.delete(path);
+        continue;
+      }
+      const hk = this.d.keys.parseStateServer(op.key);
+      const stored = this.stored.get(path);
+      // Unknown until a prefix delete made it known (the first op of a full backfill).
+      if (hk === undefined || stored === undefined) continue;
+      if (op.type === 'put') stored.set(hk.host, op.value);
+      else stored.delete(hk.host);
+    }
   }
 
   /** The publication queue: one write per pool, batched within etcd's limits, fenced, retried per pool. */
@@ -370,7 +426,8 @@ export class Leader {
       fence: fence && { key: fence.key, target: 'value', op: '==', value: fence.holder },
       produce: (path) => this.publication(path),
       onWritten: (path, p, revision) => {
-        if (p.value === null) this.removed.delete(path);
+        this.noteStored(path, p.ops);
+        if (p.ops.at(-1)?.type === 'delete') this.removed.delete(path);
         const published = this.produced.get(p);
         if (published === undefined || !this.active || this.d.onPublished === undefined) return;
         let served: PoolState;
@@ -385,6 +442,7 @@ export class Leader {
         }
         this.d.onPublished(served, revision);
       },
+      onAfterWritten: (path, ops) => this.noteStored(path, ops),
       onFenced: (paths) => {
         // Not retried: whoever holds the key now publishes; the election will make us a follower.
         this.d.log.warn({ pools: compactList(paths), count: paths.length, electionKey: fence?.key }, 'not publishing: the election key no longer names this instance');
@@ -394,4 +452,15 @@ export class Leader {
       },
     });
   }
+}
+
+/**
+ * Whether a split publication (the changed server keys and the header) is small enough to be one
+ * write that still packs with others: under etcd's op limit and half its byte budget.
+ */
+function fitsBesideHeader(diff: readonly TxnOp[], headerKey: string, header: string): boolean {
+  if (diff.length + 1 > TXN_MAX_OPS) return false;
+  let bytes = opBytes({ type: 'put', key: headerKey, value: header });
+  for (const op of diff) bytes += opBytes(op);
+  return bytes <= TXN_BUDGET_BYTES / 2;
 }

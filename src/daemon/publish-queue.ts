@@ -8,16 +8,24 @@
 // so after a batch fails its keys are each retried alone; the healthy ones land at their first
 // retry and rejoin the batches, and only the bad one keeps backing off.
 //
-// Keys are opaque strings (the leader uses a pool path; the write's etcd key comes from produce).
+// Keys are opaque strings (the leader uses a pool path; the write's etcd ops come from produce). A
+// key's write is a few ops that must land together (a state's changed server keys and its header:
+// store/state-layout.ts): they are never split over transactions, though several keys' writes share
+// one. Ops that may land later (`after`: the leader's backfill of server keys under an inline header)
+// go in their own transactions once the write has committed, in order, each key's after the other.
 // An optional compare (the leader's fence) goes into every transaction; when it fails, that batch
 // is dropped, not retried: whoever holds the fence now publishes.
 import type { Compare, Kv, TxnOp } from '../store/kv.js';
-import { compareBytes, opBytes, packByCost, TXN_BUDGET_BYTES, TXN_MAX_OPS } from '../store/limits.js';
+import { compareBytes, opBytes, packByCost, packOps, TXN_BUDGET_BYTES, TXN_MAX_OPS } from '../store/limits.js';
 
-/** A key's write: put `value` at `etcdKey`, or delete it (value null). */
+/** A key's write. */
 export interface Publication {
+  /** The etcd key that names the write in messages (the leader's: the state's header). */
   etcdKey: string;
-  value: string | null;
+  /** Written in one transaction, in this order. */
+  ops: TxnOp[];
+  /** Written after `ops` have committed, in order, in as many transactions as they take. */
+  after?: TxnOp[];
 }
 
 export interface PublishQueueOptions {
@@ -27,6 +35,8 @@ export interface PublishQueueOptions {
   /** Compared in every transaction; when false, the batch is not written and not retried. */
   fence?: Compare;
   onWritten?(key: string, p: Publication, revision: number): void;
+  /** Some of a write's `after` ops committed at `revision` (called per transaction, in order). */
+  onAfterWritten?(key: string, ops: readonly TxnOp[], revision: number): void;
   onFenced?(keys: string[]): void;
   /** A transaction failed; its keys are retried after their backoff (the shortest is `retryMs`). */
   onFailed?(keys: string[], err: unknown, retryMs: number): void;
@@ -133,8 +143,15 @@ export class PublishQueue {
         // at eqiad's size one kubesvc change is 1.7 MB in two transactions, the second of which used to
         // wait for the first. write() never rejects (it reports and retries), so one cannot stop the rest.
         const batches = [...packByCost(fresh, (i) => this.cost(i), this.limits()), ...suspect];
+        const landed: Item[] = [];
         for (let i = 0; i < batches.length && gen === this.generation; i += MAX_IN_FLIGHT) {
-          await Promise.all(batches.slice(i, i + MAX_IN_FLIGHT).map((b) => this.write(b, gen)));
+          const done = await Promise.all(batches.slice(i, i + MAX_IN_FLIGHT).map((b) => this.write(b, gen)));
+          for (const d of done) landed.push(...d);
+        }
+        // Then the backfills: one key's in order, a few keys at a time.
+        const after = landed.filter((i) => (i.p.after?.length ?? 0) > 0);
+        for (let i = 0; i < after.length && gen === this.generation; i += MAX_IN_FLIGHT) {
+          await Promise.all(after.slice(i, i + MAX_IN_FLIGHT).map((item) => this.writeAfter(item, gen)));
         }
       }
     } finally {
@@ -153,34 +170,59 @@ export class PublishQueue {
   }
 
   private cost(i: Item) {
-    return { compare: 0, success: 1, bytes: opBytes(this.op(i.p)) };
+    let bytes = 0;
+    for (const op of i.p.ops) bytes += opBytes(op);
+    return { compare: 0, success: i.p.ops.length, bytes };
   }
 
-  private op(p: Publication): TxnOp {
-    return p.value === null ? { type: 'delete', key: p.etcdKey } : { type: 'put', key: p.etcdKey, value: p.value };
-  }
-
-  private async write(batch: Item[], gen: number): Promise<void> {
+  /** Writes one transaction of whole items; returns the items that landed. */
+  private async write(batch: Item[], gen: number): Promise<Item[]> {
     const fence = this.o.fence;
     let result;
     try {
       // The fence is one compare; etcd limits compares separately from puts (limits.ts).
-      result = await this.o.kv.txn({ compare: fence ? [fence] : [], success: batch.map((i) => this.op(i.p)) });
+      result = await this.o.kv.txn({ compare: fence ? [fence] : [], success: batch.flatMap((i) => i.p.ops) });
     } catch (err) {
-      if (gen !== this.generation) return;
+      if (gen !== this.generation) return [];
       const delays = batch.map((i) => this.retryLater(i.key));
       this.o.onFailed?.(batch.map((i) => i.key), err, Math.min(...delays));
-      return;
+      return [];
     }
-    if (gen !== this.generation) return;
+    if (gen !== this.generation) return [];
     if (!result.succeeded) {
       for (const i of batch) this.failures.delete(i.key);
       this.o.onFenced?.(batch.map((i) => i.key));
-      return;
+      return [];
     }
     for (const i of batch) {
       this.failures.delete(i.key);
       this.o.onWritten?.(i.key, i.p, result.revision);
+    }
+    return batch;
+  }
+
+  /**
+   * An item's `after` ops, packed in order; stops at the first transaction that fails (the key is then
+   * produced again on its backoff: the producer knows from onAfterWritten what landed).
+   */
+  private async writeAfter(item: Item, gen: number): Promise<void> {
+    const fence = this.o.fence;
+    for (const ops of afterTxns(item.p.after ?? [], this.limits())) {
+      if (gen !== this.generation) return;
+      let result;
+      try {
+        result = await this.o.kv.txn({ compare: fence ? [fence] : [], success: ops });
+      } catch (err) {
+        if (gen !== this.generation) return;
+        this.o.onFailed?.([item.key], err, this.retryLater(item.key));
+        return;
+      }
+      if (gen !== this.generation) return;
+      if (!result.succeeded) {
+        this.o.onFenced?.([item.key]);
+        return;
+      }
+      this.o.onAfterWritten?.(item.key, ops, result.revision);
     }
   }
 
@@ -199,4 +241,23 @@ export class PublishQueue {
     this.delayed.set(key, t);
     return delay;
   }
+}
+
+/**
+ * `after` in transactions, in order. A prefix delete goes alone: etcd refuses a transaction that puts
+ * a key inside a range it also deletes.
+ */
+function afterTxns(ops: readonly TxnOp[], limits: { maxOps: number; maxBytes: number }): TxnOp[][] {
+  const out: TxnOp[][] = [];
+  let run: TxnOp[] = [];
+  for (const op of ops) {
+    if (op.type === 'delete' && op.prefix === true) {
+      out.push(...packOps(run, limits), [op]);
+      run = [];
+    } else {
+      run.push(op);
+    }
+  }
+  out.push(...packOps(run, limits));
+  return out;
 }

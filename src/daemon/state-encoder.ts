@@ -5,7 +5,9 @@
 // change keeps its ServerState object across revisions), so each server's effective form and its
 // JSON are kept per ServerState object and only changed servers are built again.
 //
-// The bytes are exactly JSON.stringify of the published state (test/daemon/state-encoder.test.ts).
+// Both forms of store/state-layout.ts come from here: the split header and one value per server, and
+// the inline value, whose bytes are exactly JSON.stringify of the published state
+// (test/daemon/state-encoder.test.ts).
 import { effectiveServer, effectiveState } from '../model/coordinator.js';
 import type { CoordinatorState, ServerState } from '../model/coordinator-types.js';
 import type { CorrelatedFailure } from '../model/correlated.js';
@@ -14,8 +16,12 @@ import type { EffectiveServer, PoolState } from '../model/types.js';
 export interface Encoded {
   /** The published state (its server objects may be shared with earlier publications: read-only). */
   state: PoolState;
-  /** JSON.stringify(state). */
-  value: string;
+  /** The split header: the state without its servers, with `hosts`, their count. */
+  header: string;
+  /** host → its server key's value (JSON.stringify of the server). */
+  servers: ReadonlyMap<string, string>;
+  /** The inline form: JSON.stringify(state). Built on demand (the split form is the common case). */
+  inline(): string;
 }
 
 const SERVERS_EMPTY = '"servers":{}';
@@ -25,7 +31,7 @@ export class StateEncoder {
 
   encode(state: CoordinatorState, correlatedFailure?: CorrelatedFailure): Encoded {
     const servers: Record<string, EffectiveServer> = {};
-    const parts: string[] = [];
+    const values = new Map<string, string>();
     for (const [host, s] of state.servers) {
       const hold = state.holds?.get(host);
       let e: { server: EffectiveServer; json: string } | undefined;
@@ -41,17 +47,27 @@ export class StateEncoder {
         e = { server, json: JSON.stringify(server) };
       }
       servers[host] = e.server;
-      parts.push(`${JSON.stringify(host)}:${e.json}`);
+      values.set(host, e.json);
     }
     // Everything but the servers as effectiveState builds it; `servers` keeps its place in the key order.
     const base = effectiveState({ ...state, servers: new Map(), holds: undefined });
     const published: PoolState = { ...base, servers, ...(correlatedFailure ? { correlatedFailure } : {}) };
-    // JSON.stringify(published), with the servers' kept JSON spliced in where their object goes. The
-    // first `"servers":{}` is the top-level key: the keys before it are dc, name, pool (cluster, service),
-    // revision, updatedAt and depoolThreshold, and a string cannot hold an unescaped quote.
+    // The first `"servers":{}` is the top-level key: the keys before it are dc, name, pool (cluster,
+    // service), revision, updatedAt and depoolThreshold, and a string cannot hold an unescaped quote.
     const outer = JSON.stringify({ ...published, servers: {} });
-    const at = outer.indexOf(SERVERS_EMPTY) + SERVERS_EMPTY.length - 1;
-    const value = `${outer.slice(0, at)}${parts.join(',')}${outer.slice(at)}`;
-    return { state: published, value };
+    const at = outer.indexOf(SERVERS_EMPTY);
+    const header = `${outer.slice(0, at)}"hosts":${values.size}${outer.slice(at + SERVERS_EMPTY.length)}`;
+    return {
+      state: published,
+      header,
+      servers: values,
+      // JSON.stringify(published), with the servers' kept JSON spliced in where their object goes.
+      inline: () => {
+        const parts: string[] = [];
+        for (const [host, json] of values) parts.push(`${JSON.stringify(host)}:${json}`);
+        const end = at + SERVERS_EMPTY.length - 1;
+        return `${outer.slice(0, end)}${parts.join(',')}${outer.slice(end)}`;
+      },
+    };
   }
 }

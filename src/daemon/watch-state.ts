@@ -1,6 +1,9 @@
 // Mirrors the published states (<poold>/state/): what the API and the LVS agent serve, and what a
 // (re)started instance starts its checks from. A rejected value keeps the last good state.
 //
+// The states come as header and server keys (store/state-layout.ts), put back together per LVS
+// service at the end of each watch batch, when its header has come.
+//
 // Two feeds, one order. Every instance follows the watch. The leader's own instance is also handed
 // each state its transaction has just committed (`committed`), and serves it at once: at eqiad's size
 // one kubesvc change is 44 states, 1.7 MB, whose trip back through the watch and the decoder took
@@ -10,25 +13,30 @@
 // (a newer put, or a delete).
 import type { PoolMetrics } from '../api/metrics.js';
 import { servicePath, type PoolState } from '../model/types.js';
-import { decodePoolState } from '../store/decode.js';
+import { decodeAssembledState } from '../store/decode.js';
+import { StateAssembler } from '../store/state-layout.js';
 import type { WatchDeps, WatchHandlers } from './watch-deps.js';
 
 type StateDeps = Pick<WatchDeps, 'keys' | 'data' | 'view' | 'problems' | 'log' | 'inScope'> & { metrics: PoolMetrics };
 
 export interface StateFeed {
   handlers: WatchHandlers;
-  /** A state this instance's leader wrote, committed at etcd revision `modRevision`. */
+  /** A state this instance's leader wrote, committed at etcd revision `modRevision` (its header's). */
   committed(state: PoolState, modRevision: number): void;
 }
 
 export function stateFeed(d: StateDeps): StateFeed {
   /**
-   * Per LVS service: the etcd revision of the state held (or of its deletion) and which feed brought
-   * it. The watch delivers each key's changes in order, so it only needs to skip what a commit already
-   * brought; a removal whose revision is unknown (a re-list) stops every commit answer until the watch
-   * brings the key back.
+   * Per LVS service: the etcd revision of the state held (its header's, or of its deletion) and which
+   * feed brought it. The watch delivers each key's changes in order, so it only needs to skip what a
+   * commit already brought; a removal whose revision is unknown (a re-list) stops every commit answer
+   * until the watch brings the key back.
    */
   const held = new Map<string, { revision: number; from: 'watch' | 'commit' }>();
+  /** Header and server keys, put back together (store/state-layout.ts): states change at settled(). */
+  const assembler = new StateAssembler(d.keys, (k) => d.inScope(k));
+  /** Whether the batch being settled is a listing (at start, or after a compaction). */
+  let listing = false;
 
   const apply = (path: string, state: PoolState): void => {
     d.data.states.set(path, state);
@@ -49,36 +57,41 @@ export function stateFeed(d: StateDeps): StateFeed {
     },
     handlers: {
       upsert: (key, value, modRevision, listed) => {
-        const sk = d.keys.parseState(key);
-        if (sk === undefined || !d.inScope(sk)) return;
-        const path = servicePath(sk);
-        const h = held.get(path);
-        // Already served from this leader's commit (the same bytes: a revision names one version of a key).
-        if (h?.from === 'commit' && modRevision <= h.revision) return;
-        let state;
-        try {
-          state = decodePoolState(key, value, sk);
-        } catch (err) {
-          // Keep the last good state (what the API and the agent serve), and say so in /alerts.
-          d.log.error({ key, err: (err as Error).message }, 'invalid published state in etcd; keeping the last good one');
-          d.problems.setCorrupt(key, { message: (err as Error).message, service: path });
-          return;
-        }
-        d.problems.setCorrupt(key, undefined);
-        held.set(path, { revision: modRevision, from: 'watch' });
-        apply(path, state);
-        // A listed state's age is how long ago it was published, not how late the watch is.
-        if (!listed) d.metrics.setEtcdWatchLag(Math.max(0, Date.now() - state.updatedAt) / 1000);
+        if (assembler.put(key, value, modRevision) && listed) listing = true;
       },
       remove: (key, revision) => {
-        const sk = d.keys.parseState(key);
-        d.problems.setCorrupt(key, undefined);
-        if (sk === undefined) return;
-        const path = servicePath(sk);
-        held.set(path, { revision: revision ?? Number.POSITIVE_INFINITY, from: 'watch' });
-        d.data.states.delete(path);
+        assembler.remove(key, revision);
+      },
+      settled: () => {
+        const listed = listing;
+        listing = false;
+        for (const c of assembler.take()) {
+          if (c.kind === 'removed') {
+            d.problems.setCorrupt(c.headerKey, undefined);
+            held.set(c.path, { revision: c.revision ?? Number.POSITIVE_INFINITY, from: 'watch' });
+            d.data.states.delete(c.path);
+            continue;
+          }
+          const a = c.state;
+          const h = held.get(a.path);
+          // Already served from this leader's commit (the same bytes: a revision names one version of a key).
+          if (h?.from === 'commit' && a.headerRevision <= h.revision) continue;
+          let state;
+          try {
+            state = decodeAssembledState(a);
+          } catch (err) {
+            // Keep the last good state (what the API and the agent serve), and say so in /alerts.
+            d.log.error({ key: a.headerKey, err: (err as Error).message }, 'invalid published state in etcd; keeping the last good one');
+            d.problems.setCorrupt(a.headerKey, { message: (err as Error).message, service: a.path });
+            continue;
+          }
+          d.problems.setCorrupt(a.headerKey, undefined);
+          held.set(a.path, { revision: a.headerRevision, from: 'watch' });
+          apply(a.path, state);
+          // A listed state's age is how long ago it was published, not how late the watch is.
+          if (!listed) d.metrics.setEtcdWatchLag(Math.max(0, Date.now() - state.updatedAt) / 1000);
+        }
       },
     },
   };
 }
-

@@ -8,7 +8,8 @@ import { Keys, type KeyRoots } from '../store/keys.js';
 import type { Etcd3Kv } from '../store/kv-etcd3.js';
 import type { KvEntry } from '../store/kv.js';
 import { listThenWatch, type ListWatch, type WatchEvent } from '../store/watch.js';
-import { decodePoolState, decodeServiceDef } from '../store/decode.js';
+import { decodeAssembledState, decodeServiceDef } from '../store/decode.js';
+import { StateAssembler } from '../store/state-layout.js';
 import type { AgentSource, ServiceInputs } from './agent-source.js';
 
 export interface EtcdSourceOptions {
@@ -28,6 +29,8 @@ export class EtcdSource implements AgentSource {
   private kv: Etcd3Kv | undefined;
   private readonly defs = new Map<string, { raw: string; def?: ServiceInputs['def']; problem?: string }>();
   private readonly states = new Map<string, { state?: ServiceInputs['state']; problem?: string }>();
+  /** The state keys (header and servers, store/state-layout.ts), put back together per service. */
+  private readonly assembler: StateAssembler;
   private watches: ListWatch[] = [];
   private connected = { state: false, services: false };
   private listed = { state: false, services: false };
@@ -38,6 +41,7 @@ export class EtcdSource implements AgentSource {
 
   constructor(private readonly opts: EtcdSourceOptions) {
     this.keys = new Keys(opts.roots);
+    this.assembler = new StateAssembler(this.keys, (k) => opts.filter(servicePath(k)));
   }
 
   async start(onChange: (services: string[]) => void): Promise<void> {
@@ -89,35 +93,51 @@ export class EtcdSource implements AgentSource {
     this.retryTimers.add(timer);
   }
 
-  private apply(which: 'state' | 'services', key: string, value: string | undefined): string | undefined {
-    const k = which === 'state' ? this.keys.parseState(key) : this.keys.parseService(key);
+  private applyService(key: string, value: string | undefined): string | undefined {
+    const k = this.keys.parseService(key);
     if (!k) return undefined;
     const path = servicePath(k);
     if (!this.opts.filter(path)) return undefined;
-    if (which === 'services') {
-      if (value === undefined) this.defs.delete(path);
-      else {
-        try {
-          this.defs.set(path, { raw: value, def: decodeServiceDef(key, value, k) });
-        } catch (err) {
-          this.defs.set(path, { raw: value, problem: errorMessage(err) });
-        }
-      }
-    } else if (value === undefined) {
-      this.states.delete(path);
-    } else {
+    if (value === undefined) this.defs.delete(path);
+    else {
       try {
-        this.states.set(path, { state: decodePoolState(key, value, k) });
+        this.defs.set(path, { raw: value, def: decodeServiceDef(key, value, k) });
       } catch (err) {
-        this.states.set(path, { problem: errorMessage(err) });
+        this.defs.set(path, { raw: value, problem: errorMessage(err) });
       }
     }
     return path;
   }
 
+  /** The services whose state the assembler completed or removed, decoded. */
+  private takeStates(): string[] {
+    const changed: string[] = [];
+    for (const c of this.assembler.take()) {
+      if (c.kind === 'removed') {
+        this.states.delete(c.path);
+      } else {
+        try {
+          this.states.set(c.state.path, { state: decodeAssembledState(c.state) });
+        } catch (err) {
+          this.states.set(c.state.path, { problem: errorMessage(err) });
+        }
+      }
+      changed.push(c.kind === 'removed' ? c.path : c.state.path);
+    }
+    return changed;
+  }
+
   private onList(which: 'state' | 'services', entries: KvEntry[]): void {
-    (which === 'state' ? this.states : this.defs).clear();
-    const changed = entries.map((e) => this.apply(which, e.key, e.value)).filter((p): p is string => p !== undefined);
+    let changed: string[];
+    if (which === 'state') {
+      this.assembler.reset();
+      for (const e of entries) this.assembler.put(e.key, e.value, e.modRevision);
+      // reset() has every service known so far reported removed unless the listing brings it back.
+      changed = this.takeStates();
+    } else {
+      this.defs.clear();
+      changed = entries.map((e) => this.applyService(e.key, e.value)).filter((p): p is string => p !== undefined);
+    }
     this.listed[which] = true;
     this.connected[which] = true;
     this.error = undefined;
@@ -126,9 +146,17 @@ export class EtcdSource implements AgentSource {
 
   private onEvents(which: 'state' | 'services', events: WatchEvent[]): void {
     const changed = new Set<string>();
-    for (const e of events) {
-      const p = this.apply(which, e.key, e.type === 'delete' ? undefined : e.value);
-      if (p !== undefined) changed.add(p);
+    if (which === 'state') {
+      for (const e of events) {
+        if (e.type === 'delete') this.assembler.remove(e.key, e.modRevision);
+        else this.assembler.put(e.key, e.value, e.modRevision);
+      }
+      for (const p of this.takeStates()) changed.add(p);
+    } else {
+      for (const e of events) {
+        const p = this.applyService(e.key, e.type === 'delete' ? undefined : e.value);
+        if (p !== undefined) changed.add(p);
+      }
     }
     if (changed.size > 0) this.onChange([...changed]);
   }

@@ -10,6 +10,7 @@ import type { EffectiveServer, LvsDef, Observation, PoolRef, PoolState, Pooled, 
 import { BGP_MED_MAX, POOLED_VALUES } from '../model/types.js';
 import type { StoredAuditRecord } from './audit-record.js';
 import type { ForceMarker } from './force-marker.js';
+import type { AssembledState } from './state-layout.js';
 import type { Freeze } from '../model/coordinator-freeze.js';
 import { bool, fail, int, num, obj, optStr, parseJson, str, type Obj } from './decode-fields.js';
 
@@ -102,37 +103,33 @@ export function asDecodedPoolState(state: PoolState): PoolState {
   return state;
 }
 
-/** `/poold/v1/state/<dc>/<name>`: the effective state the leader publishes. */
-export function decodePoolState(where: string, raw: string, expected?: ServiceKey): PoolState {
-  const o = obj(parseJson(raw, where), where);
-  const key = decodeServiceKey(o, where, expected);
-  const serversIn = obj(o.servers, `${where} servers`);
-  const servers: Record<string, EffectiveServer> = {};
-  for (const [host, s] of Object.entries(serversIn)) {
-    // The common case, every field already right, is normalised in place (the object is ours, fresh
-    // from JSON.parse): at 44 sections of 240 hosts a copy per server was most of the decode's garbage.
-    // Anything else takes the checking path below, which names the field that is wrong.
-    if (wellFormedServer(s)) {
-      servers[host] = normaliseServer(s);
-      continue;
-    }
-    const w = `${where} servers.${host}`;
-    const so = obj(s, w);
-    servers[host] = {
-      ...(so as unknown as EffectiveServer),
-      pooledAdmin: decodePooled(so.pooledAdmin, w),
-      enabled: bool(so, 'enabled', w),
-      up: bool(so, 'up', w),
-      pooled: bool(so, 'pooled', w),
-      weight: int(so, 'weight', w),
-      reason: optStr(so, 'reason', w, ''),
-      flapping: so.flapping === true,
-      findings: Array.isArray(so.findings) ? (so.findings as EffectiveServer['findings']) : [],
-    };
-  }
-  const pooledDown = Array.isArray(o.pooledDown) ? o.pooledDown.filter((h): h is string => typeof h === 'string') : [];
+/** One published server: well-formed ones are normalised in place (`s` must be fresh from JSON.parse). */
+function decodeServer(s: unknown, w: string): EffectiveServer {
+  // The common case, every field already right, is normalised in place: at 44 sections of 240 hosts a
+  // copy per server was most of the decode's garbage. Anything else takes the checking path below,
+  // which names the field that is wrong.
+  if (wellFormedServer(s)) return normaliseServer(s);
+  const so = obj(s, w);
   return {
-    ...(o as unknown as PoolState),
+    ...(so as unknown as EffectiveServer),
+    pooledAdmin: decodePooled(so.pooledAdmin, w),
+    enabled: bool(so, 'enabled', w),
+    up: bool(so, 'up', w),
+    pooled: bool(so, 'pooled', w),
+    weight: int(so, 'weight', w),
+    reason: optStr(so, 'reason', w, ''),
+    flapping: so.flapping === true,
+    findings: Array.isArray(so.findings) ? (so.findings as EffectiveServer['findings']) : [],
+  };
+}
+
+/** Everything of a published state but its servers, checked. */
+function stateFields(o: Obj, where: string, expected: ServiceKey | undefined, servers: Record<string, EffectiveServer>): PoolState {
+  const key = decodeServiceKey(o, where, expected);
+  const pooledDown = Array.isArray(o.pooledDown) ? o.pooledDown.filter((h): h is string => typeof h === 'string') : [];
+  const { hosts: _hosts, ...rest } = o;
+  return {
+    ...(rest as unknown as PoolState),
     ...key,
     pool: decodePoolRef(o.pool, where),
     revision: int(o, 'revision', where),
@@ -141,6 +138,58 @@ export function decodePoolState(where: string, raw: string, expected?: ServiceKe
     servers,
     pooledDown,
   };
+}
+
+/**
+ * `/poold/v1/state/<dc>/<name>` in the single-value form: the header with every server inline.
+ * Written by poold before the per-server layout (store/state-layout.ts), and still read.
+ */
+export function decodePoolState(where: string, raw: string, expected?: ServiceKey): PoolState {
+  const o = obj(parseJson(raw, where), where);
+  decodeServiceKey(o, where, expected);
+  const serversIn = obj(o.servers, `${where} servers`);
+  const servers: Record<string, EffectiveServer> = {};
+  for (const [host, s] of Object.entries(serversIn)) servers[host] = decodeServer(s, `${where} servers.${host}`);
+  return stateFields(o, where, expected, servers);
+}
+
+/** A state header (`/poold/v1/state/<dc>/<name>`), parsed: `hosts` for the per-server form, `inline` for the single-value form. */
+export interface StateHeader {
+  /** The per-server form: how many server keys belong to it. */
+  hosts?: number;
+  /** The single-value form (servers inline): the whole state is this value. */
+  inline: boolean;
+}
+
+/** What kind of header `raw` is (store/state-layout.ts), without decoding it all: the assembler's question. */
+export function decodeStateHeader(where: string, raw: string): StateHeader {
+  const o = obj(parseJson(raw, where), where);
+  if (o.servers !== undefined) return { inline: true };
+  return { hosts: int(o, 'hosts', where), inline: false };
+}
+
+/**
+ * A state in the per-server form: its header and the values of its server keys
+ * (`/poold/v1/state/<dc>/<name>/<host>`), which the caller read at one revision. The header's
+ * `hosts` must count them: a server key deleted by another tool is a corrupt state, not a smaller one.
+ */
+export function decodeSplitPoolState(where: string, header: string, servers: ReadonlyMap<string, string>, expected?: ServiceKey): PoolState {
+  const o = obj(parseJson(header, where), where);
+  if (o.servers !== undefined) return decodePoolState(where, header, expected);
+  decodeServiceKey(o, where, expected);
+  const hosts = int(o, 'hosts', where);
+  if (hosts !== servers.size) fail(where, `"hosts" says ${hosts} servers, but ${servers.size} server keys are stored below it`);
+  const out: Record<string, EffectiveServer> = {};
+  for (const [host, raw] of servers) {
+    const w = `${where}/${host}`;
+    out[host] = decodeServer(parseJson(raw, w), w);
+  }
+  return stateFields(o, where, expected, out);
+}
+
+/** A state as the assembler put it together from its keys (store/state-layout.ts). */
+export function decodeAssembledState(a: AssembledState): PoolState {
+  return decodeSplitPoolState(a.headerKey, a.header, a.servers, a.key);
 }
 
 /**

@@ -2,7 +2,8 @@
 //   <conftool>/pools/<dc>/<cluster>/<service>/<host>  conftool node (admin state of a host in a pool)
 //   <poold>/services/<dc>/<name>                      LVS service definition (a PyBal section)
 //   <poold>/health/<dc>/<name>/<host>/<observer>      leased observation of one host for one LVS service
-//   <poold>/state/<dc>/<name>                         leader's effective state of one LVS service
+//   <poold>/state/<dc>/<name>                         leader's effective state of one LVS service: its header
+//   <poold>/state/<dc>/<name>/<host>                  ... and one key per server (store/state-layout.ts)
 //   <poold>/freeze/<dc>/<name>                        an operator's freeze of health depools (store/freeze.ts)
 //   <poold>/audit/<sortable id>                               audit records
 //   <poold>/force/<dc>/<cluster>/<service>/<host>             force marker of the host's current admin write
@@ -120,6 +121,26 @@ export class Keys {
   parseState(key: string): ServiceKey | undefined {
     const p = tail(key, this.statePrefix(), 2);
     return p && { dc: p[0], name: p[1] };
+  }
+
+  /** One server's published state: below its LVS service's header key (store/state-layout.ts). */
+  stateServer(k: ServiceKey, host: string): string {
+    return `${this.state(k)}/${segment('host', host)}`;
+  }
+
+  parseStateServer(key: string): TargetKey | undefined {
+    const p = tail(key, this.statePrefix(), 3);
+    return p && { dc: p[0], name: p[1], host: p[2] };
+  }
+
+  /**
+   * The range [start, end) holding one LVS service's header and server keys, and no other service's
+   * header: so one range reads them at one revision. It may also hold another service whose name
+   * extends this one with a character sorting before "/" (`a` and `a-b`): readers parse every key.
+   */
+  stateRange(k: ServiceKey): { key: string; end: string } {
+    const key = this.state(k);
+    return { key, end: `${key}0` };
   }
 
   /** Issue 14: freezes of health depools, one per LVS service. */

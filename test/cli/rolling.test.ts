@@ -12,6 +12,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/daemon/logger.js';
 import { GatewayKv } from '../../src/store/kv-gateway.js';
 import { splitCommand } from '../../src/cli/rolling.js';
+import { publishedState } from '../helpers/published.js';
 
 const PORT = 18080;
 const addr = (n: number) => `127.31.0.${n}`;
@@ -51,9 +52,8 @@ t.test('a rolling deploy that breaks host 2 stops there', async (t) => {
 
   // Wait until poold has published all four hosts pooled and up.
   const pooledUp = async () => {
-    const e = await kv.get('/poold/v1/state/eqiad/appservers_18080');
-    const s = e && JSON.parse(e.value);
-    return s ? Object.values(s.servers as Record<string, { pooled: boolean; up: boolean }>).filter((x) => x.pooled && x.up).length : 0;
+    const s = await publishedState(kv, 'eqiad/appservers_18080');
+    return s ? Object.values(s.servers).filter((x) => x.pooled && x.up).length : 0;
   };
   for (let i = 0; i < 100 && (await pooledUp()) < 4; i++) await new Promise((r) => setTimeout(r, 100));
   t.equal(await pooledUp(), 4, 'all four serving before the rollout');

@@ -9,6 +9,8 @@ import { Etcd3 } from 'etcd3';
 import { startEtcd } from '../helpers/etcd.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import { lines, poolctl, poolsDir, serviceYaml, startDaemon, text, waitFor } from './harness.js';
+import { publishedState } from '../helpers/published.js';
+import { GatewayKv } from '../../src/store/kv-gateway.js';
 
 const PORT = 8093;
 const N = 10;
@@ -29,14 +31,15 @@ let d = await startDaemon(etcd.endpoints, { observer: 'ah-a' });
 t.teardown(() => d.stop());
 const client = new Etcd3({ hosts: etcd.endpoints });
 t.teardown(() => client.close());
+const gkv = new GatewayKv({ endpoints: etcd.endpoints });
+t.teardown(() => gkv.close());
 
 const alerts = () => text(`${d.url}/alerts`);
 /** Hosts pooled in the PUBLISHED state (what LVS agents apply), read from etcd. */
 async function publishedPooled(): Promise<string[]> {
-  const raw = await client.get(`/poold/v1/state/eqiad/${SECTION}`).string();
-  if (raw === null) return [];
-  const s = JSON.parse(raw) as { servers: Record<string, { pooled: boolean }> };
-  return Object.keys(s.servers).filter((h) => s.servers[h].pooled).sort();
+  const s = await publishedState(gkv, `eqiad/${SECTION}`);
+  if (s === undefined) return [];
+  return Object.keys(s.servers).filter((h) => s.servers[h]!.pooled).sort();
 }
 interface HostDetail { host: string; admin: { pooled: string }; effective: { pooled: boolean }; adminHold?: { status: string; writer: string | null; requested: string } }
 async function detail(): Promise<Map<string, HostDetail>> {

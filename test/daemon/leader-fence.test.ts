@@ -8,6 +8,7 @@ import { startEtcd } from '../helpers/etcd.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import { GatewayKv } from '../../src/store/kv-gateway.js';
 import { lines, poolctl, poolsDir, serviceYaml, sleep, startDaemon, text, waitFor } from './harness.js';
+import { publishedState } from '../helpers/published.js';
 
 const PORT = 8087;
 const A = ['127.0.67.1', '127.0.67.2', '127.0.67.3'];
@@ -28,7 +29,7 @@ await poolctl(['sync', dir], etcd.clientUrl);
 const d = await startDaemon(etcd.endpoints, { observer: 'lf-a' });
 t.teardown(() => d.stop());
 
-const pooled = async (host: string) => (JSON.parse((await kv.get(STATE))?.value ?? '{}') as { servers?: Record<string, { pooled: boolean }> }).servers?.[host]?.pooled;
+const pooled = async (host: string) => (await publishedState(kv, 'eqiad/lfsvc_8087'))?.servers[host]?.pooled;
 const setHolder = async (holder: string) => {
   const e = await kv.get(ELECTION);
   if (e === undefined) throw new Error('no election key');

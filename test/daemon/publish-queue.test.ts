@@ -2,7 +2,9 @@
 // published in transactions within max-txn-ops and max-request-bytes, each with the fence
 // compare; a pool whose write etcd refuses (an auth role that may not write its state key) is
 // retried on its own growing backoff while every other pool is published, and keeps being
-// published as it changes; a failed fence drops the batch without retrying it.
+// published as it changes; a failed fence drops the batch without retrying it. The layout
+// (src/store/state-layout.ts): the first publication is inline and the server keys are written
+// after it; from then on a change is its changed server key and the header, in one transaction.
 import t from 'tap';
 import { addPrefixUser, enableAuth, startEtcd } from '../helpers/etcd.js';
 import { openKv } from '../../src/store/connection.js';
@@ -16,6 +18,7 @@ import type { Kv, TxnRequest } from '../../src/store/kv.js';
 import type { ServiceDef } from '../../src/model/types.js';
 import { poolOf, poolPath, servicePath } from '../../src/model/types.js';
 import { sleep, testLog, waitFor } from './harness.js';
+import { publishedState } from '../helpers/published.js';
 
 const keys = new Keys();
 const FENCE = keys.election('leader-test');
@@ -61,7 +64,7 @@ t.test('queue: 500 keys in a few fenced transactions; a refused key retries alon
   const q = new PublishQueue({
     kv: rec.kv,
     fence: { key: FENCE, target: 'value', op: '==', value: 'me' },
-    produce: (k) => (values.has(k) ? { etcdKey: k, value: values.get(k)! } : undefined),
+    produce: (k) => (values.has(k) ? { etcdKey: k, ops: [{ type: 'put', key: k, value: values.get(k)! }] } : undefined),
     onWritten: (k) => written.push(k),
     onFailed: (k, err, retryMs) => failures.push({ keys: k, retryMs, err }),
     maxDelayMs: 800,
@@ -108,7 +111,7 @@ t.test('queue: a failed fence drops the batch, no retry', async (t) => {
   const q = new PublishQueue({
     kv,
     fence: { key: FENCE, target: 'value', op: '==', value: 'someone-else' },
-    produce: (k) => ({ etcdKey: k, value: 'v' }),
+    produce: (k) => ({ etcdKey: k, ops: [{ type: 'put', key: k, value: 'v' }] }),
     onFenced: (ks) => fenced.push(ks),
   });
   for (let i = 0; i < 300; i++) q.add(`/q/fenced/${i}`);
@@ -123,7 +126,7 @@ t.test('queue: flush() sends what is ready at once, in one round, not a turn of 
   t.teardown(() => kv.close());
   const rec = recording(kv);
   const written: string[] = [];
-  const q = new PublishQueue({ kv: rec.kv, produce: (k) => ({ etcdKey: k, value: 'v' }), onWritten: (k) => written.push(k) });
+  const q = new PublishQueue({ kv: rec.kv, produce: (k) => ({ etcdKey: k, ops: [{ type: 'put', key: k, value: 'v' }] }), onWritten: (k) => written.push(k) });
   t.teardown(() => q.clear());
   for (let i = 0; i < 5; i++) q.add(`/q/flush/${i}`);
   t.equal(rec.txns.length, 0, 'add() alone waits for the next turn');
@@ -165,7 +168,8 @@ t.test('leader: 500 pools published within the limits; one refused pool does not
   const started = Date.now();
   leader.activate();
   const statePrefix = `${keys.statePrefix()}eqiad/`;
-  await waitFor('500 states', () => count(statePrefix), (n) => n === 500, 60_000);
+  const headers = async () => (await admin.range({ key: statePrefix, prefix: true })).kvs.filter((e) => keys.parseState(e.key) !== undefined);
+  await waitFor('500 states', async () => (await headers()).length, (n) => n === 500, 60_000);
   const ms = Date.now() - started;
   t.equal(await admin.get(keys.state({ dc: 'eqiad', name: 'zz' })), undefined, 'the refused pool is not published');
   const total = rec.txns.reduce((n, r) => n + txnBytes(r), 0);
@@ -176,7 +180,11 @@ t.test('leader: 500 pools published within the limits; one refused pool does not
   t.ok(rec.maxInFlight() > 1, `the round's transactions go out together (${rec.maxInFlight()} at once), not one after another`);
   t.ok(rec.maxInFlight() <= 4, 'at most 4 in flight');
   const sizes = rec.txns.map((r) => r.success.length);
-  t.comment(`500 pools published in ${ms} ms, ${rec.txns.length} transactions (largest ${Math.max(...sizes)} pools, ${Math.max(...rec.txns.map(txnBytes))} bytes)`);
+  t.comment(`500 pools published in ${ms} ms, ${rec.txns.length} transactions (largest ${Math.max(...sizes)} ops, ${Math.max(...rec.txns.map(txnBytes))} bytes)`);
+  // The first publication is inline (the leader does not know what the server keys hold); then every
+  // server key is written, 40 per pool.
+  t.ok((await headers()).every((e) => (JSON.parse(e.value) as { servers?: unknown }).servers !== undefined), 'first publications are inline');
+  await waitFor('every server key', () => count(statePrefix), (n) => n === 500 + 500 * 40, 60_000);
 
   // While "zz" keeps failing, a change to another pool is published at once.
   const before = rec.txns.length;
@@ -185,12 +193,17 @@ t.test('leader: 500 pools published within the limits; one refused pool does not
   now += 1000;
   data.admin.get(path)!.set(host, { weight: 10, pooled: 'no' });
   leader.adminChanged(path, host);
-  const state = await waitFor('p123 republished', async () => JSON.parse((await admin.get(keys.state({ dc: 'eqiad', name: 'p123' })))!.value) as { servers: Record<string, { pooled: boolean; enabled: boolean }> },
-    (s) => s.servers[host]?.enabled === false, 5000);
-  t.equal(state.servers[host].pooled, false, 'the depool is published');
+  const state = await waitFor('p123 republished', () => publishedState(admin, 'eqiad/p123'), (s) => s?.servers[host]?.enabled === false, 5000);
+  t.equal(state!.servers[host]!.pooled, false, 'the depool is published');
+  t.equal(Object.keys(state!.servers).length, 40, 'with all 40 servers');
   const zzKey = keys.state({ dc: 'eqiad', name: 'zz' });
   const zzTries = rec.txns.slice(before).filter((r) => r.success.some((o) => o.key === zzKey)).length;
-  t.ok(rec.txns.slice(before).some((r) => r.success.some((o) => o.key.endsWith('/p123')) && r.success.length === 1), 'p123 went out in its own small transaction');
+  const p123Key = keys.state({ dc: 'eqiad', name: 'p123' });
+  const p123 = rec.txns.slice(before).find((r) => r.success.some((o) => o.key === p123Key));
+  t.same(p123?.success.map((o) => o.key), [keys.stateServer({ dc: 'eqiad', name: 'p123' }, host), p123Key], 'p123 went out as its one changed server key, then its header, in one small transaction');
+  const header = JSON.parse((p123!.success[1] as { value: string }).value) as { servers?: unknown; hosts?: number };
+  t.equal(header.servers, undefined, 'the header is in the split form');
+  t.equal(header.hosts, 40, 'and counts the servers');
   t.comment(`zz retried ${zzTries} time(s) meanwhile, each alone`);
   t.ok(rec.txns.filter((r) => r.success.some((o) => o.key === zzKey)).slice(1).every((r) => r.success.length === 1), 'after its first failure, zz is only ever written alone');
 });

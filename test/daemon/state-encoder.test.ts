@@ -1,5 +1,6 @@
-// The leader's incremental encoding of a published state (src/daemon/state-encoder.ts): the bytes are
-// exactly JSON.stringify of the published state, for every kind of state the coordinator builds (holds,
+// The leader's incremental encoding of a published state (src/daemon/state-encoder.ts): the inline
+// form's bytes are exactly JSON.stringify of the published state, the split form (a header and one
+// value per server) decodes to the same state as the inline one, for every kind of state the coordinator builds (holds,
 // first round, freeze, findings, flapping, a correlated failure), and a server that did not change is
 // not built again: its object is the one of the previous publication.
 import t from 'tap';
@@ -7,6 +8,7 @@ import { applyEvents, createCoordinator, effectiveState } from '../../src/model/
 import type { CoordinatorState } from '../../src/model/coordinator-types.js';
 import { StateEncoder } from '../../src/daemon/state-encoder.js';
 import { adminAll, service } from '../model/coordinator-fixtures.js';
+import { decodePoolState, decodeSplitPoolState } from '../../src/store/decode.js';
 
 const HOSTS = Array.from({ length: 6 }, (_, i) => `kube${1001 + i}.eqiad.wmnet`);
 const CORRELATED = { check: 'tcp', label: 'tcp', failed: 3, total: 6, share: 0.5, windowMs: 60_000 };
@@ -32,9 +34,17 @@ t.test('the bytes are JSON.stringify of the published state, and the state is th
     for (const { what, state } of all) {
       const expected = { ...effectiveState(state), ...(correlated ? { correlatedFailure: correlated } : {}) };
       const got = enc.encode(state, correlated);
-      t.equal(got.value, JSON.stringify(expected), `${what}${correlated ? ', correlated failure' : ''}: same bytes`);
+      t.equal(got.inline(), JSON.stringify(expected), `${what}${correlated ? ', correlated failure' : ''}: same bytes`);
       t.strictSame(got.state, expected, `${what}: same state`);
-      t.equal(enc.encode(state, correlated).value, got.value, `${what}: encoded again from the kept servers, same bytes`);
+      t.equal(enc.encode(state, correlated).inline(), got.inline(), `${what}: encoded again from the kept servers, same bytes`);
+      // The split form: the header has no servers, counts them, and with the server values decodes as the inline form does.
+      const header = JSON.parse(got.header) as Record<string, unknown>;
+      t.equal(header.servers, undefined, `${what}: the split header carries no servers`);
+      t.equal(header.hosts, state.servers.size, `${what}: it counts them`);
+      t.strictSame([...got.servers.keys()], [...state.servers.keys()], `${what}: one value per server`);
+      for (const [host, v] of got.servers) t.equal(v, JSON.stringify(expected.servers[host]), `${what}: ${host}'s value`);
+      const where = `/poold/v1/state/eqiad/${state.name}`;
+      t.strictSame(decodeSplitPoolState(where, got.header, got.servers), decodePoolState(where, got.inline()), `${what}: both forms decode alike`);
     }
   }
 });
@@ -48,5 +58,7 @@ t.test('a server that did not change is not built again', async (t) => {
   t.equal(b.state.servers[HOSTS[0]!]!.pooled, false, 'the changed server is new');
   t.not(b.state.servers[HOSTS[0]!], a.state.servers[HOSTS[0]!]);
   for (const h of HOSTS.slice(1)) t.equal(b.state.servers[h], a.state.servers[h], `${h}: the same object as before`);
-  t.equal(b.value, JSON.stringify(effectiveState(next.state)));
+  t.equal(b.inline(), JSON.stringify(effectiveState(next.state)));
+  t.equal(b.servers.get(HOSTS[1]!), a.servers.get(HOSTS[1]!), 'an unchanged server keeps its value');
+  t.not(b.servers.get(HOSTS[0]!), a.servers.get(HOSTS[0]!), 'the changed one has a new value');
 });

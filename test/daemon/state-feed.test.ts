@@ -39,66 +39,128 @@ function setup() {
   const feed = stateFeed({ keys, data, view, problems, log, inScope: () => true, metrics: new PoolMetrics() });
   const key = keys.state(KEY);
   const pooled = () => Object.entries(view.get(KEY)?.state?.servers ?? {}).filter(([, s]) => s.pooled).map(([h]) => h);
-  return { feed, data, view, key, pooled };
+  // One watch batch per call (the mirror calls settled() after each batch).
+  const w = {
+    upsert: (k: string, v: string, rev: number, listed: boolean) => { feed.handlers.upsert(k, v, rev, listed); feed.handlers.settled!(); },
+    remove: (k: string, rev?: number) => { feed.handlers.remove(k, rev); feed.handlers.settled!(); },
+  };
+  return { feed, w, data, view, key, keys, pooled };
 }
 
 t.test('a committed state is served at once, and its watch echo is not decoded again', async (t) => {
-  const { feed, data, view, key, pooled } = setup();
+  const { feed, w, data, view, key, pooled } = setup();
   const [r1, r2] = publications();
-  feed.handlers.upsert(key, JSON.stringify(r1), 10, true);
+  w.upsert(key, JSON.stringify(r1), 10, true);
   t.same(pooled(), HOSTS, 'listed: all pooled');
   const served = asDecodedPoolState(r2!);
   feed.committed(served, 11);
   t.equal(view.get(KEY)?.state, served, 'the view serves the committed state before any watch event');
   t.equal(data.states.get(PATH), served, 'and the daemon starts checks from it');
   // The echo at the same revision: were it decoded, this unusable value would be reported as corrupt.
-  feed.handlers.upsert(key, '{not json', 11, false);
+  w.upsert(key, '{not json', 11, false);
   t.equal(view.get(KEY)?.state, served, 'the echo changes nothing');
   t.equal(data.corrupt.size, 0, 'and was not decoded');
 });
 
 t.test('a late commit answer never steps back over a newer watch copy', async (t) => {
-  const { feed, view, key, pooled } = setup();
+  const { feed, w, view, key, pooled } = setup();
   const [r1, r2, r3] = publications();
-  feed.handlers.upsert(key, JSON.stringify(r1), 10, true);
-  feed.handlers.upsert(key, JSON.stringify(r3), 12, false);
+  w.upsert(key, JSON.stringify(r1), 10, true);
+  w.upsert(key, JSON.stringify(r3), 12, false);
   feed.committed(asDecodedPoolState(r2!), 11);
   t.same(pooled(), [HOSTS[2]], 'the newer copy (revision 12) stays');
   t.equal(view.get(KEY)?.state?.revision, r3!.revision);
 });
 
 t.test('after a commit, a newer watch copy is applied', async (t) => {
-  const { feed, key, pooled } = setup();
+  const { feed, w, key, pooled } = setup();
   const [r1, r2, r3] = publications();
-  feed.handlers.upsert(key, JSON.stringify(r1), 10, true);
+  w.upsert(key, JSON.stringify(r1), 10, true);
   feed.committed(asDecodedPoolState(r2!), 11);
-  feed.handlers.upsert(key, JSON.stringify(r3), 12, false);
+  w.upsert(key, JSON.stringify(r3), 12, false);
   t.same(pooled(), [HOSTS[2]]);
 });
 
 t.test('a commit answer older than a delete does not bring the state back', async (t) => {
-  const { feed, data, key } = setup();
+  const { feed, w, data, key } = setup();
   const [r1, r2] = publications();
-  feed.handlers.upsert(key, JSON.stringify(r1), 10, true);
-  feed.handlers.remove(key, 12);
+  w.upsert(key, JSON.stringify(r1), 10, true);
+  w.remove(key, 12);
   feed.committed(asDecodedPoolState(r2!), 11);
   t.notOk(data.states.has(PATH), 'deleted at 12: the answer for 11 is dropped');
   // Removed by a re-list (revision unknown): no commit answer applies until the watch brings the key back.
-  feed.handlers.remove(key);
+  w.remove(key);
   feed.committed(asDecodedPoolState(publications()[2]!), 99);
   t.notOk(data.states.has(PATH), 'no answer after a re-list removal');
-  feed.handlers.upsert(key, JSON.stringify(r2), 100, false);
+  w.upsert(key, JSON.stringify(r2), 100, false);
   t.ok(data.states.has(PATH), 'the watch brings it back');
 });
 
 t.test('a commit over a value another tool corrupted clears the problem, as the watch copy would', async (t) => {
-  const { feed, data, key, pooled } = setup();
+  const { feed, w, data, key, pooled } = setup();
   const [r1, r2] = publications();
-  feed.handlers.upsert(key, JSON.stringify(r1), 10, true);
-  feed.handlers.upsert(key, '{"dc": "eqiad", "name": "cxserver", "servers": 12}', 11, false);
+  w.upsert(key, JSON.stringify(r1), 10, true);
+  w.upsert(key, '{"dc": "eqiad", "name": "cxserver", "servers": 12}', 11, false);
   t.ok(data.corrupt.has(key), 'the corrupt value is reported');
   t.same(pooled(), HOSTS, 'the last good state is kept');
   feed.committed(asDecodedPoolState(r2!), 12);
   t.notOk(data.corrupt.has(key), 'the new publication clears it');
   t.same(pooled(), HOSTS.slice(1));
+});
+
+/** A publication in the split form (store/state-layout.ts): header without servers, and one value per server. */
+function split(state: PoolState): { header: string; servers: [string, string][] } {
+  const { servers, ...rest } = state;
+  return { header: JSON.stringify({ ...rest, hosts: Object.keys(servers).length }), servers: Object.entries(servers).map(([h, v]) => [h, JSON.stringify(v)]) };
+}
+
+t.test('split form: a state is applied when its header comes, never from server keys alone', async (t) => {
+  const { feed, data, key, keys, pooled } = setup();
+  const [r1, r2] = publications();
+  const a = split(r1!);
+  // The listing: header and server keys at one revision.
+  for (const [h, v] of a.servers) feed.handlers.upsert(keys.stateServer(KEY, h), v, 10, true);
+  feed.handlers.upsert(key, a.header, 10, true);
+  feed.handlers.settled!();
+  t.same(pooled(), HOSTS, 'listed: all pooled');
+  // A server key newer than its header (the rest of its transaction not delivered yet): nothing changes.
+  const b = split(r2!);
+  const changed = b.servers.find(([h]) => h === HOSTS[0])!;
+  feed.handlers.upsert(keys.stateServer(KEY, changed[0]), changed[1], 11, false);
+  feed.handlers.settled!();
+  t.same(pooled(), HOSTS, 'a server key alone is not applied');
+  feed.handlers.upsert(key, b.header, 11, false);
+  feed.handlers.settled!();
+  t.same(pooled(), HOSTS.slice(1), 'with its header, the new state is');
+  t.equal(data.states.get(PATH)?.revision, r2!.revision);
+});
+
+t.test('split form: a server key deleted by another tool makes the state corrupt, and the last good one stays', async (t) => {
+  const { feed, data, key, keys, pooled } = setup();
+  const [r1, r2] = publications();
+  const a = split(r1!);
+  for (const [h, v] of a.servers) feed.handlers.upsert(keys.stateServer(KEY, h), v, 10, true);
+  feed.handlers.upsert(key, a.header, 10, true);
+  feed.handlers.settled!();
+  feed.handlers.remove(keys.stateServer(KEY, HOSTS[2]!), 11);
+  const b = split(r2!);
+  feed.handlers.upsert(key, b.header, 12, false);
+  feed.handlers.settled!();
+  t.match(data.corrupt.get(key)?.message, /"hosts" says 3 servers, but 2 server keys/, 'reported, with the counts');
+  t.same(pooled(), HOSTS, 'the last good state is kept');
+});
+
+t.test('split form: deleting the header removes the state; its server keys alone do not bring it back', async (t) => {
+  const { feed, data, key, keys } = setup();
+  const [r1] = publications();
+  const a = split(r1!);
+  for (const [h, v] of a.servers) feed.handlers.upsert(keys.stateServer(KEY, h), v, 10, true);
+  feed.handlers.upsert(key, a.header, 10, true);
+  feed.handlers.settled!();
+  feed.handlers.remove(key, 11);
+  feed.handlers.settled!();
+  t.notOk(data.states.has(PATH), 'removed with its header');
+  feed.handlers.upsert(keys.stateServer(KEY, HOSTS[0]!), a.servers[0]![1], 12, false);
+  feed.handlers.settled!();
+  t.notOk(data.states.has(PATH), 'server keys without a header are ignored');
 });

@@ -21,6 +21,7 @@ import { startEtcd } from '../helpers/etcd.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import { GatewayKv } from '../../src/store/kv-gateway.js';
 import { json, lines, poolctl, poolsDir, serviceYaml, spawnPoold, stopPoold, text, waitFor, type PooldProcess } from './harness.js';
+import { publishedState } from '../helpers/published.js';
 
 const PORT = 8083;
 const TO = ['to1001.eqiad.wmnet', 'to1002.eqiad.wmnet', 'to1003.eqiad.wmnet'];
@@ -92,8 +93,8 @@ t.test('SIGKILL the leader: B takes over within TTL + 1 s and publishes changes 
   await poolctl(['depool', 'to1002', '--reason', 'after the failover'], etcd.clientUrl);
   const want = lines(`${TO[0]}:\tenabled/up/pooled\n${TO[1]}:\tdisabled/up/not pooled\n${TO[2]}:\tenabled/up/pooled\n`);
   t.same(lines(await waitFor('depool visible on B', () => text(`${b.url}/pools/tosvc_8083`), (x) => lines(x).join() === want.join())), want);
-  const published = JSON.parse((await kv.get('/poold/v1/state/eqiad/tosvc_8083'))?.value ?? '{}') as { servers: Record<string, { pooled: boolean; enabled: boolean }> };
-  t.match(published.servers[TO[1]], { pooled: false, enabled: false }, 'the new leader published it to etcd');
+  const published = await publishedState(kv, 'eqiad/tosvc_8083');
+  t.match(published?.servers[TO[1]], { pooled: false, enabled: false }, 'the new leader published it to etcd');
 
   // A's observations died with its lease: B is now the only voter and sees sp1001 down.
   const gone = lines(`${SP[0]}:\tenabled/down/not pooled\n${SP[1]}:\tenabled/up/pooled\n`);

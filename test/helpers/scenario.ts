@@ -15,6 +15,7 @@ import type { BackendSpec } from '../../src/sim/behaviours.js';
 import type { Daemon } from '../../src/daemon/daemon.js';
 import { GatewayKv } from '../../src/store/kv-gateway.js';
 import type { PoolState } from '../../src/model/types.js';
+import { publishedState } from './published.js';
 
 export interface Scenario {
   etcd: EtcdInstance;
@@ -75,8 +76,7 @@ export async function startScenario(t: Test, o: ScenarioOptions): Promise<Scenar
   return {
     etcd, kv, dir, env, sim, daemon, fake, agent, poolctl,
     async state(path) {
-      const e = await kv.get(`/poold/v1/state/${path}`);
-      return e === undefined ? undefined : (JSON.parse(e.value) as PoolState);
+      return publishedState(kv, path);
     },
     table(vip, port) {
       if (!existsSync(fake.statePath)) return {};

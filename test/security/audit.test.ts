@@ -8,6 +8,7 @@ import { runPoolctl } from '../helpers/poolctl.js';
 import { poolsDir, startDaemon, waitFor } from '../daemon/harness.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import { GatewayKv } from '../../src/store/kv-gateway.js';
+import { publishedState } from '../helpers/published.js';
 
 const PORT = 18159;
 const addr = (n: number) => `127.59.0.${n}`;
@@ -93,8 +94,8 @@ t.test('sync with a service change and a removed host: records for both', async 
 t.test('rolling: a depool and a repool record per host', async (t) => {
   const daemon = await startDaemon(etcd.endpoints, { observer: 'audit-poold' });
   t.teardown(() => daemon.stop());
-  await waitFor('poold serving', async () => (await kv.get(`/poold/v1/state/eqiad/appservers_${PORT}`))?.value ?? '',
-    (v) => v !== '' && Object.values(JSON.parse(v).servers as Record<string, { up: boolean; pooledAdmin: string }>).filter((s) => s.up && s.pooledAdmin === 'yes').length === 3, 15_000);
+  await waitFor('poold serving', () => publishedState(kv, `eqiad/appservers_${PORT}`),
+    (s) => s !== undefined && Object.values(s.servers).filter((v) => v.up && v.pooledAdmin === 'yes').length === 3, 15_000);
   await write(['rolling', 'appservers', '--hosts', `${host(1)},${host(5)}`, '--command', '/bin/true', '--yes', '--reason', 'a:rolling',
     '--health-timeout', '5s', '--state-timeout', '10s']);
   const recs = (await audit('a:rolling')).reverse();
