@@ -44,11 +44,12 @@ import type { ReconcileReport } from '../../src/lvs/agent-reconciler.js';
 import { openKv } from '../../src/store/connection.js';
 import { Keys } from '../../src/store/keys.js';
 import { ASSUMED_UP_REASON } from '../../src/model/coordinator.js';
-import type { PoolState } from '../../src/model/types.js';
 import { openContext } from '../../src/cli/context.js';
 import { readInventory, resolveHost } from '../../src/cli/inventory.js';
 import { arg } from '../args.js';
 import { applyAdminChange } from '../../src/cli/admin-change.js';
+import { readAssembledStates } from '../../src/store/state-layout.js';
+import { decodeAssembledState } from '../../src/store/decode.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Works from dist/bench/site (built); the processes it starts are the built ones.
@@ -204,8 +205,7 @@ async function main(): Promise<void> {
     cleanup.push(() => kv.close());
     const keys = new Keys();
     const states = async () => {
-      const r = await kv.range({ key: `${keys.statePrefix()}eqiad/`, prefix: true });
-      return r.kvs.map((e) => JSON.parse(e.value) as PoolState);
+      return (await readAssembledStates(kv, keys)).filter((a) => a.key.dc === 'eqiad').map((a) => decodeAssembledState(a));
     };
 
     // poold, timed from its spawn.
@@ -317,7 +317,8 @@ async function main(): Promise<void> {
         if (!entry.stdin.includes(def.servers[host]!.address!)) throw new Error(`trial ${i}: ipvsadm -R did not name ${host}: ${entry.stdin}`);
         if (i < WARMUP || pooled === 'yes') continue;
         // The leader stamps the state it publishes: split poold's part into deciding and the rest.
-        const published = JSON.parse((await kv.get(keys.state({ dc: 'eqiad', name: SECTION })))!.value) as PoolState;
+        const [header] = await readAssembledStates(kv, keys, [{ dc: 'eqiad', name: SECTION }]);
+        const published = decodeAssembledState(header!);
         inventoryRead.push(tc);
         applied1.push(tw - ti);
         decided.push(published.updatedAt - twWall);

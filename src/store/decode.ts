@@ -153,21 +153,6 @@ export function decodePoolState(where: string, raw: string, expected?: ServiceKe
   return stateFields(o, where, expected, servers);
 }
 
-/** A state header (`/poold/v1/state/<dc>/<name>`), parsed: `hosts` for the per-server form, `inline` for the single-value form. */
-export interface StateHeader {
-  /** The per-server form: how many server keys belong to it. */
-  hosts?: number;
-  /** The single-value form (servers inline): the whole state is this value. */
-  inline: boolean;
-}
-
-/** What kind of header `raw` is (store/state-layout.ts), without decoding it all: the assembler's question. */
-export function decodeStateHeader(where: string, raw: string): StateHeader {
-  const o = obj(parseJson(raw, where), where);
-  if (o.servers !== undefined) return { inline: true };
-  return { hosts: int(o, 'hosts', where), inline: false };
-}
-
 /**
  * A state in the per-server form: its header and the values of its server keys
  * (`/poold/v1/state/<dc>/<name>/<host>`), which the caller read at one revision. The header's

@@ -14,7 +14,6 @@ const PORT = 8087;
 const A = ['127.0.67.1', '127.0.67.2', '127.0.67.3'];
 const H = ['lf1001.eqiad.wmnet', 'lf1002.eqiad.wmnet', 'lf1003.eqiad.wmnet'];
 const ELECTION = '/poold/v1/election/leader-all';
-const STATE = '/poold/v1/state/eqiad/lfsvc_8087';
 
 const etcd = await startEtcd();
 t.teardown(() => etcd.stop());

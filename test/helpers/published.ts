@@ -13,3 +13,9 @@ export async function publishedState(kv: Kv, path: string, revision?: number, ke
   const [a] = await readAssembledStates(kv, keys, [{ dc, name }], revision === undefined ? undefined : { revision });
   return a === undefined ? undefined : decodeAssembledState(a);
 }
+
+/** Every published state of `dc`, by LVS service name. */
+export async function publishedStates(kv: Kv, dc: string, keys = new Keys()): Promise<Map<string, PoolState>> {
+  const all = await readAssembledStates(kv, keys);
+  return new Map(all.filter((a) => a.key.dc === dc).map((a) => [a.key.name, decodeAssembledState(a)]));
+}

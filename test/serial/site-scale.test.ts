@@ -16,6 +16,7 @@ import type { PoolState } from '../../src/model/types.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import type { BackendSpec } from '../../src/sim/behaviours.js';
 import { json, lines, poolctl, poolsDir, spawnPoold, stopPoold, type PooldProcess, text, waitFor } from '../daemon/harness.js';
+import { publishedStates } from '../helpers/published.js';
 
 const BIG = Array.from({ length: 500 }, (_, i) => ({ host: `big${String(i + 1).padStart(3, '0')}.eqiad.wmnet`, address: `127.61.${Math.floor(i / 250)}.${(i % 250) + 1}` }));
 const BIG_SECTIONS = [{ name: 'bigweb', port: 33080 }, { name: 'bigapi', port: 33443 }];
@@ -59,8 +60,7 @@ t.teardown(() => kv.close());
 const keys = new Keys();
 const count = async (prefix: string) => (await kv.range({ key: prefix, prefix: true, limit: 1 })).count;
 async function states(): Promise<Map<string, PoolState>> {
-  const r = await kv.range({ key: `${keys.statePrefix()}eqiad/`, prefix: true });
-  return new Map(r.kvs.map((e) => { const s = JSON.parse(e.value) as PoolState; return [s.name, s]; }));
+  return publishedStates(kv, 'eqiad', keys);
 }
 
 await t.test('sync of 1,300 hosts in 201 pools and 202 services lands whole within etcd\'s default limits', async (t) => {

@@ -20,6 +20,7 @@ import { ASSUMED_UP_REASON } from '../../src/model/coordinator.js';
 import type { PoolState } from '../../src/model/types.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import { json, lines, poolctl, spawnPoold, stopPoold, type PooldProcess, text, waitFor } from '../daemon/harness.js';
+import { publishedStates } from '../helpers/published.js';
 
 const site = await prepareWmfSite(mkdtempSync(join(tmpdir(), 'poold-wmf-site-')), { scale: 0.25 });
 const etcd = await startEtcd();
@@ -30,8 +31,7 @@ const kv = await openKv({ endpoints: etcd.endpoints }, 'gateway');
 t.teardown(() => kv.close());
 const keys = new Keys();
 async function states(): Promise<Map<string, PoolState>> {
-  const r = await kv.range({ key: `${keys.statePrefix()}eqiad/`, prefix: true });
-  return new Map(r.kvs.map((e) => { const s = JSON.parse(e.value) as PoolState; return [s.name, s]; }));
+  return publishedStates(kv, 'eqiad', keys);
 }
 const NAMES = site.services.map((s) => s.name).sort();
 const wantsOther = new Set(site.services.filter((s) => s.checks.some((c) => c.kind === 'http' && !c.expect.status.some((r) => r.from <= 200 && 200 <= r.to))).map((s) => s.name));
