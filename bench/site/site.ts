@@ -266,6 +266,62 @@ async function main(): Promise<void> {
     }
     let waiter: ((r: ReconcileReport) => void) | undefined;
     const recent: ReconcileReport[] = [];
+    const wall = () => performance.timeOrigin + performance.now();
+    const readLog = () => readFileSync(ipvs.FAKE_IPVSADM_LOG, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; stdin: string; at: number });
+    /** One phase of trials; with the agent, its stand-in ipvsadm (≈ 140 ms of CPU per call) competes with poold for the 2 cores. */
+    const phase = async (withAgent: boolean) => {
+      const m = { visible: [] as number[], written: [] as number[], inventoryRead: [] as number[], applied1: [] as number[], decided: [] as number[], applied: [] as number[], received: [] as number[], reconcile: [] as number[] };
+      for (let i = 0; i < WARMUP + TRIALS; i++) {
+        const host = hosts[i % hosts.length]!;
+        for (const pooled of ['no', 'yes'] as const) {
+          const done = withAgent ? new Promise<ReconcileReport>((res, rej) => {
+            const timer = setTimeout(() => rej(new Error(`trial ${i} (${host} pooled=${pooled}): the agent applied nothing within 20 s; its last reports: ${JSON.stringify(recent.map((r) => ({ result: r.result, reason: r.reason, error: r.error, commands: r.commands })))}`)), 20_000);
+            waiter = (r) => { if (r.result === 'applied' || r.result === 'error') { clearTimeout(timer); res(r); } };
+          }) : undefined;
+          const ta = wall();
+          const ts = performance.now();
+          const ctx = await openContext({ etcd: etcd.clientUrl });
+          let ti = 0;
+          let tc = 0;
+          try {
+            const to = performance.now();
+            const inv = await readInventory(ctx);
+            ti = performance.now();
+            tc = ti - to;
+            await applyAdminChange(ctx, inv, resolveHost(inv, host), { pooled }, { reason: 'site bench', yes: true });
+          } finally {
+            await ctx.close();
+          }
+          const tw = performance.now();
+          const twWall = wall();
+          const want = pooled === 'no' ? 'disabled/' : 'enabled/';
+          await until(`${host} ${want} in /pools/${SECTION}`, () => get(`${url}/pools/${SECTION}/${host}`), (b) => b.includes(want), 20_000, 2);
+          const tv = performance.now();
+          const rep = await done;
+          if (rep !== undefined && rep.result !== 'applied') throw new Error(`trial ${i}: ${rep.error}`);
+          if (i < WARMUP || pooled === 'yes') continue;
+          // The leader stamps the state it publishes: split poold's part into deciding and the rest.
+          const [header] = await readAssembledStates(kv, keys, [{ dc: 'eqiad', name: SECTION }]);
+          const published = decodeAssembledState(header!);
+          m.inventoryRead.push(tc);
+          m.applied1.push(tw - ti);
+          m.decided.push(published.updatedAt - twWall);
+          m.written.push(tw - ts);
+          m.visible.push(tv - ts);
+          if (rep !== undefined) {
+            const entry = readLog().filter((e) => e.argv[0] === '-R').at(-1)!;
+            if (!entry.stdin.includes(def.servers[host]!.address!)) throw new Error(`trial ${i}: ipvsadm -R did not name ${host}: ${entry.stdin}`);
+            m.applied.push(entry.at - ta);
+            m.received.push(stamps().at(-1)! - ta);
+            m.reconcile.push(rep.startedAt - ta);
+          }
+        }
+      }
+      return m;
+    };
+    // Phase 1: poold alone (no LVS agent on this machine), so /pools shows poold's own latency.
+    const alonePhase = await phase(false);
+    // Phase 2: the LVS agent (etcd mode) applies every change.
     let first: (() => void) | undefined;
     const firstApplied = new Promise<void>((res) => (first = res));
     const agent = await runAgent({
@@ -275,60 +331,9 @@ async function main(): Promise<void> {
     });
     cleanup.push(() => agent.stop());
     await firstApplied;
-    const wall = () => performance.timeOrigin + performance.now();
-    const readLog = () => readFileSync(ipvs.FAKE_IPVSADM_LOG, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; stdin: string; at: number });
-    const visible: number[] = [];
-    const written: number[] = [];
-    const inventoryRead: number[] = [];
-    const applied1: number[] = [];
-    const decided: number[] = [];
-    const applied: number[] = [];
-    const received: number[] = [];
-    const reconcile: number[] = [];
-    for (let i = 0; i < WARMUP + TRIALS; i++) {
-      const host = hosts[i % hosts.length]!;
-      for (const pooled of ['no', 'yes'] as const) {
-        const done = new Promise<ReconcileReport>((res, rej) => {
-          const timer = setTimeout(() => rej(new Error(`trial ${i} (${host} pooled=${pooled}): the agent applied nothing within 20 s; its last reports: ${JSON.stringify(recent.map((r) => ({ result: r.result, reason: r.reason, error: r.error, commands: r.commands })))}`)), 20_000);
-          waiter = (r) => { if (r.result === 'applied' || r.result === 'error') { clearTimeout(timer); res(r); } };
-        });
-        const ta = wall();
-        const ts = performance.now();
-        const ctx = await openContext({ etcd: etcd.clientUrl });
-        let ti = 0;
-        let tc = 0;
-        try {
-          const to = performance.now();
-          const inv = await readInventory(ctx);
-          ti = performance.now();
-          tc = ti - to;
-          await applyAdminChange(ctx, inv, resolveHost(inv, host), { pooled }, { reason: 'site bench', yes: true });
-        } finally {
-          await ctx.close();
-        }
-        const tw = performance.now();
-        const twWall = wall();
-        const want = pooled === 'no' ? 'disabled/' : 'enabled/';
-        await until(`${host} ${want} in /pools/${SECTION}`, () => get(`${url}/pools/${SECTION}/${host}`), (b) => b.includes(want), 20_000, 2);
-        const tv = performance.now();
-        const rep = await done;
-        if (rep.result !== 'applied') throw new Error(`trial ${i}: ${rep.error}`);
-        const entry = readLog().filter((e) => e.argv[0] === '-R').at(-1)!;
-        if (!entry.stdin.includes(def.servers[host]!.address!)) throw new Error(`trial ${i}: ipvsadm -R did not name ${host}: ${entry.stdin}`);
-        if (i < WARMUP || pooled === 'yes') continue;
-        // The leader stamps the state it publishes: split poold's part into deciding and the rest.
-        const [header] = await readAssembledStates(kv, keys, [{ dc: 'eqiad', name: SECTION }]);
-        const published = decodeAssembledState(header!);
-        inventoryRead.push(tc);
-        applied1.push(tw - ti);
-        decided.push(published.updatedAt - twWall);
-        written.push(tw - ts);
-        visible.push(tv - ts);
-        applied.push(entry.at - ta);
-        received.push(stamps().at(-1)! - ta);
-        reconcile.push(rep.startedAt - ta);
-      }
-    }
+    const agentPhase = await phase(true);
+    const { visible, written, inventoryRead, applied1, decided } = alonePhase;
+    const { applied, received, reconcile } = agentPhase;
     // `poolctl select` over the whole 240-host kubesvc pool (a weight change: a depool of all would be
     // refused by the guard), as an operator runs it: process wall time, 44 sections over the pool.
     const selectMs: number[] = [];
@@ -343,13 +348,16 @@ async function main(): Promise<void> {
       loadavg: loadavg().map((x) => Math.round(x * 100) / 100), node: process.version,
       importMs: Math.round(site.importMs), syncMs: Math.round(sync.ms), publishedMs: Math.round(publishedMs), judgedMs: Math.round(judgedMs), down: down.length,
       steady,
-      depoolWrittenMs: stats(written), depoolInventoryReadMs: stats(inventoryRead), depoolGuardAndWriteMs: stats(applied1), depoolWriteToPublishedStampMs: stats(decided), depoolVisibleMs: stats(visible), depoolWrittenToVisibleMs: stats(visible.map((v, i) => v - written[i]!)), agentWrittenToReceivedMs: stats(received.map((v, i) => v - written[i]!)), agentReconcileStartMs: stats(reconcile), agentReceivedMs: stats(received), agentAppliedMs: stats(applied), standinAloneMs: stats(alone),
+      depoolWrittenMs: stats(written), depoolInventoryReadMs: stats(inventoryRead), depoolGuardAndWriteMs: stats(applied1), depoolWriteToPublishedStampMs: stats(decided), depoolVisibleMs: stats(visible), depoolWrittenToVisibleMs: stats(visible.map((v, i) => v - written[i]!)),
+      withAgent: { depoolWrittenMs: stats(agentPhase.written), depoolVisibleMs: stats(agentPhase.visible), depoolWrittenToVisibleMs: stats(agentPhase.visible.map((v, i) => v - agentPhase.written[i]!)) },
+      agentWrittenToReceivedMs: stats(received.map((v, i) => v - agentPhase.written[i]!)), agentReconcileStartMs: stats(reconcile), agentReceivedMs: stats(received), agentAppliedMs: stats(applied), standinAloneMs: stats(alone),
       selectKubesvc: { hosts: selected, runs: selectMs.map(Math.round), medianMs: stats(selectMs).p50 },
       idleWrites: idleWrites.length, idleWrittenKeys: summarizeKeys(idleWrites),
     };
-    console.log(`depool → /pools/${SECTION} (${TRIALS} trials, t0 = poolctl's work after start-up): written p50 ${result.depoolWrittenMs.p50} p99 ${result.depoolWrittenMs.p99}; visible p50 ${result.depoolVisibleMs.p50} p99 ${result.depoolVisibleMs.p99} max ${result.depoolVisibleMs.max} ms`);
+    console.log(`depool → /pools/${SECTION} (${TRIALS} trials without an LVS agent, t0 = poolctl's work after start-up): written p50 ${result.depoolWrittenMs.p50} p99 ${result.depoolWrittenMs.p99}; visible p50 ${result.depoolVisibleMs.p50} p99 ${result.depoolVisibleMs.p99} max ${result.depoolVisibleMs.max} ms`);
     console.log(`  poold's part, per trial (visible − written): p50 ${result.depoolWrittenToVisibleMs.p50} p99 ${result.depoolWrittenToVisibleMs.p99}; the agent's (ipvsadm -R received − written): p50 ${result.agentWrittenToReceivedMs.p50} p99 ${result.agentWrittenToReceivedMs.p99} ms`);
     console.log(`  of which: poolctl reads the inventory p50 ${result.depoolInventoryReadMs.p50} p99 ${result.depoolInventoryReadMs.p99}; guard + audited write p50 ${result.depoolGuardAndWriteMs.p50} p99 ${result.depoolGuardAndWriteMs.p99}; written → the leader's tick that decided p50 ${result.depoolWriteToPublishedStampMs.p50} p99 ${result.depoolWriteToPublishedStampMs.p99} ms`);
+    console.log(`  with the LVS agent running (${TRIALS} more trials): poold's part p50 ${result.withAgent.depoolWrittenToVisibleMs.p50} p99 ${result.withAgent.depoolWrittenToVisibleMs.p99}; visible p50 ${result.withAgent.depoolVisibleMs.p50} p99 ${result.withAgent.depoolVisibleMs.p99} ms`);
     console.log(`depool → LVS agent (etcd mode), ms from t0: ipvsadm -R received p50 ${result.agentReceivedMs.p50} p99 ${result.agentReceivedMs.p99}; reconcile started p50 ${result.agentReconcileStartMs.p50} p99 ${result.agentReconcileStartMs.p99}; applied by the Node stand-in p50 ${result.agentAppliedMs.p50} p99 ${result.agentAppliedMs.p99} (the stand-in alone p50 ${result.standinAloneMs.p50}; ipvsadm front: ${FRONT.endsWith('.sh') ? 'shell' : 'compiled'})`);
     console.log(`poolctl select over kubernetes/kubesvc (${selected} hosts written, weight change, ${SELECT_RUNS} runs): median ${result.selectKubesvc.medianMs} ms wall (each: ${result.selectKubesvc.runs.join(', ')} ms)`);
     console.log('  peer: PyBal polling config-master every 1 s sees a depool after 0-1000 ms (~500 ms median), before its own ipvsadm call');

@@ -10,7 +10,7 @@ import { updateHostsV2 } from '../store/write-v2.js';
 import { confirmMany } from './confirm.js';
 import type { CliContext } from './context.js';
 import { guardApplies, guardChange, type AdminPatch } from './guard.js';
-import { loadStatesOverPools, servicesOverPool, stateOf, type HostEntry, type Inventory } from './inventory.js';
+import { loadServingOverPools, loadStatesOverPools, servicesOverPool, stateOf, type HostEntry, type Inventory } from './inventory.js';
 
 export type { AdminPatch } from './guard.js';
 
@@ -61,9 +61,12 @@ export async function applyAdminChange(
       `${shown.join('\n')}\nrewrite ${broken.length === 1 ? 'it' : 'them'} first, e.g. etcdctl put ${broken[0].key} '{"weight": 10, "pooled": "no"}'`,
       { keys: broken.map((t) => t.key) });
   }
-  // The guard and the held-depool check read the published state of every section over these pools;
-  // a change that takes no host out (pool, a weight above 0) needs none.
-  if (guardApplies(patch)) await loadStatesOverPools(ctx, inv, targets);
+  // The guard reads, of every section over these pools, the header of its published state; a change
+  // that takes no host out (pool, a weight above 0) needs none. The held-depool check of a --force
+  // depool needs the hosts' whole states.
+  const depools = patch.pooled === 'no' || patch.pooled === 'inactive';
+  if (opts.force === true && depools) await loadStatesOverPools(ctx, inv, targets);
+  if (guardApplies(patch)) await loadServingOverPools(ctx, inv, targets);
   const planned = targets.map((t) => {
     const before = t.value === null ? null : { ...t.value };
     const after = { ...(t.value ?? {}), ...patch } as Record<string, unknown>;
@@ -73,7 +76,6 @@ export async function applyAdminChange(
   });
   // --force on a depool the daemon holds (the value already says no, written by anyone): write it
   // again, with a force marker, so the daemon lets it through (store/force-marker.ts).
-  const depools = patch.pooled === 'no' || patch.pooled === 'inactive';
   const heldNow = (p: (typeof planned)[number]): boolean => opts.force === true && depools && !p.changed &&
     servicesOverPool(inv, p).some((s) => stateOf(inv, servicePath(s.key))?.servers[p.host]?.adminHold?.status === 'held');
   const rewrite = new Set(planned.filter(heldNow).map((p) => p.key));

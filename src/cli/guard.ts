@@ -4,7 +4,7 @@
 import { guardDepool } from '../model/threshold-guard.js';
 import type { ConftoolValue, HostKey, Pooled } from '../model/types.js';
 import { poolPath, servicePath } from '../model/types.js';
-import { poolMembers, servicesOverPool, stateOf, type Inventory } from './inventory.js';
+import { poolMembers, servicesOverPool, servingOf, type Inventory } from './inventory.js';
 
 /** An admin change to some hosts (admin-change.ts applies it; the guard judges it). */
 export interface AdminPatch {
@@ -23,12 +23,12 @@ function guardTarget(patch: AdminPatch): 'no' | 'inactive' | 'drain' | null {
   return null;
 }
 
-/** The states of the services over the changed pools must have been read (loadStatesOverPools). */
 /** Whether the guard judges this change at all (it takes hosts out: depool, decommission, drain). */
 export function guardApplies(patch: AdminPatch): boolean {
   return guardTarget(patch) !== null;
 }
 
+/** The services over the changed pools must have been read (loadServingOverPools or loadStatesOverPools). */
 export function guardChange(inv: Inventory, changes: HostKey[], patch: AdminPatch): GuardResult {
   const to = guardTarget(patch);
   if (to === null) return { refusals: [] };
@@ -45,7 +45,7 @@ export function guardChange(inv: Inventory, changes: HostKey[], patch: AdminPatc
       ? services.map((s) => ({
         label: `LVS service ${servicePath(s.key)} (pool ${path})`,
         depoolThreshold: typeof s.def.depoolThreshold === 'number' ? s.def.depoolThreshold : 0.5,
-        health: stateOf(inv, servicePath(s.key)),
+        health: servingOf(inv, servicePath(s.key)),
       }))
       : [{ label: `pool ${path}`, depoolThreshold: 0.5, health: null }];
     for (const t of targets) {

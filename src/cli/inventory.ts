@@ -2,15 +2,20 @@
 // range requests, and published effective state. Commands resolve their targets against it.
 //
 // Published state is the largest part (every host of every section, with reasons: several MB at
-// Wikimedia's eqiad), and a change to one host needs only the sections over that host's pools, so a
-// write reads those alone (loadStatesOverPools: the 44 kubesvc sections for a kubesvc host, not all
-// 116). A state that was not read cannot be mistaken for an unpublished one: stateOf throws.
+// Wikimedia's eqiad), and a change to one host needs only the sections over that host's pools. The
+// threshold guard needs less still: which hosts each of those sections has not serving, which every
+// state's header says (loadServingOverPools: 44 small headers for a kubesvc host, in one read). Whole
+// states are read for those sections only when needed (loadStatesOverPools: a --force depool looks for
+// the daemon's holds). A state that was not read cannot be mistaken for an unpublished one: stateOf and
+// servingOf throw.
 import { NotFoundError, PooldError, UsageError } from '../model/errors.js';
 import { matchHostName, parseSelectorWithNotes, selectorMatches, type Selector } from '../model/selector.js';
 import type { ConftoolValue, HostKey, PoolKey, PoolState, ServiceKey } from '../model/types.js';
 import { servicePath } from '../model/types.js';
 import { parseConftoolValue } from '../store/conftool-value.js';
-import { decodeAssembledState } from '../store/decode.js';
+import { decodeAssembledState, decodeServingView } from '../store/decode.js';
+import { getMany } from '../store/get-many.js';
+import { servingView, type ServingView } from '../model/threshold-guard.js';
 import { readAssembledStates, type AssembledState } from '../store/state-layout.js';
 import { obj, parseJson } from '../store/decode-fields.js';
 import type { CliContext } from './context.js';
@@ -31,6 +36,8 @@ export interface Inventory {
   states: Map<string, PoolState>;
   /** Which sections' states were read: 'all', or these dc/name paths (published or not). */
   statesRead: 'all' | Set<string>;
+  /** The guard's view of sections whose header alone was read (null: not published). */
+  serving: Map<string, ServingView | null>;
   revision: number;
 }
 
@@ -71,7 +78,7 @@ export async function readInventory(ctx: CliContext, opts: ReadInventoryOptions 
       ctx.out.warn(`ignoring unreadable service definition at ${e.key}: ${(err as Error).message}`);
     }
   }
-  const inv: Inventory = { hosts, services: svcMap, states: new Map(), statesRead: all ? 'all' : new Set(), revision: pools.revision };
+  const inv: Inventory = { hosts, services: svcMap, states: new Map(), statesRead: all ? 'all' : new Set(), serving: new Map(), revision: pools.revision };
   for (const a of states) addState(ctx, inv, a);
   return inv;
 }
@@ -95,6 +102,44 @@ export async function loadStatesOverPools(ctx: CliContext, inv: Inventory, hosts
   const got = await readAssembledStates(ctx.kv, ctx.keys, want);
   for (const k of want) read.add(servicePath(k));
   for (const a of got) addState(ctx, inv, a);
+}
+
+/**
+ * The guard's view of every LVS service over the pools of these hosts: from each one's header, all in
+ * one read (one transaction of gets, at one revision).
+ */
+export async function loadServingOverPools(ctx: CliContext, inv: Inventory, hosts: readonly PoolKey[]): Promise<void> {
+  const pools = new Map(hosts.map((h) => [`${h.dc}/${h.cluster}/${h.service}`, h]));
+  const read = inv.statesRead;
+  const want = [...pools.values()].flatMap((p) => servicesOverPool(inv, p).map((s) => s.key))
+    .filter((k) => read !== 'all' && !read.has(servicePath(k)) && !inv.serving.has(servicePath(k)));
+  const got = (await getMany(ctx.kv, want.map((k) => ctx.keys.state(k)))).entries;
+  want.forEach((k, i) => {
+    const e = got[i];
+    let view: ServingView | null = null;
+    if (e !== undefined) {
+      try {
+        view = decodeServingView(e.key, e.value, k);
+      } catch (err) {
+        // As an unreadable whole state: warned about, and the guard falls back to admin state.
+        ctx.out.warn(`ignoring unreadable published state at ${e.key}: ${(err as Error).message}`);
+      }
+    }
+    inv.serving.set(servicePath(k), view);
+  });
+}
+
+/** The guard's view of one LVS service (null: not published), from its header or its whole state, which must have been read. */
+export function servingOf(inv: Inventory, path: string): ServingView | null {
+  if (inv.statesRead === 'all' || inv.statesRead.has(path)) {
+    const state = inv.states.get(path);
+    return state === undefined ? null : servingView(state);
+  }
+  const view = inv.serving.get(path);
+  if (view === undefined) {
+    throw new StateNotReadError(`internal error: the published state of ${path} was not read before it was needed`, { service: path });
+  }
+  return view;
 }
 
 /** The published state of one LVS service (null: not published), which must have been read. */

@@ -15,7 +15,7 @@ import { applyDowntime } from './downtime.js';
 import { guardChange } from './guard.js';
 import { decodeAssembledState } from '../store/decode.js';
 import { readAssembledStates } from '../store/state-layout.js';
-import { loadStatesOverPools, poolMembers, readInventory } from './inventory.js';
+import { loadServingOverPools, poolMembers, readInventory } from './inventory.js';
 
 export type RollingStep = 'confirmers' | 'guard' | 'depool' | 'wait-depooled' | 'confirm-depooled' | 'command' | 'wait-healthy' | 'repool' | 'wait-pooled' | 'confirm-pooled';
 
@@ -191,7 +191,7 @@ export async function rollingOperation(ctx: CliContext, svc: ServiceDef, hosts: 
       const inv = await readInventory(ctx);
       const entry = poolMembers(inv, poolOf(svc)).find((m) => m.host === host);
       if (entry === undefined) throw new StepFailed('guard', `${host} is not in ${pool} in etcd`);
-      await loadStatesOverPools(ctx, inv, [entry]);
+      await loadServingOverPools(ctx, inv, [entry]);
       const guard = guardChange(inv, [entry], { pooled: 'no' });
       if (guard.refusals.length > 0) throw new StepFailed('guard', guard.refusals.join(' '));
       step = 'depool';

@@ -12,11 +12,12 @@ import { effectiveServer, effectiveState } from '../model/coordinator.js';
 import type { CoordinatorState, ServerState } from '../model/coordinator-types.js';
 import type { CorrelatedFailure } from '../model/correlated.js';
 import type { EffectiveServer, PoolState } from '../model/types.js';
+import { servingView } from '../model/threshold-guard.js';
 
 export interface Encoded {
   /** The published state (its server objects may be shared with earlier publications: read-only). */
   state: PoolState;
-  /** The split header: the state without its servers, with `hosts`, their count. */
+  /** The split header: the state without its servers, with `hosts`, their count, and `notServing`. */
   header: string;
   /** host → its server key's value (JSON.stringify of the server). */
   servers: ReadonlyMap<string, string>;
@@ -56,7 +57,9 @@ export class StateEncoder {
     // service), revision, updatedAt and depoolThreshold, and a string cannot hold an unescaped quote.
     const outer = JSON.stringify({ ...published, servers: {} });
     const at = outer.indexOf(SERVERS_EMPTY);
-    const header = `${outer.slice(0, at)}"hosts":${values.size}${outer.slice(at + SERVERS_EMPTY.length)}`;
+    // The split header also names the servers that do not serve: all poolctl's guard reads of a state.
+    const notServing = JSON.stringify([...servingView(published).notServing]);
+    const header = `${outer.slice(0, at)}"hosts":${values.size},"notServing":${notServing}${outer.slice(at + SERVERS_EMPTY.length)}`;
     return {
       state: published,
       header,

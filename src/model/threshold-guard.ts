@@ -3,9 +3,11 @@
 // own threshold and published state: the caller asks once per LVS service over the pool.
 //
 // - Without health data (no published state yet) the serving hosts are the admin-pooled ones.
-// - With health data (the published PoolState), a host serves when conftool says yes AND the coordinator
-//   has it pooled AND it is up. A host the state does not know yet counts as its admin state says: the
-//   coordinator assumes a new host up until its first check (PyBal's default).
+// - With health data (the published PoolState, as its ServingView), a host serves when conftool says yes
+//   AND the coordinator has it pooled AND it is up. A host the state does not know yet counts as its admin
+//   state says: the coordinator assumes a new host up until its first check (PyBal's default). So all the
+//   guard needs of a state is which hosts it knows that do not serve: the leader publishes that list in
+//   every state's header (store/state-layout.ts), and poolctl reads 44 headers, not 44 whole states.
 // - A host with weight 0 (drained) takes no new connections, so it never counts as serving.
 // - Total is the hosts that are not inactive (after the change: decommissioning removes from the total).
 // - Depooling hosts that do not serve never reduces serving, so it is always allowed (taking a dead host
@@ -25,9 +27,21 @@ export interface GuardPool {
   admin: Record<string, ConftoolValue>;
 }
 
+/** What a published state says of serving: the hosts it knows that are not pooled and up. */
+export interface ServingView {
+  notServing: ReadonlySet<string>;
+}
+
+/** The ServingView of a published state. */
+export function servingView(state: PoolState): ServingView {
+  const notServing = new Set<string>();
+  for (const [host, s] of Object.entries(state.servers)) if (!(s.pooled && s.up)) notServing.add(host);
+  return { notServing };
+}
+
 export interface GuardOptions {
-  /** The published effective state, when one exists. */
-  health?: PoolState | null;
+  /** What the published effective state says, when one exists. */
+  health?: ServingView | null;
   /** What the hosts become: `no` (depool, the default), `inactive` (decommission) or `drain` (weight 0). */
   to?: 'no' | 'inactive' | 'drain';
 }
@@ -46,11 +60,9 @@ export interface GuardNumbers {
 
 export type GuardResult = ({ ok: true } & GuardNumbers) | ({ ok: false; message: string } & GuardNumbers);
 
-function serving(value: ConftoolValue, host: string, health: PoolState | null | undefined): boolean {
+function serving(value: ConftoolValue, host: string, health: ServingView | null | undefined): boolean {
   if (value.pooled !== 'yes' || value.weight === 0) return false;
-  if (health === null || health === undefined || !Object.hasOwn(health.servers, host)) return true;
-  const s = health.servers[host];
-  return s.pooled && s.up;
+  return health === null || health === undefined || !health.notServing.has(host);
 }
 
 export function guardDepool(pool: GuardPool, hostsToDepool: readonly string[], opts: GuardOptions = {}): GuardResult {

@@ -6,6 +6,7 @@
 // with the message), so a value written by another tool is never half-understood.
 import { InvalidStoredValueError } from '../model/errors.js';
 import { validateServiceDef } from '../model/service-def-validate.js';
+import { servingView, type ServingView } from '../model/threshold-guard.js';
 import type { EffectiveServer, LvsDef, Observation, PoolRef, PoolState, Pooled, ReasonCode, ServiceDef, ServiceKey } from '../model/types.js';
 import { BGP_MED_MAX, POOLED_VALUES } from '../model/types.js';
 import type { StoredAuditRecord } from './audit-record.js';
@@ -127,7 +128,8 @@ function decodeServer(s: unknown, w: string): EffectiveServer {
 function stateFields(o: Obj, where: string, expected: ServiceKey | undefined, servers: Record<string, EffectiveServer>): PoolState {
   const key = decodeServiceKey(o, where, expected);
   const pooledDown = Array.isArray(o.pooledDown) ? o.pooledDown.filter((h): h is string => typeof h === 'string') : [];
-  const { hosts: _hosts, ...rest } = o;
+  // The split header's own fields (store/state-layout.ts) are not the state's.
+  const { hosts: _hosts, notServing: _notServing, ...rest } = o;
   return {
     ...(rest as unknown as PoolState),
     ...key,
@@ -170,6 +172,19 @@ export function decodeSplitPoolState(where: string, header: string, servers: Rea
     out[host] = decodeServer(parseJson(raw, w), w);
   }
   return stateFields(o, where, expected, out);
+}
+
+/**
+ * What poolctl's guard needs of a published state, from its header alone: the split form names the
+ * servers that do not serve (`notServing`); the inline form has them all.
+ */
+export function decodeServingView(where: string, header: string, expected?: ServiceKey): ServingView {
+  const o = obj(parseJson(header, where), where);
+  if (o.servers !== undefined) return servingView(decodePoolState(where, header, expected));
+  decodeServiceKey(o, where, expected);
+  const list = o.notServing;
+  if (!Array.isArray(list) || !list.every((h) => typeof h === 'string')) fail(where, '"notServing" must be a list of host names');
+  return { notServing: new Set(list as string[]) };
 }
 
 /** A state as the assembler put it together from its keys (store/state-layout.ts). */

@@ -262,6 +262,9 @@ export class GrpcLite {
     if (known !== undefined && !known.closed && !known.destroyed) return known;
     const opts: SecureClientSessionOptions = base.protocol === 'https:' ? { ...this.tls } : {};
     const s = connect(base.origin, opts);
+    // Each call in flight listens for the session's error and stops when it ends (call()), so the
+    // listener count is the callers' concurrency (44 section reads at once at eqiad), not a leak.
+    s.setMaxListeners(0);
     s.once('connect', () => this.connected.add(s));
     // A failed or ended connection is forgotten; the next call opens a new one.
     const forget = () => { if (this.sessions.get(base.origin) === s) this.sessions.delete(base.origin); };

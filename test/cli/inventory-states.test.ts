@@ -1,11 +1,13 @@
 // poolctl's inventory reads published state on demand: a change to one host reads the states of the
 // LVS services over that host's pools, not every state of the site (issue 12: at eqiad's size the
 // states are several MB, and reading them all was most of a depool's time). A state that was not read
-// is an error, never "unpublished": the guard must not judge a section without its health.
+// is an error, never "unpublished": the guard must not judge a section without its health. The guard
+// itself reads only each section's header (its `notServing` list), never the whole states.
 import t from 'tap';
 import { startEtcd } from '../helpers/etcd.js';
 import { openContext } from '../../src/cli/context.js';
-import { loadStatesOverPools, readInventory, resolveHost, StateNotReadError, stateOf } from '../../src/cli/inventory.js';
+import { loadServingOverPools, loadStatesOverPools, readInventory, resolveHost, servingOf, StateNotReadError, stateOf } from '../../src/cli/inventory.js';
+import { putSplitState } from '../helpers/published.js';
 import { guardChange } from '../../src/cli/guard.js';
 import { openKv } from '../../src/store/connection.js';
 import { Keys } from '../../src/store/keys.js';
@@ -61,4 +63,23 @@ t.test('"all" reads every state, as poolctl status does', async (t) => {
   const inv = await readInventory(ctx, { states: 'all' });
   t.equal(inv.statesRead, 'all');
   t.same([...inv.states.keys()].sort(), ['eqiad/cxserver', 'eqiad/cxserver_4000', 'eqiad/other']);
+});
+
+t.test('the guard reads headers alone, in either form: the same refusal, no whole state read', async (t) => {
+  for (const form of ['inline', 'split'] as const) {
+    if (form === 'split') {
+      await putSplitState(kv, poolState(cx, { [H1]: {}, [H2]: { up: false, pooled: true }, [H3]: { up: false, pooled: true } }));
+      await putSplitState(kv, poolState(cx2, { [H1]: {}, [H2]: {}, [H3]: {} }));
+    }
+    const inv = await readInventory(ctx);
+    const targets = resolveHost(inv, H1);
+    t.throws(() => servingOf(inv, 'eqiad/cxserver'), StateNotReadError, `${form}: unread is an error`);
+    await loadServingOverPools(ctx, inv, targets);
+    t.equal(inv.states.size, 0, `${form}: no whole state read`);
+    t.same([...inv.serving.keys()].sort(), ['eqiad/cxserver', 'eqiad/cxserver_4000'], `${form}: the headers of the sections over the pool`);
+    t.same([...servingOf(inv, 'eqiad/cxserver')!.notServing].sort(), [H2, H3], `${form}: the hosts not serving`);
+    const g = guardChange(inv, targets, { pooled: 'no' });
+    t.equal(g.refusals.length, 1, `${form}: ${g.refusals.join('; ')}`);
+    t.match(g.refusals[0], /leave 0 of 3 hosts serving in LVS service eqiad\/cxserver \(pool eqiad\/sca\/cxserver\)/);
+  }
 });

@@ -8,7 +8,8 @@ import { applyEvents, createCoordinator, effectiveState } from '../../src/model/
 import type { CoordinatorState } from '../../src/model/coordinator-types.js';
 import { StateEncoder } from '../../src/daemon/state-encoder.js';
 import { adminAll, service } from '../model/coordinator-fixtures.js';
-import { decodePoolState, decodeSplitPoolState } from '../../src/store/decode.js';
+import { decodePoolState, decodeServingView, decodeSplitPoolState } from '../../src/store/decode.js';
+import { servingView } from '../../src/model/threshold-guard.js';
 
 const HOSTS = Array.from({ length: 6 }, (_, i) => `kube${1001 + i}.eqiad.wmnet`);
 const CORRELATED = { check: 'tcp', label: 'tcp', failed: 3, total: 6, share: 0.5, windowMs: 60_000 };
@@ -41,6 +42,8 @@ t.test('the bytes are JSON.stringify of the published state, and the state is th
       const header = JSON.parse(got.header) as Record<string, unknown>;
       t.equal(header.servers, undefined, `${what}: the split header carries no servers`);
       t.equal(header.hosts, state.servers.size, `${what}: it counts them`);
+      t.same(header.notServing, [...servingView(expected).notServing], `${what}: and names those not serving (the guard's view)`);
+      t.same(decodeServingView(`/poold/v1/state/eqiad/${state.name}`, got.header).notServing, servingView(expected).notServing, `${what}: the guard's view from the header alone`);
       t.strictSame([...got.servers.keys()], [...state.servers.keys()], `${what}: one value per server`);
       for (const [host, v] of got.servers) t.equal(v, JSON.stringify(expected.servers[host]), `${what}: ${host}'s value`);
       const where = `/poold/v1/state/eqiad/${state.name}`;

@@ -19,3 +19,16 @@ export async function publishedStates(kv: Kv, dc: string, keys = new Keys()): Pr
   const all = await readAssembledStates(kv, keys);
   return new Map(all.filter((a) => a.key.dc === dc).map((a) => [a.key.name, decodeAssembledState(a)]));
 }
+
+/** Writes `state` as the leader's split form does: its server keys and its header (`hosts`, `notServing`), in one transaction. */
+export async function putSplitState(kv: Kv, state: PoolState, keys = new Keys()): Promise<void> {
+  const { servers, ...rest } = state;
+  const notServing = Object.entries(servers).filter(([, s]) => !(s.pooled && s.up)).map(([h]) => h);
+  await kv.txn({
+    compare: [],
+    success: [
+      ...Object.entries(servers).map(([h, s]) => ({ type: 'put' as const, key: keys.stateServer(state, h), value: JSON.stringify(s) })),
+      { type: 'put', key: keys.state(state), value: JSON.stringify({ ...rest, hosts: Object.keys(servers).length, notServing }) },
+    ],
+  });
+}

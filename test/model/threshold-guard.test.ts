@@ -1,5 +1,5 @@
 import t from 'tap';
-import { guardDepool, refusalError } from '../../src/model/threshold-guard.js';
+import { guardDepool, refusalError, servingView } from '../../src/model/threshold-guard.js';
 import { NotFoundError, SafetyRefusal, UsageError } from '../../src/model/errors.js';
 import fc from 'fast-check';
 import { applyEvent, createCoordinator, effectiveState } from '../../src/model/coordinator.js';
@@ -28,12 +28,12 @@ t.test('with health data, only pooled and up hosts serve', async (t) => {
   const tr = run(startPool(H, 0.5).state, [down(H[0]), down(H[1])]);
   const health = { ...effectiveState(tr.state), ...KEY };
   const pool = { ...KEY, depoolThreshold: 0.5, admin: admin(['yes', 'yes', 'yes', 'yes']) };
-  const r = guardDepool(pool, [H[2]], { health });
+  const r = guardDepool(pool, [H[2]], { health: servingView(health) });
   t.match(r, { ok: false, basis: 'health', servingBefore: 2, servingAfter: 1, total: 4, required: 2 });
   // Without health the same depool looks fine: that is why health wins when it exists.
   t.match(guardDepool(pool, [H[2]]), { ok: true, basis: 'admin' });
   // Depooling a down host never reduces serving: always allowed.
-  t.match(guardDepool(pool, [H[0], H[1]], { health }), { ok: true, servingBefore: 2, servingAfter: 2 });
+  t.match(guardDepool(pool, [H[0], H[1]], { health: servingView(health) }), { ok: true, servingBefore: 2, servingAfter: 2 });
 });
 
 t.test('several hosts, and decommissioning shrinks the total', async (t) => {
@@ -68,7 +68,7 @@ t.test('a host the published state does not know yet counts by its admin state (
   const tr = run(startPool(H.slice(0, 3), 0.5).state, [down(H[0])]);
   const health = effectiveState(tr.state);
   const pool = { ...KEY, depoolThreshold: 0.5, admin: admin(['yes', 'yes', 'yes', 'yes']) };
-  t.match(guardDepool(pool, [H[1]], { health }), { ok: true, servingBefore: 3, servingAfter: 2, required: 2 });
+  t.match(guardDepool(pool, [H[1]], { health: servingView(health) }), { ok: true, servingBefore: 3, servingAfter: 2, required: 2 });
 });
 
 t.test('threshold arithmetic matches PyBal floats (100 × 0.07 = 7.000000000000001 needs 8)', async (t) => {
@@ -112,7 +112,7 @@ t.test('the guard counts exactly what the coordinator will serve after the depoo
         for (const f of healthFlips) tr = applyEvent(tr.state, { type: 'healthChanged', host: hosts[f.i % n], up: f.up, reason: 'x', at: 1 });
         const leaving = hosts.filter((_, i) => pick[i]);
         if (leaving.length === 0) return;
-        const g = guardDepool({ ...KEY, depoolThreshold: threshold, admin: adminValues }, leaving, { health: effectiveState(tr.state) });
+        const g = guardDepool({ ...KEY, depoolThreshold: threshold, admin: adminValues }, leaving, { health: servingView(effectiveState(tr.state)) });
         // Forced (as poolctl --force writes it), the coordinator applies every depool: compare the arithmetic.
         let after = tr;
         for (const h of leaving) after = applyEvent(after.state, { type: 'adminChanged', host: h, value: { ...adminValues[h], pooled: 'no' }, at: 2, force: { actor: 'op' } });
