@@ -23,10 +23,14 @@
 //                    per second (etcd_mvcc_put_total and etcd_mvcc_txn_total from etcd's /metrics, and
 //                    the revision delta: each write transaction is one revision);
 //   depool → /pools  t0, then what `poolctl depool HOST` does after its start-up (open the context, read
-//                    the inventory, threshold guard, one audited write), then poll poold's
-//                    /pools/<section>/<host> until `disabled/`: p50/p99. The host is in kubernetes/kubesvc,
-//                    so one write reaches 44 sections; the one polled is apertium_4737;
-//   depool → agent   the same write → the LVS agent (etcd mode, watching apertium_4737's state) has run
+//                    the inventory, threshold guard, one audited write), until poold's view (what
+//                    /pools/<section>/<host> serves) has the host `disabled/`: timed by poold's own event
+//                    stream (the `state` event the view publishes as it takes the state), then checked
+//                    with one GET of /pools; p50/p99. The host is in kubernetes/kubesvc, so one write
+//                    reaches 44 sections; the one watched is apertium_4737. These trials run with no
+//                    LVS agent on the machine;
+//   depool → agent   then the same trials again with the LVS agent running (etcd mode, watching
+//                    apertium_4737's state): the write → the agent has run
 //                    `ipvsadm -R` (test/fixtures/fake-ipvsadm, which logs when it applied). The stand-in
 //                    is a Node process: its start-up (also printed alone) is in the figure, a real
 //                    ipvsadm's is not. Peer: PyBal reads its pool every 1 s when it polls config-master
@@ -210,7 +214,9 @@ async function main(): Promise<void> {
 
     // poold, timed from its spawn.
     const t0 = performance.now();
-    const poold = spawnNode([join(DIST, 'src', 'daemon', 'poold.js'), '--etcd', etcd.clientUrl, '--observer', 'bench', '--listen', '127.0.0.1:0', '--lease-ttl', '10', '--log-level', 'info'], { POOLD_CHECK_WORKERS: WORKERS });
+    // BENCH_POOLD_NODE_ARGS: node flags for poold (e.g. '--cpu-prof --cpu-prof-dir=DIR' to profile it).
+    const nodeArgs = (process.env.BENCH_POOLD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const poold = spawnNode([...nodeArgs, join(DIST, 'src', 'daemon', 'poold.js'), '--etcd', etcd.clientUrl, '--observer', 'bench', '--listen', '127.0.0.1:0', '--lease-ttl', '10', '--log-level', 'info'], { POOLD_CHECK_WORKERS: WORKERS });
     children.push(poold);
     const pooldOut = capture(poold);
     const pooldAlive = () => { if (poold.exitCode !== null) throw new Error(`poold exited ${poold.exitCode}: ${pooldOut().slice(-3000)}`); };
@@ -268,6 +274,41 @@ async function main(): Promise<void> {
     const recent: ReconcileReport[] = [];
     const wall = () => performance.timeOrigin + performance.now();
     const readLog = () => readFileSync(ipvs.FAKE_IPVSADM_LOG, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; stdin: string; at: number });
+    // Visibility is timed by poold's own event stream: a `state` event is published when the view (what
+    // /pools serves) takes the state; each trial then checks /pools once. Polling /pools every few ms
+    // instead cost poold ≈ 500 requests/s of its own CPU while it published (the measurement slowed
+    // what it measured).
+    const seenAt = new Map<string, number>();
+    const seenWaiters = new Map<string, () => void>();
+    const sse = new AbortController();
+    cleanup.push(async () => sse.abort());
+    const stream = await fetch(`${url}/v1/events?types=state&services=eqiad/${SECTION}`, { signal: sse.signal });
+    if (!stream.ok || stream.body === null) throw new Error(`poold's event stream: HTTP ${stream.status}`);
+    void (async () => {
+      const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
+        if (done) return;
+        buf += value;
+        let at;
+        while ((at = buf.indexOf('\n\n')) >= 0) {
+          const data = buf.slice(0, at).split('\n').find((l) => l.startsWith('data: '));
+          buf = buf.slice(at + 2);
+          if (data === undefined) continue;
+          const ev = JSON.parse(data.slice(6)) as { type: string; pool?: { name: string }; host?: string; after?: { enabled: boolean } | null };
+          if (ev.type !== 'state' || ev.pool?.name !== SECTION || ev.after == null) continue;
+          const k = `${ev.host} ${ev.after.enabled}`;
+          seenAt.set(k, performance.now());
+          seenWaiters.get(k)?.();
+        }
+      }
+    })();
+    const visibleAt = (host: string, enabled: boolean) => new Promise<number>((res, rej) => {
+      const k = `${host} ${enabled}`;
+      const timer = setTimeout(() => rej(new Error(`no state event for ${k} within 20 s`)), 20_000);
+      seenWaiters.set(k, () => { clearTimeout(timer); seenWaiters.delete(k); res(seenAt.get(k)!); });
+    });
     /** One phase of trials; with the agent, its stand-in ipvsadm (≈ 140 ms of CPU per call) competes with poold for the 2 cores. */
     const phase = async (withAgent: boolean) => {
       const m = { visible: [] as number[], written: [] as number[], inventoryRead: [] as number[], applied1: [] as number[], decided: [] as number[], applied: [] as number[], received: [] as number[], reconcile: [] as number[] };
@@ -278,6 +319,7 @@ async function main(): Promise<void> {
             const timer = setTimeout(() => rej(new Error(`trial ${i} (${host} pooled=${pooled}): the agent applied nothing within 20 s; its last reports: ${JSON.stringify(recent.map((r) => ({ result: r.result, reason: r.reason, error: r.error, commands: r.commands })))}`)), 20_000);
             waiter = (r) => { if (r.result === 'applied' || r.result === 'error') { clearTimeout(timer); res(r); } };
           }) : undefined;
+          const seen = visibleAt(host, pooled === 'yes');
           const ta = wall();
           const ts = performance.now();
           const ctx = await openContext({ etcd: etcd.clientUrl });
@@ -295,8 +337,9 @@ async function main(): Promise<void> {
           const tw = performance.now();
           const twWall = wall();
           const want = pooled === 'no' ? 'disabled/' : 'enabled/';
-          await until(`${host} ${want} in /pools/${SECTION}`, () => get(`${url}/pools/${SECTION}/${host}`), (b) => b.includes(want), 20_000, 2);
-          const tv = performance.now();
+          const tv = await seen;
+          const shown = await get(`${url}/pools/${SECTION}/${host}`);
+          if (!shown.includes(want)) throw new Error(`trial ${i}: the state event came, but /pools/${SECTION}/${host} says ${shown}`);
           const rep = await done;
           if (rep !== undefined && rep.result !== 'applied') throw new Error(`trial ${i}: ${rep.error}`);
           if (i < WARMUP || pooled === 'yes') continue;
@@ -364,7 +407,13 @@ async function main(): Promise<void> {
     console.log(`load average ${result.loadavg.join(' ')}`);
     if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
   } finally {
-    for (const c of children.reverse()) c.kill('SIGTERM');
+    // Stopped, and waited for (up to 10 s each): a profiled poold writes its profile as it exits.
+    await Promise.all(children.reverse().map((c) => new Promise<void>((res) => {
+      if (c.exitCode !== null || c.signalCode !== null) return res();
+      const timer = setTimeout(res, 10_000);
+      c.once('exit', () => { clearTimeout(timer); res(); });
+      c.kill('SIGTERM');
+    })));
     for (const f of cleanup.reverse()) await f().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }

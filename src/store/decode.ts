@@ -160,7 +160,7 @@ export function decodePoolState(where: string, raw: string, expected?: ServiceKe
  * (`/poold/v1/state/<dc>/<name>/<host>`), which the caller read at one revision. The header's
  * `hosts` must count them: a server key deleted by another tool is a corrupt state, not a smaller one.
  */
-export function decodeSplitPoolState(where: string, header: string, servers: ReadonlyMap<string, string>, expected?: ServiceKey): PoolState {
+export function decodeSplitPoolState(where: string, header: string, servers: ReadonlyMap<string, string>, expected?: ServiceKey, cache?: ServerDecodeCache): PoolState {
   const o = obj(parseJson(header, where), where);
   if (o.servers !== undefined) return decodePoolState(where, header, expected);
   decodeServiceKey(o, where, expected);
@@ -168,11 +168,27 @@ export function decodeSplitPoolState(where: string, header: string, servers: Rea
   if (hosts !== servers.size) fail(where, `"hosts" says ${hosts} servers, but ${servers.size} server keys are stored below it`);
   const out: Record<string, EffectiveServer> = {};
   for (const [host, raw] of servers) {
+    const kept = cache?.get(host);
+    if (kept !== undefined && kept.raw === raw) {
+      out[host] = kept.server;
+      continue;
+    }
     const w = `${where}/${host}`;
-    out[host] = decodeServer(parseJson(raw, w), w);
+    const server = decodeServer(parseJson(raw, w), w);
+    cache?.set(host, { raw, server });
+    out[host] = server;
   }
+  if (cache !== undefined && cache.size > servers.size) for (const host of cache.keys()) if (!servers.has(host)) cache.delete(host);
   return stateFields(o, where, expected, out);
 }
+
+/**
+ * One LVS service's decoded servers, by host, with the value each was decoded from. A reader that
+ * decodes the same service again and again (the daemon's and the agent's watch) decodes only the
+ * servers whose value changed: one host of 240 at a kubesvc depool. The decoded objects are shared
+ * between successive states, so they are read-only.
+ */
+export type ServerDecodeCache = Map<string, { raw: string; server: EffectiveServer }>;
 
 /**
  * What poolctl's guard needs of a published state, from its header alone: the split form names the
@@ -188,8 +204,8 @@ export function decodeServingView(where: string, header: string, expected?: Serv
 }
 
 /** A state as the assembler put it together from its keys (store/state-layout.ts). */
-export function decodeAssembledState(a: AssembledState): PoolState {
-  return decodeSplitPoolState(a.headerKey, a.header, a.servers, a.key);
+export function decodeAssembledState(a: AssembledState, cache?: ServerDecodeCache): PoolState {
+  return decodeSplitPoolState(a.headerKey, a.header, a.servers, a.key, cache);
 }
 
 /**

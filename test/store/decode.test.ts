@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap';
 import { InvalidStoredValueError } from '../../src/model/errors.js';
 import {
-  decodeAuditRecord, decodeConftoolValue, decodeObservation, decodePoolState, decodeServiceDef,
+  decodeAuditRecord, decodeConftoolValue, decodeObservation, decodePoolState, decodeServiceDef, decodeSplitPoolState, type ServerDecodeCache,
 } from '../../src/store/decode.js';
 import { poolState, serviceDef } from '../lvs/lvs-fixtures.js';
 
@@ -87,4 +87,21 @@ t.test('audit records', async (t) => {
   for (const g of GARBAGE) rejects(t, () => decodeAuditRecord(where, 'id1', g, 42), where, /JSON|expected/);
   rejects(t, () => decodeAuditRecord(where, 'id1', JSON.stringify({ ...rec, actor: 7 }), 42), where, /expected \{actor/);
   rejects(t, () => decodeAuditRecord(where, 'id1', JSON.stringify({ ...rec, key: null }), 42), where, /expected \{actor/);
+});
+
+t.test('split state: a decode cache decodes only the servers whose value changed, and checks the count', async (t) => {
+  const where = '/poold/v1/state/eqiad/cxserver';
+  const header = (n: number) => JSON.stringify({ dc: 'eqiad', name: 'cxserver', pool: { cluster: 'sca', service: 'cxserver' }, revision: 3, updatedAt: 1, depoolThreshold: 0.5, pooledDown: [], hosts: n, notServing: [] });
+  const server = (weight: number) => JSON.stringify({ pooledAdmin: 'yes', enabled: true, up: true, pooled: true, weight, reason: 'ok' });
+  const cache: ServerDecodeCache = new Map();
+  const a = decodeSplitPoolState(where, header(2), new Map([['h1', server(10)], ['h2', server(10)]]), undefined, cache);
+  const b = decodeSplitPoolState(where, header(2), new Map([['h1', server(10)], ['h2', server(20)]]), undefined, cache);
+  t.equal(b.servers.h1, a.servers.h1, 'an unchanged value: the same decoded object');
+  t.not(b.servers.h2, a.servers.h2, 'a changed value: decoded again');
+  t.equal(b.servers.h2!.weight, 20);
+  const c = decodeSplitPoolState(where, header(1), new Map([['h1', server(10)]]), undefined, cache);
+  t.same(Object.keys(c.servers), ['h1']);
+  t.same([...cache.keys()], ['h1'], 'a server gone is forgotten');
+  t.throws(() => decodeSplitPoolState(where, header(2), new Map([['h1', server(10)]]), undefined, cache), { message: /"hosts" says 2 servers, but 1 server keys/ });
+  t.throws(() => decodeSplitPoolState(where, header(1), new Map([['h1', '{"pooled": "maybe"}']]), undefined, cache), InvalidStoredValueError, 'a bad server value is an error naming it');
 });
