@@ -165,13 +165,18 @@ export class PoolView implements MetricsSource {
     const prev = e.state;
     if (prev && state.revision < prev.revision) return false;
     e.state = state;
-    const hosts = new Set([...Object.keys(prev?.servers ?? {}), ...Object.keys(state.servers)]);
     // Whether anything an LVS table is built from changed (then one `pool` event follows).
     let lvsInputs = prev === null || prev.depoolThreshold !== state.depoolThreshold || prev.pooledDown.join() !== state.pooledDown.join();
-    for (const host of [...hosts].sort()) {
-      // The same object is the same server: the leader's encoder and the readers' decode cache keep a
-      // server's object while it does not change (239 of 240 hosts of a section at a kubesvc depool).
-      if (prev !== null && prev.servers[host] !== undefined && prev.servers[host] === state.servers[host]) continue;
+    // The hosts that may have changed, in name order for the events. The same object is the same
+    // server: the leader's encoder and the readers' decode cache keep a server's object while it does
+    // not change (239 of 240 hosts of a section at a kubesvc depool), and a section that was already
+    // this object needs no look at all.
+    const hosts: string[] = [];
+    if (prev === null || prev.servers !== state.servers) {
+      for (const host in state.servers) if (prev?.servers[host] !== state.servers[host]) hosts.push(host);
+      if (prev !== null) for (const host in prev.servers) if (!Object.hasOwn(state.servers, host)) hosts.push(host);
+    }
+    for (const host of hosts.sort()) {
       const b = prev?.servers[host] ? snapshot(prev.servers[host]) : null;
       const a = state.servers[host] ? snapshot(state.servers[host]) : null;
       if (prev?.servers[host]?.pooledAdmin !== state.servers[host]?.pooledAdmin) lvsInputs = true;

@@ -119,6 +119,7 @@ export class Leader {
     this.removed.clear();
     this.queue.clear();
     this.stored.clear();
+    this.encoder.clear();
     this.gateTimers.clear();
     this.correlated.clear();
     this.checksSig.clear();
@@ -132,6 +133,7 @@ export class Leader {
     if (def === undefined) {
       const key = state ?? this.d.data.states.get(path);
       this.coordinators.delete(path);
+      this.encoder.forget(path);
       this.pending.delete(path);
       if (key !== undefined) this.markRemoved(path, key);
       return;

@@ -42,7 +42,7 @@ t.test('the bytes are JSON.stringify of the published state, and the state is th
       const header = JSON.parse(got.header) as Record<string, unknown>;
       t.equal(header.servers, undefined, `${what}: the split header carries no servers`);
       t.equal(header.hosts, state.servers.size, `${what}: it counts them`);
-      t.same(header.notServing, [...servingView(expected).notServing], `${what}: and names those not serving (the guard's view)`);
+      t.same(header.notServing, [...servingView(expected).notServing].sort(), `${what}: and names those not serving, sorted (the guard's view)`);
       t.same(decodeServingView(`/poold/v1/state/eqiad/${state.name}`, got.header).notServing, servingView(expected).notServing, `${what}: the guard's view from the header alone`);
       t.strictSame([...got.servers.keys()], [...state.servers.keys()], `${what}: one value per server`);
       for (const [host, v] of got.servers) t.equal(v, JSON.stringify(expected.servers[host]), `${what}: ${host}'s value`);
@@ -64,4 +64,19 @@ t.test('a server that did not change is not built again', async (t) => {
   t.equal(b.inline(), JSON.stringify(effectiveState(next.state)));
   t.equal(b.servers.get(HOSTS[1]!), a.servers.get(HOSTS[1]!), 'an unchanged server keeps its value');
   t.not(b.servers.get(HOSTS[0]!), a.servers.get(HOSTS[0]!), 'the changed one has a new value');
+});
+
+t.test('incremental: a host replaced, added or removed encodes exactly as a fresh encoder does', async (t) => {
+  const enc = new StateEncoder();
+  const base = createCoordinator({ at: 1000, service: service(HOSTS, 0.3), admin: adminAll(HOSTS) });
+  enc.encode(base.state);
+  const others = [[...HOSTS.slice(0, 5), 'kube2001.eqiad.wmnet'], [...HOSTS, 'kube2002.eqiad.wmnet'], HOSTS.slice(1)];
+  for (const hosts of others) {
+    const next = createCoordinator({ at: 2000, service: service(hosts, 0.3), admin: adminAll(hosts) });
+    const got = enc.encode(next.state);
+    const fresh = new StateEncoder().encode(next.state);
+    t.equal(got.inline(), fresh.inline(), `${hosts.length} hosts: same inline bytes`);
+    t.equal(got.header, fresh.header, 'same header');
+    t.same([...got.servers.keys()], hosts, 'exactly these servers');
+  }
 });
