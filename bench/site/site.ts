@@ -323,13 +323,13 @@ async function main(): Promise<void> {
           const ta = wall();
           const ts = performance.now();
           const ctx = await openContext({ etcd: etcd.clientUrl });
-          let ti = 0;
-          let tc = 0;
+          // When the inventory was read, and how long that took.
+          const read = { at: 0, ms: 0 };
           try {
             const to = performance.now();
             const inv = await readInventory(ctx);
-            ti = performance.now();
-            tc = ti - to;
+            read.at = performance.now();
+            read.ms = read.at - to;
             await applyAdminChange(ctx, inv, resolveHost(inv, host), { pooled }, { reason: 'site bench', yes: true });
           } finally {
             await ctx.close();
@@ -346,8 +346,8 @@ async function main(): Promise<void> {
           // The leader stamps the state it publishes: split poold's part into deciding and the rest.
           const [header] = await readAssembledStates(kv, keys, [{ dc: 'eqiad', name: SECTION }]);
           const published = decodeAssembledState(header!);
-          m.inventoryRead.push(tc);
-          m.applied1.push(tw - ti);
+          m.inventoryRead.push(read.ms);
+          m.applied1.push(tw - read.at);
           m.decided.push(published.updatedAt - twWall);
           m.written.push(tw - ts);
           m.visible.push(tv - ts);

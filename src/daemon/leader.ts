@@ -120,6 +120,7 @@ export class Leader {
     this.queue.clear();
     this.stored.clear();
     this.encoder.clear();
+    this.healedAt.clear();
     this.gateTimers.clear();
     this.correlated.clear();
     this.checksSig.clear();
@@ -151,6 +152,34 @@ export class Leader {
       this.pending.delete(path);
       this.rebuild(path, effectiveState(state));
     } else this.enqueue(path).config = true;
+  }
+
+  /** When each service was last republished whole for an unreadable state (stateUnreadable). */
+  private readonly healedAt = new Map<string, number>();
+  private readonly healLater = new Set<string>();
+
+  /**
+   * Readers found this LVS service's published state unreadable: another tool wrote or deleted its
+   * keys. Forget what its server keys hold and publish it again: inline at once, then every server key
+   * rewritten (store/state-layout.ts). At most once per 5 s per service, so a state this leader
+   * itself cannot make readable (a bug) is not rewritten in a loop.
+   */
+  stateUnreadable(path: string): void {
+    if (!this.active || !this.coordinators.has(path)) return;
+    const now = this.d.now();
+    const wait = (this.healedAt.get(path) ?? Number.NEGATIVE_INFINITY) + 5_000 - now;
+    if (wait > 0) {
+      // Healed moments ago: once more when the 5 s are over (one timer per service).
+      if (!this.healLater.has(path)) {
+        this.healLater.add(path);
+        setTimeout(() => { this.healLater.delete(path); this.stateUnreadable(path); }, wait).unref();
+      }
+      return;
+    }
+    this.healedAt.set(path, now);
+    this.d.log.warn({ service: path }, 'published state unreadable (its keys written by another tool?): publishing it whole again');
+    this.stored.delete(path);
+    this.markDirty(path);
   }
 
   /** Issue 14: an LVS service's freeze was set, replaced or deleted. */

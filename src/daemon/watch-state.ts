@@ -17,7 +17,7 @@ import { decodeAssembledState, type ServerDecodeCache } from '../store/decode.js
 import { StateAssembler } from '../store/state-layout.js';
 import type { WatchDeps, WatchHandlers } from './watch-deps.js';
 
-type StateDeps = Pick<WatchDeps, 'keys' | 'data' | 'view' | 'problems' | 'log' | 'inScope'> & { metrics: PoolMetrics };
+type StateDeps = Pick<WatchDeps, 'keys' | 'data' | 'view' | 'problems' | 'log' | 'inScope'> & Partial<Pick<WatchDeps, 'leader'>> & { metrics: PoolMetrics };
 
 export interface StateFeed {
   handlers: WatchHandlers;
@@ -77,8 +77,9 @@ export function stateFeed(d: StateDeps): StateFeed {
           }
           const a = c.state;
           const h = held.get(a.path);
-          // Already served from this leader's commit (the same bytes: a revision names one version of a key).
-          if (h?.from === 'commit' && a.headerRevision <= h.revision) continue;
+          // Already served from this leader's commit (the same bytes: a revision names one version of a
+          // key), unless its server keys were changed since by someone else.
+          if (a.problem === undefined && h?.from === 'commit' && a.headerRevision <= h.revision) continue;
           let state;
           try {
             let cache = decoded.get(a.path);
@@ -88,6 +89,8 @@ export function stateFeed(d: StateDeps): StateFeed {
             // Keep the last good state (what the API and the agent serve), and say so in /alerts.
             d.log.error({ key: a.headerKey, err: (err as Error).message }, 'invalid published state in etcd; keeping the last good one');
             d.problems.setCorrupt(a.headerKey, { message: (err as Error).message, service: a.path });
+            // The leader, if this instance leads, publishes the section whole again.
+            d.leader?.()?.stateUnreadable(a.path);
             continue;
           }
           d.problems.setCorrupt(a.headerKey, undefined);

@@ -205,6 +205,7 @@ export function decodeServingView(where: string, header: string, expected?: Serv
 
 /** A state as the assembler put it together from its keys (store/state-layout.ts). */
 export function decodeAssembledState(a: AssembledState, cache?: ServerDecodeCache): PoolState {
+  if (a.problem !== undefined) fail(a.headerKey, a.problem);
   return decodeSplitPoolState(a.headerKey, a.header, a.servers, a.key, cache);
 }
 

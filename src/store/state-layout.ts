@@ -18,7 +18,10 @@
 //   transactions ("backfill"), which readers ignore while the header is inline.
 // So a reader that sees a header and the server keys at one revision (one range, or a watch applied up
 // to a header event) always has a whole state, never half of one publication. Server keys without a
-// header (a removal in progress: the header goes first) are ignored.
+// header (a removal in progress: the header goes first) are ignored. Server keys of a split header
+// that change without a header in the same revision were written by another tool: the state is
+// reported as corrupt (AssembledState.problem), never read as the leader's; the leader then
+// republishes the section whole.
 import { servicePath, type ServiceKey } from '../model/types.js';
 import type { Keys } from './keys.js';
 import type { Kv, KvEntry } from './kv.js';
@@ -33,6 +36,12 @@ export interface AssembledState {
   headerRevision: number;
   /** host → raw value, for the split form (the inline form ignores them). */
   servers: ReadonlyMap<string, string>;
+  /**
+   * Set when server keys of a split header changed after it, with no header of their own: another
+   * tool wrote or deleted them (the leader never does), so this is not a state the leader published.
+   * Decoding it fails with this message (store/decode.ts), as for any corrupt value.
+   */
+  problem?: string;
 }
 
 export type AssemblerChange =
@@ -43,6 +52,10 @@ interface Section {
   key: ServiceKey;
   header?: { raw: string; revision: number; inline: boolean };
   servers: Map<string, { raw: string; revision: number }>;
+  /** Server keys changed since the header, by host, with the revision (a deletion leaves no key to look at). */
+  changedSince: Map<string, number>;
+  /** The header was written since the last take(). */
+  headerChanged: boolean;
   /** The header was deleted since the last take(): report the removal once. */
   removedAt?: number | null;
 }
@@ -82,6 +95,7 @@ export class StateAssembler {
       }
       s.header = undefined;
       s.servers.clear();
+      s.changedSince.clear();
     }
   }
 
@@ -92,7 +106,9 @@ export class StateAssembler {
       if (!this.want(hk)) return false;
       const s = this.section(hk);
       s.header = { raw: value, revision: modRevision, inline: isInline(value) };
+      s.headerChanged = true;
       s.removedAt = undefined;
+      for (const [host, rev] of s.changedSince) if (rev <= modRevision) s.changedSince.delete(host);
       this.touched.add(servicePath(hk));
       return true;
     }
@@ -100,8 +116,10 @@ export class StateAssembler {
     if (sk === undefined || !this.want(sk)) return false;
     const s = this.section(sk);
     s.servers.set(sk.host, { raw: value, revision: modRevision });
-    // A server key changes only with its header (same transaction) or under an inline header: no
-    // need to look at the section again until its header arrives.
+    // With its header in the same transaction (one watch batch), or under an inline header; take()
+    // tells the two apart from another tool's write.
+    s.changedSince.set(sk.host, modRevision);
+    this.touched.add(servicePath(sk));
     return true;
   }
 
@@ -123,6 +141,8 @@ export class StateAssembler {
     const s = this.sections.get(path);
     if (s === undefined) return false;
     s.servers.delete(sk.host);
+    if (revision !== undefined) s.changedSince.set(sk.host, revision);
+    this.touched.add(path);
     if (s.header === undefined && s.servers.size === 0) this.sections.delete(path);
     return true;
   }
@@ -144,14 +164,26 @@ export class StateAssembler {
         continue;
       }
       const h = s.header;
+      const fresh = s.headerChanged;
+      s.headerChanged = false;
       const servers = new Map<string, string>();
-      if (!h.inline) {
-        let ahead = false;
-        for (const [host, v] of s.servers) {
-          if (v.revision > h.revision) ahead = true;
-          servers.set(host, v.raw);
+      if (h.inline) {
+        // Server keys converging under an inline header change nothing a reader sees.
+        s.changedSince.clear();
+        if (!fresh) continue;
+      } else {
+        // Server keys newer than their split header after a whole batch (a watch batch, or a listing,
+        // never splits a revision): no header came with them.
+        // changedSince holds every server key put or deleted since the last take(), listed ones included.
+        const ahead = [...s.changedSince].filter(([, rev]) => rev > h.revision).map(([host]) => host);
+        if (ahead.length > 0) {
+          const problem = `server keys changed after their header, without one (written by another tool?): ${ahead.slice(0, 3).join(', ')}${ahead.length > 3 ? ` and ${ahead.length - 3} more` : ''}`;
+          out.push({ kind: 'state', state: { path, key: s.key, headerKey: this.keys.state(s.key), header: h.raw, headerRevision: h.revision, servers, problem } });
+          continue;
         }
-        if (ahead) continue;
+        s.changedSince.clear();
+        if (!fresh) continue;
+        for (const [host, v] of s.servers) servers.set(host, v.raw);
       }
       out.push({ kind: 'state', state: { path, key: s.key, headerKey: this.keys.state(s.key), header: h.raw, headerRevision: h.revision, servers } });
     }
@@ -169,7 +201,7 @@ export class StateAssembler {
     const path = servicePath(k);
     let s = this.sections.get(path);
     if (s === undefined) {
-      s = { key: { dc: k.dc, name: k.name }, servers: new Map() };
+      s = { key: { dc: k.dc, name: k.name }, servers: new Map(), changedSince: new Map(), headerChanged: false };
       this.sections.set(path, s);
     }
     return s;

@@ -8,6 +8,7 @@ import { startEtcd } from '../helpers/etcd.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import { GatewayKv } from '../../src/store/kv-gateway.js';
 import { lines, poolctl, poolsDir, serviceYaml, startDaemon, text, waitFor } from './harness.js';
+import { publishedState } from '../helpers/published.js';
 
 const PORT = 8087;
 const A = ['127.0.67.1', '127.0.67.2', '127.0.67.3'];
@@ -71,4 +72,20 @@ t.test('a published state overwritten with garbage: the API keeps serving the la
   t.same(lines(await waitFor('cv1003 depooled', pool, (b) => lines(b).join() === want.join(), 20_000)), want);
   t.equal(await waitFor('alert cleared by the new publication', alerts, (b) => !b.includes(STATE), 20_000).then((b) => b.includes(STATE)), false);
   await sim.setBehaviour(A[2], PORT, 'ok');
+});
+
+t.test('a server key of the published state deleted by another tool: the leader publishes the section whole again', async (t) => {
+  // Wait for a publication in the split form (header without servers; store/state-layout.ts).
+  await waitFor('a split header', async () => (await kv.get(STATE))?.value ?? '', (v) => v !== '' && !v.includes('"servers":'), 20_000);
+  const serverKey = `${STATE}/${H[1]}`;
+  t.ok(await kv.get(serverKey), 'the server key exists');
+  await del(serverKey);
+  // Readers see the state as unreadable (server keys changed without their header); the leader forgets
+  // what it wrote there and republishes: the header inline at once, then every server key again.
+  const back = await waitFor('the server key written again', () => kv.get(serverKey), (e) => e !== undefined, 10_000);
+  t.match(JSON.parse(back!.value), { pooled: true, up: true }, 'with its state');
+  const state = await publishedState(kv, `eqiad/${SECTION}`);
+  t.same(Object.keys(state!.servers).sort(), [...H].sort(), 'readers get the whole state again');
+  t.equal(await waitFor('no alert left', alerts, (b) => b === OK, 10_000), OK);
+  t.same(lines(await pool()), allUp, 'nothing was depooled meanwhile');
 });

@@ -164,3 +164,23 @@ t.test('split form: deleting the header removes the state; its server keys alone
   feed.handlers.settled!();
   t.notOk(data.states.has(PATH), 'server keys without a header are ignored');
 });
+
+t.test('split form: server keys changed without their header (another tool) make the state corrupt, the last good one stays', async (t) => {
+  const { feed, data, key, keys, pooled } = setup();
+  const [r1, r2] = publications();
+  const a = split(r1!);
+  for (const [h, v] of a.servers) feed.handlers.upsert(keys.stateServer(KEY, h), v, 10, true);
+  feed.handlers.upsert(key, a.header, 10, true);
+  feed.handlers.settled!();
+  // Another tool puts r2's value of one server, with no header: a batch of its own.
+  const changed = split(r2!).servers.find(([h]) => h === HOSTS[0])!;
+  feed.handlers.upsert(keys.stateServer(KEY, changed[0]), changed[1], 11, false);
+  feed.handlers.settled!();
+  t.match(data.corrupt.get(key)?.message, /server keys changed after their header, without one.*kube1001/, 'reported, naming the server');
+  t.same(pooled(), HOSTS, 'the last good state is kept: never a state the leader did not publish');
+  // The leader's next publication (a header at a later revision) makes it whole again.
+  feed.handlers.upsert(key, split(r2!).header, 12, false);
+  feed.handlers.settled!();
+  t.notOk(data.corrupt.has(key), 'cleared by the next header');
+  t.same(pooled(), HOSTS.slice(1));
+});
