@@ -7,7 +7,8 @@ import { errorMessage } from '../model/errors.js';
 import { createChecker } from './index.js';
 import { CheckScheduler, type ScheduledTarget, type SchedulerOptions } from './scheduler.js';
 import type { CheckDef } from '../model/types.js';
-import type { ShardEvent, ToShard, FromShard } from './sched-shards.js';
+import type { ToShard, FromShard } from './sched-shards.js';
+import { encodeHealth, encodeResult } from './shard-codec.js';
 
 const BATCH_MS = 5;
 const MAX_BATCH = 512;
@@ -16,7 +17,9 @@ if (!parentPort) throw new Error('sched-worker.ts runs only as a worker thread (
 const port = parentPort;
 const opts = workerData as Omit<SchedulerOptions, 'createChecker' | 'clock' | 'random' | 'onError'>;
 
-let batch: ShardEvent[] = [];
+/** Events encoded flat (shard-codec.ts), `events` of them. */
+let batch: unknown[] = [];
+let events = 0;
 let flushTimer: NodeJS.Timeout | undefined;
 
 function send(m: FromShard): void {
@@ -24,16 +27,17 @@ function send(m: FromShard): void {
 }
 
 function flush(): void {
+  if (flushTimer !== undefined) clearTimeout(flushTimer);
   flushTimer = undefined;
-  if (batch.length === 0) return;
-  const events = batch;
+  if (events === 0) return;
+  const json = JSON.stringify(batch);
   batch = [];
-  send({ type: 'events', json: JSON.stringify(events) });
+  events = 0;
+  send({ type: 'events', json });
 }
 
-function queue(ev: ShardEvent): void {
-  batch.push(ev);
-  if (batch.length >= MAX_BATCH) flush();
+function queued(): void {
+  if (++events >= MAX_BATCH) flush();
   else flushTimer ??= setTimeout(flush, BATCH_MS);
 }
 
@@ -43,8 +47,14 @@ const sched = new CheckScheduler({
   onError: (err, ctx) => send({ type: 'error', message: errorMessage(err), where: ctx.where, target: ctx.target }),
 });
 sched.addListener({
-  result: (ev) => queue({ kind: 'result', ev }),
-  health: (ev) => queue({ kind: 'health', ev }),
+  result: (ev) => {
+    encodeResult(batch, ev);
+    queued();
+  },
+  health: (ev) => {
+    encodeHealth(batch, ev);
+    queued();
+  },
 });
 
 /**
