@@ -8,6 +8,13 @@ export interface CheckTarget {
   address: string;
   /** Port to connect to when the check names none (the LVS port). */
   port: number;
+  /**
+   * What a checker derived from this target and keeps for its next runs (the scheduler passes the
+   * same object on every run of a probe), marked with the checker that owns it; nobody else reads
+   * it. A plain field instead of a WeakMap entry: thousands of weak entries are re-traced by every
+   * full garbage collection.
+   */
+  memo?: { owner: object; data: unknown };
 }
 
 /**

@@ -50,6 +50,13 @@ interface Prepared {
   spec: ExchangeSpec | undefined;
 }
 
+/** What this checker keeps per target: per URL what a run sends, and whether the address is an IP. */
+interface PerTarget {
+  byUrl: Map<UrlSpec, Prepared>;
+  address: string;
+  literal: boolean;
+}
+
 export class HttpChecker implements Checker {
   private readonly urls: UrlSpec[];
   private readonly body: CompiledBodyRules | undefined;
@@ -57,7 +64,8 @@ export class HttpChecker implements Checker {
   private readonly requests = new Map<string, Buffer>();
   private readonly rotation = new Map<string, number>();
   private readonly pool = new KeepAlivePool();
-  private readonly preparedByTarget = new WeakMap<CheckTarget, Map<UrlSpec, Prepared>>();
+  /** Targets whose memo belongs to another checker (e.g. run-once checks one target with several). */
+  private readonly preparedByTarget = new WeakMap<CheckTarget, PerTarget>();
   /** One plain-http request per run on a new connection: run() needs no promise (see run()). */
   private readonly plain: boolean;
 
@@ -80,7 +88,7 @@ export class HttpChecker implements Checker {
    * closure. Every other case is check()'s, with the same results.
    */
   run(target: CheckTarget, deadline: number, done: CheckDone): void {
-    if (!this.plain || Date.now() >= deadline || !isIpLiteral(target.address)) {
+    if (!this.plain || Date.now() >= deadline || !this.perTarget(target).literal) {
       this.check(target, deadline).then(
         (r) => done(r),
         (err: unknown) => done(undefined, err),
@@ -179,11 +187,7 @@ export class HttpChecker implements Checker {
    * target object on every run).
    */
   private prepared(url: UrlSpec, target: CheckTarget, address: string, port: number): Prepared {
-    let perUrl = this.preparedByTarget.get(target);
-    if (!perUrl) {
-      perUrl = new Map();
-      this.preparedByTarget.set(target, perUrl);
-    }
+    const perUrl = this.perTarget(target).byUrl;
     let p = perUrl.get(url);
     if (!p || p.host !== target.host || p.address !== address || p.port !== port) {
       const hostHeader = this.def.host ?? url.urlHost ?? target.host;
@@ -201,6 +205,23 @@ export class HttpChecker implements Checker {
       perUrl.set(url, p);
     }
     return p;
+  }
+
+  /** This checker's memo of a target: in the target itself when free (the scheduler's), else a WeakMap. */
+  private perTarget(target: CheckTarget): PerTarget {
+    const memo = target.memo;
+    let m: PerTarget | undefined;
+    if (memo !== undefined && memo.owner === this) m = memo.data as PerTarget;
+    else m = this.preparedByTarget.get(target);
+    if (m === undefined) {
+      m = { byUrl: new Map(), address: target.address, literal: isIpLiteral(target.address) };
+      if (memo === undefined) target.memo = { owner: this, data: m };
+      else this.preparedByTarget.set(target, m);
+    } else if (m.address !== target.address) {
+      m.address = target.address;
+      m.literal = isIpLiteral(target.address);
+    }
+    return m;
   }
 
   /** The result of one URL's exchange (PlainRun calls it too). */

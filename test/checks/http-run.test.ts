@@ -182,3 +182,30 @@ t.test('a response that arrived before the deadline counts even when the process
   const r = await runOnce(tt, c, { host: 'h', address, port }, deadline);
   tt.equal(r.code, 'ok', r.message);
 });
+
+t.test('one target object checked by two checkers: each sends its own request (per-checker memo)', async (tt) => {
+  // The scheduler's target objects carry the memo of the one checker that runs them; run-once checks
+  // one target with several checkers. Were the memo shared, the second checker would send the
+  // first one's Host header.
+  const hosts: string[] = [];
+  const server = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', (d) => {
+      hosts.push(/\r\nHost: ([^\r]*)\r\n/.exec(d.toString('latin1'))?.[1] ?? '?');
+      s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+    });
+  });
+  const address = loopbackAddress();
+  await new Promise<void>((r) => server.listen(0, address, r));
+  tt.teardown(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const a = createChecker(httpDef({ host: 'a.example' }));
+  const b = createChecker(httpDef({ host: 'b.example' }));
+  const target = { host: 'h', address, port };
+  for (let i = 0; i < 2; i++) {
+    tt.equal((await runOnce(tt, a, target, Date.now() + TIMEOUT)).code, 'ok');
+    tt.equal((await runOnce(tt, b, target, Date.now() + TIMEOUT)).code, 'ok');
+    tt.equal((await b.check(target, Date.now() + TIMEOUT)).code, 'ok');
+  }
+  tt.same(hosts, ['a.example', 'b.example', 'b.example', 'a.example', 'b.example', 'b.example']);
+});
