@@ -6,7 +6,8 @@
 // one shard and are run once (scheduler.ts dedupe). Each shard is a worker running a CheckScheduler
 // with the real checkers (sched-worker.ts). The main thread validates targets itself, so
 // setTargets() answers synchronously with the same rejections as the in-thread scheduler, and
-// listeners get every result and health event, in batches a few milliseconds late.
+// listeners get every result and health event, in batches: results at most ~20 ms late, health
+// events (transitions) as soon as they happen (sched-worker.ts).
 // A shard that dies is restarted with its targets, starting from their last reported health, and
 // the death is reported through onError: checks never stop silently.
 import { availableParallelism } from 'node:os';
