@@ -3,6 +3,9 @@
 // the same backends, at a fixed rate in this one thread; then HAProxy checking as many backends at
 // 1 s (the same rate) on the same backends. Prints CPU µs per check for each, and the ratios.
 //   node dist/bench/checks/client-floor.js [--backends 5000] [--rate 5000] [--seconds 16] [--sim haproxy|node]
+//        [--variants onread,checker] [--no-haproxy]
+// (--variants: only the variants whose name contains one of these words; --no-haproxy: skip the
+// HAProxy peer; both for profiling one variant with --cpu-prof.)
 // (--seconds per Node variant, run as interleaved 2 s rounds; medians printed. HAProxy: 5 s warm-up,
 // then --seconds, CPU from /proc, checks counted at the backends.) The default rate is what each of
 // two check threads carries at 10k checks/s.
@@ -69,9 +72,17 @@ const def: HttpCheckDef = {
 };
 const checker = createChecker(def);
 const viaChecker = async (b: { address: string; port: number }) => (await checker.check({ host: 'x', address: b.address, port: b.port }, Date.now() + 900)).up;
+/** The scheduler's path (Checker.run, no promise inside the checker); one target object per backend, as the scheduler keeps. */
+const targetsOf = new Map<string, { host: string; address: string; port: number }>();
+const viaRun = (b: { address: string; port: number }) =>
+  new Promise<boolean>((resolve) => {
+    let t = targetsOf.get(b.address);
+    if (!t) targetsOf.set(b.address, (t = { host: 'x', address: b.address, port: b.port }));
+    checker.run!(t, Date.now() + 900, (r) => resolve(r?.up === true));
+  });
 
 /** Runs `fn` at RATE per second for `seconds`; returns CPU µs per completed check. */
-async function paced(fn: (b: { address: string; port: number }) => Promise<boolean>, seconds: number): Promise<{ perCheck: number; failed: number }> {
+async function paced(fn: (b: { address: string; port: number }) => Promise<boolean>, seconds: number): Promise<{ perCheck: number; userPerCheck: number; failed: number }> {
   let i = 0;
   let ok = 0;
   let done = 0;
@@ -92,33 +103,42 @@ async function paced(fn: (b: { address: string; port: number }) => Promise<boole
   }
   await Promise.all(pending);
   const c = process.cpuUsage(c0);
-  return { perCheck: (c.user + c.system) / done, failed: done - ok };
+  return { perCheck: (c.user + c.system) / done, userPerCheck: c.user / done, failed: done - ok };
 }
 
-const variants: [string, (b: { address: string; port: number }) => Promise<boolean>][] = [
+const ONLY = arg('variants', '').split(',').filter(Boolean);
+const variants = ([
   ['raw net.Socket, FIN close', raw],
   ['raw net.Socket, RST close', (b) => raw(b, true)],
   ['raw onread + RST close', rawOnread],
-  ['http checker', viaChecker],
-];
+  ['http checker, check()', viaChecker],
+  ['http checker, run()', viaRun],
+] as [string, (b: { address: string; port: number }) => Promise<boolean>][]).filter(([name]) => ONLY.length === 0 || ONLY.some((w) => name.includes(w)));
 // Short interleaved rounds, medians: the machine's load drifts faster than a long run per variant.
 const ROUNDS = Math.max(1, Math.round(SECONDS / 2));
 const perVariant = new Map<string, number[]>(variants.map(([n]) => [n, []]));
+const userPerVariant = new Map<string, number[]>(variants.map(([n]) => [n, []]));
 let failed = 0;
 // Round 0 warms the JIT up and is not counted.
 for (let round = 0; round <= ROUNDS; round++) {
   for (const [name, fn] of variants) {
     const r = await paced(fn, 2);
     if (round > 0) perVariant.get(name)!.push(r.perCheck);
+    if (round > 0) userPerVariant.get(name)!.push(r.userPerCheck);
     failed += r.failed;
   }
 }
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 for (const [name, xs] of perVariant) {
-  console.log(`${name.padEnd(26)} median ${med(xs).toFixed(1)} µs CPU/check (rounds: ${xs.map((x) => x.toFixed(0)).join(' ')})`);
+  const user = userPerVariant.get(name)!;
+  console.log(`${name.padEnd(26)} median ${med(xs).toFixed(1)} µs CPU/check (rounds: ${xs.map((x) => x.toFixed(0)).join(' ')}); user ${med(user).toFixed(1)} (${user.map((x) => x.toFixed(0)).join(' ')})`);
 }
 if (failed > 0) console.log(`(${failed} checks failed)`);
 
+if (process.argv.includes('--no-haproxy')) {
+  await sims.stop();
+  process.exit(0);
+}
 // HAProxy checking N backends at inter 1 s: RATE checks/s, the same backends.
 const hap = await startHaproxy(backends);
 await new Promise((r) => setTimeout(r, 5000));

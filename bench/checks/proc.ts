@@ -1,5 +1,5 @@
 // CPU and memory of another process, from /proc (Linux). CPU counts every thread of the process.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 let ticksPerSecond: number | undefined;
@@ -9,12 +9,37 @@ function clkTck(): number {
   return ticksPerSecond;
 }
 
-/** utime and stime of `pid`, in microseconds (resolution 1/CLK_TCK s). */
-export function cpuSplitMicros(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime and stime of `pid` (or of its thread `tid`), in microseconds (resolution 1/CLK_TCK s). */
+export function cpuSplitMicros(pid: number, tid?: string): { user: number; system: number } {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   // Fields after the parenthesised command name, which may itself contain spaces.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { user: (Number(rest[11]) * 1e6) / clkTck(), system: (Number(rest[12]) * 1e6) / clkTck() };
+}
+
+/**
+ * CPU of `pid` per thread name (/proc/<pid>/task/<tid>/comm: node-MainThread, poold-checks-N, the
+ * V8 helpers...), in microseconds, summed over threads of the same name. Threads that exited are
+ * not counted, so compare two readings of threads that live through both.
+ */
+export function threadCpuMicros(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const c = cpuSplitMicros(pid, tid);
+      out.set(comm, (out.get(comm) ?? 0) + c.user + c.system);
+    } catch {
+      // The thread exited between the listing and the read.
+    }
+  }
+  return out;
 }
 
 /** utime + stime of `pid`, in microseconds. */

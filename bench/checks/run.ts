@@ -28,7 +28,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { call } from './ipc.js';
-import { cpuSplitMicros, median, rssMiB } from './proc.js';
+import { cpuSplitMicros, median, rssMiB, threadCpuMicros } from './proc.js';
 import { simKind, startSims, type Sims } from './sims.js';
 import { startHaproxy } from './haproxy.js';
 import type { ScheduledTarget } from '../../src/checks/scheduler.js';
@@ -137,8 +137,9 @@ function summarize(samples: Sample[]): Summary {
 }
 
 /** One sample per second for SECONDS: CPU and RSS of `pid`, checks answered by the simulators. */
-async function measure(pid: number, sims: Sims): Promise<{ samples: Sample[]; simCpuPerCheckUs: number }> {
+async function measure(pid: number, sims: Sims): Promise<{ samples: Sample[]; simCpuPerCheckUs: number; threadsPerCheckUs: Record<string, number> }> {
   const samples: Sample[] = [];
+  const threads0 = threadCpuMicros(pid);
   let prevSplit = cpuSplitMicros(pid);
   let prevCpu = prevSplit.user + prevSplit.system;
   let prevReq = await sims.requests();
@@ -167,7 +168,10 @@ async function measure(pid: number, sims: Sims): Promise<{ samples: Sample[]; si
     prevReq = req;
     prevT = t;
   }
-  return { samples, simCpuPerCheckUs: (sims.cpuMicros() - sim0) / Math.max(1, prevReq - req0) };
+  const threads1 = threadCpuMicros(pid);
+  const threadsPerCheckUs: Record<string, number> = {};
+  for (const [name, us] of threads1) threadsPerCheckUs[name] = (us - (threads0.get(name) ?? 0)) / Math.max(1, prevReq - req0);
+  return { samples, simCpuPerCheckUs: (sims.cpuMicros() - sim0) / Math.max(1, prevReq - req0), threadsPerCheckUs };
 }
 
 interface PooldStats {
@@ -197,6 +201,8 @@ async function benchSize(n: number) {
   const hapSamples: Sample[] = [];
   const pooldStats: PooldStats[] = [];
   const simCost: number[] = [];
+  /** Per round: poold's CPU per check by thread name (main thread, each check worker, V8 helpers). */
+  const threadCost: Record<string, number>[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
       if (PEERS.has('poold')) {
@@ -208,6 +214,7 @@ async function benchSize(n: number) {
         const pm = await measure(poold.pid!, sims);
         pooldSamples.push(...pm.samples);
         simCost.push(pm.simCpuPerCheckUs);
+        threadCost.push(pm.threadsPerCheckUs);
         pooldStats.push(await call<PooldStats>(poold, 'stats'));
         await call(poold, 'stop');
         await sleep(1500); // let the simulators drain between the two peers
@@ -242,6 +249,8 @@ async function benchSize(n: number) {
       missedSlots: pooldStats.reduce((a, s) => a + s.missedSlots, 0),
       heapUsedMiB: Math.max(...pooldStats.map((s) => s.memory.heapUsed / 2 ** 20)),
       heapTotalMiB: Math.max(...pooldStats.map((s) => s.memory.heapTotal / 2 ** 20)),
+      /** µs CPU per check by thread name, per round (whole measured period of the round). */
+      threadsPerCheckUs: threadCost,
     },
     haproxy,
     ratioCpuPerCheck: poold.cpuPerCheckUs / haproxy.cpuPerCheckUs,
@@ -262,6 +271,7 @@ for (const n of SIZES) {
   process.stderr.write(
     `  poold   ${f0(r.poold.checksPerSec)} checks/s, ${f1(r.poold.cpuPerCheckUs)} µs/check (user ${f1(r.poold.userPerCheckUs)}, sys ${f1(r.poold.systemPerCheckUs)}), ${f2(r.poold.cpuCores)} cores, RSS ${f0(r.poold.rssMaxMiB)} MiB (heap ${f0(r.poold.heapUsedMiB)}/${f0(r.poold.heapTotalMiB)}), ` +
       `lateness p50/p99 ${r.poold.latenessP50}/${r.poold.latenessP99} ms, failures ${r.poold.failures}, load ${f1(r.poold.load1)}\n` +
+      `  poold µs CPU/check by thread, per round: ${r.poold.threadsPerCheckUs.map((t) => Object.entries(t).filter(([, us]) => us >= 0.05).sort((a, b) => b[1] - a[1]).map(([name, us]) => `${name} ${f1(us)}`).join(', ')).join(' | ')}\n` +
       `  poold lateness per second (results/late>100ms/max ms): ${r.poold.perSecond.map((p) => p.map((x) => `${x.n}/${x.late}/${Math.round(x.max)}`).join(' ')).join(' | ')}\n` +
       `  haproxy ${f0(r.haproxy.checksPerSec)} checks/s, ${f1(r.haproxy.cpuPerCheckUs)} µs/check (user ${f1(r.haproxy.userPerCheckUs)}, sys ${f1(r.haproxy.systemPerCheckUs)}), ${f2(r.haproxy.cpuCores)} cores, RSS ${f0(r.haproxy.rssMaxMiB)} MiB, load ${f1(r.haproxy.load1)}\n` +
       `  ratio   ${f2(r.ratioCpuPerCheck)}x (simulator ${f1(r.simulatorCpuPerCheckUs)} µs/check)\n`,

@@ -4,7 +4,7 @@
 // Client stack choice (see also http-parser.ts): raw sockets + our framing parser. It is the only
 // stack on which "the response is complete by its framing, but the server has not closed" is
 // observable exactly (undici hides the socket; node:http reports 'end' only), and it is the cheapest:
-// no agent, no header objects beyond what the check reads, a prebuilt request buffer, one timer.
+// no agent, no header objects beyond what the check reads, a prebuilt request buffer, no timer of its own.
 //
 // Phases and the code a deadline produces in each:
 //   connect (TCP, then TLS handshake)  -> connect_timeout
@@ -15,17 +15,20 @@
 // target, or a deadline already past); see http.ts.
 //
 // Cost (this runs ~10k times a second; ARCHITECTURE.md §13): one Exchange object per check, which is the
-// connection's owner (conn.ts: no closures per check); reads arrive in a buffer shared by every
-// connection (the parser copies whatever it keeps); one timer at a time (the deadline, then at most
-// the unclosed grace). Plain-TCP connections always end with RST (conn-socket.ts: no close
-// handshake, no TIME_WAIT on either side, as HAProxy closes its checks); the server's own close is
-// still awaited first whenever the unclosed policy needs to observe it.
+// connection's owner (conn.ts: no closures per check) and reports to a sink object (no promise when
+// the caller passes its own, http.ts); reads arrive in a buffer shared by every connection (the
+// parser copies whatever it keeps); no Timeout per check: the deadline and the unclosed grace wait in
+// shared queues (deadlines.ts, delay-queue.ts), one timer for many checks. Plain-TCP connections
+// always end with RST (conn-socket.ts: no close handshake, no TIME_WAIT on either side, as HAProxy
+// closes its checks); the server's own close is still awaited first whenever the unclosed policy
+// needs to observe it.
 import { performance } from 'node:perf_hooks';
 import type { CheckTimings } from '../model/types.js';
 import type { Conn, ConnOwner, TlsOptions } from './conn.js';
 import { openConn } from './conn-socket.js';
 import { HttpFramingError, ResponseParser, type ParsedHead } from './http-parser.js';
 import { FixedDelayQueue } from './delay-queue.js';
+import { clearDeadline, setDeadline, type DeadlineHandle, type DeadlineOwner } from './deadlines.js';
 import { classifySocketError, ms, type NamedFailure } from './result.js';
 
 /** What is sent and how it is judged: the same for every run of a check on one target (http.ts
@@ -68,12 +71,25 @@ export interface ExchangeOutcome {
 
 type Phase = 'connect' | 'tls' | 'headers' | 'body' | 'unclosed' | 'settled';
 
-/** `deadline`: epoch ms (Date.now() clock). `reuse`: a kept-alive connection to use instead of connecting. */
-export function exchange(spec: ExchangeSpec, deadline: number, reuse?: Conn): Promise<ExchangeOutcome> {
-  return new Promise((resolve) => new Exchange(spec, deadline, reuse, resolve).start());
+/** Hears an exchange's outcome, once. */
+export interface ExchangeSink {
+  exchanged(o: ExchangeOutcome): void;
 }
 
-class Exchange implements ConnOwner {
+/** `deadline`: epoch ms (Date.now() clock). `reuse`: a kept-alive connection to use instead of connecting. */
+export function exchange(spec: ExchangeSpec, deadline: number, reuse?: Conn): Promise<ExchangeOutcome> {
+  return new Promise((resolve) => new Exchange(spec, deadline, reuse, { exchanged: resolve }).start());
+}
+
+/**
+ * The same without a promise: `sink.exchanged` is called once, never before startExchange returns.
+ * A synchronous throw (a bad port) leaves nothing behind and reports nothing.
+ */
+export function startExchange(spec: ExchangeSpec, deadline: number, sink: ExchangeSink): void {
+  new Exchange(spec, deadline, undefined, sink).start();
+}
+
+class Exchange implements ConnOwner, DeadlineOwner, DeadlineHandle {
   private readonly t0 = performance.now();
   private connectMs: number | undefined = undefined;
   private firstByteMs: number | undefined = undefined;
@@ -81,7 +97,11 @@ class Exchange implements ConnOwner {
   private phase: Phase;
   private gotBytes = false;
   private peerEnded = false;
+  /** Only for a grace cut short by the deadline (rare): the usual waits are in shared queues. */
   private timer: NodeJS.Timeout | undefined = undefined;
+  /** The deadline's place in its queue (DeadlineHandle, written by setDeadline). */
+  lane: DeadlineHandle['lane'] = undefined;
+  slot = -1;
   private reported = false;
   /** Set once the response is complete and only the server's close is awaited. */
   private completedBody: Buffer | undefined = undefined;
@@ -101,7 +121,7 @@ class Exchange implements ConnOwner {
     private readonly spec: ExchangeSpec,
     private readonly deadline: number,
     private readonly reuse: Conn | undefined,
-    private readonly resolve: (o: ExchangeOutcome) => void,
+    private readonly sink: ExchangeSink,
   ) {
     this.parser = new ResponseParser(spec.noBody, spec.keepBodyBytes);
     this.phase = reuse ? 'headers' : 'connect';
@@ -109,11 +129,11 @@ class Exchange implements ConnOwner {
 
   start(): void {
     const spec = this.spec;
-    // Connection events come back asynchronously, so `conn` and the timer are set before any of
-    // them; a synchronous throw (a bad port) leaves no timer behind.
+    // Connection events come back asynchronously, so `conn` and the deadline are set before any of
+    // them; a synchronous throw (a bad port) leaves no deadline behind.
     const reuse = this.reuse;
     if (!reuse) this.conn = openConn(spec.address, spec.port, this, spec.tls);
-    this.timer = setTimeout(onDeadline, Math.max(0, this.deadline - Date.now()), this);
+    setDeadline(this, this.deadline, this);
     if (reuse) {
       this.conn = reuse;
       reuse.owner = this;
@@ -148,7 +168,8 @@ class Exchange implements ConnOwner {
   private finish(failure: NamedFailure | undefined, keepConn = false): void {
     if (this.phase === 'settled') return;
     this.phase = 'settled';
-    clearTimeout(this.timer);
+    clearDeadline(this);
+    if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.graceQueue !== undefined) this.graceQueue.cancel(this.graceSlot);
     const conn = this.conn;
     if (conn) {
@@ -162,7 +183,7 @@ class Exchange implements ConnOwner {
     if (this.reported) return;
     this.reported = true;
     const parser = this.parser;
-    this.resolve({
+    this.sink.exchanged({
       failure,
       head: parser.head ?? undefined,
       body: this.completedBody,
@@ -191,7 +212,7 @@ class Exchange implements ConnOwner {
     // The response is the result; only the server's close is still awaited, within the grace (or
     // the linger) and never past the deadline.
     this.phase = 'unclosed';
-    clearTimeout(this.timer);
+    clearDeadline(this);
     const observe = spec.unclosedGraceMs > 0;
     const wait = Math.max(0, Math.min(observe ? spec.unclosedGraceMs : spec.lingerMs, this.deadline - Date.now()));
     if (!observe) {
@@ -302,9 +323,6 @@ class Exchange implements ConnOwner {
 }
 
 // Timer callbacks shared by every exchange (no closures per check).
-function onDeadline(ex: Exchange): void {
-  ex.deadlineReached();
-}
 function onDeadlineConfirm(ex: Exchange): void {
   ex.deadlineConfirm();
 }

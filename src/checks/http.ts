@@ -16,8 +16,8 @@
 import { isIP } from 'node:net';
 import { PooldError } from '../model/errors.js';
 import type { CheckResult, CheckTimings, Finding, HttpCheckDef } from '../model/types.js';
-import type { Checker, CheckTarget } from './checker.js';
-import { exchange, type ExchangeOutcome, type ExchangeSpec } from './http-exchange.js';
+import type { CheckDone, Checker, CheckTarget } from './checker.js';
+import { exchange, startExchange, type ExchangeOutcome, type ExchangeSink, type ExchangeSpec } from './http-exchange.js';
 import { checkBody, checkStatus, compileBodyRules, needsBody, type CompiledBodyRules } from './http-expect.js';
 import { KeepAlivePool } from './http-pool.js';
 import { isIpLiteral, resolveAddress } from './resolve.js';
@@ -50,6 +50,13 @@ interface Prepared {
   spec: ExchangeSpec | undefined;
 }
 
+/** What this checker keeps per target: per URL what a run sends, and whether the address is an IP. */
+interface PerTarget {
+  byUrl: Map<UrlSpec, Prepared>;
+  address: string;
+  literal: boolean;
+}
+
 export class HttpChecker implements Checker {
   private readonly urls: UrlSpec[];
   private readonly body: CompiledBodyRules | undefined;
@@ -57,7 +64,10 @@ export class HttpChecker implements Checker {
   private readonly requests = new Map<string, Buffer>();
   private readonly rotation = new Map<string, number>();
   private readonly pool = new KeepAlivePool();
-  private readonly preparedByTarget = new WeakMap<CheckTarget, Map<UrlSpec, Prepared>>();
+  /** Targets whose memo belongs to another checker (e.g. run-once checks one target with several). */
+  private readonly preparedByTarget = new WeakMap<CheckTarget, PerTarget>();
+  /** One plain-http request per run on a new connection: run() needs no promise (see run()). */
+  private readonly plain: boolean;
 
   constructor(readonly def: HttpCheckDef) {
     if (def.urls.length === 0) throw new PooldError(`http check ${def.name}: no urls`, { check: def.name });
@@ -69,6 +79,26 @@ export class HttpChecker implements Checker {
     this.keepBody = needsBody(def.expect.body) ? MAX_KEPT_BODY : 0;
     // Fails now, with the check's name, if the CA file is unreadable.
     if (def.scheme === 'https') clientContext(def.tls.ca, def.name);
+    this.plain = def.scheme === 'http' && !def.keepAlive && (!def.checkAll || this.urls.length === 1);
+  }
+
+  /**
+   * The scheduler's path: for the usual check (plain http, one URL per run, an IP address) the
+   * exchange reports straight to a small PlainRun, which judges and calls `done`; no promise, no
+   * closure. Every other case is check()'s, with the same results.
+   */
+  run(target: CheckTarget, deadline: number, done: CheckDone): void {
+    if (!this.plain || Date.now() >= deadline || !this.perTarget(target).literal) {
+      this.check(target, deadline).then(
+        (r) => done(r),
+        (err: unknown) => done(undefined, err),
+      );
+      return;
+    }
+    const url = this.urls.length === 1 ? this.urls[0] : this.nextUrl(target);
+    const p = this.prepared(url, target, target.address, this.def.port ?? target.port);
+    const spec = (p.spec ??= this.spec(p, undefined));
+    startExchange(spec, deadline, new PlainRun(this, url, p.where, done));
   }
 
   check(target: CheckTarget, deadline: number): Promise<CheckResult> {
@@ -157,11 +187,7 @@ export class HttpChecker implements Checker {
    * target object on every run).
    */
   private prepared(url: UrlSpec, target: CheckTarget, address: string, port: number): Prepared {
-    let perUrl = this.preparedByTarget.get(target);
-    if (!perUrl) {
-      perUrl = new Map();
-      this.preparedByTarget.set(target, perUrl);
-    }
+    const perUrl = this.perTarget(target).byUrl;
     let p = perUrl.get(url);
     if (!p || p.host !== target.host || p.address !== address || p.port !== port) {
       const hostHeader = this.def.host ?? url.urlHost ?? target.host;
@@ -181,7 +207,25 @@ export class HttpChecker implements Checker {
     return p;
   }
 
-  private judge(url: UrlSpec, o: ExchangeOutcome, where: string): CheckResult {
+  /** This checker's memo of a target: in the target itself when free (the scheduler's), else a WeakMap. */
+  private perTarget(target: CheckTarget): PerTarget {
+    const memo = target.memo;
+    let m: PerTarget | undefined;
+    if (memo !== undefined && memo.owner === this) m = memo.data as PerTarget;
+    else m = this.preparedByTarget.get(target);
+    if (m === undefined) {
+      m = { byUrl: new Map(), address: target.address, literal: isIpLiteral(target.address) };
+      if (memo === undefined) target.memo = { owner: this, data: m };
+      else this.preparedByTarget.set(target, m);
+    } else if (m.address !== target.address) {
+      m.address = target.address;
+      m.literal = isIpLiteral(target.address);
+    }
+    return m;
+  }
+
+  /** The result of one URL's exchange (PlainRun calls it too). */
+  judge(url: UrlSpec, o: ExchangeOutcome, where: string): CheckResult {
     const detail: Record<string, unknown> = { url: url.text, target: where, bytes: o.bodyBytes };
     if (o.head) detail.status = o.head.status;
     if (o.failure) return downResult(o.failure.code, o.failure.message, o.timings, detail);
@@ -233,6 +277,28 @@ export class HttpChecker implements Checker {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** One run of HttpChecker.run's plain path: hears the exchange and reports the judged result. */
+class PlainRun implements ExchangeSink {
+  constructor(
+    private readonly checker: HttpChecker,
+    private readonly url: UrlSpec,
+    private readonly where: string,
+    private readonly done: CheckDone,
+  ) {}
+
+  exchanged(o: ExchangeOutcome): void {
+    let r: CheckResult;
+    try {
+      r = this.checker.judge(this.url, o, this.where);
+    } catch (err) {
+      // As a rejected check() promise would: the caller reports the checker's error.
+      this.done(undefined, err);
+      return;
+    }
+    this.done(r);
+  }
+}
 
 function maxOf(values: (number | undefined)[]): number | undefined {
   let m: number | undefined;

@@ -1,7 +1,7 @@
 // The one place that maps a CheckDef to its Checker.
 import { errorMessage } from '../model/errors.js';
 import type { CheckDef, CheckResult } from '../model/types.js';
-import type { Checker } from './checker.js';
+import type { CheckDone, Checker, CheckTarget } from './checker.js';
 import { CommandChecker } from './command.js';
 import { DnsChecker } from './dns.js';
 import { HttpChecker } from './http.js';
@@ -51,6 +51,17 @@ function guarded(inner: Checker): Checker {
         return inner.check(target, deadline).then((r) => noteStaleName(inner.def, target.address, r)).catch(fail);
       } catch (err) {
         return Promise.resolve(fail(err));
+      }
+    },
+    // The scheduler's path (Checker.run): the same results as check() above, without its promises.
+    run(target: CheckTarget, deadline: number, done: CheckDone) {
+      const finish: CheckDone = (r, err) => done(r === undefined ? fail(err) : noteStaleName(inner.def, target.address, r));
+      try {
+        if (inner.run) inner.run(target, deadline, finish);
+        else inner.check(target, deadline).then((r) => finish(r), (err: unknown) => finish(undefined, err));
+      } catch (err) {
+        // run() must not call done before it returns.
+        queueMicrotask(() => done(fail(err)));
       }
     },
     close: inner.close ? () => inner.close!() : undefined,

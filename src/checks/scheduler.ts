@@ -32,7 +32,7 @@ import {
   type HealthState,
   type HysteresisConfig,
 } from '../model/hysteresis.js';
-import type { Checker, CheckTarget } from './checker.js';
+import type { CheckDone, Checker, CheckTarget } from './checker.js';
 import { DueHeap, type HeapItem } from './sched-heap.js';
 import { systemClock, type SchedulerClock, type TimerHandle } from './sched-clock.js';
 import { LatenessHistogram, type LatenessSummary } from './sched-stats.js';
@@ -175,6 +175,8 @@ interface Group extends HeapItem {
   overdueSweep: number;
   /** Lost its last slot to a full queue; gets precedence over fresh entries next time. */
   starved: boolean;
+  /** Numbers runs through Checker.run, so a late second callback cannot end another run. */
+  runSeq: number;
 }
 
 interface Subscriber {
@@ -445,6 +447,7 @@ export class CheckScheduler implements CheckRunner {
       runReported: false,
       overdueSweep: 0,
       starved: false,
+      runSeq: 0,
       due: 0,
       heapIndex: -1,
       heapSeq: 0,
@@ -656,9 +659,32 @@ export class CheckScheduler implements CheckRunner {
     this.running.add(g);
     this.counters.started++;
     this.lateness.record(now - g.due);
+    const deadline = this.clock.wallNow() + g.def.timeoutMs;
+    const checker = g.checker;
+    if (checker.run) {
+      // No promise per run (~10k a second). `seq` ties the callback to this run: a checker that
+      // called it twice must not end a later run of the group.
+      const seq = ++g.runSeq;
+      let returned = false;
+      const done: CheckDone = (r, err) => {
+        // A checker breaking the contract by calling back before run() returned: finish later, as
+        // a settled promise would, not inside this dispatch.
+        if (!returned) return queueMicrotask(() => done(r, err));
+        if (g.runSeq !== seq || g.state !== 'running') return;
+        g.runSeq++;
+        this.finish(g, r === undefined ? this.checkerFailed(g, err) : r);
+      };
+      try {
+        checker.run(g.target, deadline, done);
+      } catch (err) {
+        queueMicrotask(() => done(undefined, err));
+      }
+      returned = true;
+      return;
+    }
     let p: Promise<CheckResult>;
     try {
-      p = g.checker.check(g.target, this.clock.wallNow() + g.def.timeoutMs);
+      p = checker.check(g.target, deadline);
     } catch (err) {
       p = Promise.reject(err);
     }

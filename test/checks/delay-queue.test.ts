@@ -53,3 +53,40 @@ t.test('slots stay valid after the queue compacts its arrays', async (t) => {
   t.equal(second.length, 1500);
   t.ok(second.every((x) => x % 2 === 0), 'exactly the even (not cancelled) items fired');
 });
+
+t.test('an item added while items fire does not hold back older ones; a drained queue says so', async (t) => {
+  const fired: { item: string; at: number }[] = [];
+  let emptied = 0;
+  const t0 = performance.now();
+  const q: FixedDelayQueue<string> = new FixedDelayQueue<string>(
+    40,
+    (item) => {
+      fired.push({ item, at: performance.now() - t0 });
+      // Re-arming from inside a firing (what a grace or deadline handler could do).
+      if (item === 'a') q.add('late');
+    },
+    () => emptied++,
+  );
+  q.add('a');
+  await sleep(15);
+  q.add('b');
+  await sleep(150);
+  t.same(fired.map((f) => f.item), ['a', 'b', 'late']);
+  const b = fired.find((f) => f.item === 'b')!;
+  // b is due 55 ms after t0; held behind 'late' it would fire near 80 ms.
+  t.ok(b.at < 75, `b fired at ${b.at.toFixed(1)} ms, not held back by the item added at 40 ms`);
+  t.equal(emptied, 1, 'onEmpty once, when the last item fired');
+});
+
+t.test('a live item behind many cancelled ones fires alone, on time, and the queue drains', async (t) => {
+  const fired: number[] = [];
+  const q = new FixedDelayQueue<number>(30, (item) => fired.push(item));
+  // Many items cancelled at once (answered checks), one live item at the end.
+  const slots = Array.from({ length: 1000 }, (_, i) => q.add(i));
+  for (const s of slots.slice(0, 999)) q.cancel(s);
+  const before = performance.now();
+  await sleep(80);
+  t.same(fired, [999], 'only the live item fired');
+  t.equal(q.length, 0, 'and nothing is left waiting');
+  t.ok(performance.now() - before >= 30);
+});

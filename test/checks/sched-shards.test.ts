@@ -45,7 +45,12 @@ let sched: ShardedCheckScheduler;
 
 t.test('two shards check every target and report results and health to the main thread', async (t) => {
   sched = new ShardedCheckScheduler({ workers: 2, restartDelayMs: 100, onError: (err, ctx) => errors.push(`${ctx.where}: ${String(err)}`) });
-  sched.addListener({ result: (e) => results.push(e), health: (e) => health.push(e) });
+  // Both kinds in one sequence too: a health event must come right after the result that caused it.
+  const sequence: ({ kind: 'result'; e: CheckRunEvent } | { kind: 'health'; e: TargetHealthEvent })[] = [];
+  sched.addListener({
+    result: (e) => (results.push(e), sequence.push({ kind: 'result', e })),
+    health: (e) => (health.push(e), sequence.push({ kind: 'health', e })),
+  });
   const ts = targets();
   // A second pool checking the first backend the same way: one probe for both, in one shard.
   ts.push({ ...ts[0], service: svc('citoid'), check: { ...check, name: 'lvs' } });
@@ -57,6 +62,14 @@ t.test('two shards check every target and report results and health to the main 
   await waitFor('every target came up', () => new Set(health.filter((e) => e.type === 'came_up').map((e) => e.target)).size === keys.size);
   t.same(new Set(health.filter((e) => e.type === 'came_up').map((e) => e.target)), keys, 'each target came up');
   t.ok(results.every((e) => e.result.up && e.result.code === 'ok'), 'real http results, all ok');
+  for (const [i, x] of sequence.entries()) {
+    if (x.kind !== 'health') continue;
+    // Walk back over other health events of the same result (none here: rise 1, no flapping).
+    let j = i - 1;
+    while (j >= 0 && sequence[j].kind === 'health') j--;
+    const cause = sequence[j];
+    t.ok(cause?.kind === 'result' && cause.e.target === x.e.target && cause.e.finishedAt === x.e.at, `${x.e.type} of ${x.e.target} follows its result`);
+  }
   const shared = results.filter((e) => e.host === ts[0].host);
   t.ok(shared.length >= 2 && shared.every((e) => e.sharedBy === 2), 'the identical probe ran once for both pools (sharedBy 2)');
 
