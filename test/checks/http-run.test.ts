@@ -12,6 +12,7 @@ import type { CheckResult, HttpCheckDef } from '../../src/model/types.js';
 import type { Behaviour, BehaviourOptions } from '../../src/sim/behaviours.js';
 import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
 import { httpDef, loopbackAddress } from './check-defs.js';
+import { answerThenStall } from './stall-server.js';
 
 const TIMEOUT = 500;
 // Timer lateness on a loaded 2-core machine reaches ~150 ms; the hanging backends never answer, so a
@@ -160,23 +161,11 @@ t.test('deadline lanes are dropped once they drain', async (tt) => {
 });
 
 t.test('a response that arrived before the deadline counts even when the process stalled past it', async (tt) => {
-  // As in http.test.ts, through run(): the answer and the deadline are both due when the stall ends;
-  // the deadline is judged after the poll has read the answer.
+  // As in http.test.ts, through run() (test/checks/stall-server.ts): the answer and the deadline are
+  // both due when the stall ends; the deadline is judged after the poll has read the answer.
   const deadlineIn = 200;
   let deadline = 0;
-  const server = net.createServer((s) => {
-    s.on('error', () => undefined);
-    s.once('data', () => {
-      setTimeout(() => setImmediate(() => {
-        s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
-        while (Date.now() < deadline + 100);
-      }), 30);
-    });
-  });
-  const address = loopbackAddress();
-  await new Promise<void>((r) => server.listen(0, address, r));
-  tt.teardown(() => server.close());
-  const port = (server.address() as { port: number }).port;
+  const { address, port } = await answerThenStall(tt, () => deadline);
   const c = createChecker(httpDef({ timeoutMs: deadlineIn }));
   deadline = Date.now() + deadlineIn;
   const r = await runOnce(tt, c, { host: 'h', address, port }, deadline);

@@ -8,6 +8,7 @@ import { makeSelfSigned, SIM_CERT_NAME } from '../../src/sim/tls-cert.js';
 import { CA_RECHECK_MS } from '../../src/checks/tls-context.js';
 import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
 import { httpDef, loopbackAddress } from './check-defs.js';
+import { answerThenStall } from './stall-server.js';
 
 const TIMEOUT = 500;
 // Timer lateness on a loaded 2-core CI machine reaches ~150 ms; the slow backends answer well after
@@ -394,26 +395,11 @@ t.test('bad definitions are rejected with what and where', async (tt) => {
 });
 
 t.test('a response that arrived before the deadline counts even when poold stalled past it', async (tt) => {
-  // The server answers 30 ms in, then stalls this process (server and checker share the event loop)
-  // until 100 ms past the check's deadline: both the answer and the deadline timer are then due, and
-  // the loop runs timers before it reads I/O. The answer was there in time, so the check must be up.
-  const net = await import('node:net');
+  // test/checks/stall-server.ts: the answer and the deadline timer are both due when the stall ends,
+  // and the loop runs timers before it reads I/O.
   const deadlineIn = 200;
   let deadline = 0;
-  const server = net.createServer((s) => {
-    s.on('error', () => undefined);
-    s.once('data', () => {
-      // From an immediate, so that the next thing the loop does is run its (now due) timers.
-      setTimeout(() => setImmediate(() => {
-        s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
-        while (Date.now() < deadline + 100);
-      }), 30);
-    });
-  });
-  const address = loopbackAddress();
-  await new Promise<void>((r) => server.listen(0, address, r));
-  tt.teardown(() => server.close());
-  const port = (server.address() as { port: number }).port;
+  const { address, port } = await answerThenStall(tt, () => deadline);
   const c = new HttpChecker(httpDef({ timeoutMs: deadlineIn }));
   deadline = Date.now() + deadlineIn;
   const r = await c.check({ host: 'h', address, port }, deadline);

@@ -13,11 +13,8 @@ import { ETCD_MAX_TXN_OPS, TXN_BUDGET_BYTES, txnBytes } from '../../src/store/li
 import { PermissionDeniedError } from '../../src/store/errors.js';
 import { PublishQueue } from '../../src/daemon/publish-queue.js';
 import { Leader } from '../../src/daemon/leader.js';
-import { DaemonData } from '../../src/daemon/data.js';
-import type { Kv, TxnRequest } from '../../src/store/kv.js';
-import type { ServiceDef } from '../../src/model/types.js';
-import { poolOf, poolPath, servicePath } from '../../src/model/types.js';
 import { sleep, testLog, waitFor } from './harness.js';
+import { checklessDef, pooledData, recordingKv } from './leader-fixtures.js';
 import { publishedState } from '../helpers/published.js';
 
 const keys = new Keys();
@@ -35,21 +32,6 @@ await addPrefixUser(etcd, 'leader', 'leader-pw', [
   { prefix: '/q/', perm: 'readwrite' },
 ]);
 
-function recording(kv: Kv): { kv: Kv; txns: TxnRequest[]; maxInFlight: () => number } {
-  const txns: TxnRequest[] = [];
-  let inFlight = 0;
-  let max = 0;
-  const txn = async (r: TxnRequest) => {
-    txns.push(r);
-    max = Math.max(max, ++inFlight);
-    try {
-      return await kv.txn(r);
-    } finally {
-      inFlight--;
-    }
-  };
-  return { txns, maxInFlight: () => max, kv: { user: kv.user, range: (r) => kv.range(r), get: (k) => kv.get(k), txn, close: async () => {} } };
-}
 const admin = await openKv({ endpoints: etcd.endpoints, user: 'root', password: etcd.rootPassword }, 'gateway');
 t.teardown(() => admin.close());
 const count = async (prefix: string) => (await admin.range({ key: prefix, prefix: true, limit: 1 })).count;
@@ -57,7 +39,7 @@ const count = async (prefix: string) => (await admin.range({ key: prefix, prefix
 t.test('queue: 500 keys in a few fenced transactions; a refused key retries alone, with growing backoff', async (t) => {
   const kv = await openKv({ endpoints: etcd.endpoints, user: 'leader', password: 'leader-pw' }, 'etcd3');
   t.teardown(() => kv.close());
-  const rec = recording(kv);
+  const rec = recordingKv(kv);
   const values = new Map<string, string>();
   const written: string[] = [];
   const failures: { keys: string[]; retryMs: number; err: unknown }[] = [];
@@ -124,7 +106,7 @@ t.test('queue: a failed fence drops the batch, no retry', async (t) => {
 t.test('queue: flush() sends what is ready at once, in one round, not a turn of the event loop later', async (t) => {
   const kv = await openKv({ endpoints: etcd.endpoints, user: 'leader', password: 'leader-pw' }, 'gateway');
   t.teardown(() => kv.close());
-  const rec = recording(kv);
+  const rec = recordingKv(kv);
   const written: string[] = [];
   const q = new PublishQueue({ kv: rec.kv, produce: (k) => ({ etcdKey: k, ops: [{ type: 'put', key: k, value: 'v' }] }), onWritten: (k) => written.push(k) });
   t.teardown(() => q.clear());
@@ -139,29 +121,14 @@ t.test('queue: flush() sends what is ready at once, in one round, not a turn of 
   t.equal(await count('/q/flush/'), 5);
 });
 
-function poolDef(i: number | string): ServiceDef {
-  const name = typeof i === 'number' ? `p${String(i).padStart(3, '0')}` : i;
-  return {
-    dc: 'eqiad', name, catalog: name, pool: { cluster: 'cl', service: name },
-    lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
-    depoolThreshold: 0.5,
-    checks: [],
-    flapping: { transitions: 6, windowMs: 600_000 },
-    monitoring: {},
-    servers: Object.fromEntries(Array.from({ length: 40 }, (_, h) => [`${name}-backend-${String(h).padStart(3, '0')}.eqiad.wmnet`, { weight: 10 }])),
-  };
-}
+/** Pool p000…p499 (or a name) of 40 hosts. */
+const poolDef = (i: number | string) => checklessDef(typeof i === 'number' ? `p${String(i).padStart(3, '0')}` : i, 40);
 
 t.test('leader: 500 pools published within the limits; one refused pool does not stall the others', async (t) => {
   const kv = await openKv({ endpoints: etcd.endpoints, user: 'leader', password: 'leader-pw' }, 'etcd3');
   t.teardown(() => kv.close());
-  const rec = recording(kv);
-  const data = new DaemonData();
-  const defs = [...Array.from({ length: 500 }, (_, i) => poolDef(i)), poolDef('zz')];
-  for (const d of defs) {
-    data.setService(servicePath(d), d);
-    data.admin.set(poolPath(poolOf(d)), new Map(Object.keys(d.servers).map((h) => [h, { weight: 10, pooled: 'yes' as const }])));
-  }
+  const rec = recordingKv(kv);
+  const data = pooledData([...Array.from({ length: 500 }, (_, i) => poolDef(i)), poolDef('zz')]);
   let now = 1_700_000_000_000;
   const leader = new Leader({ kv: rec.kv, keys, data, quorum: 'majority', log: testLog, now: () => now, fence: { key: FENCE, holder: 'me' } });
   t.teardown(() => leader.deactivate());

@@ -14,6 +14,7 @@ import type { PoolState } from '../../src/model/types.js';
 import { asDecodedPoolState } from '../../src/store/decode.js';
 import { Keys } from '../../src/store/keys.js';
 import { adminAll, KEY, service } from '../model/coordinator-fixtures.js';
+import { splitForm } from '../helpers/published.js';
 
 const HOSTS = ['kube1001.eqiad.wmnet', 'kube1002.eqiad.wmnet', 'kube1003.eqiad.wmnet'];
 const PATH = `${KEY.dc}/${KEY.name}`;
@@ -108,79 +109,66 @@ t.test('a commit over a value another tool corrupted clears the problem, as the 
   t.same(pooled(), HOSTS.slice(1));
 });
 
-/** A publication in the split form (store/state-layout.ts): header without servers, and one value per server. */
-function split(state: PoolState): { header: string; servers: [string, string][] } {
-  const { servers, ...rest } = state;
-  return { header: JSON.stringify({ ...rest, hosts: Object.keys(servers).length }), servers: Object.entries(servers).map(([h, v]) => [h, JSON.stringify(v)]) };
+/** One watch batch (a put per value, a delete per null), then settled(), as the mirror delivers it. */
+function batch(feed: ReturnType<typeof setup>['feed'], events: [string, string | null, number][], listed = false): void {
+  for (const [k, v, rev] of events) {
+    if (v === null) feed.handlers.remove(k, rev);
+    else feed.handlers.upsert(k, v, rev, listed);
+  }
+  feed.handlers.settled!();
 }
 
-t.test('split form: a state is applied when its header comes, never from server keys alone', async (t) => {
-  const { feed, data, key, keys, pooled } = setup();
+/** `state` in the split form as one batch at `rev`: its server keys, then its header (the leader's order). */
+function splitBatch(f: ReturnType<typeof setup>, state: PoolState, rev: number, listed = false): void {
+  const a = splitForm(state);
+  batch(f.feed, [...a.servers.map(([h, v]): [string, string, number] => [f.keys.stateServer(KEY, h), v, rev]), [f.key, a.header, rev]], listed);
+}
+
+t.test('split form: a state is applied with its header, in one batch with its server keys', async (t) => {
+  const f = setup();
   const [r1, r2] = publications();
-  const a = split(r1!);
-  // The listing: header and server keys at one revision.
-  for (const [h, v] of a.servers) feed.handlers.upsert(keys.stateServer(KEY, h), v, 10, true);
-  feed.handlers.upsert(key, a.header, 10, true);
-  feed.handlers.settled!();
-  t.same(pooled(), HOSTS, 'listed: all pooled');
-  // A server key newer than its header (the rest of its transaction not delivered yet): nothing changes.
-  const b = split(r2!);
-  const changed = b.servers.find(([h]) => h === HOSTS[0])!;
-  feed.handlers.upsert(keys.stateServer(KEY, changed[0]), changed[1], 11, false);
-  feed.handlers.settled!();
-  t.same(pooled(), HOSTS, 'a server key alone is not applied');
-  feed.handlers.upsert(key, b.header, 11, false);
-  feed.handlers.settled!();
-  t.same(pooled(), HOSTS.slice(1), 'with its header, the new state is');
-  t.equal(data.states.get(PATH)?.revision, r2!.revision);
+  splitBatch(f, r1!, 10, true);
+  t.same(f.pooled(), HOSTS, 'listed: all pooled');
+  splitBatch(f, r2!, 11);
+  t.same(f.pooled(), HOSTS.slice(1), 'the next publication');
+  t.equal(f.data.states.get(PATH)?.revision, r2!.revision);
+  t.equal(f.data.corrupt.size, 0);
 });
 
 t.test('split form: a server key deleted by another tool makes the state corrupt, and the last good one stays', async (t) => {
-  const { feed, data, key, keys, pooled } = setup();
+  const f = setup();
   const [r1, r2] = publications();
-  const a = split(r1!);
-  for (const [h, v] of a.servers) feed.handlers.upsert(keys.stateServer(KEY, h), v, 10, true);
-  feed.handlers.upsert(key, a.header, 10, true);
-  feed.handlers.settled!();
-  feed.handlers.remove(keys.stateServer(KEY, HOSTS[2]!), 11);
-  const b = split(r2!);
-  feed.handlers.upsert(key, b.header, 12, false);
-  feed.handlers.settled!();
-  t.match(data.corrupt.get(key)?.message, /"hosts" says 3 servers, but 2 server keys/, 'reported, with the counts');
-  t.same(pooled(), HOSTS, 'the last good state is kept');
+  splitBatch(f, r1!, 10, true);
+  // Deleted in a batch of its own: a change without its header.
+  batch(f.feed, [[f.keys.stateServer(KEY, HOSTS[2]!), null, 11]]);
+  t.match(f.data.corrupt.get(f.key)?.message, /server keys changed after their header, without one.*kube1003/, 'reported, naming the server');
+  // The next header still counts three servers: two keys are left.
+  batch(f.feed, [[f.key, splitForm(r2!).header, 12]]);
+  t.match(f.data.corrupt.get(f.key)?.message, /"hosts" says 3 servers, but 2 server keys/, 'reported, with the counts');
+  t.same(f.pooled(), HOSTS, 'the last good state is kept');
 });
 
 t.test('split form: deleting the header removes the state; its server keys alone do not bring it back', async (t) => {
-  const { feed, data, key, keys } = setup();
+  const f = setup();
   const [r1] = publications();
-  const a = split(r1!);
-  for (const [h, v] of a.servers) feed.handlers.upsert(keys.stateServer(KEY, h), v, 10, true);
-  feed.handlers.upsert(key, a.header, 10, true);
-  feed.handlers.settled!();
-  feed.handlers.remove(key, 11);
-  feed.handlers.settled!();
-  t.notOk(data.states.has(PATH), 'removed with its header');
-  feed.handlers.upsert(keys.stateServer(KEY, HOSTS[0]!), a.servers[0]![1], 12, false);
-  feed.handlers.settled!();
-  t.notOk(data.states.has(PATH), 'server keys without a header are ignored');
+  splitBatch(f, r1!, 10, true);
+  batch(f.feed, [[f.key, null, 11]]);
+  t.notOk(f.data.states.has(PATH), 'removed with its header');
+  batch(f.feed, [[f.keys.stateServer(KEY, HOSTS[0]!), splitForm(r1!).servers[0]![1], 12]]);
+  t.notOk(f.data.states.has(PATH), 'server keys without a header are ignored');
 });
 
 t.test('split form: server keys changed without their header (another tool) make the state corrupt, the last good one stays', async (t) => {
-  const { feed, data, key, keys, pooled } = setup();
+  const f = setup();
   const [r1, r2] = publications();
-  const a = split(r1!);
-  for (const [h, v] of a.servers) feed.handlers.upsert(keys.stateServer(KEY, h), v, 10, true);
-  feed.handlers.upsert(key, a.header, 10, true);
-  feed.handlers.settled!();
+  splitBatch(f, r1!, 10, true);
   // Another tool puts r2's value of one server, with no header: a batch of its own.
-  const changed = split(r2!).servers.find(([h]) => h === HOSTS[0])!;
-  feed.handlers.upsert(keys.stateServer(KEY, changed[0]), changed[1], 11, false);
-  feed.handlers.settled!();
-  t.match(data.corrupt.get(key)?.message, /server keys changed after their header, without one.*kube1001/, 'reported, naming the server');
-  t.same(pooled(), HOSTS, 'the last good state is kept: never a state the leader did not publish');
+  const changed = splitForm(r2!).servers.find(([h]) => h === HOSTS[0])!;
+  batch(f.feed, [[f.keys.stateServer(KEY, changed[0]), changed[1], 11]]);
+  t.match(f.data.corrupt.get(f.key)?.message, /server keys changed after their header, without one.*kube1001/, 'reported, naming the server');
+  t.same(f.pooled(), HOSTS, 'the last good state is kept: never a state the leader did not publish');
   // The leader's next publication (a header at a later revision) makes it whole again.
-  feed.handlers.upsert(key, split(r2!).header, 12, false);
-  feed.handlers.settled!();
-  t.notOk(data.corrupt.has(key), 'cleared by the next header');
-  t.same(pooled(), HOSTS.slice(1));
+  batch(f.feed, [[f.key, splitForm(r2!).header, 12]]);
+  t.notOk(f.data.corrupt.has(f.key), 'cleared by the next header');
+  t.same(f.pooled(), HOSTS.slice(1));
 });

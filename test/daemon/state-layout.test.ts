@@ -16,40 +16,21 @@ import { StateAssembler, readAssembledStates } from '../../src/store/state-layou
 import { decodeAssembledState } from '../../src/store/decode.js';
 import { ETCD_MAX_TXN_OPS } from '../../src/store/limits.js';
 import { Leader } from '../../src/daemon/leader.js';
-import { DaemonData } from '../../src/daemon/data.js';
-import type { Kv, TxnRequest } from '../../src/store/kv.js';
+import type { Kv } from '../../src/store/kv.js';
 import { poolOf, poolPath, servicePath, type PoolState, type ServiceDef } from '../../src/model/types.js';
 import { testLog, waitFor } from './harness.js';
+import { checklessDef, pooledData, recordingKv } from './leader-fixtures.js';
 import { publishedState } from '../helpers/published.js';
 
 const keys = new Keys();
 const etcd = await startEtcd();
 t.teardown(() => etcd.stop());
 
-function def(name: string, hosts: number): ServiceDef {
-  return {
-    dc: 'eqiad', name, catalog: name, pool: { cluster: 'cl', service: name },
-    lvs: { ip: '10.2.2.18', port: 8080, protocol: 'tcp', scheduler: 'wrr', method: 'g' },
-    depoolThreshold: 0.1,
-    checks: [],
-    flapping: { transitions: 6, windowMs: 600_000 },
-    monitoring: {},
-    servers: Object.fromEntries(Array.from({ length: hosts }, (_, h) => [`${name}-${String(h).padStart(3, '0')}.eqiad.wmnet`, { weight: 10 }])),
-  };
-}
-
-function recording(kv: Kv): { kv: Kv; txns: TxnRequest[] } {
-  const txns: TxnRequest[] = [];
-  return { txns, kv: { user: kv.user, range: (r) => kv.range(r), get: (k) => kv.get(k), txn: (r) => { txns.push(r); return kv.txn(r); }, close: async () => {} } };
-}
+const def = (name: string, hosts: number) => checklessDef(name, hosts, 0.1);
 
 /** A leader over `defs`, all hosts pooled; `set` changes one host's admin value as a conftool write would. */
 function leaderOver(kv: Kv, defs: ServiceDef[]) {
-  const data = new DaemonData();
-  for (const d of defs) {
-    data.setService(servicePath(d), d);
-    data.admin.set(poolPath(poolOf(d)), new Map(Object.keys(d.servers).map((h) => [h, { weight: 10, pooled: 'yes' as const }])));
-  }
+  const data = pooledData(defs);
   let now = 1_700_000_000_000;
   const published: PoolState[] = [];
   const leader = new Leader({ kv, keys, data, quorum: 'majority', log: testLog, now: () => now, onPublished: (s) => published.push(s) });
@@ -66,7 +47,7 @@ const weights = (s: PoolState | undefined) => Object.fromEntries(Object.entries(
 t.test('a watching reader sees only whole published states, through split and inline publications', async (t) => {
   const kv = await openKv({ endpoints: etcd.endpoints }, 'etcd3') as Etcd3Kv;
   t.teardown(() => kv.close());
-  const rec = recording(kv);
+  const rec = recordingKv(kv);
   const svc = def('big', 200);
   const hosts = Object.keys(svc.servers);
   const { leader, published, set } = leaderOver(rec.kv, [svc]);

@@ -20,15 +20,24 @@ export async function publishedStates(kv: Kv, dc: string, keys = new Keys()): Pr
   return new Map(all.filter((a) => a.key.dc === dc).map((a) => [a.key.name, decodeAssembledState(a)]));
 }
 
-/** Writes `state` as the leader's split form does: its server keys and its header (`hosts`, `notServing`), in one transaction. */
-export async function putSplitState(kv: Kv, state: PoolState, keys = new Keys()): Promise<void> {
+/** `state` in the leader's split form: its header (`hosts`, `notServing`) and one value per server, in order. */
+export function splitForm(state: PoolState): { header: string; servers: [string, string][] } {
   const { servers, ...rest } = state;
-  const notServing = Object.entries(servers).filter(([, s]) => !(s.pooled && s.up)).map(([h]) => h);
+  const notServing = Object.entries(servers).filter(([, s]) => !(s.pooled && s.up)).map(([h]) => h).sort();
+  return {
+    header: JSON.stringify({ ...rest, hosts: Object.keys(servers).length, notServing }),
+    servers: Object.entries(servers).map(([h, s]) => [h, JSON.stringify(s)]),
+  };
+}
+
+/** Writes `state` as the leader's split form does: its server keys and its header, in one transaction. */
+export async function putSplitState(kv: Kv, state: PoolState, keys = new Keys()): Promise<void> {
+  const { header, servers } = splitForm(state);
   await kv.txn({
     compare: [],
     success: [
-      ...Object.entries(servers).map(([h, s]) => ({ type: 'put' as const, key: keys.stateServer(state, h), value: JSON.stringify(s) })),
-      { type: 'put', key: keys.state(state), value: JSON.stringify({ ...rest, hosts: Object.keys(servers).length, notServing }) },
+      ...servers.map(([h, v]) => ({ type: 'put' as const, key: keys.stateServer(state, h), value: v })),
+      { type: 'put', key: keys.state(state), value: header },
     ],
   });
 }
