@@ -13,7 +13,7 @@
 // (a newer put, or a delete).
 import type { PoolMetrics } from '../api/metrics.js';
 import { servicePath, type PoolState } from '../model/types.js';
-import { decodeAssembledState, type ServerDecodeCache } from '../store/decode.js';
+import { AssembledStateDecoder } from '../store/decode.js';
 import { StateAssembler } from '../store/state-layout.js';
 import type { WatchDeps, WatchHandlers } from './watch-deps.js';
 
@@ -35,8 +35,8 @@ export function stateFeed(d: StateDeps): StateFeed {
   const held = new Map<string, { revision: number; from: 'watch' | 'commit' }>();
   /** Header and server keys, put back together (store/state-layout.ts): states change at settled(). */
   const assembler = new StateAssembler(d.keys, (k) => d.inScope(k));
-  /** Per LVS service, its servers as last decoded: a change decodes only the servers that changed. */
-  const decoded = new Map<string, ServerDecodeCache>();
+  /** A change decodes only the servers that changed. */
+  const decoder = new AssembledStateDecoder();
   /** Whether the batch being settled is a listing (at start, or after a compaction). */
   let listing = false;
 
@@ -72,7 +72,7 @@ export function stateFeed(d: StateDeps): StateFeed {
             d.problems.setCorrupt(c.headerKey, undefined);
             held.set(c.path, { revision: c.revision ?? Number.POSITIVE_INFINITY, from: 'watch' });
             d.data.states.delete(c.path);
-            decoded.delete(c.path);
+            decoder.forget(c.path);
             continue;
           }
           const a = c.state;
@@ -82,9 +82,7 @@ export function stateFeed(d: StateDeps): StateFeed {
           if (a.problem === undefined && h?.from === 'commit' && a.headerRevision <= h.revision) continue;
           let state;
           try {
-            let cache = decoded.get(a.path);
-            if (cache === undefined) decoded.set(a.path, (cache = new Map()));
-            state = decodeAssembledState(a, cache);
+            state = decoder.decode(a);
           } catch (err) {
             // Keep the last good state (what the API and the agent serve), and say so in /alerts.
             d.log.error({ key: a.headerKey, err: (err as Error).message }, 'invalid published state in etcd; keeping the last good one');

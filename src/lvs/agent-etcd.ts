@@ -8,7 +8,7 @@ import { Keys, type KeyRoots } from '../store/keys.js';
 import type { Etcd3Kv } from '../store/kv-etcd3.js';
 import type { KvEntry } from '../store/kv.js';
 import { listThenWatch, type ListWatch, type WatchEvent } from '../store/watch.js';
-import { decodeAssembledState, decodeServiceDef, type ServerDecodeCache } from '../store/decode.js';
+import { AssembledStateDecoder, decodeServiceDef } from '../store/decode.js';
 import { StateAssembler } from '../store/state-layout.js';
 import type { AgentSource, ServiceInputs } from './agent-source.js';
 
@@ -31,8 +31,8 @@ export class EtcdSource implements AgentSource {
   private readonly states = new Map<string, { state?: ServiceInputs['state']; problem?: string }>();
   /** The state keys (header and servers, store/state-layout.ts), put back together per service. */
   private readonly assembler: StateAssembler;
-  /** Per service, its servers as last decoded (decode.ts ServerDecodeCache). */
-  private readonly decoded = new Map<string, ServerDecodeCache>();
+  /** A change decodes only the servers that changed. */
+  private readonly decoder = new AssembledStateDecoder();
   private watches: ListWatch[] = [];
   private connected = { state: false, services: false };
   private listed = { state: false, services: false };
@@ -117,12 +117,10 @@ export class EtcdSource implements AgentSource {
     for (const c of this.assembler.take()) {
       if (c.kind === 'removed') {
         this.states.delete(c.path);
-        this.decoded.delete(c.path);
+        this.decoder.forget(c.path);
       } else {
         try {
-          let cache = this.decoded.get(c.state.path);
-          if (cache === undefined) this.decoded.set(c.state.path, (cache = new Map()));
-          this.states.set(c.state.path, { state: decodeAssembledState(c.state, cache) });
+          this.states.set(c.state.path, { state: this.decoder.decode(c.state) });
         } catch (err) {
           this.states.set(c.state.path, { problem: errorMessage(err) });
         }

@@ -210,6 +210,25 @@ export function decodeAssembledState(a: AssembledState, cache?: ServerDecodeCach
 }
 
 /**
+ * Decodes the states of a watch (the daemon's, the agent's) again and again, keeping each LVS
+ * service's ServerDecodeCache, so a change decodes only the servers whose value changed.
+ */
+export class AssembledStateDecoder {
+  private readonly caches = new Map<string, ServerDecodeCache>();
+
+  decode(a: AssembledState): PoolState {
+    let cache = this.caches.get(a.path);
+    if (cache === undefined) this.caches.set(a.path, (cache = new Map()));
+    return decodeAssembledState(a, cache);
+  }
+
+  /** A removed service's servers are forgotten. */
+  forget(path: string): void {
+    this.caches.delete(path);
+  }
+}
+
+/**
  * `/poold/v1/health/<dc>/<name>/<host>/<observer>`: one observer's verdict. The observer is the
  * key's last segment (what the value says is not trusted over where it is stored).
  */

@@ -191,12 +191,6 @@ export class StateAssembler {
     return out;
   }
 
-  /** The raw server values held for a service (its keys as stored, whatever the header's form). */
-  serverValues(path: string): ReadonlyMap<string, string> {
-    const s = this.sections.get(path);
-    return new Map([...(s?.servers ?? new Map<string, { raw: string }>())].map(([h, v]) => [h, v.raw]));
-  }
-
   private section(k: ServiceKey): Section {
     const path = servicePath(k);
     let s = this.sections.get(path);
