@@ -176,6 +176,7 @@ export class Daemon {
       fence: { key: electionKey, holder: this.o.observer },
       // Serve what our own transaction committed without waiting for the watch's echo (watch-state.ts).
       onPublished: (state, modRevision) => this.stateFeed?.committed(state, modRevision),
+      onProduced: (own) => this.stateFeed?.produced(own),
     });
 
     this.watchGuard = await WatchGuard.open({

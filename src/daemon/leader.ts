@@ -13,7 +13,6 @@ import { orderAdminChanges } from '../model/coordinator-hold.js';
 import type { AdminWriters } from './admin-writers.js';
 import { decideHealth, type PreviousVerdict, type QuorumSetting } from '../model/quorum.js';
 import { poolOf, poolPath, type AdminWriter, type PoolState, type ServiceDef, type ServiceKey } from '../model/types.js';
-import { asDecodedPoolState } from '../store/decode.js';
 import type { Keys } from '../store/keys.js';
 import type { Kv, TxnOp } from '../store/kv.js';
 import { opBytes, TXN_BUDGET_BYTES, TXN_MAX_OPS } from '../store/limits.js';
@@ -50,6 +49,21 @@ export interface LeaderDeps {
    * echo: watch-state.ts). Exactly the published value: correlatedFailure included.
    */
   onPublished?(state: PoolState, modRevision: number): void;
+  /**
+   * A state this leader is about to write, with its header's value as written and what changed since
+   * its previous one: the instance's watch may bring the write back before the transaction's answer
+   * comes, and then serves this state instead of decoding the echo (watch-state.ts).
+   */
+  onProduced?(own: OwnPublication): void;
+}
+
+/** A state as this leader publishes it (LeaderDeps.onProduced). */
+export interface OwnPublication {
+  state: PoolState;
+  /** The header key's value in the publication's transaction (either form). */
+  header: string;
+  /** The servers that may differ from `changes.previous`, this leader's previous state of the service; absent: any may. */
+  changes?: { previous: PoolState; hosts: readonly string[] };
 }
 
 /**
@@ -78,6 +92,12 @@ export class Leader {
   private tickScheduled = false;
   /** The state behind each publication made, for onPublished once its transaction commits. */
   private readonly produced = new WeakMap<Publication, PoolState>();
+  /**
+   * Per LVS service whose server keys are known (`stored`), the hosts whose key may not hold the
+   * current encoding yet: every other host's does. So a publication compares only these hosts, not
+   * all 240 of a section. Absent: compare them all (and start the set again).
+   */
+  private readonly unsynced = new Map<string, Set<string>>();
   /**
    * Per LVS service, what its server keys hold (host → value), as this leader's committed writes left
    * them; absent: not known (since activation), so its next publication rewrites them all.
@@ -119,6 +139,7 @@ export class Leader {
     this.removed.clear();
     this.queue.clear();
     this.stored.clear();
+    this.unsynced.clear();
     this.encoder.clear();
     this.healedAt.clear();
     this.gateTimers.clear();
@@ -135,6 +156,7 @@ export class Leader {
       const key = state ?? this.d.data.states.get(path);
       this.coordinators.delete(path);
       this.encoder.forget(path);
+      this.unsynced.delete(path);
       this.pending.delete(path);
       if (key !== undefined) this.markRemoved(path, key);
       return;
@@ -178,7 +200,7 @@ export class Leader {
     }
     this.healedAt.set(path, now);
     this.d.log.warn({ service: path }, 'published state unreadable (its keys written by another tool?): publishing it whole again');
-    this.stored.delete(path);
+    this.forgetStored(path);
     this.markDirty(path);
   }
 
@@ -396,17 +418,20 @@ export class Leader {
       const c = this.correlated.get(path);
       const enc = this.encoder.encode(state, c);
       const headerKey = this.d.keys.state(state);
-      const stored = this.stored.get(path);
-      const diff = stored === undefined ? undefined : this.serverDiff(state, stored, enc.servers);
+      const diff = this.serverDiff(path, state, enc.servers, enc.changed);
       let p: Publication;
+      let header: string;
       if (diff !== undefined && fitsBesideHeader(diff, headerKey, enc.header)) {
-        p = { etcdKey: headerKey, ops: [...diff, { type: 'put', key: headerKey, value: enc.header }] };
+        header = enc.header;
+        p = { etcdKey: headerKey, ops: [...diff, { type: 'put', key: headerKey, value: header }] };
       } else {
         // Unknown server keys (after activation): clear them all and write every server.
-        const after = diff ?? [{ type: 'delete' as const, key: `${headerKey}/`, prefix: true }, ...this.serverDiff(state, new Map(), enc.servers)];
-        p = { etcdKey: headerKey, ops: [{ type: 'put', key: headerKey, value: enc.inline() }], after };
+        const after = diff ?? [{ type: 'delete' as const, key: `${headerKey}/`, prefix: true }, ...this.allServers(state, enc.servers)];
+        header = enc.inline();
+        p = { etcdKey: headerKey, ops: [{ type: 'put', key: headerKey, value: header }], after };
       }
       if (this.d.onPublished !== undefined) this.produced.set(p, enc.state);
+      this.d.onProduced?.({ state: enc.state, header, ...(enc.changed !== null && enc.previous !== undefined ? { changes: { previous: enc.previous, hosts: enc.changed } } : {}) });
       return p;
     }
     const gone = this.removed.get(path);
@@ -419,23 +444,50 @@ export class Leader {
     return undefined;
   }
 
-  /** The server-key writes that turn `stored` into `servers`. */
-  private serverDiff(k: ServiceKey, stored: ReadonlyMap<string, string>, servers: ReadonlyMap<string, string>): TxnOp[] {
-    const ops: TxnOp[] = [];
-    for (const [host, value] of servers) {
-      if (stored.get(host) !== value) ops.push({ type: 'put', key: this.d.keys.stateServer(k, host), value });
+  /**
+   * The server-key writes that turn what `path`'s server keys hold into `servers`; undefined when
+   * what they hold is not known. Looks only at the hosts `unsynced` names and those the encoding
+   * changed (`changed`; null: all), and keeps in `unsynced` the hosts it writes.
+   */
+  private serverDiff(path: string, k: ServiceKey, servers: ReadonlyMap<string, string>, changed: readonly string[] | null): TxnOp[] | undefined {
+    const stored = this.stored.get(path);
+    if (stored === undefined) return undefined;
+    let hosts = this.unsynced.get(path);
+    if (hosts === undefined || changed === null) {
+      hosts = new Set([...servers.keys(), ...stored.keys()]);
+      this.unsynced.set(path, hosts);
+    } else {
+      for (const host of changed) hosts.add(host);
     }
-    for (const host of stored.keys()) {
-      if (!servers.has(host)) ops.push({ type: 'delete', key: this.d.keys.stateServer(k, host) });
+    const ops: TxnOp[] = [];
+    for (const host of hosts) {
+      const value = servers.get(host);
+      if (stored.get(host) === value) hosts.delete(host); // in sync (or absent from both)
+      else if (value === undefined) ops.push({ type: 'delete', key: this.d.keys.stateServer(k, host) });
+      else ops.push({ type: 'put', key: this.d.keys.stateServer(k, host), value });
     }
     return ops;
+  }
+
+  /** Every server's put, for server keys just cleared. */
+  private allServers(k: ServiceKey, servers: ReadonlyMap<string, string>): TxnOp[] {
+    const ops: TxnOp[] = [];
+    for (const [host, value] of servers) ops.push({ type: 'put', key: this.d.keys.stateServer(k, host), value });
+    return ops;
+  }
+
+  /** What `path`'s server keys hold is not known any more: its next publication writes them all. */
+  private forgetStored(path: string): void {
+    this.stored.delete(path);
+    this.unsynced.delete(path);
   }
 
   /** Committed server-key writes of `path`: what is stored under its server keys now. */
   private noteStored(path: string, ops: readonly TxnOp[]): void {
     for (const op of ops) {
       if (op.type === 'delete' && op.prefix === true) {
-        // Known empty now; a removed service's is forgotten.
+        // Known empty now; a removed service's is forgotten. Either way every host is compared again.
+        this.unsynced.delete(path);
         if (this.coordinators.has(path)) this.stored.set(path, new Map());
         else this.stored.delete(path);
         continue;
@@ -460,18 +512,8 @@ export class Leader {
         this.noteStored(path, p.ops);
         if (p.ops.at(-1)?.type === 'delete') this.removed.delete(path);
         const published = this.produced.get(p);
-        if (published === undefined || !this.active || this.d.onPublished === undefined) return;
-        let served: PoolState;
-        try {
-          // Normalised only now, after serialising: the defaults a reader fills in are not written.
-          served = asDecodedPoolState(published);
-        } catch (err) {
-          // Cannot happen for a state the coordinator built; if it does, the watch's copy is decoded
-          // (and reported) as any other instance would, instead of serving something readers reject.
-          this.d.log.error({ err: (err as Error).message, service: path }, 'a state this leader built is not one readers accept; serving the watch copy');
-          return;
-        }
-        this.d.onPublished(served, revision);
+        // Its servers are already as readers decode them (state-encoder.ts).
+        if (published !== undefined && this.active) this.d.onPublished?.(published, revision);
       },
       onAfterWritten: (path, ops) => this.noteStored(path, ops),
       onFenced: (paths) => {
@@ -479,6 +521,10 @@ export class Leader {
         this.d.log.warn({ pools: compactList(paths), count: paths.length, electionKey: fence?.key }, 'not publishing: the election key no longer names this instance');
       },
       onFailed: (paths, err, retryMs) => {
+        // The transaction may have committed all the same (its answer lost): what the server keys
+        // hold is not known any more. Were it taken as unchanged, a server changed back to its old
+        // value before the next publication would stay wrong in etcd.
+        for (const path of paths) this.forgetStored(path);
         this.d.log.warn({ err: (err as Error).message, pools: compactList(paths), count: paths.length, retryMs }, 'could not publish pool state; retrying each pool on its own backoff');
       },
     });

@@ -12,34 +12,49 @@ import { effectiveServer, effectiveState } from '../model/coordinator.js';
 import type { CoordinatorState, ServerState } from '../model/coordinator-types.js';
 import type { CorrelatedFailure } from '../model/correlated.js';
 import { servicePath, type EffectiveServer, type PoolState } from '../model/types.js';
+import { asDecodedServer } from '../store/decode.js';
 
 export interface Encoded {
   /** The published state (its server objects may be shared with earlier publications: read-only). */
   state: PoolState;
   /** The split header: the state without its servers, with `hosts`, their count, and `notServing`. */
   header: string;
-  /** host → its server key's value (JSON.stringify of the server). */
+  /** host → its server key's value (JSON.stringify of the server). The encoder's own map: read it before the next encode of this service. */
   servers: ReadonlyMap<string, string>;
-  /** The inline form: JSON.stringify(state). Built on demand (the split form is the common case). */
+  /** The inline form: JSON.stringify(state). Built on demand (the split form is the common case); call it before the next encode of this service. */
   inline(): string;
+  /**
+   * The hosts whose server may differ from the previous encoding of this service (`previous`):
+   * changed, added or removed. null when there was none to compare with, or its hosts were not
+   * these: then every host may differ.
+   */
+  changed: readonly string[] | null;
+  /** The state of the previous encoding of this service, which `changed` is relative to. */
+  previous?: PoolState;
 }
 
 const SERVERS_EMPTY = '"servers":{}';
 
+type Built = { server: EffectiveServer; json: string };
+
 interface Kept {
   /** Per host, in order: the ServerState and hold last encoded, and its effective form and JSON. */
-  entries: Map<string, { s: ServerState; held: boolean; e: { server: EffectiveServer; json: string } }>;
-  servers: Record<string, EffectiveServer>;
+  entries: Map<string, { s: ServerState; held: boolean; e: Built }>;
+  /** host → JSON of the server; updated in place. */
   values: Map<string, string>;
+  /** Hosts not serving (not pooled, or down); updated in place. */
   notServing: Set<string>;
+  /** The last state published from these servers. */
+  state?: PoolState;
 }
 
 export class StateEncoder {
-  private readonly servers = new WeakMap<ServerState, { server: EffectiveServer; json: string }>();
+  private readonly servers = new WeakMap<ServerState, Built>();
   /**
-   * Per LVS service, what its last encoding built. At eqiad's size a kubesvc depool encodes 44
-   * sections of 240 hosts with one changed each: copying the last servers and values and building the
-   * one that changed is several times cheaper than putting 240 entries together again per section.
+   * Per LVS service, what its last encoding built, updated in place. At eqiad's size a kubesvc depool
+   * encodes 44 sections of 240 hosts with one changed each: only the changed server is built, and
+   * nothing per unchanged server is copied but the published state's `servers` record (which must be
+   * a new object: readers keep the previous state).
    */
   private readonly kept = new Map<string, Kept>();
 
@@ -53,24 +68,23 @@ export class StateEncoder {
     this.kept.clear();
   }
 
-  private effective(s: ServerState, hold: ReturnType<NonNullable<CoordinatorState['holds']>['get']>): { server: EffectiveServer; json: string } {
+  private effective(where: string, s: ServerState, hold: ReturnType<NonNullable<CoordinatorState['holds']>['get']>): Built {
     if (hold === undefined) {
       let e = this.servers.get(s);
-      if (e === undefined) {
-        const server = effectiveServer(s, undefined);
-        this.servers.set(s, (e = { server, json: JSON.stringify(server) }));
-      }
+      if (e === undefined) this.servers.set(s, (e = built(where, effectiveServer(s, undefined))));
       return e;
     }
     // A held or forced depool is rare and its hold changes apart from the server: built every time.
-    const server = effectiveServer(s, hold);
-    return { server, json: JSON.stringify(server) };
+    return built(where, effectiveServer(s, hold));
   }
 
-  /** The servers of `state`, from the last encoding when only some servers changed. */
-  private build(path: string, state: CoordinatorState): Kept {
+  /**
+   * The servers of `state`, from the last encoding when the hosts are the same ones, and which hosts
+   * changed (null: all were built again).
+   */
+  private build(path: string, state: CoordinatorState): { kept: Kept; servers: Record<string, EffectiveServer>; changed: string[] | null } {
     const last = this.kept.get(path);
-    if (last !== undefined && last.entries.size === state.servers.size) {
+    if (last?.state !== undefined && last.entries.size === state.servers.size) {
       const changed: string[] = [];
       let same = true;
       for (const [host, s] of state.servers) {
@@ -82,35 +96,39 @@ export class StateEncoder {
         if (k.s !== s || k.held || state.holds?.has(host) === true) changed.push(host);
       }
       if (same) {
-        if (changed.length === 0) return last;
-        const next: Kept = { entries: new Map(last.entries), servers: { ...last.servers }, values: new Map(last.values), notServing: new Set(last.notServing) };
-        for (const host of changed) this.put(next, host, state.servers.get(host)!, state);
-        return next;
+        if (changed.length === 0) return { kept: last, servers: last.state.servers, changed };
+        const servers = { ...last.state.servers };
+        for (const host of changed) servers[host] = this.put(path, last, host, state.servers.get(host)!, state);
+        return { kept: last, servers, changed };
       }
     }
-    const next: Kept = { entries: new Map(), servers: {}, values: new Map(), notServing: new Set() };
-    for (const [host, s] of state.servers) this.put(next, host, s, state);
-    return next;
+    const kept: Kept = { entries: new Map(), values: new Map(), notServing: new Set() };
+    const servers: Record<string, EffectiveServer> = {};
+    for (const [host, s] of state.servers) servers[host] = this.put(path, kept, host, s, state);
+    if (last !== undefined) kept.state = last.state;
+    return { kept, servers, changed: null };
   }
 
-  private put(k: Kept, host: string, s: ServerState, state: CoordinatorState): void {
+  private put(path: string, k: Kept, host: string, s: ServerState, state: CoordinatorState): EffectiveServer {
     const hold = state.holds?.get(host);
-    const e = this.effective(s, hold);
+    const e = this.effective(`${path} servers.${host}`, s, hold);
     k.entries.set(host, { s, held: hold !== undefined, e });
-    k.servers[host] = e.server;
     k.values.set(host, e.json);
     if (e.server.pooled && e.server.up) k.notServing.delete(host);
     else k.notServing.add(host);
+    return e.server;
   }
 
   encode(state: CoordinatorState, correlatedFailure?: CorrelatedFailure): Encoded {
     const path = servicePath(state);
-    const kept = this.build(path, state);
+    const { kept, servers, changed } = this.build(path, state);
+    const previous = kept.state;
     this.kept.set(path, kept);
-    const { servers, values } = kept;
+    const { values } = kept;
     // Everything but the servers as effectiveState builds it; `servers` keeps its place in the key order.
     const base = effectiveState({ ...state, servers: new Map(), holds: undefined });
     const published: PoolState = { ...base, servers, ...(correlatedFailure ? { correlatedFailure } : {}) };
+    kept.state = published;
     // The first `"servers":{}` is the top-level key: the keys before it are dc, name, pool (cluster,
     // service), revision, updatedAt and depoolThreshold, and a string cannot hold an unescaped quote.
     const outer = JSON.stringify({ ...published, servers: {} });
@@ -123,6 +141,8 @@ export class StateEncoder {
       state: published,
       header,
       servers: values,
+      changed: previous === undefined ? null : changed,
+      ...(previous !== undefined ? { previous } : {}),
       // JSON.stringify(published), with the servers' kept JSON spliced in where their object goes.
       inline: () => {
         const parts: string[] = [];
@@ -132,4 +152,13 @@ export class StateEncoder {
       },
     };
   }
+}
+
+/**
+ * A server's JSON, then the server as readers decode it (normalised in place, after serialising: the
+ * defaults a reader fills in are not written), so a committed state is served as it is.
+ */
+function built(where: string, server: EffectiveServer): Built {
+  const json = JSON.stringify(server);
+  return { server: asDecodedServer(where, server), json };
 }

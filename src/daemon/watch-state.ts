@@ -11,7 +11,14 @@
 // revision already held is dropped, so the watch's echo of a committed state is neither decoded nor
 // applied again, and a late commit answer never steps back over what the watch delivered meanwhile
 // (a newer put, or a delete).
+//
+// The watch may also bring a commit back before the transaction's answer comes. The leader hands the
+// state over as it writes it (`produced`), and a watched header that is byte for byte the one written
+// then (with no foreign server-key write: the assembler checks) is that state, served without
+// decoding 44 × 240 servers again.
 import type { PoolMetrics } from '../api/metrics.js';
+import type { StateChanges } from '../api/state-view.js';
+import type { OwnPublication } from './leader.js';
 import { servicePath, type PoolState } from '../model/types.js';
 import { AssembledStateDecoder } from '../store/decode.js';
 import { StateAssembler } from '../store/state-layout.js';
@@ -23,6 +30,8 @@ export interface StateFeed {
   handlers: WatchHandlers;
   /** A state this instance's leader wrote, committed at etcd revision `modRevision` (its header's). */
   committed(state: PoolState, modRevision: number): void;
+  /** A state this instance's leader is writing now (before its commit). */
+  produced(own: OwnPublication): void;
 }
 
 export function stateFeed(d: StateDeps): StateFeed {
@@ -39,13 +48,21 @@ export function stateFeed(d: StateDeps): StateFeed {
   const decoder = new AssembledStateDecoder();
   /** Whether the batch being settled is a listing (at start, or after a compaction). */
   let listing = false;
+  /** Per LVS service, the last state this instance's leader wrote (not yet seen committed). */
+  const own = new Map<string, OwnPublication>();
 
   const apply = (path: string, state: PoolState): void => {
     d.data.states.set(path, state);
-    d.view.setState(state);
+    const o = own.get(path);
+    // What changed since the leader's previous state, if that is the one held.
+    const changes: StateChanges | undefined = o?.state === state ? o.changes : undefined;
+    d.view.setState(state, changes);
   };
 
   return {
+    produced: (o) => {
+      if (d.inScope(o.state)) own.set(servicePath(o.state), o);
+    },
     committed: (state, modRevision) => {
       if (!d.inScope(state)) return;
       const path = servicePath(state);
@@ -73,6 +90,7 @@ export function stateFeed(d: StateDeps): StateFeed {
             held.set(c.path, { revision: c.revision ?? Number.POSITIVE_INFINITY, from: 'watch' });
             d.data.states.delete(c.path);
             decoder.forget(c.path);
+            own.delete(c.path);
             continue;
           }
           const a = c.state;
@@ -80,9 +98,11 @@ export function stateFeed(d: StateDeps): StateFeed {
           // Already served from this leader's commit (the same bytes: a revision names one version of a
           // key), unless its server keys were changed since by someone else.
           if (a.problem === undefined && h?.from === 'commit' && a.headerRevision <= h.revision) continue;
+          const mine = own.get(a.path);
           let state;
           try {
-            state = decoder.decode(a);
+            // This leader's own write (the same header bytes, no foreign server write), or decoded.
+            state = a.problem === undefined && mine?.header === a.header ? mine.state : decoder.decode(a);
           } catch (err) {
             // Keep the last good state (what the API and the agent serve), and say so in /alerts.
             d.log.error({ key: a.headerKey, err: (err as Error).message }, 'invalid published state in etcd; keeping the last good one');

@@ -97,11 +97,18 @@ function normaliseServer(s: Obj): EffectiveServer {
  * test/store/decode-published.test.ts holds it equal to the decoder's result.
  */
 export function asDecodedPoolState(state: PoolState): PoolState {
-  for (const [host, s] of Object.entries(state.servers)) {
-    if (!wellFormedServer(s)) fail(`${state.dc}/${state.name} servers.${host}`, 'not well-formed in a state the leader built');
-    normaliseServer(s);
-  }
+  for (const [host, s] of Object.entries(state.servers)) asDecodedServer(`${state.dc}/${state.name} servers.${host}`, s);
   return state;
+}
+
+/**
+ * One server of a state the leader built, as a reader decodes it: normalised in place (so `s` must be
+ * fresh, not yet shared). The leader's encoder calls it once per server object it builds, so serving
+ * a committed state costs nothing per unchanged server.
+ */
+export function asDecodedServer(where: string, s: EffectiveServer): EffectiveServer {
+  if (!wellFormedServer(s)) fail(where, 'not well-formed in a state the leader built');
+  return normaliseServer(s);
 }
 
 /** One published server: well-formed ones are normalised in place (`s` must be fresh from JSON.parse). */

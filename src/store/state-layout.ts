@@ -34,7 +34,11 @@ export interface AssembledState {
   headerKey: string;
   header: string;
   headerRevision: number;
-  /** host → raw value, for the split form (the inline form ignores them). */
+  /**
+   * host → raw value, for the split form (the inline form ignores them). From a watch's assembler,
+   * its own map: read it before feeding the assembler again (take() does not copy 240 values per
+   * section per change).
+   */
   servers: ReadonlyMap<string, string>;
   /**
    * Set when server keys of a split header changed after it, with no header of their own: another
@@ -51,7 +55,8 @@ export type AssemblerChange =
 interface Section {
   key: ServiceKey;
   header?: { raw: string; revision: number; inline: boolean };
-  servers: Map<string, { raw: string; revision: number }>;
+  /** host → raw value. */
+  servers: Map<string, string>;
   /** Server keys changed since the header, by host, with the revision (a deletion leaves no key to look at). */
   changedSince: Map<string, number>;
   /** The header was written since the last take(). */
@@ -59,6 +64,8 @@ interface Section {
   /** The header was deleted since the last take(): report the removal once. */
   removedAt?: number | null;
 }
+
+const NO_SERVERS: ReadonlyMap<string, string> = new Map();
 
 /** The inline form carries `servers` at its top level; a split header never has that key. */
 function isInline(raw: string): boolean {
@@ -115,7 +122,7 @@ export class StateAssembler {
     const sk = this.keys.parseStateServer(key);
     if (sk === undefined || !this.want(sk)) return false;
     const s = this.section(sk);
-    s.servers.set(sk.host, { raw: value, revision: modRevision });
+    s.servers.set(sk.host, value);
     // With its header in the same transaction (one watch batch), or under an inline header; take()
     // tells the two apart from another tool's write.
     s.changedSince.set(sk.host, modRevision);
@@ -166,7 +173,6 @@ export class StateAssembler {
       const h = s.header;
       const fresh = s.headerChanged;
       s.headerChanged = false;
-      const servers = new Map<string, string>();
       if (h.inline) {
         // Server keys converging under an inline header change nothing a reader sees.
         s.changedSince.clear();
@@ -178,14 +184,13 @@ export class StateAssembler {
         const ahead = [...s.changedSince].filter(([, rev]) => rev > h.revision).map(([host]) => host);
         if (ahead.length > 0) {
           const problem = `server keys changed after their header, without one (written by another tool?): ${ahead.slice(0, 3).join(', ')}${ahead.length > 3 ? ` and ${ahead.length - 3} more` : ''}`;
-          out.push({ kind: 'state', state: { path, key: s.key, headerKey: this.keys.state(s.key), header: h.raw, headerRevision: h.revision, servers, problem } });
+          out.push({ kind: 'state', state: { path, key: s.key, headerKey: this.keys.state(s.key), header: h.raw, headerRevision: h.revision, servers: NO_SERVERS, problem } });
           continue;
         }
         s.changedSince.clear();
         if (!fresh) continue;
-        for (const [host, v] of s.servers) servers.set(host, v.raw);
       }
-      out.push({ kind: 'state', state: { path, key: s.key, headerKey: this.keys.state(s.key), header: h.raw, headerRevision: h.revision, servers } });
+      out.push({ kind: 'state', state: { path, key: s.key, headerKey: this.keys.state(s.key), header: h.raw, headerRevision: h.revision, servers: h.inline ? NO_SERVERS : s.servers } });
     }
     this.touched.clear();
     return out;

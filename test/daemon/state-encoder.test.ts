@@ -56,14 +56,22 @@ t.test('a server that did not change is not built again', async (t) => {
   const enc = new StateEncoder();
   const first = createCoordinator({ at: 1000, service: service(HOSTS, 0.3), admin: adminAll(HOSTS) });
   const a = enc.encode(first.state);
+  t.equal(a.changed, null, 'a first encoding: every host is new');
+  // The encoder's value map is its own (updated in place): what `a` said, as it said it.
+  const aValues = new Map(a.servers);
   const next = applyEvents(first.state, [{ type: 'adminChanged', at: 2000, host: HOSTS[0]!, value: { weight: 10, pooled: 'no' } }]);
   const b = enc.encode(next.state);
+  t.strictSame(b.changed, [HOSTS[0]!], 'only the changed host is named');
+  t.equal(b.previous, a.state, 'relative to the previous state');
+  const c = enc.encode(next.state);
+  t.strictSame(c.changed, [], 'encoded again: nothing changed');
+  t.equal(c.state.servers, b.state.servers, 'and the servers record is the same object');
   t.equal(b.state.servers[HOSTS[0]!]!.pooled, false, 'the changed server is new');
   t.not(b.state.servers[HOSTS[0]!], a.state.servers[HOSTS[0]!]);
   for (const h of HOSTS.slice(1)) t.equal(b.state.servers[h], a.state.servers[h], `${h}: the same object as before`);
   t.equal(b.inline(), JSON.stringify(effectiveState(next.state)));
-  t.equal(b.servers.get(HOSTS[1]!), a.servers.get(HOSTS[1]!), 'an unchanged server keeps its value');
-  t.not(b.servers.get(HOSTS[0]!), a.servers.get(HOSTS[0]!), 'the changed one has a new value');
+  t.equal(b.servers.get(HOSTS[1]!), aValues.get(HOSTS[1]!), 'an unchanged server keeps its value');
+  t.not(b.servers.get(HOSTS[0]!), aValues.get(HOSTS[0]!), 'the changed one has a new value');
 });
 
 t.test('incremental: a host replaced, added or removed encodes exactly as a fresh encoder does', async (t) => {
@@ -78,5 +86,6 @@ t.test('incremental: a host replaced, added or removed encodes exactly as a fres
     t.equal(got.inline(), fresh.inline(), `${hosts.length} hosts: same inline bytes`);
     t.equal(got.header, fresh.header, 'same header');
     t.same([...got.servers.keys()], hosts, 'exactly these servers');
+    t.equal(got.changed, null, 'other hosts: any server may differ');
   }
 });

@@ -172,3 +172,57 @@ t.test('split form: server keys changed without their header (another tool) make
   t.notOk(f.data.corrupt.has(f.key), 'cleared by the next header');
   t.same(f.pooled(), HOSTS.slice(1));
 });
+
+t.test("the leader's own write, back through the watch before its commit answer, is served as written, not decoded", async (t) => {
+  const f = setup();
+  const [r1, r2, r3] = publications();
+  splitBatch(f, r1!, 10, true);
+  const held = f.view.get(KEY)!.state!;
+  const events: string[] = [];
+  f.view.events.subscribe((e) => { if (e.type === 'state') events.push(e.host); });
+  const mine = asDecodedPoolState(structuredClone(r2!));
+  // The leader says which host changed since the state held; the view then looks at that one only.
+  f.feed.produced({ state: mine, header: splitForm(r2!).header, changes: { previous: held, hosts: [HOSTS[0]!] } });
+  splitBatch(f, r2!, 11);
+  t.equal(f.view.get(KEY)?.state, mine, "the watch's copy is the produced state itself (not a decoded one)");
+  t.equal(f.data.states.get(PATH), mine);
+  t.same(events, [HOSTS[0]], 'one state event, for the changed host');
+  f.feed.committed(mine, 11);
+  t.equal(f.view.get(KEY)?.state, mine, 'the commit answer after it changes nothing');
+  t.same(events, [HOSTS[0]], 'and emits nothing');
+
+  // Produced, but the watch brings another header: decoded as usual.
+  const other = asDecodedPoolState(structuredClone(r3!));
+  f.feed.produced({ state: other, header: `${splitForm(r3!).header} `, changes: { previous: mine, hosts: [HOSTS[1]!] } });
+  splitBatch(f, r3!, 12);
+  t.not(f.view.get(KEY)?.state, other, 'not the same bytes: not taken for the produced state');
+  t.same(f.pooled(), [HOSTS[2]], 'the decoded state is served');
+});
+
+t.test("the leader's own header with another tool's server write after it is a corrupt state, not the produced one", async (t) => {
+  const f = setup();
+  const [r1, r2] = publications();
+  splitBatch(f, r1!, 10, true);
+  const mine = asDecodedPoolState(structuredClone(r2!));
+  const a = splitForm(r2!);
+  f.feed.produced({ state: mine, header: a.header });
+  // One watch batch: the leader's transaction at 11, then another tool's write of a server key at 12.
+  batch(f.feed, [...a.servers.map(([h, v]): [string, string, number] => [f.keys.stateServer(KEY, h), v, 11]), [f.key, a.header, 11], [f.keys.stateServer(KEY, HOSTS[2]!), '{"x":1}', 12]]);
+  t.match(f.data.corrupt.get(f.key)?.message, /server keys changed after their header, without one.*kube1003/, 'reported');
+  t.not(f.view.get(KEY)?.state, mine, 'the produced state is not served over a foreign write');
+  t.same(f.pooled(), HOSTS, 'the last good state stays');
+});
+
+t.test('a view given the changed hosts relative to a state it does not hold compares them all', async (t) => {
+  const f = setup();
+  const [r1, r2, r3] = publications();
+  splitBatch(f, r1!, 10, true);
+  const events: string[] = [];
+  f.view.events.subscribe((e) => { if (e.type === 'state') events.push(e.host); });
+  // The hint is relative to r2, but the view holds r1: r3 differs from r1 in two hosts.
+  const mine = asDecodedPoolState(structuredClone(r3!));
+  f.feed.produced({ state: mine, header: splitForm(r3!).header, changes: { previous: asDecodedPoolState(structuredClone(r2!)), hosts: [HOSTS[1]!] } });
+  splitBatch(f, r3!, 12);
+  t.equal(f.view.get(KEY)?.state, mine);
+  t.same(events.sort(), HOSTS.slice(0, 2), 'both changed hosts have their event');
+});

@@ -136,3 +136,38 @@ t.test('one service read by its range; a removed service leaves no key', async (
   t.equal(await publishedState(kv, 'eqiad/ab-c'), undefined);
   t.equal(Object.keys((await publishedState(kv, 'eqiad/ab'))!.servers).length, 3, 'its neighbour is untouched');
 });
+
+t.test('a publication whose answer is lost: its server keys are taken as unknown, so a server changed back is right in etcd', async (t) => {
+  const kv = await openKv({ endpoints: etcd.endpoints }, 'etcd3') as Etcd3Kv;
+  t.teardown(() => kv.close());
+  // The transaction commits, then its answer is lost (a connection cut after the commit).
+  let loseNext = false;
+  const lossy: Kv = {
+    user: kv.user, range: (r) => kv.range(r), get: (k) => kv.get(k), close: async () => {},
+    txn: async (r) => {
+      const result = await kv.txn(r);
+      if (loseNext) {
+        loseNext = false;
+        throw new Error('connection lost after the commit');
+      }
+      return result;
+    },
+  };
+  const svc = def('lossy', 10);
+  const h0 = Object.keys(svc.servers)[0]!;
+  const { leader, set } = leaderOver(lossy, [svc]);
+  t.teardown(() => leader.deactivate());
+  leader.activate();
+  const serverKeys = async () => (await kv.range({ key: `${keys.state(svc)}/`, prefix: true, limit: 1 })).count;
+  await waitFor('every server key written', serverKeys, (n) => n === 10, 10_000);
+  set(svc, h0, 11);
+  await waitFor('a first change', () => publishedState(kv, 'eqiad/lossy'), (s) => s?.servers[h0]?.weight === 11, 10_000);
+
+  loseNext = true;
+  set(svc, h0, 50);
+  await waitFor('the change committed (its answer lost)', async () => (await kv.get(keys.stateServer(svc, h0)))?.value ?? '', (v) => v.includes('"weight":50'), 10_000);
+  // Back to what the leader last knew committed, before its retry.
+  set(svc, h0, 11);
+  await waitFor('etcd holds the value the leader means', () => publishedState(kv, 'eqiad/lossy'), (s) => s?.servers[h0]?.weight === 11, 10_000);
+  t.match((await kv.get(keys.stateServer(svc, h0)))?.value, /"weight":11/, "the server key itself, not only an inline header, says so once converged");
+});
