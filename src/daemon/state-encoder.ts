@@ -97,7 +97,7 @@ export class StateEncoder {
       }
       if (same) {
         if (changed.length === 0) return { kept: last, servers: last.state.servers, changed };
-        const servers = { ...last.state.servers };
+        const servers = copyRecord(last.state.servers);
         for (const host of changed) servers[host] = this.put(path, last, host, state.servers.get(host)!, state);
         return { kept: last, servers, changed };
       }
@@ -161,4 +161,16 @@ export class StateEncoder {
 function built(where: string, server: EffectiveServer): Built {
   const json = JSON.stringify(server);
   return { server: asDecodedServer(where, server), json };
+}
+
+/**
+ * A shallow copy of a servers record. A record of 240 hosts is a dictionary-mode object, which V8
+ * copies by spread (`{ ...r }`) 2-3 times slower than by this loop (60 against 25 µs on this
+ * machine): 44 sections per kubesvc change.
+ */
+function copyRecord<T>(r: Readonly<Record<string, T>>): Record<string, T> {
+  const out: Record<string, T> = {};
+  // Own keys only: records built here, by copyRecord, or by JSON.parse have no inherited ones.
+  for (const k in r) out[k] = r[k]!;
+  return out;
 }
