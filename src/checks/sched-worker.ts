@@ -57,6 +57,8 @@ function queued(): void {
 const sched = new CheckScheduler({
   ...opts,
   createChecker,
+  // The one listener below encodes each event's health at once: states can be updated in place.
+  healthInPlace: true,
   onError: (err, ctx) => send({ type: 'error', message: errorMessage(err), where: ctx.where, target: ctx.target }),
 });
 sched.addListener({
