@@ -11,7 +11,7 @@ import { createChecker } from './index.js';
 import { CheckScheduler, type ScheduledTarget, type SchedulerOptions } from './scheduler.js';
 import type { CheckDef } from '../model/types.js';
 import type { ToShard, FromShard } from './sched-shards.js';
-import { encodeHealth, encodeResult, sameTarget } from './shard-codec.js';
+import { batchJson, encodeHealth, encodeResult, sameTarget } from './shard-codec.js';
 import { targetKey } from './sched-key.js';
 
 const BATCH_MS = 20;
@@ -21,8 +21,13 @@ if (!parentPort) throw new Error('sched-worker.ts runs only as a worker thread (
 const port = parentPort;
 const opts = workerData as Omit<SchedulerOptions, 'createChecker' | 'clock' | 'random' | 'onError'>;
 
-/** Events encoded flat (shard-codec.ts), `events` of them. */
-let batch: unknown[] = [];
+/**
+ * Events encoded flat (shard-codec.ts): `events` of them in the first `used` entries. One array for
+ * every batch, written by position: a new array per batch grew by copies, 20 ms of garbage a
+ * batch that outlived the young generation whenever the thread fell behind (batches grow then).
+ */
+const batch: unknown[] = [];
+let used = 0;
 let events = 0;
 let flushTimer: NodeJS.Timeout | undefined;
 
@@ -43,8 +48,8 @@ function flush(): void {
   if (flushTimer !== undefined) clearTimeout(flushTimer);
   flushTimer = undefined;
   if (events === 0) return;
-  const json = JSON.stringify(batch);
-  batch = [];
+  const json = batchJson(batch, used);
+  used = 0;
   events = 0;
   send({ type: 'events', gen, json });
 }
@@ -64,11 +69,11 @@ const sched = new CheckScheduler({
 sched.addListener({
   result: (ev) => {
     const i = indexByKey.get(ev.target);
-    encodeResult(batch, ev, i !== undefined && sameTarget(given[i], givenKeys[i], ev) ? i : -1);
+    used = encodeResult(batch, used, ev, i !== undefined && sameTarget(given[i], givenKeys[i], ev) ? i : -1);
     queued();
   },
   health: (ev) => {
-    encodeHealth(batch, ev);
+    used = encodeHealth(batch, used, ev);
     events++;
     flush();
   },
