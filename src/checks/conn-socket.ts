@@ -29,10 +29,6 @@ class SocketConn implements Conn {
       socket = tls.connect({ host: address, port, ...tlsOptions });
       socket.on('secureConnect', onSecureConnect);
       socket.on('data', onData);
-      // TLS internals may destroy the socket without 'end' or 'error' first. A plain socket closes
-      // only after one of them or after our abort() (allowHalfOpen: its writable side never
-      // finishes, so node never destroys it on the peer's FIN): one listener less per check.
-      socket.on('close', onClose);
     } else {
       socket = net.connect({ host: address, port, allowHalfOpen: true, onread: ONREAD });
     }
@@ -42,6 +38,7 @@ class SocketConn implements Conn {
     // Stays attached for the socket's life: a late error on a socket being torn down must not
     // crash the process; it reaches nobody once the owner is gone.
     socket.on('error', onError);
+    socket.on('close', onClose);
     this.socket = socket;
   }
 

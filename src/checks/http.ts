@@ -230,13 +230,12 @@ export class HttpChecker implements Checker {
     if (o.head) detail.status = o.head.status;
     if (o.failure) return downResult(o.failure.code, o.failure.message, o.timings, detail);
     const status = o.head!.status;
-    // Nearly every result has no finding: they share one empty list (nobody adds to a result's).
-    let findings: Finding[] = NO_FINDINGS;
+    const findings: Finding[] = [];
     let unclosedDown = false;
     if (o.unclosed) {
       const message = `server kept the connection open ${o.unclosedWaitMs} ms after a complete response (Connection: close was sent)`;
       if (this.def.unclosed === 'fail') unclosedDown = true;
-      findings = [{ code: 'unclosed', message, severity: this.def.unclosed === 'fail' ? 'critical' : 'warning' }];
+      findings.push({ code: 'unclosed', message, severity: this.def.unclosed === 'fail' ? 'critical' : 'warning' });
     }
     const bad = checkStatus(status, this.def.expect.status) ?? checkBody(this.body, o.body ?? EMPTY, o.bodyBytes);
     if (bad) return downResult(bad.code, bad.message, o.timings, detail, findings);
@@ -278,7 +277,6 @@ export class HttpChecker implements Checker {
 }
 
 const EMPTY = Buffer.alloc(0);
-const NO_FINDINGS: Finding[] = [];
 
 /** One run of HttpChecker.run's plain path: hears the exchange and reports the judged result. */
 class PlainRun implements ExchangeSink {

@@ -11,7 +11,7 @@ import { createChecker } from './index.js';
 import { CheckScheduler, type ScheduledTarget, type SchedulerOptions } from './scheduler.js';
 import type { CheckDef } from '../model/types.js';
 import type { ToShard, FromShard } from './sched-shards.js';
-import { batchJson, encodeHealth, encodeResult, sameTarget } from './shard-codec.js';
+import { encodeHealth, encodeResult, sameTarget } from './shard-codec.js';
 import { targetKey } from './sched-key.js';
 
 const BATCH_MS = 20;
@@ -21,13 +21,8 @@ if (!parentPort) throw new Error('sched-worker.ts runs only as a worker thread (
 const port = parentPort;
 const opts = workerData as Omit<SchedulerOptions, 'createChecker' | 'clock' | 'random' | 'onError'>;
 
-/**
- * Events encoded flat (shard-codec.ts): `events` of them in the first `used` entries. One array for
- * every batch, written by position: a new array per batch grew by copies, 20 ms of garbage a
- * batch that outlived the young generation whenever the thread fell behind (batches grow then).
- */
-const batch: unknown[] = [];
-let used = 0;
+/** Events encoded flat (shard-codec.ts), `events` of them. */
+let batch: unknown[] = [];
 let events = 0;
 let flushTimer: NodeJS.Timeout | undefined;
 
@@ -48,8 +43,8 @@ function flush(): void {
   if (flushTimer !== undefined) clearTimeout(flushTimer);
   flushTimer = undefined;
   if (events === 0) return;
-  const json = batchJson(batch, used);
-  used = 0;
+  const json = JSON.stringify(batch);
+  batch = [];
   events = 0;
   send({ type: 'events', gen, json });
 }
@@ -62,18 +57,16 @@ function queued(): void {
 const sched = new CheckScheduler({
   ...opts,
   createChecker,
-  // The one listener below encodes each event's health at once: states can be updated in place.
-  healthInPlace: true,
   onError: (err, ctx) => send({ type: 'error', message: errorMessage(err), where: ctx.where, target: ctx.target }),
 });
 sched.addListener({
   result: (ev) => {
     const i = indexByKey.get(ev.target);
-    used = encodeResult(batch, used, ev, i !== undefined && sameTarget(given[i], givenKeys[i], ev) ? i : -1);
+    encodeResult(batch, ev, i !== undefined && sameTarget(given[i], givenKeys[i], ev) ? i : -1);
     queued();
   },
   health: (ev) => {
-    used = encodeHealth(batch, used, ev);
+    encodeHealth(batch, ev);
     events++;
     flush();
   },

@@ -24,7 +24,6 @@ import type { CheckDef, CheckResult, FlappingDef, ServiceKey } from '../model/ty
 import { errorMessage, UsageError } from '../model/errors.js';
 import {
   applyResult,
-  applyResultInPlace,
   initialHealth,
   reconfigure as reconfigureHealth,
   validateHysteresisConfig,
@@ -110,13 +109,6 @@ export interface SchedulerOptions {
   watchdogGraceMs?: number;
   /** Where listener exceptions, checker bugs and close() failures go (default: process.emitWarning). */
   onError?: (err: unknown, context: { where: string; target?: string }) => void;
-  /**
-   * Update each target's health state in place rather than replace it per result (default false).
-   * Only when every listener is done with a result event's `health` when its call returns (copies
-   * what it needs at once): a check worker, whose listener encodes each event as it comes
-   * (sched-worker.ts). Saves a state that outlives the young generation per result, 10k a second.
-   */
-  healthInPlace?: boolean;
 }
 
 /**
@@ -231,7 +223,6 @@ export class CheckScheduler implements CheckRunner {
   private readonly maxSpreadMs: number;
   private readonly batchMs: number;
   private readonly watchdogGraceMs: number;
-  private readonly healthInPlace: boolean;
   private readonly onError: (err: unknown, context: { where: string; target?: string }) => void;
 
   private readonly groups = new Map<string, Group>();
@@ -271,7 +262,6 @@ export class CheckScheduler implements CheckRunner {
     this.maxSpreadMs = opts.maxSpreadMs ?? 500;
     this.batchMs = opts.batchMs ?? 10;
     this.watchdogGraceMs = opts.watchdogGraceMs ?? 2000;
-    this.healthInPlace = opts.healthInPlace ?? false;
     this.onError =
       opts.onError ??
       ((err, ctx) => process.emitWarning(`check scheduler: ${ctx.where}${ctx.target ? ` (${ctx.target})` : ''}: ${errorMessage(err)}`));
@@ -754,14 +744,8 @@ export class CheckScheduler implements CheckRunner {
     const startedAt = finishedAt - (now - g.runStart);
     const dueAt = startedAt - (g.runStart - g.runDue);
     for (const sub of g.subs.values()) {
-      let events: readonly HealthEvent[];
-      if (this.healthInPlace) {
-        events = applyResultInPlace(sub.health, sub.cfg, sub.ids, result, finishedAt);
-      } else {
-        const step = applyResult(sub.health, sub.cfg, sub.ids, result, finishedAt);
-        sub.health = step.state;
-        events = step.events;
-      }
+      const step = applyResult(sub.health, sub.cfg, sub.ids, result, finishedAt);
+      sub.health = step.state;
       if (listeners.length === 0) continue;
       const t = sub.target;
       const ev: CheckRunEvent = {
@@ -777,7 +761,7 @@ export class CheckScheduler implements CheckRunner {
         startedAt,
         finishedAt,
         latenessMs: g.runStart - g.runDue,
-        health: sub.health,
+        health: step.state,
         sharedBy,
       };
       for (const l of listeners) {
@@ -788,7 +772,7 @@ export class CheckScheduler implements CheckRunner {
           this.onError(err, { where: 'result listener', target: sub.key });
         }
       }
-      this.emitHealth(sub, events);
+      this.emitHealth(sub, step.events);
     }
   }
 

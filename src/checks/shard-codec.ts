@@ -59,64 +59,44 @@ export function sameTarget(t: ScheduledTarget, key: string, ev: CheckRunEvent): 
 }
 
 /**
- * Writes one result event into `out` from position `at`; returns the position after it. By `index`
- * into the batch's TargetTable when given (the caller checked sameTarget), else with the target's
- * identity in full. Positional writes let a worker reuse one array for every batch (sched-worker.ts).
+ * Appends one result event to a batch: by `index` into the batch's TargetTable when given (the
+ * caller checked sameTarget), else with the target's identity in full.
  */
-export function encodeResult(out: unknown[], at: number, ev: CheckRunEvent, index = -1): number {
-  let i = at;
-  if (index >= 0) {
-    out[i++] = RESULT_AT;
-    out[i++] = index;
-  } else {
-    out[i++] = RESULT;
-    out[i++] = ev.target;
-    out[i++] = ev.service.dc;
-    out[i++] = ev.service.name;
-    out[i++] = ev.host;
-    out[i++] = ev.check;
-    out[i++] = ev.kind;
-    out[i++] = ev.address;
-    out[i++] = ev.port;
-  }
+export function encodeResult(out: unknown[], ev: CheckRunEvent, index = -1): void {
+  if (index >= 0) out.push(RESULT_AT, index);
+  else out.push(RESULT, ev.target, ev.service.dc, ev.service.name, ev.host, ev.check, ev.kind, ev.address, ev.port);
   const r = ev.result;
   const tm = r.timings;
   const h = ev.health;
-  out[i++] = r.up;
-  out[i++] = r.code;
-  out[i++] = r.message;
-  out[i++] = tm.connectMs ?? null;
-  out[i++] = tm.firstByteMs ?? null;
-  out[i++] = tm.totalMs;
-  out[i++] = r.findings.length > 0 ? r.findings : 0;
-  out[i++] = r.detail ?? 0;
-  out[i++] = ev.dueAt;
-  out[i++] = ev.startedAt;
-  out[i++] = ev.finishedAt;
-  out[i++] = ev.latenessMs;
-  out[i++] = ev.sharedBy;
-  out[i++] = h.up;
-  out[i++] = h.okStreak;
-  out[i++] = h.failStreak;
-  out[i++] = h.transitions.length > 0 ? h.transitions : 0;
-  out[i++] = h.flapping;
-  out[i++] = h.flappingReason;
-  out[i++] = h.since;
-  out[i++] = h.code;
-  out[i++] = h.message;
-  return i;
+  out.push(
+    r.up,
+    r.code,
+    r.message,
+    tm.connectMs ?? null,
+    tm.firstByteMs ?? null,
+    tm.totalMs,
+    r.findings.length > 0 ? r.findings : 0,
+    r.detail ?? 0,
+    ev.dueAt,
+    ev.startedAt,
+    ev.finishedAt,
+    ev.latenessMs,
+    ev.sharedBy,
+    h.up,
+    h.okStreak,
+    h.failStreak,
+    h.transitions.length > 0 ? h.transitions : 0,
+    h.flapping,
+    h.flappingReason,
+    h.since,
+    h.code,
+    h.message,
+  );
 }
 
-/** Writes one health event into `out` from position `at`; returns the position after it. */
-export function encodeHealth(out: unknown[], at: number, ev: TargetHealthEvent): number {
-  out[at] = HEALTH;
-  out[at + 1] = ev;
-  return at + 2;
-}
-
-/** The first `n` entries of `out` as one JSON text (a copy only when `out` holds more). */
-export function batchJson(out: unknown[], n: number): string {
-  return JSON.stringify(n === out.length ? out : out.slice(0, n));
+/** Appends one health event to a batch. */
+export function encodeHealth(out: unknown[], ev: TargetHealthEvent): void {
+  out.push(HEALTH, ev);
 }
 
 /**

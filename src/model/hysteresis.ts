@@ -202,71 +202,36 @@ export function applyResult(state: HealthState, cfg: HysteresisConfig, ids: Heal
     message: state.message,
     last: { at, up: result.up, code: result.code, message: result.message },
   };
-  const events = advance(next, state.last.code, state.last.message, cfg, ids, result, at);
-  return { state: next, events };
-}
-
-/**
- * The same step as applyResult, written into `state` (and its `last`) instead of a new state; returns
- * the events. Only for a caller that is the sole holder of the state and of its `last`, and whose
- * readers copy what they need at once: a check worker's scheduler, whose listener encodes every
- * state as it is delivered (sched-worker.ts). There, a new state per result would be garbage that
- * outlives the young generation (it is replaced a second later) and so feeds full collections.
- */
-export function applyResultInPlace(state: HealthState, cfg: HysteresisConfig, ids: HealthIds, result: ResultSummary, at: number): readonly HealthEvent[] {
-  const next = state as Mutable<HealthState>;
-  const last = next.last as Mutable<HealthState['last']>;
-  const lastCode = last.code;
-  const lastMessage = last.message;
-  last.at = at;
-  last.up = result.up;
-  last.code = result.code;
-  last.message = result.message;
-  return advance(next, lastCode, lastMessage, cfg, ids, result, at);
-}
-
-/**
- * The step itself: `next` holds the previous state's values but for `last` (already the new
- * result), whose previous code and message are passed in. Fields are read before they are written.
- */
-function advance(
-  next: Mutable<HealthState>,
-  lastCode: ReasonCode,
-  lastMessage: string,
-  cfg: HysteresisConfig,
-  ids: HealthIds,
-  result: ResultSummary,
-  at: number,
-): readonly HealthEvent[] {
   let events: HealthEvent[] | null = null;
+  const push = (e: HealthEvent) => (events ??= []).push(e);
+
   if (result.up) {
-    const wasUp = next.up;
-    next.okStreak = next.okStreak + 1;
+    next.okStreak = state.okStreak + 1;
     next.failStreak = 0;
-    if (!wasUp && next.okStreak >= cfg.rise) {
+    if (!state.up && next.okStreak >= cfg.rise) {
       next.up = true;
       next.since = at;
       next.code = result.code;
       next.message = `${next.okStreak} consecutive successes (rise ${cfg.rise})`;
-      next.transitions = [...next.transitions, at];
-      (events ??= []).push(event('came_up', ids, at, result.code, next.message, next));
+      next.transitions = [...state.transitions, at];
+      push(event('came_up', ids, at, result.code, next.message, next));
     }
   } else {
-    next.failStreak = next.failStreak + 1;
+    next.failStreak = state.failStreak + 1;
     next.okStreak = 0;
-    if (next.up) {
+    if (state.up) {
       if (next.failStreak === 1) {
-        (events ??= []).push(event('first_failure', ids, at, result.code, result.message, next));
+        push(event('first_failure', ids, at, result.code, result.message, next));
       }
       if (next.failStreak >= cfg.fall) {
         next.up = false;
         next.since = at;
         next.code = result.code;
         next.message = `${result.message} (${next.failStreak} consecutive failures, fall ${cfg.fall})`;
-        next.transitions = [...next.transitions, at];
-        (events ??= []).push(event('went_down', ids, at, result.code, next.message, next));
+        next.transitions = [...state.transitions, at];
+        push(event('went_down', ids, at, result.code, next.message, next));
       }
-    } else if (result.code !== lastCode || result.message !== lastMessage) {
+    } else if (result.code !== state.last.code || result.message !== state.last.message) {
       // Already down, for another reason now: keep the reason current so alerts say why it is down *now*.
       next.code = result.code;
       next.message = result.message;
@@ -283,9 +248,9 @@ function advance(
   ) {
     const flapEvents: HealthEvent[] = [];
     evaluateFlapping(next, cfg, ids, at, flapEvents);
-    for (const e of flapEvents) (events ??= []).push(e);
+    for (const e of flapEvents) push(e);
   }
-  return events ?? NO_EVENTS;
+  return { state: next, events: events ?? NO_EVENTS };
 }
 
 /**

@@ -394,32 +394,3 @@ t.test('one checker serves every host of a service; it is closed when its last h
   t.equal(backends.closed.filter((c) => c.def === http).length, 1, 'stop does not close it again');
   t.equal(backends.closed.length, 7, 'stop closed the six per-host checkers');
 });
-
-t.test('healthInPlace: listeners that read each event at once see exactly what they see with a new state per result', async (t) => {
-  // The same script twice, copying every event as it is delivered (as sched-worker.ts encodes it):
-  // rise/fall, flapping, a shared probe fanned out to two pools, a reconfigure and a probe move.
-  async function script(healthInPlace: boolean): Promise<string[]> {
-    const clock = new ManualClock();
-    const backends = new FakeBackends(clock);
-    const sched = new CheckScheduler({ createChecker: backends.create, clock, random: seeded(7), onError: () => {}, batchMs: 0, healthInPlace });
-    const seen: string[] = [];
-    sched.addListener({ result: (e) => seen.push(JSON.stringify(e)), health: (e) => seen.push(JSON.stringify(e)) });
-    const t0 = clock.now();
-    backends.verdict = (tg, now) => ({ up: tg.address === '127.0.0.2' ? Math.floor((now - t0) / 3000) % 2 === 0 : true });
-    const flapping = { transitions: 3, windowMs: 20_000 };
-    sched.upsert(target(1, { check: tcpDef({ rise: 2, fall: 2 }), flapping, initialUp: true }));
-    sched.upsert(target(1, { service: svc('citoid'), check: tcpDef({ rise: 1, fall: 3 }), flapping, initialUp: false }));
-    sched.upsert(target(2, { check: httpDef({ urls: ['/'] }) }));
-    sched.start();
-    await clock.advance(15_000);
-    sched.upsert(target(1, { check: tcpDef({ rise: 3, fall: 1 }), flapping: { transitions: 2, windowMs: 5_000 }, initialUp: true }));
-    sched.upsert(target(2, { check: httpDef({ urls: ['/_info'] }) }));
-    await clock.advance(15_000);
-    await halt(clock, sched);
-    return seen;
-  }
-  const fresh = await script(false);
-  const inPlace = await script(true);
-  t.ok(fresh.length > 60 && fresh.some((e) => e.includes('flapping_started')) && fresh.some((e) => e.includes('went_down')), `a script with transitions and flapping (${fresh.length} events)`);
-  t.same(inPlace, fresh);
-});

@@ -3,16 +3,13 @@
 // undefined, what the in-thread scheduler gives them), in the same order, for every shape of result
 // and health state.
 import t from 'tap';
-import { batchJson, decodeBatch, encodeHealth as encodeHealthAt, encodeResult as encodeResultAt, sameTarget, type ShardEvent, type ShardEventSink, type TargetTable } from '../../src/checks/shard-codec.js';
+import { decodeBatch, encodeHealth, encodeResult, sameTarget, type ShardEvent, type ShardEventSink, type TargetTable } from '../../src/checks/shard-codec.js';
 import type { CheckRunEvent, ScheduledTarget, TargetHealthEvent } from '../../src/checks/scheduler.js';
 import type { HttpCheckDef } from '../../src/model/types.js';
 import { applyResult, initialHealth } from '../../src/model/hysteresis.js';
 import type { CheckResult } from '../../src/model/types.js';
 
 const ids = { host: 'sca1001.eqiad.wmnet', check: 'http' };
-/** Appending, as a batch of its own. */
-const encodeResult = (out: unknown[], ev: CheckRunEvent, index?: number) => encodeResultAt(out, out.length, ev, index);
-const encodeHealth = (out: unknown[], ev: TargetHealthEvent) => encodeHealthAt(out, out.length, ev);
 const finishedAt = 1_765_090_000_123;
 
 function runEvent(result: CheckResult, flapping = { transitions: 0, windowMs: 0 }, prior = initialHealth(true, finishedAt - 60_000)): CheckRunEvent {
@@ -155,23 +152,3 @@ function decodeAll(batch: unknown[], with_?: TargetTable): ShardEvent[] {
   decodeBatch(JSON.parse(JSON.stringify(batch)) as unknown[], collect(got), with_);
   return got;
 }
-
-t.test('one array reused for batch after batch gives each batch exactly its own events', async (t) => {
-  const buf: unknown[] = [];
-  let n = encodeResultAt(buf, 0, mineEvent(up), 1);
-  n = encodeResultAt(buf, n, runEvent(refused));
-  n = encodeHealthAt(buf, n, { type: 'went_down', host: ids.host, check: 'http', at: finishedAt, code: 'refused', message: 'x', up: false, flapping: false, target: table.keys[1], service: mine.service });
-  const first = batchJson(buf, n);
-  t.equal(n, buf.length);
-  // A smaller second batch in the same array: nothing of the first one comes along.
-  n = encodeResultAt(buf, 0, mineEvent(unclosed), 1);
-  const second = batchJson(buf, n);
-  t.ok(buf.length > n, 'the array kept its entries past the batch');
-  const got: ShardEvent[] = [];
-  decodeBatch(JSON.parse(second) as unknown[], collect(got), table);
-  t.same(got, decodeAll([...(function* () { const b: unknown[] = []; encodeResultAt(b, 0, mineEvent(unclosed), 1); yield* b; })()], table));
-  t.equal(got.length, 1);
-  const all: ShardEvent[] = [];
-  decodeBatch(JSON.parse(first) as unknown[], collect(all), table);
-  t.same(all.map((e) => e.kind), ['result', 'result', 'health']);
-});

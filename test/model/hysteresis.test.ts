@@ -2,7 +2,6 @@ import t from 'tap';
 import fc from 'fast-check';
 import {
   applyResult,
-  applyResultInPlace,
   initialHealth,
   reconfigure,
   validateHysteresisConfig,
@@ -247,54 +246,4 @@ t.test('property: state changes exactly after rise/fall consecutive results, nev
     { numRuns: 2000 },
    ),
   );
-});
-
-t.test('property: applyResultInPlace writes into the state exactly what applyResult returns, with the same events', async (t) => {
-  // Results with several reasons and messages (a down server changing reason), flapping on or off,
-  // results at irregular times (the window prunes), any rise/fall and start.
-  const reasons = [ok, bad, { up: false, code: 'refused' as const, message: 'connection refused' }, { up: true, code: 'ok' as const, message: 'HTTP 200, 2 bytes' }];
-  fc.assert(
-    fc.property(
-      fc.integer({ min: 1, max: 4 }),
-      fc.integer({ min: 1, max: 4 }),
-      fc.boolean(),
-      fc.boolean(),
-      fc.array(fc.tuple(fc.integer({ min: 0, max: reasons.length - 1 }), fc.integer({ min: 1, max: 90_000 })), { maxLength: 60 }),
-      (rise, fall, startUp, flap, steps) => {
-        const cfg = { rise, fall, flapping: flap ? { transitions: 3, windowMs: 120_000 } : NO_FLAP };
-        let pure = initialHealth(startUp, 0);
-        const mine = initialHealth(startUp, 0);
-        let at = 0;
-        for (const [r, dt] of steps) {
-          at += dt;
-          const step = applyResult(pure, cfg, ids, reasons[r], at);
-          const events = applyResultInPlace(mine, cfg, ids, reasons[r], at);
-          pure = step.state;
-          if (JSON.stringify(mine) !== JSON.stringify(pure) || JSON.stringify(events) !== JSON.stringify(step.events)) return false;
-        }
-        return true;
-      },
-    ),
-    { numRuns: 500 },
-  );
-});
-
-t.test('applyResultInPlace updates the same objects: nothing new per result while nothing changes', async (t) => {
-  const s = initialHealth(true, 0);
-  const last = s.last;
-  const transitions = s.transitions;
-  const events = applyResultInPlace(s, { rise: 2, fall: 2, flapping: NO_FLAP }, ids, ok, 1000);
-  t.same(events, []);
-  t.equal(s.last, last, 'the same last object, rewritten');
-  t.same(s.last, { at: 1000, up: true, code: 'ok', message: ok.message });
-  t.equal(s.transitions, transitions, 'the same (empty) transitions');
-  t.equal(s.okStreak, 1);
-  // A transition gives a new transitions array: one encoded earlier keeps what it held.
-  const flapping = { transitions: 5, windowMs: 600_000 };
-  applyResultInPlace(s, { rise: 2, fall: 2, flapping }, ids, bad, 2000);
-  applyResultInPlace(s, { rise: 2, fall: 2, flapping }, ids, bad, 3000);
-  t.equal(s.up, false);
-  t.not(s.transitions, transitions);
-  t.same(transitions, [], 'the earlier array is untouched');
-  t.same(s.transitions, [3000]);
 });
