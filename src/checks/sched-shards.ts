@@ -18,7 +18,7 @@ import type { Checker } from './checker.js';
 import { createChecker } from './index.js';
 import { targetKey } from './sched-key.js';
 import { LatenessHistogram } from './sched-stats.js';
-import { decodeBatch, type ShardEvent } from './shard-codec.js';
+import { decodeBatch, type ShardEventSink, type TargetTable } from './shard-codec.js';
 import {
   CheckScheduler,
   validateTarget,
@@ -32,7 +32,8 @@ import {
 
 export type { ShardEvent } from './shard-codec.js';
 export type ToShard =
-  | { type: 'setTargets'; targets: ScheduledTarget[] }
+  /** `gen` numbers the list: the shard's results name their targets by index in it (shard-codec.ts). */
+  | { type: 'setTargets'; gen: number; targets: ScheduledTarget[] }
   | { type: 'start' }
   | { type: 'stop' }
   | { type: 'stats'; id: number }
@@ -41,7 +42,7 @@ export type FromShard =
   /** A batch of events, encoded flat (shard-codec.ts), as one JSON text: cheaper to cross threads
    *  than the structured clone of as many nested objects (≈3 vs ≈5 µs per event, both sides together,
    *  Node 26), and the flat encoding ≈3× cheaper again to decode than the objects' JSON. */
-  | { type: 'events'; json: string }
+  | { type: 'events'; gen: number; json: string }
   | { type: 'error'; message: string; where: string; target?: string }
   | { type: 'stats'; id: number; stats: SchedulerStats; lateness: Uint32Array }
   | { type: 'ready' }
@@ -86,6 +87,11 @@ interface Shard {
   index: number;
   worker: Worker;
   targets: ScheduledTarget[];
+  /**
+   * The target lists sent to the worker by generation, with their keys, until a batch of a later
+   * one arrives (the worker sends batches in order, each naming the list its indexes refer to).
+   */
+  tables: Map<number, TargetTable>;
   /** The worker has loaded its modules and listens (messages sent before wait in its queue). */
   ready: boolean;
   stopped?: () => void;
@@ -116,6 +122,7 @@ export class ShardedCheckScheduler implements CheckRunner {
   private started = false;
   private stopping = false;
   private nextStatsId = 1;
+  private nextGen = 1;
   private readonly statsWaiters = new Map<number, { left: number; replies: { stats: SchedulerStats; lateness: Uint32Array }[]; resolve: (s: SchedulerStats) => void }>();
 
   constructor(private readonly opts: ShardedOptions) {
@@ -191,7 +198,7 @@ export class ShardedCheckScheduler implements CheckRunner {
     for (const t of this.accepted.values()) parts[shardOf(t, parts.length)].push(t);
     for (const s of this.shards) {
       s.targets = parts[s.index];
-      this.post(s, { type: 'setTargets', targets: s.targets });
+      this.sendTargets(s, s.targets);
     }
     return { upserted: keep.size - rejected.length, removed, rejected };
   }
@@ -233,7 +240,7 @@ export class ShardedCheckScheduler implements CheckRunner {
       name: `poold-checks-${index}`,
       resourceLimits: { maxYoungGenerationSizeMb: heap.youngMb, maxOldGenerationSizeMb: heap.oldMb },
     });
-    const shard: Shard = { index, worker, targets, ready: false };
+    const shard: Shard = { index, worker, targets, tables: new Map(), ready: false };
     worker.on('message', (m: FromShard) => this.onMessage(shard, m));
     worker.on('error', (err) => this.onError(err, { where: `check shard ${index} failed` }));
     worker.on('exit', (code) => this.onExit(shard, code));
@@ -255,7 +262,7 @@ export class ShardedCheckScheduler implements CheckRunner {
       });
       const fresh = this.spawn(shard.index, shard.targets);
       this.shards[shard.index] = fresh;
-      this.post(fresh, { type: 'setTargets', targets });
+      this.sendTargets(fresh, targets);
       if (this.started) this.post(fresh, { type: 'start' });
     }, this.opts.restartDelayMs ?? 1000).unref();
   }
@@ -264,11 +271,26 @@ export class ShardedCheckScheduler implements CheckRunner {
     shard.worker.postMessage(m);
   }
 
+  private sendTargets(shard: Shard, targets: ScheduledTarget[]): void {
+    const gen = this.nextGen++;
+    shard.tables.set(gen, { targets, keys: targets.map((t) => targetKey(t.service, t.host, t.check.name)) });
+    this.post(shard, { type: 'setTargets', gen, targets });
+  }
+
   private onMessage(shard: Shard, m: FromShard): void {
     switch (m.type) {
-      case 'events':
-        decodeBatch(JSON.parse(m.json) as unknown[], this.deliverBound);
+      case 'events': {
+        const tables = shard.tables;
+        // Lists older than this batch's are done with: the worker has moved past them.
+        for (const gen of tables.keys()) if (gen < m.gen) tables.delete(gen);
+        try {
+          decodeBatch(JSON.parse(m.json) as unknown[], this.sink, tables.get(m.gen));
+        } catch (err) {
+          // A bug (listeners' own errors are caught in the sink): said, not thrown into the event loop.
+          this.onError(err, { where: `decoding the events of check shard ${shard.index}` });
+        }
         return;
+      }
       case 'error':
         this.onError(new Error(m.message), { where: `${m.where} (check shard ${shard.index})`, target: m.target });
         return;
@@ -291,19 +313,29 @@ export class ShardedCheckScheduler implements CheckRunner {
     }
   }
 
-  private readonly deliverBound = (e: ShardEvent): void => this.deliver(e);
-
-  private deliver(e: ShardEvent): void {
-    if (e.kind === 'result') this.lastUp.set(e.ev.target, e.ev.health.up);
-    for (const l of this.listeners) {
-      try {
-        if (e.kind === 'result') l.result?.(e.ev);
-        else l.health?.(e.ev);
-      } catch (err) {
-        this.onError(err, { where: `${e.kind} listener`, target: e.ev.target });
+  private readonly sink: ShardEventSink = {
+    result: (ev) => {
+      this.lastUp.set(ev.target, ev.health.up);
+      for (const l of this.listeners) {
+        if (!l.result) continue;
+        try {
+          l.result(ev);
+        } catch (err) {
+          this.onError(err, { where: 'result listener', target: ev.target });
+        }
       }
-    }
-  }
+    },
+    health: (ev) => {
+      for (const l of this.listeners) {
+        if (!l.health) continue;
+        try {
+          l.health(ev);
+        } catch (err) {
+          this.onError(err, { where: 'health listener', target: ev.target });
+        }
+      }
+    },
+  };
 }
 
 function pickShardOptions(o: ShardSchedulerOptions): ShardSchedulerOptions {

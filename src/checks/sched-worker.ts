@@ -11,7 +11,8 @@ import { createChecker } from './index.js';
 import { CheckScheduler, type ScheduledTarget, type SchedulerOptions } from './scheduler.js';
 import type { CheckDef } from '../model/types.js';
 import type { ToShard, FromShard } from './sched-shards.js';
-import { encodeHealth, encodeResult } from './shard-codec.js';
+import { encodeHealth, encodeResult, sameTarget } from './shard-codec.js';
+import { targetKey } from './sched-key.js';
 
 const BATCH_MS = 20;
 const MAX_BATCH = 512;
@@ -29,6 +30,15 @@ function send(m: FromShard): void {
   port.postMessage(m);
 }
 
+/**
+ * The target list of the last setTargets (its generation `gen`): results name their target by its
+ * index there (shard-codec.ts), found by the target's key.
+ */
+let gen = 0;
+let given: ScheduledTarget[] = [];
+let givenKeys: string[] = [];
+let indexByKey = new Map<string, number>();
+
 function flush(): void {
   if (flushTimer !== undefined) clearTimeout(flushTimer);
   flushTimer = undefined;
@@ -36,7 +46,7 @@ function flush(): void {
   const json = JSON.stringify(batch);
   batch = [];
   events = 0;
-  send({ type: 'events', json });
+  send({ type: 'events', gen, json });
 }
 
 function queued(): void {
@@ -51,7 +61,8 @@ const sched = new CheckScheduler({
 });
 sched.addListener({
   result: (ev) => {
-    encodeResult(batch, ev);
+    const i = indexByKey.get(ev.target);
+    encodeResult(batch, ev, i !== undefined && sameTarget(given[i], givenKeys[i], ev) ? i : -1);
     queued();
   },
   health: (ev) => {
@@ -88,7 +99,13 @@ send({ type: 'ready' });
 port.on('message', (m: ToShard) => {
   switch (m.type) {
     case 'setTargets': {
-      const r = sched.setTargets(intern(m.targets));
+      // Results taken so far name their targets in the previous list: they leave with its number.
+      flush();
+      gen = m.gen;
+      given = intern(m.targets);
+      givenKeys = given.map((t) => targetKey(t.service, t.host, t.check.name));
+      indexByKey = new Map(givenKeys.map((k, i) => [k, i]));
+      const r = sched.setTargets(given);
       // The main thread validated these already; a rejection here is a bug worth seeing.
       for (const x of r.rejected) send({ type: 'error', message: x.message, where: 'shard refused a target', target: x.target });
       return;

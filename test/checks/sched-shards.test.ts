@@ -94,6 +94,52 @@ t.test('two shards check every target and report results and health to the main 
   t.same(errors, []);
 });
 
+t.test('results name their targets as the lists change: every result is about the definition its shard had', async (t) => {
+  // Results cross naming their target by index in the list the shard was given (shard-codec.ts);
+  // a new list reorders them (one target removed, one moved to another backend).
+  const before = targets();
+  const moved = before[5];
+  const after = before.filter((_, i) => i !== 2).map((x) => (x === moved ? { ...x, address: backends[7].address, port: backends[7].port } : x));
+  const keyOf = (x: ScheduledTarget) => `${x.service.dc}/${x.service.name}/${x.host}/${x.check.name}`;
+  const defs = new Map<string, Set<string>>();
+  // The first test's list had a second pool on the first backend too: its last results may still cross.
+  const firstList = [...before, { ...before[0], service: svc('citoid'), check: { ...check, name: 'lvs' } }];
+  for (const x of [...firstList, ...after]) {
+    const k = keyOf(x);
+    defs.set(k, (defs.get(k) ?? new Set()).add(`${x.service.dc}|${x.service.name}|${x.host}|${x.check.name}|${x.check.kind}|${x.address}|${x.port}`));
+  }
+  const mark = results.length;
+  // Back and forth a few times, so that batches taken under one list cross while the next is sent.
+  for (let i = 0; i < 4; i++) {
+    sched.setTargets(after);
+    await new Promise((r) => setTimeout(r, 120));
+    sched.setTargets(before);
+    await new Promise((r) => setTimeout(r, 120));
+  }
+  t.same(sched.setTargets(after), { upserted: N - 1, removed: 1, rejected: [] }, 'one host removed');
+  const movedKey = keyOf(moved);
+  await waitFor('results of the moved target at its new address', () => results.slice(mark).some((e) => e.target === movedKey && e.address === backends[7].address));
+  const later = results.length;
+  await waitFor('a result from every target of the new list', () => {
+    const seen = new Set(results.slice(later).map((e) => e.target));
+    return after.every((x) => seen.has(keyOf(x)));
+  });
+  let checked = 0;
+  for (const e of results.slice(mark)) {
+    const known = defs.get(e.target);
+    if (!known?.has(`${e.service.dc}|${e.service.name}|${e.host}|${e.check}|${e.kind}|${e.address}|${e.port}`)) t.fail(`result of ${e.target} at ${e.address}:${e.port} matches no definition it had`);
+    // The checker names the address it probed: a result decoded as another target's would show it.
+    if (e.result.detail?.target !== `${e.address}:${e.port}`) t.fail(`result of ${e.target} says ${e.address}:${e.port} but probed ${String(e.result.detail?.target)}`);
+    checked++;
+  }
+  t.ok(checked > 50, `${checked} results checked against their definitions`);
+  const fresh = results.slice(later);
+  t.ok(fresh.filter((e) => e.target === movedKey).every((e) => e.address === backends[7].address && e.port === backends[7].port), 'the moved target is checked at its new address only');
+  t.notOk(fresh.some((e) => e.target === keyOf(before[2])), 'the removed target reports no more');
+  t.ok(fresh.every((e) => e.service === after.find((x) => keyOf(x) === e.target)!.service), "each result carries its target's own service object, as in-thread");
+  t.same(errors, []);
+});
+
 t.test('a shard that dies is restarted with its targets, from their last health, and said so', async (t) => {
   const shards = (sched as unknown as { shards: { worker: Worker; targets: ScheduledTarget[] }[] }).shards;
   const victim = shards[0];

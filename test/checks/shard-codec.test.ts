@@ -3,8 +3,9 @@
 // undefined, what the in-thread scheduler gives them), in the same order, for every shape of result
 // and health state.
 import t from 'tap';
-import { decodeBatch, encodeHealth, encodeResult, type ShardEvent } from '../../src/checks/shard-codec.js';
-import type { CheckRunEvent, TargetHealthEvent } from '../../src/checks/scheduler.js';
+import { decodeBatch, encodeHealth, encodeResult, sameTarget, type ShardEvent, type ShardEventSink, type TargetTable } from '../../src/checks/shard-codec.js';
+import type { CheckRunEvent, ScheduledTarget, TargetHealthEvent } from '../../src/checks/scheduler.js';
+import type { HttpCheckDef } from '../../src/model/types.js';
 import { applyResult, initialHealth } from '../../src/model/hysteresis.js';
 import type { CheckResult } from '../../src/model/types.js';
 
@@ -74,8 +75,7 @@ t.test('every shape of result decodes to what its JSON gave, in order, health ev
     if (e.kind === 'result') encodeResult(batch, e.ev);
     else encodeHealth(batch, e.ev);
   }
-  const got: ShardEvent[] = [];
-  decodeBatch(JSON.parse(JSON.stringify(batch)) as unknown[], (e) => got.push(e));
+  const got = decodeAll(batch);
   // What crossed before: the events themselves as JSON. Same values and the same key order.
   const before = JSON.parse(JSON.stringify(events)) as ShardEvent[];
   t.same(got, before);
@@ -88,6 +88,67 @@ t.test('every shape of result decodes to what its JSON gave, in order, health ev
 t.test('a malformed batch is an error, not a wrong event', async (t) => {
   const batch: unknown[] = [];
   encodeResult(batch, runEvent(up));
-  t.throws(() => decodeBatch(batch.slice(0, -1), () => undefined), /malformed event batch at 0 of 30/);
-  t.throws(() => decodeBatch([7, 'x'], () => undefined), /malformed event batch at 0 of 2/);
+  t.throws(() => decodeBatch(batch.slice(0, -1), collect([])), /malformed event batch at 0 of 30/);
+  t.throws(() => decodeBatch([7, 'x'], collect([])), /malformed event batch at 0 of 2/);
+  const byIndex: unknown[] = [];
+  encodeResult(byIndex, runEvent(up), 0);
+  t.throws(() => decodeBatch(byIndex, collect([])), /malformed event batch at 0 of 24: no target 0/, 'an index without its target list');
+  t.throws(() => decodeBatch(byIndex.slice(0, -1), collect([]), table), /malformed event batch at 0 of 23/);
 });
+
+// The target list the events above are about, as the main thread and the worker both hold it.
+const check: HttpCheckDef = {
+  kind: 'http', name: 'http', timeoutMs: 900, intervalMs: 1000, rise: 2, fall: 2, method: 'GET', scheme: 'http', urls: ['/_info'],
+  checkAll: false, maxFailures: 0, headers: {}, tls: { verify: true }, expect: { status: [{ from: 200, to: 200 }] }, unclosed: 'warn',
+  unclosedGraceMs: 100, keepAlive: false,
+};
+const other: ScheduledTarget = { service: { dc: 'eqiad', name: 'citoid' }, host: 'scb1001.eqiad.wmnet', address: '10.64.0.9', port: 4680, check, flapping: { transitions: 0, windowMs: 0 } };
+const mine: ScheduledTarget = { service: { dc: 'eqiad', name: 'cxserver_8080' }, host: ids.host, address: '10.64.0.1', port: 8080, check, flapping: { transitions: 0, windowMs: 0 } };
+const table: TargetTable = { targets: [other, mine], keys: ['eqiad/citoid/scb1001.eqiad.wmnet/http', 'eqiad/cxserver_8080/sca1001.eqiad.wmnet/http'] };
+/** A run event of `mine` as the worker's scheduler gives it: its service object is the target's. */
+function mineEvent(result: CheckResult): CheckRunEvent {
+  return { ...runEvent(result), service: mine.service };
+}
+
+t.test('a result named by its index in the target list decodes to the same event as one sent in full', async (t) => {
+  const events = [mineEvent(up), mineEvent(unclosed), mineEvent(refused), mineEvent(bare), mineEvent(connectedOnly)];
+  for (const ev of events) t.ok(sameTarget(mine, table.keys[1], ev), 'the event is about the listed target');
+  const full: unknown[] = [];
+  const byIndex: unknown[] = [];
+  for (const ev of events) {
+    encodeResult(full, ev);
+    encodeResult(byIndex, ev, 1);
+  }
+  const a = decodeAll(full);
+  const b = decodeAll(byIndex, table);
+  t.same(b, a);
+  t.equal(JSON.stringify(b), JSON.stringify(a), 'the same keys in the same order');
+  t.equal((b[0].ev as CheckRunEvent).service, mine.service, "the service object is the target's own, as in-thread");
+  t.equal((b[0].ev as CheckRunEvent).target, table.keys[1]);
+  t.ok(JSON.stringify(byIndex).length < JSON.stringify(full).length * 0.8, 'and it is smaller');
+});
+
+t.test('an event that differs from its list entry in anything it names is not sent by index', async (t) => {
+  const ev = mineEvent(up);
+  t.ok(sameTarget(mine, table.keys[1], ev));
+  t.notOk(sameTarget(other, table.keys[0], ev), 'another target');
+  t.notOk(sameTarget(mine, table.keys[0], ev), 'another key');
+  t.notOk(sameTarget(mine, table.keys[1], { ...ev, service: { ...mine.service } }), 'an equal service but not the listed one');
+  t.notOk(sameTarget(mine, table.keys[1], { ...ev, host: 'sca1002.eqiad.wmnet' }), 'another host');
+  t.notOk(sameTarget(mine, table.keys[1], { ...ev, check: 'lvs' }), 'another check name');
+  t.notOk(sameTarget(mine, table.keys[1], { ...ev, kind: 'tcp' }), 'another kind (an older definition kept)');
+  t.notOk(sameTarget(mine, table.keys[1], { ...ev, address: '10.64.0.2' }), 'another address');
+  t.notOk(sameTarget(mine, table.keys[1], { ...ev, port: 8081 }), 'another port');
+  t.ok(sameTarget({ ...mine, port: 1, check: { ...check, port: 8080 } }, table.keys[1], ev), "the check's own port is the one connected to");
+});
+
+function collect(got: ShardEvent[]): ShardEventSink {
+  return { result: (ev) => got.push({ kind: 'result', ev }), health: (ev) => got.push({ kind: 'health', ev }) };
+}
+
+/** The batch as the main thread gets it (JSON), decoded. */
+function decodeAll(batch: unknown[], with_?: TargetTable): ShardEvent[] {
+  const got: ShardEvent[] = [];
+  decodeBatch(JSON.parse(JSON.stringify(batch)) as unknown[], collect(got), with_);
+  return got;
+}
