@@ -30,7 +30,6 @@ import {
   type SetTargetsResult,
 } from './scheduler.js';
 
-export type { ShardEvent } from './shard-codec.js';
 export type ToShard =
   /** `gen` numbers the list: the shard's results name their targets by index in it (shard-codec.ts). */
   | { type: 'setTargets'; gen: number; targets: ScheduledTarget[] }
