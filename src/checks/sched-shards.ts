@@ -21,6 +21,7 @@ import { LatenessHistogram } from './sched-stats.js';
 import { decodeBatch, type ShardEventSink, type TargetTable } from './shard-codec.js';
 import {
   CheckScheduler,
+  notifyListeners,
   validateTarget,
   type CheckRunner,
   type ScheduledTarget,
@@ -315,25 +316,9 @@ export class ShardedCheckScheduler implements CheckRunner {
   private readonly sink: ShardEventSink = {
     result: (ev) => {
       this.lastUp.set(ev.target, ev.health.up);
-      for (const l of this.listeners) {
-        if (!l.result) continue;
-        try {
-          l.result(ev);
-        } catch (err) {
-          this.onError(err, { where: 'result listener', target: ev.target });
-        }
-      }
+      notifyListeners(this.listeners, 'result', ev, this.onError);
     },
-    health: (ev) => {
-      for (const l of this.listeners) {
-        if (!l.health) continue;
-        try {
-          l.health(ev);
-        } catch (err) {
-          this.onError(err, { where: 'health listener', target: ev.target });
-        }
-      }
-    },
+    health: (ev) => notifyListeners(this.listeners, 'health', ev, this.onError),
   };
 }
 

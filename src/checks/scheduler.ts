@@ -82,6 +82,27 @@ export interface SchedulerListener {
   health?(ev: TargetHealthEvent): void;
 }
 
+type ListenerErrorHandler = (err: unknown, context: { where: string; target?: string }) => void;
+
+/**
+ * Hands an event to every listener that takes its kind, in order; a listener that throws is
+ * reported to `onError` and never keeps the event from the others (the in-thread scheduler and the
+ * sharded one alike).
+ */
+export function notifyListeners(listeners: readonly SchedulerListener[], kind: 'result', ev: CheckRunEvent, onError: ListenerErrorHandler): void;
+export function notifyListeners(listeners: readonly SchedulerListener[], kind: 'health', ev: TargetHealthEvent, onError: ListenerErrorHandler): void;
+export function notifyListeners(listeners: readonly SchedulerListener[], kind: 'result' | 'health', ev: CheckRunEvent | TargetHealthEvent, onError: ListenerErrorHandler): void {
+  for (const l of listeners) {
+    const handler = l[kind] as ((e: CheckRunEvent | TargetHealthEvent) => void) | undefined;
+    if (handler === undefined) continue;
+    try {
+      handler.call(l, ev);
+    } catch (err) {
+      onError(err, { where: `${kind} listener`, target: ev.target });
+    }
+  }
+}
+
 export interface SchedulerOptions {
   /** Builds the checker for a probe; normally createChecker from src/checks/index.ts. */
   createChecker: (def: CheckDef) => Checker;
@@ -108,7 +129,7 @@ export interface SchedulerOptions {
   /** A run that has not settled this long after its deadline is reported as failed (default 2000 ms). */
   watchdogGraceMs?: number;
   /** Where listener exceptions, checker bugs and close() failures go (default: process.emitWarning). */
-  onError?: (err: unknown, context: { where: string; target?: string }) => void;
+  onError?: ListenerErrorHandler;
 }
 
 /**
@@ -764,14 +785,7 @@ export class CheckScheduler implements CheckRunner {
         health: step.state,
         sharedBy,
       };
-      for (const l of listeners) {
-        if (!l.result) continue;
-        try {
-          l.result(ev);
-        } catch (err) {
-          this.onError(err, { where: 'result listener', target: sub.key });
-        }
-      }
+      notifyListeners(listeners, 'result', ev, this.onError);
       this.emitHealth(sub, step.events);
     }
   }
@@ -779,15 +793,7 @@ export class CheckScheduler implements CheckRunner {
   private emitHealth(sub: Subscriber, events: readonly HealthEvent[]): void {
     if (events.length === 0) return;
     for (const e of events) {
-      const ev: TargetHealthEvent = { ...e, target: sub.key, service: sub.target.service };
-      for (const l of this.listeners) {
-        if (!l.health) continue;
-        try {
-          l.health(ev);
-        } catch (err) {
-          this.onError(err, { where: 'health listener', target: sub.key });
-        }
-      }
+      notifyListeners(this.listeners, 'health', { ...e, target: sub.key, service: sub.target.service }, this.onError);
     }
   }
 

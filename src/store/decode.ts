@@ -90,21 +90,12 @@ function normaliseServer(s: Obj): EffectiveServer {
 }
 
 /**
- * The state a reader gets from decodePoolState(JSON.stringify(state)), without the round trip: the
- * leader serves what its own transaction committed this way (issue 12: at eqiad's size decoding the
- * 44 states of one kubesvc change, 1.7 MB, took 20-45 ms). `state` must be one the leader built (its
- * servers well-formed); its server objects are normalised in place, so they must be fresh ones.
- * test/store/decode-published.test.ts holds it equal to the decoder's result.
- */
-export function asDecodedPoolState(state: PoolState): PoolState {
-  for (const [host, s] of Object.entries(state.servers)) asDecodedServer(`${state.dc}/${state.name} servers.${host}`, s);
-  return state;
-}
-
-/**
- * One server of a state the leader built, as a reader decodes it: normalised in place (so `s` must be
- * fresh, not yet shared). The leader's encoder calls it once per server object it builds, so serving
- * a committed state costs nothing per unchanged server.
+ * One server of a state the leader built, as a reader decodes it from the value written
+ * (decodePoolState(JSON.stringify(state)).servers[host]), without the round trip: the leader serves
+ * what its own transaction committed this way (issue 12: at eqiad's size decoding the 44 states of one
+ * kubesvc change, 1.7 MB, took 20-45 ms). Normalised in place, so `s` must be fresh, not yet shared:
+ * the leader's encoder (daemon/state-encoder.ts) calls it once per server object it builds, after
+ * serialising it. test/store/decode-published.test.ts holds it equal to the decoder's result.
  */
 export function asDecodedServer(where: string, s: EffectiveServer): EffectiveServer {
   if (!wellFormedServer(s)) fail(where, 'not well-formed in a state the leader built');

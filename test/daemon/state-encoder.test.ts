@@ -48,6 +48,8 @@ t.test('the bytes are JSON.stringify of the published state, and the state is th
       for (const [host, v] of got.servers) t.equal(v, JSON.stringify(expected.servers[host]), `${what}: ${host}'s value`);
       const where = `/poold/v1/state/eqiad/${state.name}`;
       t.strictSame(decodeSplitPoolState(where, got.header, got.servers), decodePoolState(where, got.inline()), `${what}: both forms decode alike`);
+      // The leader serves `state` at commit without decoding (daemon/watch-state.ts): it must be what readers decode.
+      t.strictSame(got.state, decodePoolState(where, got.inline()), `${what}: the state served is the one readers decode`);
     }
   }
 });

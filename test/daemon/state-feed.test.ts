@@ -11,10 +11,13 @@ import { ServiceProblems } from '../../src/daemon/service-problems.js';
 import { stateFeed } from '../../src/daemon/watch-state.js';
 import { applyEvents, createCoordinator, effectiveState } from '../../src/model/coordinator.js';
 import type { PoolState } from '../../src/model/types.js';
-import { asDecodedPoolState } from '../../src/store/decode.js';
+import { decodePoolState } from '../../src/store/decode.js';
 import { Keys } from '../../src/store/keys.js';
 import { adminAll, KEY, service } from '../model/coordinator-fixtures.js';
 import { splitForm } from '../helpers/published.js';
+
+/** A state as the leader's instance serves it at commit: what readers decode from the value written (a fresh object). */
+const served = (s: PoolState): PoolState => decodePoolState(`/poold/v1/state/${s.dc}/${s.name}`, JSON.stringify(s), s);
 
 const HOSTS = ['kube1001.eqiad.wmnet', 'kube1002.eqiad.wmnet', 'kube1003.eqiad.wmnet'];
 const PATH = `${KEY.dc}/${KEY.name}`;
@@ -53,13 +56,13 @@ t.test('a committed state is served at once, and its watch echo is not decoded a
   const [r1, r2] = publications();
   w.upsert(key, JSON.stringify(r1), 10, true);
   t.same(pooled(), HOSTS, 'listed: all pooled');
-  const served = asDecodedPoolState(r2!);
-  feed.committed(served, 11);
-  t.equal(view.get(KEY)?.state, served, 'the view serves the committed state before any watch event');
-  t.equal(data.states.get(PATH), served, 'and the daemon starts checks from it');
+  const committed = served(r2!);
+  feed.committed(committed, 11);
+  t.equal(view.get(KEY)?.state, committed, 'the view serves the committed state before any watch event');
+  t.equal(data.states.get(PATH), committed, 'and the daemon starts checks from it');
   // The echo at the same revision: were it decoded, this unusable value would be reported as corrupt.
   w.upsert(key, '{not json', 11, false);
-  t.equal(view.get(KEY)?.state, served, 'the echo changes nothing');
+  t.equal(view.get(KEY)?.state, committed, 'the echo changes nothing');
   t.equal(data.corrupt.size, 0, 'and was not decoded');
 });
 
@@ -68,7 +71,7 @@ t.test('a late commit answer never steps back over a newer watch copy', async (t
   const [r1, r2, r3] = publications();
   w.upsert(key, JSON.stringify(r1), 10, true);
   w.upsert(key, JSON.stringify(r3), 12, false);
-  feed.committed(asDecodedPoolState(r2!), 11);
+  feed.committed(served(r2!), 11);
   t.same(pooled(), [HOSTS[2]], 'the newer copy (revision 12) stays');
   t.equal(view.get(KEY)?.state?.revision, r3!.revision);
 });
@@ -77,7 +80,7 @@ t.test('after a commit, a newer watch copy is applied', async (t) => {
   const { feed, w, key, pooled } = setup();
   const [r1, r2, r3] = publications();
   w.upsert(key, JSON.stringify(r1), 10, true);
-  feed.committed(asDecodedPoolState(r2!), 11);
+  feed.committed(served(r2!), 11);
   w.upsert(key, JSON.stringify(r3), 12, false);
   t.same(pooled(), [HOSTS[2]]);
 });
@@ -87,11 +90,11 @@ t.test('a commit answer older than a delete does not bring the state back', asyn
   const [r1, r2] = publications();
   w.upsert(key, JSON.stringify(r1), 10, true);
   w.remove(key, 12);
-  feed.committed(asDecodedPoolState(r2!), 11);
+  feed.committed(served(r2!), 11);
   t.notOk(data.states.has(PATH), 'deleted at 12: the answer for 11 is dropped');
   // Removed by a re-list (revision unknown): no commit answer applies until the watch brings the key back.
   w.remove(key);
-  feed.committed(asDecodedPoolState(publications()[2]!), 99);
+  feed.committed(served(publications()[2]!), 99);
   t.notOk(data.states.has(PATH), 'no answer after a re-list removal');
   w.upsert(key, JSON.stringify(r2), 100, false);
   t.ok(data.states.has(PATH), 'the watch brings it back');
@@ -104,7 +107,7 @@ t.test('a commit over a value another tool corrupted clears the problem, as the 
   w.upsert(key, '{"dc": "eqiad", "name": "cxserver", "servers": 12}', 11, false);
   t.ok(data.corrupt.has(key), 'the corrupt value is reported');
   t.same(pooled(), HOSTS, 'the last good state is kept');
-  feed.committed(asDecodedPoolState(r2!), 12);
+  feed.committed(served(r2!), 12);
   t.notOk(data.corrupt.has(key), 'the new publication clears it');
   t.same(pooled(), HOSTS.slice(1));
 });
@@ -180,7 +183,7 @@ t.test("the leader's own write, back through the watch before its commit answer,
   const held = f.view.get(KEY)!.state!;
   const events: string[] = [];
   f.view.events.subscribe((e) => { if (e.type === 'state') events.push(e.host); });
-  const mine = asDecodedPoolState(structuredClone(r2!));
+  const mine = served(r2!);
   // The leader says which host changed since the state held; the view then looks at that one only.
   f.feed.produced({ state: mine, header: splitForm(r2!).header, changes: { previous: held, hosts: [HOSTS[0]!] } });
   splitBatch(f, r2!, 11);
@@ -192,7 +195,7 @@ t.test("the leader's own write, back through the watch before its commit answer,
   t.same(events, [HOSTS[0]], 'and emits nothing');
 
   // Produced, but the watch brings another header: decoded as usual.
-  const other = asDecodedPoolState(structuredClone(r3!));
+  const other = served(r3!);
   f.feed.produced({ state: other, header: `${splitForm(r3!).header} `, changes: { previous: mine, hosts: [HOSTS[1]!] } });
   splitBatch(f, r3!, 12);
   t.not(f.view.get(KEY)?.state, other, 'not the same bytes: not taken for the produced state');
@@ -203,7 +206,7 @@ t.test("the leader's own header with another tool's server write after it is a c
   const f = setup();
   const [r1, r2] = publications();
   splitBatch(f, r1!, 10, true);
-  const mine = asDecodedPoolState(structuredClone(r2!));
+  const mine = served(r2!);
   const a = splitForm(r2!);
   f.feed.produced({ state: mine, header: a.header });
   // One watch batch: the leader's transaction at 11, then another tool's write of a server key at 12.
@@ -220,8 +223,8 @@ t.test('a view given the changed hosts relative to a state it does not hold comp
   const events: string[] = [];
   f.view.events.subscribe((e) => { if (e.type === 'state') events.push(e.host); });
   // The hint is relative to r2, but the view holds r1: r3 differs from r1 in two hosts.
-  const mine = asDecodedPoolState(structuredClone(r3!));
-  f.feed.produced({ state: mine, header: splitForm(r3!).header, changes: { previous: asDecodedPoolState(structuredClone(r2!)), hosts: [HOSTS[1]!] } });
+  const mine = served(r3!);
+  f.feed.produced({ state: mine, header: splitForm(r3!).header, changes: { previous: served(r2!), hosts: [HOSTS[1]!] } });
   splitBatch(f, r3!, 12);
   t.equal(f.view.get(KEY)?.state, mine);
   t.same(events.sort(), HOSTS.slice(0, 2), 'both changed hosts have their event');

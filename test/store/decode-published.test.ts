@@ -1,12 +1,13 @@
 // The leader serves what its own transaction committed without decoding it again (issue 12:
 // daemon/watch-state.ts). That is only sound if the object it serves is exactly what every other
-// reader decodes from the value written: asDecodedPoolState(state) must equal
-// decodePoolState(JSON.stringify(state)) for every kind of state the coordinator builds.
+// reader decodes from the value written: asDecodedServer, which the leader's encoder applies to each
+// server it builds, must give decodePoolState(JSON.stringify(state))'s server for every kind of state
+// the coordinator builds. (The whole encoded state against the decoder: test/daemon/state-encoder.test.ts.)
 import t from 'tap';
 import { applyEvents, createCoordinator, effectiveState } from '../../src/model/coordinator.js';
 import type { PoolState } from '../../src/model/types.js';
 import { InvalidStoredValueError } from '../../src/model/errors.js';
-import { asDecodedPoolState, decodePoolState } from '../../src/store/decode.js';
+import { asDecodedServer, decodePoolState } from '../../src/store/decode.js';
 import { adminAll, service } from '../model/coordinator-fixtures.js';
 
 const HOSTS = ['kube1001.eqiad.wmnet', 'kube1002.eqiad.wmnet', 'kube1003.eqiad.wmnet', 'kube1004.eqiad.wmnet', 'kube1005.eqiad.wmnet'];
@@ -33,17 +34,19 @@ function published(): { what: string; state: PoolState }[] {
 
 t.test('what the leader serves at commit equals what a reader decodes from the value written', async (t) => {
   for (const { what, state } of published()) {
-    const value = JSON.stringify(state);
-    const decoded = decodePoolState('/poold/v1/state/eqiad/cxserver', value, { dc: 'eqiad', name: 'cxserver' });
-    const served = asDecodedPoolState(state);
-    t.strictSame(served, decoded, what);
-    t.equal(JSON.stringify(served), JSON.stringify(decoded), `${what}: same bytes when rendered`);
+    const decoded = decodePoolState('/poold/v1/state/eqiad/cxserver', JSON.stringify(state), { dc: 'eqiad', name: 'cxserver' });
+    for (const [host, s] of Object.entries(state.servers)) {
+      const served = asDecodedServer(`eqiad/cxserver servers.${host}`, structuredClone(s));
+      t.strictSame(served, decoded.servers[host], `${what}: ${host}`);
+      t.equal(JSON.stringify(served), JSON.stringify(decoded.servers[host]), `${what}: ${host}: same bytes when rendered`);
+    }
   }
 });
 
 t.test('a server that is not well-formed is refused, naming it', async (t) => {
   const [first] = published();
-  const bad = { ...first!.state, servers: { ...first!.state.servers, [A]: { ...first!.state.servers[A]!, weight: -1 } } };
-  t.throws(() => asDecodedPoolState(bad), InvalidStoredValueError);
-  t.throws(() => asDecodedPoolState(bad), { message: new RegExp(`eqiad/cxserver servers\\.${A.replace(/\./g, '\\.')}`) });
+  const bad = { ...first!.state.servers[A]!, weight: -1 };
+  const where = `eqiad/cxserver servers.${A}`;
+  t.throws(() => asDecodedServer(where, bad), InvalidStoredValueError);
+  t.throws(() => asDecodedServer(where, bad), { message: new RegExp(`eqiad/cxserver servers\\.${A.replace(/\./g, '\\.')}`) });
 });
