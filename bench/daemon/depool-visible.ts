@@ -30,6 +30,7 @@ import { startEtcd } from '../../test/helpers/etcd.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import { syncAtStart } from '../../src/daemon/sync-at-start.js';
 import { Keys } from '../../src/store/keys.js';
+import { sectionName } from '../../src/model/types.js';
 import { openContext } from '../../src/cli/context.js';
 import { readInventory, resolveHost } from '../../src/cli/inventory.js';
 import { arg } from '../args.js';
@@ -55,6 +56,8 @@ const CLI_RUNS = Number(arg('cli-runs', '20'));
 const JSON_OUT = arg('json', '');
 
 const PORT = 8089;
+/** The LVS service's PyBal section name (`<service>_<port>`), which /pools/<section> serves. */
+const SECTION = sectionName('dvsvc', PORT, 'tcp');
 const HOSTS = Array.from({ length: 10 }, (_, i) => `dv${1001 + i}.eqiad.wmnet`);
 const ADDR = HOSTS.map((_, i) => `127.0.69.${i + 1}`);
 
@@ -130,7 +133,7 @@ ${servers}
       else if (Date.now() - started > 20_000) throw new Error(`poold did not start: ${out}`);
       else await new Promise((r) => setTimeout(r, 50));
     }
-    for (const h of HOSTS) await until(`${base}/pools/dvsvc/${h}`, 'enabled/up/pooled', 20_000);
+    for (const h of HOSTS) await until(`${base}/pools/${SECTION}/${h}`, 'enabled/up/pooled', 20_000);
 
     const opts = { etcd: etcd.clientUrl };
     const written: number[] = [];
@@ -138,7 +141,7 @@ ${servers}
     const poold: number[] = [];
     for (let i = 0; i < WARMUP + TRIALS; i++) {
       const host = HOSTS[i % HOSTS.length]!;
-      const url = `${base}/pools/dvsvc/${host}`;
+      const url = `${base}/pools/${SECTION}/${host}`;
       const t0 = performance.now();
       const ctx = await openContext(opts);
       let tw: number;

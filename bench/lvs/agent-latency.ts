@@ -38,6 +38,8 @@ import { openKv } from '../../src/store/connection.js';
 import { Keys } from '../../src/store/keys.js';
 import { serializeConftoolValue } from '../../src/store/conftool-value.js';
 import { updateHosts } from '../../src/store/write.js';
+import { readAssembledStates } from '../../src/store/state-layout.js';
+import { decodeAssembledState } from '../../src/store/decode.js';
 import type { Kv } from '../../src/store/kv.js';
 import type { EffectiveServer, PoolState, ServiceDef } from '../../src/model/types.js';
 import { arg } from '../args.js';
@@ -200,8 +202,9 @@ async function main(): Promise<void> {
     }
     ({ child: daemon, url: daemonUrl } = await startDaemon(etcd.clientUrl));
     await waitFor(async () => {
-      const v = await kv.get(keys.state(def));
-      const st = v ? (JSON.parse(v.value) as PoolState) : undefined;
+      // Header and server keys, as every reader puts them together (store/state-layout.ts).
+      const [a] = await readAssembledStates(kv, keys, [def]);
+      const st = a === undefined ? undefined : decodeAssembledState(a);
       return st !== undefined && HOSTS.every((h) => st.servers[h]?.pooled === true);
     }, 30_000, 'poold to publish a state with every host pooled');
     // poolctl's write path: the JSON-gateway Kv and the store's CAS updateHosts (with its audit record).
