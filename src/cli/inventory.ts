@@ -53,7 +53,8 @@ export async function readInventory(ctx: CliContext, opts: ReadInventoryOptions 
   const all = opts.states === 'all';
   const [pools, services, states] = await Promise.all([
     ctx.kv.range({ key: ctx.keys.poolsPrefix(), prefix: true }),
-    ctx.kv.range({ key: ctx.keys.servicesPrefix(), prefix: true }),
+    // The definitions without the pools' server lists: the guard reads a definition's pool and threshold.
+    ctx.kv.range(ctx.keys.definitionsRange()),
     all ? readAssembledStates(ctx.kv, ctx.keys) : Promise.resolve([]),
   ]);
   const hosts: HostEntry[] = [];

@@ -2,22 +2,25 @@
 // or from pools/ files with --pools DIR (offline: renderers, drift, tests).
 import { loadPoolsOrThrow } from '../config/pools/index.js';
 import { NotFoundError } from '../model/errors.js';
-import type { ServiceDef } from '../model/types.js';
+import type { ServiceDef, ServiceKey } from '../model/types.js';
 import { servicePath } from '../model/types.js';
-import { decodeServiceDef } from '../store/decode.js';
+import { DefinitionSet } from '../store/definition-set.js';
 import { withContext, type CliOpts } from './context.js';
 
 export async function loadServiceDefs(opts: CliOpts): Promise<ServiceDef[]> {
   if (typeof opts.pools === 'string') return loadPoolsOrThrow(opts.pools);
   return withContext(opts, async (ctx) => {
+    // Definitions and the pools' server lists they use, in one range (store/definition-set.ts).
     const r = await ctx.kv.range({ key: ctx.keys.servicesPrefix(), prefix: true });
+    const stored = new DefinitionSet(ctx.keys, () => true);
+    const keys: ServiceKey[] = [];
+    for (const e of r.kvs) keys.push(...stored.change(e.key, e.value).changed);
     const defs: ServiceDef[] = [];
-    for (const e of r.kvs) {
-      if (ctx.keys.parseService(e.key) === undefined) continue;
+    for (const sk of new Map(keys.map((k) => [servicePath(k), k])).values()) {
       try {
-        defs.push(decodeServiceDef(e.key, e.value, ctx.keys.parseService(e.key)));
+        defs.push(stored.decode(sk));
       } catch (err) {
-        ctx.out.warn(`skipping ${e.key}: ${(err as Error).message}`);
+        ctx.out.warn(`skipping ${ctx.keys.service(sk)}: ${(err as Error).message}`);
       }
     }
     if (defs.length === 0) throw new NotFoundError('no service definitions in etcd; run poolctl sync pools/ (or pass --pools DIR)');

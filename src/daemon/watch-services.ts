@@ -1,8 +1,9 @@
-// Mirrors the LVS service definitions (<poold>/services/): a rejected definition keeps the last good
-// one running. After each batch of changes the checks are reconfigured (one at a time) and drift is
+// Mirrors the LVS service definitions (<poold>/services/), with the pools' server lists stored beside
+// them: a rejected definition keeps the last good one running, and a changed list is a change of every
+// definition over its pool. After each batch of changes the checks are reconfigured (one at a time) and drift is
 // re-examined.
-import { servicePath } from '../model/types.js';
-import { decodeServiceDef } from '../store/decode.js';
+import { servicePath, type ServiceKey } from '../model/types.js';
+import { DefinitionSet } from '../store/definition-set.js';
 import type { DriftWatch } from './drift-watch.js';
 import type { Observer } from './observer.js';
 import type { WatchDeps, WatchHandlers } from './watch-deps.js';
@@ -16,38 +17,52 @@ export interface ServiceWatchDeps extends WatchDeps {
 export function serviceHandlers(d: ServiceWatchDeps): WatchHandlers {
   let servicesDirty = false;
   let configuring: Promise<void> = Promise.resolve();
-  return {
-    upsert: (key, value) => {
-      const sk = d.keys.parseService(key);
-      if (sk === undefined || !d.inScope(sk)) return;
-      const path = servicePath(sk);
-      try {
-        const def = decodeServiceDef(key, value, sk);
-        d.data.setService(path, def);
-        d.data.invalidServices.delete(path);
-        d.view.setService(def);
-      } catch (err) {
-        // Keep running the last good definition, and say so loudly in /alerts (the decoder's
-        // message names the key and the field, so the operator knows what to fix).
-        const msg = (err as Error).message;
-        d.data.invalidServices.set(path, msg);
-        d.log.error({ key, err: msg, keeping: d.data.services.has(path) ? 'last good definition' : 'nothing' }, 'invalid service definition in etcd');
-      }
-      d.problems.refresh(sk);
-      servicesDirty = true;
-      d.leader()?.serviceChanged(path);
-    },
-    remove: (key) => {
-      const sk = d.keys.parseService(key);
-      if (sk === undefined || !d.inScope(sk)) return;
-      const path = servicePath(sk);
-      d.data.deleteService(path);
+  // Definitions and the pools' server lists they use, both under services/ (store/definition-set.ts).
+  const stored = new DefinitionSet(d.keys, (sk) => d.inScope(sk));
+  const decode = (sk: ServiceKey) => {
+    const path = servicePath(sk);
+    try {
+      const def = stored.decode(sk);
+      d.data.setService(path, def);
       d.data.invalidServices.delete(path);
-      d.view.removeService(sk);
-      servicesDirty = true;
-      d.leader()?.serviceChanged(path);
-    },
+      d.view.setService(def);
+    } catch (err) {
+      // Keep running the last good definition, and say so loudly in /alerts (the decoder's
+      // message names the key and the field, so the operator knows what to fix).
+      const msg = (err as Error).message;
+      d.data.invalidServices.set(path, msg);
+      d.log.error({ key: d.keys.service(sk), err: msg, keeping: d.data.services.has(path) ? 'last good definition' : 'nothing' }, 'invalid service definition in etcd');
+    }
+    d.problems.refresh(sk);
+    servicesDirty = true;
+    d.leader()?.serviceChanged(path);
+  };
+  const remove = (sk: ServiceKey) => {
+    const path = servicePath(sk);
+    d.data.deleteService(path);
+    d.data.invalidServices.delete(path);
+    d.view.removeService(sk);
+    servicesDirty = true;
+    d.leader()?.serviceChanged(path);
+  };
+  // What a batch (a listing, or one batch of watch events) changed, by path, last word wins: decoded at
+  // its end, so a definition listed before its pool's list (key order: services/<dc>/... sorts before
+  // services/~pools/...) is not reported invalid for a moment.
+  const pending = new Map<string, { sk: ServiceKey; removed: boolean }>();
+  const apply = (key: string, value: string | undefined) => {
+    const c = stored.change(key, value);
+    for (const sk of c.removed) pending.set(servicePath(sk), { sk, removed: true });
+    for (const sk of c.changed) pending.set(servicePath(sk), { sk, removed: false });
+  };
+  return {
+    upsert: (key, value) => apply(key, value),
+    remove: (key) => apply(key, undefined),
     settled: () => {
+      for (const { sk, removed } of pending.values()) {
+        if (removed) remove(sk);
+        else decode(sk);
+      }
+      pending.clear();
       if (!servicesDirty) return;
       servicesDirty = false;
       d.drift()?.kick();

@@ -2,13 +2,14 @@
 // store's listThenWatch (resumes after reconnects without missing events). While the connection is
 // down the source reports unhealthy and the agent leaves the table alone.
 import { errorMessage } from '../model/errors.js';
-import { servicePath } from '../model/types.js';
+import { servicePath, type ServiceKey } from '../model/types.js';
 import { openKv, type EtcdOptions } from '../store/connection.js';
 import { Keys, type KeyRoots } from '../store/keys.js';
 import type { Etcd3Kv } from '../store/kv-etcd3.js';
 import type { KvEntry } from '../store/kv.js';
 import { listThenWatch, type ListWatch, type WatchEvent } from '../store/watch.js';
-import { AssembledStateDecoder, decodeServiceDef } from '../store/decode.js';
+import { AssembledStateDecoder } from '../store/decode.js';
+import { DefinitionSet } from '../store/definition-set.js';
 import { StateAssembler } from '../store/state-layout.js';
 import type { AgentSource, ServiceInputs } from './agent-source.js';
 
@@ -27,7 +28,9 @@ export class EtcdSource implements AgentSource {
   readonly kind = 'etcd';
   private readonly keys: Keys;
   private kv: Etcd3Kv | undefined;
-  private readonly defs = new Map<string, { raw: string; def?: ServiceInputs['def']; problem?: string }>();
+  /** Definitions and the pools' server lists, as stored under services/ (store/definition-set.ts). */
+  private readonly stored: DefinitionSet;
+  private readonly defs = new Map<string, { def?: ServiceInputs['def']; problem?: string }>();
   private readonly states = new Map<string, { state?: ServiceInputs['state']; problem?: string }>();
   /** The state keys (header and servers, store/state-layout.ts), put back together per service. */
   private readonly assembler: StateAssembler;
@@ -44,6 +47,7 @@ export class EtcdSource implements AgentSource {
   constructor(private readonly opts: EtcdSourceOptions) {
     this.keys = new Keys(opts.roots);
     this.assembler = new StateAssembler(this.keys, (k) => opts.filter(servicePath(k)));
+    this.stored = new DefinitionSet(this.keys, (k) => opts.filter(servicePath(k)));
   }
 
   async start(onChange: (services: string[]) => void): Promise<void> {
@@ -95,20 +99,30 @@ export class EtcdSource implements AgentSource {
     this.retryTimers.add(timer);
   }
 
-  private applyService(key: string, value: string | undefined): string | undefined {
-    const k = this.keys.parseService(key);
-    if (!k) return undefined;
-    const path = servicePath(k);
-    if (!this.opts.filter(path)) return undefined;
-    if (value === undefined) this.defs.delete(path);
-    else {
+  /**
+   * Applies a batch of changes under services/ (definitions and pools' server lists) and decodes the
+   * definitions they touched, after the whole batch: a listing brings definitions before the lists
+   * they use (key order). Returns the paths of the definitions changed or removed.
+   */
+  private applyServices(changes: ReadonlyArray<{ key: string; value: string | undefined }>): string[] {
+    const pending = new Map<string, { sk: ServiceKey; removed: boolean }>();
+    for (const { key, value } of changes) {
+      const c = this.stored.change(key, value);
+      for (const sk of c.removed) pending.set(servicePath(sk), { sk, removed: true });
+      for (const sk of c.changed) pending.set(servicePath(sk), { sk, removed: false });
+    }
+    for (const [path, { sk, removed }] of pending) {
+      if (removed) {
+        this.defs.delete(path);
+        continue;
+      }
       try {
-        this.defs.set(path, { raw: value, def: decodeServiceDef(key, value, k) });
+        this.defs.set(path, { def: this.stored.decode(sk) });
       } catch (err) {
-        this.defs.set(path, { raw: value, problem: errorMessage(err) });
+        this.defs.set(path, { problem: errorMessage(err) });
       }
     }
-    return path;
+    return [...pending.keys()];
   }
 
   /** The services whose state the assembler completed or removed, decoded. */
@@ -138,8 +152,11 @@ export class EtcdSource implements AgentSource {
       // reset() has every service known so far reported removed unless the listing brings it back.
       changed = this.takeStates();
     } else {
+      // A listing replaces everything: definitions not listed again are reported changed (gone).
+      const before = [...this.defs.keys()];
       this.defs.clear();
-      changed = entries.map((e) => this.applyService(e.key, e.value)).filter((p): p is string => p !== undefined);
+      this.stored.clear();
+      changed = [...new Set([...before, ...this.applyServices(entries)])];
     }
     this.listed[which] = true;
     this.connected[which] = true;
@@ -156,10 +173,7 @@ export class EtcdSource implements AgentSource {
       }
       for (const p of this.takeStates()) changed.add(p);
     } else {
-      for (const e of events) {
-        const p = this.applyService(e.key, e.type === 'delete' ? undefined : e.value);
-        if (p !== undefined) changed.add(p);
-      }
+      for (const p of this.applyServices(events.map((e) => ({ key: e.key, value: e.type === 'delete' ? undefined : e.value })))) changed.add(p);
     }
     if (changed.size > 0) this.onChange([...changed]);
   }

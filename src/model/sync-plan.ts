@@ -5,7 +5,10 @@
 // Two kinds of things are synced, as at a real site:
 // - LVS service definitions (`<poold>/services/<dc>/<name>`), one per PyBal section;
 // - conftool pools (`<conftool>/pools/<dc>/<cluster>/<service>/<host>`), which supply the real servers.
-//   Many LVS services may share one pool; its hosts are planned once.
+//   Many LVS services may share one pool; its hosts are planned once;
+// - each such pool's server list (`<poold>/services/~pools/<dc>/<cluster>/<service>`), stored once for all
+//   the definitions over it: a stored definition carries no `servers` (one that does, from an older
+//   version, is rewritten without them).
 // Invariant: a pool is managed by sync only when pools/ (or a stored definition sync wrote) names it.
 // Conftool pools no stored definition refers to belong to some other tool and are never touched.
 import type { ConftoolValue, PoolKey, Pooled, ServiceDef, ServiceKey } from './types.js';
@@ -20,6 +23,8 @@ export interface CurrentService {
 export interface CurrentPool {
   key: PoolKey;
   hosts: Record<string, ConftoolValue>;
+  /** The stored server list, when the pool has one ('unreadable': sync rewrites it). */
+  list?: Record<string, unknown> | 'unreadable';
 }
 
 export interface CurrentState {
@@ -52,6 +57,10 @@ export interface PoolPlan {
   createHosts: HostCreate[];
   removeHosts: string[];
   kept: KeptDifference[];
+  /** The server list to store for the definitions over this pool, or null when the stored one is right. */
+  putList: ServiceDef['servers'] | null;
+  /** No definition names the pool any more: its stored list goes. */
+  deleteList: boolean;
 }
 
 export interface SyncPlan {
@@ -83,7 +92,8 @@ export function planSync(desired: ServiceDef[], current: CurrentState, opts: Syn
     const path = servicePath(def);
     seen.add(path);
     const storedDef = storedByPath.get(path)?.def ?? null;
-    const merged = { ...(storedDef ?? {}), ...(def as unknown as Record<string, unknown>) };
+    const merged: Record<string, unknown> = { ...(storedDef ?? {}), ...(def as unknown as Record<string, unknown>) };
+    delete merged.servers; // stored once per pool (putList below)
     const defAction = storedDef === null ? 'create' : canonical(merged) === canonical(storedDef) ? 'none' : 'update';
     services.push({ key: { dc: def.dc, name: def.name }, putDef: defAction === 'none' ? null : merged, defAction });
     const pool = poolOf(def);
@@ -115,18 +125,27 @@ export function planSync(desired: ServiceDef[], current: CurrentState, opts: Syn
       }
     }
     const removeHosts = Object.keys(hosts).filter((h) => !Object.hasOwn(servers, h)).sort();
-    pools.push({ key, createHosts, removeHosts, kept });
+    const stored = poolsByPath.get(path)?.list;
+    const putList = stored !== undefined && stored !== 'unreadable' && canonical(stored) === canonical(servers) ? null : servers;
+    pools.push({ key, createHosts, removeHosts, kept, putList, deleteList: false });
   }
   for (const [path, key] of [...abandoned].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (wantedPools.has(path)) continue;
-    const hosts = poolsByPath.get(path)?.hosts ?? {};
-    pools.push({ key, createHosts: [], removeHosts: Object.keys(hosts).sort(), kept: [] });
+    const cur = poolsByPath.get(path);
+    pools.push({ key, createHosts: [], removeHosts: Object.keys(cur?.hosts ?? {}).sort(), kept: [], putList: null, deleteList: cur?.list !== undefined });
+  }
+  // A stored list no definition names (a sync that stopped between its steps): it goes too.
+  for (const cur of [...current.pools].sort((a, b) => (poolPath(a.key) < poolPath(b.key) ? -1 : 1))) {
+    const path = poolPath(cur.key);
+    if (cur.list === undefined || wantedPools.has(path) || abandoned.has(path)) continue;
+    pools.push({ key: cur.key, createHosts: [], removeHosts: [], kept: [], putList: null, deleteList: true });
   }
   return { services, pools };
 }
 
 export function planIsEmpty(plan: SyncPlan): boolean {
-  return plan.services.every((s) => s.defAction === 'none') && plan.pools.every((p) => p.createHosts.length === 0 && p.removeHosts.length === 0);
+  return plan.services.every((s) => s.defAction === 'none') &&
+    plan.pools.every((p) => p.createHosts.length === 0 && p.removeHosts.length === 0 && p.putList === null && !p.deleteList);
 }
 
 /** Human-readable diff lines, one change per line, for --dry-run and the sync report. */
@@ -142,6 +161,8 @@ export function describePlan(plan: SyncPlan): string[] {
     const path = poolPath(p.key);
     for (const c of p.createHosts) lines.push(`+ ${path}/${c.host} ${JSON.stringify(c.value)}`);
     for (const h of p.removeHosts) lines.push(`- ${path}/${h}`);
+    if (p.putList !== null) lines.push(`~ pool ${path}: server list (${Object.keys(p.putList).length} servers)`);
+    if (p.deleteList) lines.push(`- pool ${path}: server list`);
     for (const k of p.kept) {
       lines.push(`= ${path}/${k.host}: weight ${k.etcd} in etcd kept (pools/ says ${k.file}; use poolctl weight to change it)`);
     }

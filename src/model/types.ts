@@ -198,6 +198,7 @@ export interface ServiceDef extends ServiceKey, ServiceSafetyDef {
   /**
    * The pool's servers as pools/ defines them (weight for new conftool entries, optional address). Every
    * LVS service over one pool carries the same list: the loader copies it from the pool's definition.
+   * In etcd the list is stored once per pool, not in each definition (ARCHITECTURE.md §3).
    */
   servers: Record<string, ServerDef>;
   /** Acknowledged differences between these checks and monitoring's probes. */

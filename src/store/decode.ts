@@ -7,8 +7,8 @@
 import { InvalidStoredValueError } from '../model/errors.js';
 import { validateServiceDef } from '../model/service-def-validate.js';
 import { servingView, type ServingView } from '../model/threshold-guard.js';
-import type { EffectiveServer, LvsDef, Observation, PoolRef, PoolState, Pooled, ReasonCode, ServiceDef, ServiceKey } from '../model/types.js';
-import { BGP_MED_MAX, POOLED_VALUES } from '../model/types.js';
+import type { EffectiveServer, LvsDef, Observation, PoolKey, PoolRef, PoolState, Pooled, ReasonCode, ServiceDef, ServiceKey } from '../model/types.js';
+import { BGP_MED_MAX, POOLED_VALUES, poolPath } from '../model/types.js';
 import type { StoredAuditRecord } from './audit-record.js';
 import type { ForceMarker } from './force-marker.js';
 import type { AssembledState } from './state-layout.js';
@@ -54,13 +54,48 @@ export function decodePooled(v: unknown, where: string, field = 'pooledAdmin'): 
   return v as Pooled;
 }
 
+/** The stored server list of a conftool pool (decoded by decodePoolList), or undefined when there is none. */
+export type PoolListLookup = (pool: PoolKey) => Record<string, unknown> | undefined;
+
+function listOfPool(stored: Obj, where: string, poolLists: PoolListLookup | undefined): Record<string, unknown> {
+  const pool: PoolKey = { dc: str(stored, 'dc', where), ...decodePoolRef(stored.pool, where) };
+  const list = poolLists?.(pool);
+  if (list === undefined) fail(where, `names no servers, and pool ${poolPath(pool)} has no stored server list (poolctl sync writes it)`);
+  return list;
+}
+
+/**
+ * `/poold/v1/services/~pools/<dc>/<cluster>/<service>`: a conftool pool's server list as sync stores
+ * it, once for every definition over the pool. Its servers are checked with each definition that
+ * uses them (validateServiceDef), so a bad entry is reported against the LVS services it breaks.
+ */
+export function decodePoolList(where: string, raw: string, expected: PoolKey): Record<string, unknown> {
+  const o = obj(parseJson(raw, where), where);
+  const key = { dc: str(o, 'dc', where), cluster: str(o, 'cluster', where), service: str(o, 'service', where) };
+  if (poolPath(key) !== poolPath(expected)) fail(where, `names pool ${poolPath(key)}, not ${poolPath(expected)}`);
+  const servers = obj(o.servers, `${where} servers`);
+  for (const [host, s] of Object.entries(servers)) obj(s, `${where} servers.${host}`);
+  return servers;
+}
+
+/** The value decodePoolList reads: what sync stores for a pool's server list. */
+export function encodePoolList(pool: PoolKey, servers: Record<string, unknown>): string {
+  return JSON.stringify({ dc: pool.dc, cluster: pool.cluster, service: pool.service, servers });
+}
+
 /**
  * `/poold/v1/services/<dc>/<name>`: an LVS service definition as sync stores it. The model's
  * validation (threshold, checks, servers), plus what the LVS side relies on: the key it is stored
  * under, the forwarding method and scheduler, and the servers' addresses.
  */
-export function decodeServiceDef(where: string, raw: string, expected?: ServiceKey): ServiceDef {
-  const def = validateServiceDef(where, parseJson(raw, where));
+export function decodeServiceDef(where: string, raw: string, expected?: ServiceKey, poolLists?: PoolListLookup): ServiceDef {
+  const stored = parseJson(raw, where);
+  // Sync stores the pool's server list once, beside the definitions (Keys.poolList); a definition
+  // that carries its own list (older versions, hand-written values) keeps it. Anything but an object
+  // is the model's to refuse (validateServiceDef), with its message.
+  const isObject = typeof stored === 'object' && stored !== null && !Array.isArray(stored);
+  const assembled = isObject && (stored as Obj).servers === undefined ? { ...stored, servers: listOfPool(stored as Obj, where, poolLists) } : stored;
+  const def = validateServiceDef(where, assembled);
   const o = def as unknown as Obj;
   decodeServiceKey(o, where, expected);
   const lvs = decodeLvsDef(o.lvs, where);

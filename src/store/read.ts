@@ -3,6 +3,7 @@
 // `poolctl sync` is: readServices → planSync → writeAtomic(poolPlanOps(...)) per pool, then writeAtomic(serviceDefOps(...)).
 import { InvalidStoredValueError } from '../model/errors.js';
 import type { CurrentPool, CurrentService, CurrentState, PoolPlan, ServicePlan } from '../model/sync-plan.js';
+import { decodePoolList, encodePoolList } from './decode.js';
 import { poolPath, servicePath, type PoolKey } from '../model/types.js';
 import { parseConftoolValue, serializeConftoolValue } from './conftool-value.js';
 import type { Kv } from './kv.js';
@@ -18,8 +19,8 @@ export interface ServicesSnapshot {
 }
 
 /**
- * Every LVS service definition and every conftool host key, parsed strictly (a garbage value is an
- * InvalidStoredValueError naming its key).
+ * Every LVS service definition, pool server list and conftool host key, parsed strictly (a garbage
+ * definition or host value is an InvalidStoredValueError naming its key; a garbage list is rewritten).
  */
 export async function readServices(kv: Kv, keys: Keys): Promise<ServicesSnapshot> {
   const defs = await kv.range({ key: keys.servicesPrefix(), prefix: true });
@@ -27,7 +28,25 @@ export async function readServices(kv: Kv, keys: Keys): Promise<ServicesSnapshot
   const services: CurrentService[] = [];
   const pools = new Map<string, CurrentPool>();
   const modRevisions = new Map<string, number>();
+  const poolOf = (pool: PoolKey): CurrentPool => {
+    const path = poolPath(pool);
+    let p = pools.get(path);
+    if (p === undefined) pools.set(path, (p = { key: pool, hosts: {} }));
+    return p;
+  };
   for (const e of defs.kvs) {
+    const pk = keys.parsePoolList(e.key);
+    if (pk !== undefined) {
+      // Sync rewrites a list it cannot read (pools/ holds the whole list), so it need not stop on one.
+      try {
+        poolOf(pk).list = decodePoolList(e.key, e.value, pk);
+      } catch (err) {
+        if (!(err instanceof InvalidStoredValueError)) throw err;
+        poolOf(pk).list = 'unreadable';
+      }
+      modRevisions.set(e.key, e.modRevision);
+      continue;
+    }
     const k = keys.parseService(e.key);
     if (!k) continue; // not a service definition key (deeper path written by something else, or an older layout)
     let def: unknown;
@@ -46,11 +65,7 @@ export async function readServices(kv: Kv, keys: Keys): Promise<ServicesSnapshot
   for (const e of hostKvs.kvs) {
     const k = keys.parseHost(e.key);
     if (!k) continue; // conftool keeps only host keys here; anything else is not ours to read
-    const pool: PoolKey = { dc: k.dc, cluster: k.cluster, service: k.service };
-    const path = poolPath(pool);
-    let p = pools.get(path);
-    if (p === undefined) pools.set(path, (p = { key: pool, hosts: {} }));
-    p.hosts[k.host] = parseConftoolValue(e.key, e.value);
+    poolOf({ dc: k.dc, cluster: k.cluster, service: k.service }).hosts[k.host] = parseConftoolValue(e.key, e.value);
     modRevisions.set(e.key, e.modRevision);
   }
   services.sort((a, b) => (servicePath(a.key) < servicePath(b.key) ? -1 : 1));
@@ -70,9 +85,10 @@ export function serviceDefOps(keys: Keys, plans: readonly ServicePlan[], snapsho
 }
 
 /**
- * The guarded ops for one pool's hosts (sync writes deleted definitions, then these, then the other
- * definitions): hosts are created only if still absent, and removed hosts
- * only change if untouched since `snapshot` was read.
+ * The guarded ops for one pool's hosts and server list (sync writes deleted definitions, then these,
+ * then the other definitions): hosts are created only if still absent, removed hosts and the list
+ * only change if untouched since `snapshot` was read. The list comes last, so a definition never
+ * names a server whose conftool key is not there yet.
  */
 export function poolPlanOps(keys: Keys, plan: PoolPlan, snapshot: ServicesSnapshot): AtomicOp[] {
   const rev = (key: string) => snapshot.modRevisions.get(key) ?? 0;
@@ -84,5 +100,8 @@ export function poolPlanOps(keys: Keys, plan: PoolPlan, snapshot: ServicesSnapsh
     const key = keys.host({ ...plan.key, host: h });
     ops.push({ type: 'delete', key, ifModRevision: rev(key) });
   }
+  const listKey = keys.poolList(plan.key);
+  if (plan.putList !== null) ops.push({ type: 'put', key: listKey, value: encodePoolList(plan.key, plan.putList), ifModRevision: rev(listKey) });
+  if (plan.deleteList) ops.push({ type: 'delete', key: listKey, ifModRevision: rev(listKey) });
   return ops;
 }

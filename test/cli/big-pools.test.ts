@@ -56,7 +56,10 @@ t.test('sync creates a 500-host pool (and a 64-host one), one operation id on ev
   t.ok((await weights('sixtyfour', hosts('s', 64))).every((w) => w === 10), 'all 64 hosts created');
   t.ok((await kv.get('/poold/v1/services/eqiad/big_80')) !== undefined, 'definition written');
   const recs = await auditOf(report.operationId);
-  t.equal(recs.length, 500 + 64 + 2, 'one record per host and per definition, all under the sync\'s operation id');
+  t.equal(recs.length, 500 + 64 + 2 + 2, 'one record per host, per pool\'s server list and per definition, all under the sync\'s operation id');
+  // The servers are stored once, in the pool's list; the definition names the pool.
+  t.equal(Object.keys((JSON.parse((await kv.get('/poold/v1/services/~pools/eqiad/sca/big'))!.value) as { servers: object }).servers).length, 500, 'the pool\'s list: 500 servers');
+  t.notOk('servers' in (JSON.parse((await kv.get('/poold/v1/services/eqiad/big_80'))!.value) as object), 'the definition carries no list');
 });
 
 t.test('select over all 500 hosts writes them all; a threshold refusal names a few hosts, then counts', async (t) => {
@@ -137,7 +140,7 @@ t.test('refused part-way by etcd: exactly what changed and what did not, exit 1;
   t.equal(s1.code, 1, s1.stderr);
   const p = JSON.parse(s1.stdout) as { done: string[]; notDone: string[] };
   t.same(p.done, small.slice(0, 192).map((h) => hostKey('big2', h)), 'sync: three chunks of 64 hosts landed');
-  t.same(p.notDone, [...small.slice(192).map((h) => hostKey('big2', h)), '/poold/v1/services/eqiad/big2_80'], 'sync: the rest, definition last');
+  t.same(p.notDone, [...small.slice(192).map((h) => hostKey('big2', h)), '/poold/v1/services/~pools/eqiad/sca/big2', '/poold/v1/services/eqiad/big2_80'], 'sync: the rest, the pool\'s list after its hosts, definition last');
   t.match(s1.stderr, /done \(192\): .* and 189 more/);
   const s2 = await runPoolctl(['sync', dir2], rootEnv);
   t.equal(s2.code, 0, s2.stderr);

@@ -47,6 +47,7 @@ t.test('sync plan applied atomically, guarded, audited; admin state kept', async
   t.same(ops.map((o) => `${o.type} ${o.key}`), [
     `create ${keys.host({ ...pool, host: 'sca1002' })}`,
     `delete ${keys.host({ ...pool, host: 'sca1003' })}`,
+    `put ${keys.poolList({ dc: 'eqiad', ...def.pool })}`,
     `put ${keys.service(svc)}`,
   ]);
   t.same(plan.pools.map((p) => p.key.service), ['cxserver'], 'the pool no stored definition names (codfw/x/y) is not touched');
@@ -60,7 +61,12 @@ t.test('sync plan applied atomically, guarded, audited; admin state kept', async
   t.equal((await kv.get(keys.host({ ...pool, host: 'sca1002' })))?.value, '{"weight": 10, "pooled": "yes"}', 'conftool bytes');
   t.equal(JSON.parse((await kv.get(keys.service(svc)))!.value).extra, 'kept', 'unknown definition fields survive');
   t.equal(after.modRevisions.get(keys.host({ ...pool, host: 'sca1002' })), r.revision);
-  t.equal((await listAudit(kv, keys, { limit: 10 })).length, 3, 'one audit record per op');
+  t.equal((await listAudit(kv, keys, { limit: 10 })).length, 4, 'one audit record per op');
+  // The older form (servers in the definition) is rewritten: the pool's list once, beside it.
+  t.notOk('servers' in JSON.parse((await kv.get(keys.service(svc)))!.value), 'the stored definition carries no server list');
+  t.same(JSON.parse((await kv.get(keys.poolList({ dc: 'eqiad', ...def.pool })))!.value).servers, def.servers, 'the pool\'s list holds the servers');
+  t.same(after.current.pools.find((p) => p.key.dc === 'eqiad')?.list, def.servers, 'read back as the pool\'s list');
+  t.same(planSync([def], after.current, { newHostPooled: 'yes' }).pools.map((p) => p.putList), [null], 'nothing left to write');
 
   // A host changed by an operator after the read: the stale plan must not delete it.
   await put(keys.host({ ...pool, host: 'sca1003' }), '{"weight": 10, "pooled": "yes"}');

@@ -14,7 +14,7 @@ import { withWriteContext, type CliContext, type CliOpts } from '../context.js';
 /** The LVS service `arg` names (`dc/name`, or a section name defined in one dc only), as stored by sync. */
 async function resolveService(ctx: CliContext, arg: string | undefined): Promise<ServiceKey> {
   if (arg === undefined || arg === '') throw new UsageError('name the LVS service: poolctl freeze <dc/name> --for 30m --reason "..."');
-  const r = await ctx.kv.range({ key: ctx.keys.servicesPrefix(), prefix: true });
+  const r = await ctx.kv.range(ctx.keys.definitionsRange());
   const all = r.kvs.map((e) => ctx.keys.parseService(e.key)).filter((k): k is ServiceKey => k !== undefined);
   const matches = all.filter((k) => `${k.dc}/${k.name}` === arg || (!arg.includes('/') && k.name === arg));
   if (matches.length === 1) return matches[0];
