@@ -93,7 +93,9 @@ export class Etcd3Kv implements Kv, KvMaintenance {
 
   private fail(err: unknown, scope: Omit<ErrorScope, 'endpoint' | 'user'>): StoreError {
     const endpoint = this.options.endpoints.join(',');
-    if (err instanceof GRPCUnavailableError || /no connection available|ECONNREFUSED|connect/i.test((err as Error).message ?? '')) {
+    // etcd3 stops calling an endpoint for a while after failures (its circuit breaker, cockatiel's
+    // BrokenCircuitError): that too is an etcd it cannot reach, not a refusal by etcd.
+    if (err instanceof GRPCUnavailableError || /no connection available|ECONNREFUSED|connect|circuit breaker is open/i.test((err as Error).message ?? '')) {
       return new StoreUnavailableError(`cannot reach etcd at ${endpoint}: ${(err as Error).message}; check --etcd or POOLD_ETCD`,
         { endpoints: this.options.endpoints, op: scope.op, keys: scope.keys }, { cause: err });
     }
