@@ -2,7 +2,7 @@
 // or from pools/ files with --pools DIR (offline: renderers, drift, tests).
 import { loadPoolsOrThrow } from '../config/pools/index.js';
 import { NotFoundError } from '../model/errors.js';
-import type { ServiceDef, ServiceKey } from '../model/types.js';
+import type { ServiceDef } from '../model/types.js';
 import { servicePath } from '../model/types.js';
 import { DefinitionSet } from '../store/definition-set.js';
 import { withContext, type CliOpts } from './context.js';
@@ -13,10 +13,9 @@ export async function loadServiceDefs(opts: CliOpts): Promise<ServiceDef[]> {
     // Definitions and the pools' server lists they use, in one range (store/definition-set.ts).
     const r = await ctx.kv.range({ key: ctx.keys.servicesPrefix(), prefix: true });
     const stored = new DefinitionSet(ctx.keys, () => true);
-    const keys: ServiceKey[] = [];
-    for (const e of r.kvs) keys.push(...stored.change(e.key, e.value).changed);
+    for (const e of r.kvs) stored.change(e.key, e.value);
     const defs: ServiceDef[] = [];
-    for (const sk of new Map(keys.map((k) => [servicePath(k), k])).values()) {
+    for (const { sk } of stored.take()) {
       try {
         defs.push(stored.decode(sk));
       } catch (err) {

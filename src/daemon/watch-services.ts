@@ -45,24 +45,15 @@ export function serviceHandlers(d: ServiceWatchDeps): WatchHandlers {
     servicesDirty = true;
     d.leader()?.serviceChanged(path);
   };
-  // What a batch (a listing, or one batch of watch events) changed, by path, last word wins: decoded at
-  // its end, so a definition listed before its pool's list (key order: services/<dc>/... sorts before
-  // services/~pools/...) is not reported invalid for a moment.
-  const pending = new Map<string, { sk: ServiceKey; removed: boolean }>();
-  const apply = (key: string, value: string | undefined) => {
-    const c = stored.change(key, value);
-    for (const sk of c.removed) pending.set(servicePath(sk), { sk, removed: true });
-    for (const sk of c.changed) pending.set(servicePath(sk), { sk, removed: false });
-  };
   return {
-    upsert: (key, value) => apply(key, value),
-    remove: (key) => apply(key, undefined),
+    upsert: (key, value) => void stored.change(key, value),
+    remove: (key) => void stored.change(key, undefined),
     settled: () => {
-      for (const { sk, removed } of pending.values()) {
+      // Decoded at the batch's end (DefinitionSet.take).
+      for (const { sk, removed } of stored.take()) {
         if (removed) remove(sk);
         else decode(sk);
       }
-      pending.clear();
       if (!servicesDirty) return;
       servicesDirty = false;
       d.drift()?.kick();

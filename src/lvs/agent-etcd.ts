@@ -2,7 +2,7 @@
 // store's listThenWatch (resumes after reconnects without missing events). While the connection is
 // down the source reports unhealthy and the agent leaves the table alone.
 import { errorMessage } from '../model/errors.js';
-import { servicePath, type ServiceKey } from '../model/types.js';
+import { servicePath } from '../model/types.js';
 import { openKv, type EtcdOptions } from '../store/connection.js';
 import { Keys, type KeyRoots } from '../store/keys.js';
 import type { Etcd3Kv } from '../store/kv-etcd3.js';
@@ -105,13 +105,11 @@ export class EtcdSource implements AgentSource {
    * they use (key order). Returns the paths of the definitions changed or removed.
    */
   private applyServices(changes: ReadonlyArray<{ key: string; value: string | undefined }>): string[] {
-    const pending = new Map<string, { sk: ServiceKey; removed: boolean }>();
-    for (const { key, value } of changes) {
-      const c = this.stored.change(key, value);
-      for (const sk of c.removed) pending.set(servicePath(sk), { sk, removed: true });
-      for (const sk of c.changed) pending.set(servicePath(sk), { sk, removed: false });
-    }
-    for (const [path, { sk, removed }] of pending) {
+    for (const { key, value } of changes) this.stored.change(key, value);
+    const paths: string[] = [];
+    for (const { sk, removed } of this.stored.take()) {
+      const path = servicePath(sk);
+      paths.push(path);
       if (removed) {
         this.defs.delete(path);
         continue;
@@ -122,7 +120,7 @@ export class EtcdSource implements AgentSource {
         this.defs.set(path, { problem: errorMessage(err) });
       }
     }
-    return [...pending.keys()];
+    return paths;
   }
 
   /** The services whose state the assembler completed or removed, decoded. */

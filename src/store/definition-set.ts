@@ -32,12 +32,33 @@ export interface DefinitionChange {
 export class DefinitionSet {
   private readonly defs = new Map<string, StoredDefinition>();
   private readonly lists = new Map<string, StoredList>();
+  /** What change() touched since the last take(), by path, last word wins. */
+  private readonly pending = new Map<string, { sk: ServiceKey; removed: boolean }>();
 
   /** `keep`: which definitions to mirror (the daemon's dc scope, the agent's services). */
   constructor(private readonly keys: Keys, private readonly keep: (sk: ServiceKey) => boolean) {}
 
+  /**
+   * The definitions changed or removed since the last take(), each once (last word wins): callers take
+   * them at the end of a listing or watch batch and decode them then, so a definition listed before
+   * its pool's list (key order: services/<dc>/... sorts before services/~pools/...) is not reported
+   * invalid for a moment.
+   */
+  take(): { sk: ServiceKey; removed: boolean }[] {
+    const out = [...this.pending.values()];
+    this.pending.clear();
+    return out;
+  }
+
   /** A key under services/ was put (value) or deleted (undefined). Keys of neither kind change nothing. */
   change(key: string, value: string | undefined): DefinitionChange {
+    const c = this.apply(key, value);
+    for (const sk of c.removed) this.pending.set(servicePath(sk), { sk, removed: true });
+    for (const sk of c.changed) this.pending.set(servicePath(sk), { sk, removed: false });
+    return c;
+  }
+
+  private apply(key: string, value: string | undefined): DefinitionChange {
     const sk = this.keys.parseService(key);
     if (sk !== undefined) {
       if (!this.keep(sk)) return { changed: [], removed: [] };
@@ -61,6 +82,7 @@ export class DefinitionSet {
   clear(): void {
     this.defs.clear();
     this.lists.clear();
+    this.pending.clear();
   }
 
   /** Paths of the definitions held. */

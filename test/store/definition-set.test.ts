@@ -63,6 +63,16 @@ t.test('a definition with its own servers (older versions) keeps them and ignore
   t.same(set.change(keys.poolList(kube), encodePoolList(kube, {})).changed, [], 'not touched by the list');
 });
 
+t.test('take(): what changed since the last take, each definition once, the last word winning', async (t) => {
+  const set = new DefinitionSet(keys, () => true);
+  set.change(keys.service(def('apertium_4737')), JSON.stringify(def('apertium_4737')));
+  set.change(keys.service(def('citoid_4003')), JSON.stringify(def('citoid_4003')));
+  set.change(keys.poolList(kube), encodePoolList(kube, servers));
+  set.change(keys.service(def('citoid_4003')), undefined);
+  t.same(set.take().map((x) => [x.sk.name, x.removed]).sort(), [['apertium_4737', false], ['citoid_4003', true]]);
+  t.same(set.take(), [], 'taken once');
+});
+
 t.test('out-of-scope definitions are not held', async (t) => {
   const set = new DefinitionSet(keys, (k) => k.dc === 'codfw');
   t.same(set.change(keys.service(def('apertium_4737')), JSON.stringify(def('apertium_4737'))), { changed: [], removed: [] });
