@@ -33,6 +33,7 @@ import { simKind, startSims, type Sims } from './sims.js';
 import { startHaproxy } from './haproxy.js';
 import type { ScheduledTarget } from '../../src/checks/scheduler.js';
 import { arg } from '../args.js';
+import { shippedPooldNodeArgs } from '../poold-node-args.js';
 import type { HttpCheckDef } from '../../src/model/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -64,14 +65,8 @@ function pin(pid: number, cpus: string): void {
 }
 
 const SERVICE = 'benchsvc';
-/** The V8 flags bin/poold and `npm start` run with (src/daemon/poold.ts shebang, package.json). */
-/**
- * The V8 flags the daemon runs with (debian/bin/poold, the shebang of src/daemon/poold.ts): with
- * check workers, no --max-old-space-size (it would override each worker's own heap limits, see
- * sched-shards.ts WORKER_HEAP); checks in the main thread, the 192 MiB cap.
- */
-const POOLD_NODE_ARGS =
-  CHECK_WORKERS > 0 ? '--single-threaded-gc --max-semi-space-size=4' : '--max-old-space-size=192 --single-threaded-gc --max-semi-space-size=4';
+/** The V8 flags the daemon is shipped with, for this many check workers (bench/poold-node-args.ts). */
+const POOLD_NODE_ARGS = shippedPooldNodeArgs(CHECK_WORKERS).join(' ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function addresses(n: number): string[] {

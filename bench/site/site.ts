@@ -7,7 +7,8 @@
 //
 // Options: --scale F (keep ceil(F × n) hosts of every pool, default 1), --trials N (default 100),
 // --warmup N (default 10), --steady-s S (the idle window, default 60), --select-runs N (default 5), --workers W (POOLD_CHECK_WORKERS
-// for poold, default auto), --json FILE.
+// for poold, default auto), --json FILE. poold runs with the V8 flags it is shipped with (bench/poold-node-args.ts)
+// unless BENCH_POOLD_NODE_ARGS gives others.
 //
 // Setup (test/helpers/wmf-site.ts): eqiad's pybal.conf rendered as puppet does, `poolctl import pybal`
 // with conftool-data's node file, then every host pointed at its own 127.80.x.y by `address:` in the
@@ -51,6 +52,7 @@ import { ASSUMED_UP_REASON } from '../../src/model/coordinator.js';
 import { openContext } from '../../src/cli/context.js';
 import { readInventory, resolveHost } from '../../src/cli/inventory.js';
 import { arg } from '../args.js';
+import { shippedPooldNodeArgs } from '../poold-node-args.js';
 import { applyAdminChange } from '../../src/cli/admin-change.js';
 import { readAssembledStates } from '../../src/store/state-layout.js';
 import { decodeAssembledState } from '../../src/store/decode.js';
@@ -214,8 +216,8 @@ async function main(): Promise<void> {
 
     // poold, timed from its spawn.
     const t0 = performance.now();
-    // BENCH_POOLD_NODE_ARGS: node flags for poold (e.g. '--cpu-prof --cpu-prof-dir=DIR' to profile it).
-    const nodeArgs = (process.env.BENCH_POOLD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    // The V8 flags poold is shipped with, or BENCH_POOLD_NODE_ARGS (e.g. add '--cpu-prof --cpu-prof-dir=DIR' to profile it).
+    const nodeArgs = process.env.BENCH_POOLD_NODE_ARGS !== undefined ? process.env.BENCH_POOLD_NODE_ARGS.split(' ').filter((a) => a !== '') : shippedPooldNodeArgs(WORKERS);
     const poold = spawnNode([...nodeArgs, join(DIST, 'src', 'daemon', 'poold.js'), '--etcd', etcd.clientUrl, '--observer', 'bench', '--listen', '127.0.0.1:0', '--lease-ttl', '10', '--log-level', 'info'], { POOLD_CHECK_WORKERS: WORKERS });
     children.push(poold);
     const pooldOut = capture(poold);
@@ -387,7 +389,7 @@ async function main(): Promise<void> {
       selected = (JSON.parse(r.stdout) as { changes: unknown[] }).changes.length;
     }
     const result = {
-      scale: SCALE, sections, hosts: site.hosts, targets: site.targets, backends: site.backends.length, workers: WORKERS,
+      scale: SCALE, sections, hosts: site.hosts, targets: site.targets, backends: site.backends.length, workers: WORKERS, pooldNodeArgs: nodeArgs.join(' '),
       loadavg: loadavg().map((x) => Math.round(x * 100) / 100), node: process.version,
       importMs: Math.round(site.importMs), syncMs: Math.round(sync.ms), publishedMs: Math.round(publishedMs), judgedMs: Math.round(judgedMs), down: down.length,
       steady,
@@ -404,7 +406,7 @@ async function main(): Promise<void> {
     console.log(`depool → LVS agent (etcd mode), ms from t0: ipvsadm -R received p50 ${result.agentReceivedMs.p50} p99 ${result.agentReceivedMs.p99}; reconcile started p50 ${result.agentReconcileStartMs.p50} p99 ${result.agentReconcileStartMs.p99}; applied by the Node stand-in p50 ${result.agentAppliedMs.p50} p99 ${result.agentAppliedMs.p99} (the stand-in alone p50 ${result.standinAloneMs.p50}; ipvsadm front: ${FRONT.endsWith('.sh') ? 'shell' : 'compiled'})`);
     console.log(`poolctl select over kubernetes/kubesvc (${selected} hosts written, weight change, ${SELECT_RUNS} runs): median ${result.selectKubesvc.medianMs} ms wall (each: ${result.selectKubesvc.runs.join(', ')} ms)`);
     console.log('  peer: PyBal polling config-master every 1 s sees a depool after 0-1000 ms (~500 ms median), before its own ipvsadm call');
-    console.log(`load average ${result.loadavg.join(' ')}`);
+    console.log(`poold: node ${process.version} ${result.pooldNodeArgs}, POOLD_CHECK_WORKERS=${WORKERS}; load average ${result.loadavg.join(' ')}`);
     if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
   } finally {
     // Stopped, and waited for (up to 10 s each): a profiled poold writes its profile as it exits.

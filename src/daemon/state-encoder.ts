@@ -11,6 +11,7 @@
 import { effectiveServer, effectiveState } from '../model/coordinator.js';
 import type { CoordinatorState, ServerState } from '../model/coordinator-types.js';
 import type { CorrelatedFailure } from '../model/correlated.js';
+import { ServerMap } from '../model/server-map.js';
 import { servicePath, type EffectiveServer, type PoolState } from '../model/types.js';
 import { asDecodedServer } from '../store/decode.js';
 
@@ -44,6 +45,10 @@ interface Kept {
   values: Map<string, string>;
   /** Hosts not serving (not pooled, or down); updated in place. */
   notServing: Set<string>;
+  /** Hosts whose last encoding had a hold (built again every time). */
+  held: Set<string>;
+  /** The coordinator's servers last encoded. */
+  servers: CoordinatorState['servers'];
   /** The last state published from these servers. */
   state?: PoolState;
 }
@@ -85,34 +90,54 @@ export class StateEncoder {
   private build(path: string, state: CoordinatorState): { kept: Kept; servers: Record<string, EffectiveServer>; changed: string[] | null } {
     const last = this.kept.get(path);
     if (last?.state !== undefined && last.entries.size === state.servers.size) {
-      const changed: string[] = [];
-      let same = true;
-      for (const [host, s] of state.servers) {
-        const k = last.entries.get(host);
-        if (k === undefined) {
-          same = false;
-          break;
-        }
-        if (k.s !== s || k.held || state.holds?.has(host) === true) changed.push(host);
-      }
-      if (same) {
+      const changed = this.changedHosts(last, state);
+      if (changed !== null) {
+        last.servers = state.servers;
         if (changed.length === 0) return { kept: last, servers: last.state.servers, changed };
         const servers = copyRecord(last.state.servers);
         for (const host of changed) servers[host] = this.put(path, last, host, state.servers.get(host)!, state);
         return { kept: last, servers, changed };
       }
     }
-    const kept: Kept = { entries: new Map(), values: new Map(), notServing: new Set() };
+    const kept: Kept = { entries: new Map(), values: new Map(), notServing: new Set(), held: new Set(), servers: state.servers };
     const servers: Record<string, EffectiveServer> = {};
     for (const [host, s] of state.servers) servers[host] = this.put(path, kept, host, s, state);
     if (last !== undefined) kept.state = last.state;
     return { kept, servers, changed: null };
   }
 
+  /**
+   * The hosts whose server may differ from the last encoding (a held one is built every time), or null
+   * when the hosts are not the same ones. The coordinator's maps (model/server-map.ts) say which
+   * servers changed without a look at the others: one of 240 per section at a kubesvc depool.
+   */
+  private changedHosts(last: Kept, state: CoordinatorState): string[] | null {
+    const holds = state.holds;
+    if (last.servers instanceof ServerMap && state.servers instanceof ServerMap) {
+      const changed = state.servers.changedSince(last.servers);
+      if (changed !== null) {
+        if (last.held.size === 0 && (holds === undefined || holds.size === 0)) return changed;
+        const all = new Set(changed);
+        for (const host of last.held) all.add(host);
+        for (const host of holds?.keys() ?? []) if (state.servers.has(host)) all.add(host);
+        return [...all];
+      }
+    }
+    const changed: string[] = [];
+    for (const [host, s] of state.servers) {
+      const k = last.entries.get(host);
+      if (k === undefined) return null;
+      if (k.s !== s || k.held || holds?.has(host) === true) changed.push(host);
+    }
+    return changed;
+  }
+
   private put(path: string, k: Kept, host: string, s: ServerState, state: CoordinatorState): EffectiveServer {
     const hold = state.holds?.get(host);
     const e = this.effective(`${path} servers.${host}`, s, hold);
     k.entries.set(host, { s, held: hold !== undefined, e });
+    if (hold !== undefined) k.held.add(host);
+    else k.held.delete(host);
     k.values.set(host, e.json);
     if (e.server.pooled && e.server.up) k.notServing.delete(host);
     else k.notServing.add(host);

@@ -18,11 +18,13 @@
 //
 // Cost: a Draft is a private copy of the pool whose counters and pooled-down set are kept up to date on
 // every change, so settling after an event touches only the changed servers and the pooled-down ones
-// (a scan of the pool only when servers must be force-pooled). Copying the pool is the only O(n) step,
-// once per batch of events (applyEvents).
+// (a scan of the pool only when servers must be force-pooled). A draft starts from the counters of the
+// draft that finished its servers (no count), and finishing copies one array of n pointers
+// (server-map.ts), once per batch of events (applyEvents).
 import { requiredCount } from './coordinator-threshold.js';
 import type { ServerState, ThresholdNumbers } from './coordinator-types.js';
 import { byName } from './order.js';
+import { ServerMap } from './server-map.js';
 
 type Counted = Pick<ServerState, 'pooledAdmin' | 'up' | 'pooled'>;
 
@@ -55,14 +57,33 @@ export function canDepool(servers: Iterable<Counted>, threshold: number): boolea
 }
 
 
+/** The counters a Draft keeps, as they are for a finished map of servers. */
+interface Tally {
+  total: number;
+  enabled: number;
+  upEnabled: number;
+  pooled: number;
+  pooledDown: readonly string[];
+}
+
+/**
+ * The counters of the maps drafts finished, so the next draft over one starts without counting it
+ * again (240 servers per LVS service at eqiad). A memo of pure values on immutable maps: a map not
+ * found here is counted, with the same result.
+ */
+const tallies = new WeakMap<ServerMap, Tally>();
+
 /**
  * A mutable working copy of one pool. Never shared: the coordinator makes one per call and hands out
- * only the frozen result of `finish()`, so callers still see pure functions.
+ * only the frozen result of `finish()`, so callers still see pure functions. The copy is the servers
+ * given plus the changes made since (server-map.ts): making one costs nothing per server.
  */
 export class Draft {
-  private readonly servers: Map<string, ServerState>;
-  // Stryker disable next-line BooleanLiteral: equivalent, the constructor's servers are in host-name order by contract (createBase sorts them, applyEvents passes finish()'s sorted map), so sorting them again changes nothing
-  private sorted = true;
+  private readonly base: ServerMap;
+  /** Servers changed since the draft was made: the new state, or null for a removed server. */
+  private readonly edits = new Map<string, ServerState | null>();
+  /** How many servers the edits add (hosts not in the base). */
+  private added = 0;
   threshold: number;
   /** Issue 14: an unfinished first round or a freeze holds health depools back (coordinator-gates.ts): step 3 is skipped. */
   // Stryker disable next-line BooleanLiteral: equivalent, every caller assigns healthDepoolsHeld before its first settle() (createBase; applyEvents before each event's settle, which releaseHolds' settles follow), and nothing else reads it
@@ -76,11 +97,20 @@ export class Draft {
   /** The first version of each server changed since the last `takeChanges()`; undefined = did not exist. */
   private changes = new Map<string, ServerState | undefined>();
 
-  /** `servers` must be in host-name order. */
   constructor(servers: ReadonlyMap<string, ServerState>, threshold: number) {
-    this.servers = new Map(servers);
+    this.base = ServerMap.of(servers);
     this.threshold = threshold;
-    for (const [host, s] of this.servers) this.count(host, s, 1);
+    const t = tallies.get(this.base);
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent, counting the servers gives the tally a finished draft recorded (the memo saves the count, it does not change it; the `false` mutant is killed)
+    if (t === undefined) {
+      for (const [host, s] of this.base) this.count(host, s, 1);
+      return;
+    }
+    this.total = t.total;
+    this.enabled = t.enabled;
+    this.upEnabled = t.upEnabled;
+    this.pooled = t.pooled;
+    for (const host of t.pooledDown) this.pooledDown.add(host);
   }
 
   private count(host: string, s: ServerState, sign: 1 | -1): void {
@@ -98,55 +128,63 @@ export class Draft {
   }
 
   get(host: string): ServerState | undefined {
-    return this.servers.get(host);
+    const e = this.edits.get(host);
+    return e === undefined ? this.base.get(host) : (e ?? undefined);
   }
 
   has(host: string): boolean {
-    return this.servers.has(host);
+    return this.get(host) !== undefined;
   }
 
+  /** The hosts, in host-name order. */
   hosts(): string[] {
-    this.sort();
-    return [...this.servers.keys()];
+    const hosts: string[] = [];
+    for (const host of this.base.keys()) if (this.get(host) !== undefined) hosts.push(host);
+    let added = false;
+    for (const [host, s] of this.edits) {
+      if (s !== null && !this.base.has(host)) {
+        hosts.push(host);
+        added = true;
+      }
+    }
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent, sorting hosts already in order changes nothing (a cost, not a result; the `false` mutant is killed)
+    return added ? hosts.sort(byName) : hosts;
+  }
+
+  /**
+   * The servers in host-name order, as they are when each is reached (a caller may change the one it
+   * was given). Lazy, so a walk that stops early costs only what it read.
+   */
+  private *inOrder(): Generator<[string, ServerState]> {
+    const hosts = this.added === 0 ? this.base.keys() : this.hosts();
+    for (const host of hosts) {
+      const s = this.get(host);
+      if (s !== undefined) yield [host, s];
+    }
   }
 
   /** Replaces (or with undefined, removes) a server, keeping the counters and pooledDown exact. */
   set(host: string, s: ServerState | undefined): void {
-    const cur = this.servers.get(host);
+    const cur = this.get(host);
     if (cur === s) return;
     if (!this.changes.has(host)) this.changes.set(host, cur);
     if (cur !== undefined) this.count(host, cur, -1);
-    if (s === undefined) {
-      this.servers.delete(host);
-      return;
-    }
-    // Stryker disable next-line ConditionalExpression: `true` is equivalent, it only marks the map unsorted more often; sort() then sorts a map already in order (the `false` mutant is killed; Stryker disables per mutator and line)
-    if (cur === undefined) this.sorted = false;
-    this.servers.set(host, s);
-    this.count(host, s, 1);
+    if (!this.base.has(host)) this.added += s === undefined ? -1 : cur === undefined ? 1 : 0;
+    this.edits.set(host, s ?? null);
+    if (s !== undefined) this.count(host, s, 1);
   }
 
   private setPooled(host: string, pooled: boolean): void {
-    const s = this.servers.get(host);
+    const s = this.get(host);
     // Stryker disable next-line ConditionalExpression: `s !== undefined` becoming true is equivalent, setPooled is called only for hosts in the draft (step 1 skips missing hosts, steps 3 and 4 walk pooledDown and the servers); the test narrows the type for TypeScript (the other ConditionalExpression mutants of this line are killed; Stryker disables per mutator and line)
     if (s !== undefined && s.pooled !== pooled) this.set(host, { ...s, pooled });
-  }
-
-  private sort(): void {
-    // Stryker disable next-line ConditionalExpression: `false` is equivalent, it sorts a map that is already in order (a cost, not a result; the `true` mutant is killed; Stryker disables per mutator and line)
-    if (this.sorted) return;
-    const entries = [...this.servers].sort(([a], [b]) => byName(a, b));
-    this.servers.clear();
-    for (const [h, s] of entries) this.servers.set(h, s);
-    // Stryker disable next-line BooleanLiteral: equivalent, the next sort() sorts a map already in order again (a cost, not a result)
-    this.sorted = true;
   }
 
   /** Settles the pool after `touched` servers changed (all servers: pass `this.hosts()`). */
   settle(touched: Iterable<string>): void {
     // Steps 1 and 2.
     for (const host of touched) {
-      const s = this.servers.get(host);
+      const s = this.get(host);
       if (s === undefined) continue;
       if (s.pooledAdmin !== 'yes') this.setPooled(host, false);
       else if (s.up) this.setPooled(host, true);
@@ -163,10 +201,9 @@ export class Draft {
       for (const host of [...this.pooledDown]) this.setPooled(host, false);
     }
     // Step 4. Pooled implies enabled, so there are candidates exactly when enabled > pooled.
-    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: the `true`, `||`, `<=` and `>=` (second operand) mutants are equivalent, the guard is a shortcut: the loop breaks at once when pooled >= required and finds no candidate when enabled == pooled (pooled implies enabled), and the sort() it skips only orders the map, which finish() and hosts() sort anyway (the `false`, first-operand `>=` and second-operand `<=` mutants are killed; Stryker disables per mutator and line)
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: the `true`, `||`, `<=` and `>=` (second operand) mutants are equivalent, the guard is a shortcut: the loop breaks at once when pooled >= required and finds no candidate when enabled == pooled (pooled implies enabled) (the `false`, first-operand `>=` and second-operand `<=` mutants are killed; Stryker disables per mutator and line)
     if (this.pooled < required && this.enabled > this.pooled) {
-      this.sort();
-      for (const [host, s] of this.servers) {
+      for (const [host, s] of this.inOrder()) {
         if (this.pooled >= required) break;
         if (s.pooledAdmin === 'yes' && !s.pooled) this.setPooled(host, true);
       }
@@ -190,8 +227,9 @@ export class Draft {
   }
 
   /** The servers, in host-name order. The draft must not be used afterwards. */
-  finish(): Map<string, ServerState> {
-    this.sort();
-    return this.servers;
+  finish(): ServerMap {
+    const servers = this.base.with(this.edits);
+    tallies.set(servers, { total: this.total, enabled: this.enabled, upEnabled: this.upEnabled, pooled: this.pooled, pooledDown: [...this.pooledDown] });
+    return servers;
   }
 }

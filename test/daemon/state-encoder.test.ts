@@ -91,3 +91,36 @@ t.test('incremental: a host replaced, added or removed encodes exactly as a fres
     t.equal(got.changed, null, 'other hosts: any server may differ');
   }
 });
+
+t.test('through holds taken, their writer shown and released, each encoding is what a fresh encoder makes', async (t) => {
+  // The coordinator's maps say which servers changed (model/server-map.ts); a held server is built every
+  // time, and the one whose hold just went must be built once more.
+  const enc = new StateEncoder();
+  let tr = createCoordinator({ at: 1000, service: service(HOSTS, 0.9), admin: adminAll(HOSTS) });
+  tr = applyEvents(tr.state, HOSTS.map((host) => ({ type: 'healthChanged' as const, at: 1500, host, up: true, reason: 'ok' })));
+  enc.encode(tr.state);
+  const steps: { what: string; events: Parameters<typeof applyEvents>[1]; held: boolean }[] = [
+    { what: 'an admin depool held by the threshold', events: [{ type: 'adminChanged', at: 2000, host: HOSTS[2]!, value: { weight: 10, pooled: 'no' }, revision: 70 }], held: true },
+    { what: 'its writer found', events: [{ type: 'adminWriter', at: 2100, host: HOSTS[2]!, revision: 70, writer: { actor: 'alice', reason: 'deploy' } }], held: true },
+    { what: 'a health change elsewhere', events: [{ type: 'healthChanged', at: 2200, host: HOSTS[4]!, up: true, reason: 'ok again' }], held: true },
+    { what: 'the depool withdrawn: the hold goes', events: [{ type: 'adminChanged', at: 2300, host: HOSTS[2]!, value: { weight: 10, pooled: 'yes' }, revision: 71 }], held: false },
+  ];
+  for (const { what, events, held } of steps) {
+    tr = applyEvents(tr.state, events);
+    t.equal(tr.state.holds?.has(HOSTS[2]!) ?? false, held, `${what}: the hold is ${held ? 'there' : 'gone'}`);
+    const got = enc.encode(tr.state);
+    t.equal(got.inline(), new StateEncoder().encode(tr.state).inline(), `${what}: the bytes a fresh encoder makes`);
+    t.ok(got.changed?.includes(HOSTS[2]!), `${what}: the host held (or just released) is built again`);
+    t.equal(got.state.servers[HOSTS[2]!]!.adminHold !== undefined, held, `${what}: its published hold`);
+  }
+});
+
+t.test('servers given as a plain Map (not the coordinator\'s): compared host by host, same result', async (t) => {
+  const enc = new StateEncoder();
+  const first = createCoordinator({ at: 1000, service: service(HOSTS, 0.3), admin: adminAll(HOSTS) });
+  enc.encode({ ...first.state, servers: new Map(first.state.servers) });
+  const next = applyEvents(first.state, [{ type: 'adminChanged', at: 2000, host: HOSTS[3]!, value: { weight: 10, pooled: 'no' } }]);
+  const got = enc.encode({ ...next.state, servers: new Map(next.state.servers) });
+  t.strictSame(got.changed, [HOSTS[3]!], 'only the changed host is named');
+  t.equal(got.inline(), JSON.stringify(effectiveState(next.state)), 'the bytes of the state');
+});
