@@ -23,6 +23,7 @@ export default {
     'src/model/coordinator-types.ts',
     'src/model/hysteresis.ts',
     'src/model/quorum.ts',
+    'src/model/server-map.ts',
     'src/model/service-def-validate.ts',
     'src/model/threshold-guard.ts',
   ],

@@ -82,8 +82,9 @@ export class Draft {
   private readonly base: ServerMap;
   /** Servers changed since the draft was made: the new state, or null for a removed server. */
   private readonly edits = new Map<string, ServerState | null>();
-  /** How many servers the edits add (hosts not in the base). */
-  private added = 0;
+  /** Whether a host not in the base was ever set (then walks in name order must merge and sort). */
+  // Stryker disable next-line BooleanLiteral: `true` is equivalent, a needless `grew` only takes the merge-and-sort walk, which is always right
+  private grew = false;
   threshold: number;
   /** Issue 14: an unfinished first round or a freeze holds health depools back (coordinator-gates.ts): step 3 is skipped. */
   // Stryker disable next-line BooleanLiteral: equivalent, every caller assigns healthDepoolsHeld before its first settle() (createBase; applyEvents before each event's settle, which releaseHolds' settles follow), and nothing else reads it
@@ -140,6 +141,7 @@ export class Draft {
   hosts(): string[] {
     const hosts: string[] = [];
     for (const host of this.base.keys()) if (this.get(host) !== undefined) hosts.push(host);
+    // Stryker disable next-line BooleanLiteral: `true` is equivalent, it sorts hosts already in name order (a cost, not a result)
     let added = false;
     for (const [host, s] of this.edits) {
       if (s !== null && !this.base.has(host)) {
@@ -156,7 +158,8 @@ export class Draft {
    * was given). Lazy, so a walk that stops early costs only what it read.
    */
   private *inOrder(): Generator<[string, ServerState]> {
-    const hosts = this.added === 0 ? this.base.keys() : this.hosts();
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent, hosts() is always right (the base's keys are a shortcut for when none was added; the `false` mutant is killed)
+    const hosts = this.grew ? this.hosts() : this.base.keys();
     for (const host of hosts) {
       const s = this.get(host);
       if (s !== undefined) yield [host, s];
@@ -169,7 +172,8 @@ export class Draft {
     if (cur === s) return;
     if (!this.changes.has(host)) this.changes.set(host, cur);
     if (cur !== undefined) this.count(host, cur, -1);
-    if (!this.base.has(host)) this.added += s === undefined ? -1 : cur === undefined ? 1 : 0;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: `true` for either operand (and `||`) is equivalent, a needless `grew` only takes the merge-and-sort walk, which is always right (the `false` mutants are killed)
+    if (s !== undefined && !this.base.has(host)) this.grew = true;
     this.edits.set(host, s ?? null);
     if (s !== undefined) this.count(host, s, 1);
   }

@@ -37,6 +37,7 @@ export class ServerMap implements ReadonlyMap<string, ServerState> {
 
   get(host: string): ServerState | undefined {
     const i = this.index.get(host);
+    // Stryker disable next-line ConditionalExpression: `false` is equivalent, states[undefined] is undefined too (the test is for the type checker)
     return i === undefined ? undefined : this.states[i];
   }
 
@@ -85,10 +86,10 @@ export class ServerMap implements ReadonlyMap<string, ServerState> {
       // Replacements only (a removal of a host that is not here changes nothing).
       let states: ServerState[] | undefined;
       for (const [host, s] of changes) {
-        const i = this.index.get(host);
-        if (i === undefined || s === null) continue;
+        // Here a null can only remove a host that is not in the map: nothing to do.
+        if (s === null) continue;
         states ??= this.states.slice();
-        states[i] = s;
+        states[this.index.get(host) as number] = s;
       }
       return states === undefined ? this : new ServerMap(this.index, this.names, states);
     }
@@ -109,7 +110,9 @@ export class ServerMap implements ReadonlyMap<string, ServerState> {
   changedSince(previous: ServerMap): string[] | null {
     if (previous.index !== this.index) return null;
     const changed: string[] = [];
-    for (let i = 0; i < this.states.length; i++) if (this.states[i] !== previous.states[i]) changed.push(this.names[i] as string);
+    this.states.forEach((s, i) => {
+      if (s !== previous.states[i]) changed.push(this.names[i] as string);
+    });
     return changed;
   }
 }

@@ -132,4 +132,10 @@ t.test('a Draft: a host added then removed leaves the map as it was; hosts and t
   g.set('a', down('a'));
   g.settle(g.hosts());
   t.same(g.pooledDownSorted(), ['a', 'b'], 'ceil(4 x .5) = 2: the first two by name, the added one first');
+  // A host removed in the draft is skipped by the walk over the base's hosts.
+  const r = new Draft(ServerMap.from(['a', 'b', 'c'].map((h) => [h, down(h)])), 1);
+  r.set('b', undefined);
+  r.settle(r.hosts());
+  t.same(r.pooledDownSorted(), ['a', 'c'], 'the removed host is not walked, the others are forced in');
+  t.same([...r.finish().keys()], ['a', 'c']);
 });
