@@ -8,3 +8,8 @@ export function shippedPooldNodeArgs(checkWorkers: string | number): string[] {
   const inMainThread = checkWorkers === 0 || checkWorkers === '0' || checkWorkers === '';
   return [...(inMainThread ? ['--max-old-space-size=192'] : []), '--single-threaded-gc', '--max-semi-space-size=4'];
 }
+
+/** The V8 flags of the LVS agent as shipped (debian/bin/lvs-agent). */
+export function shippedAgentNodeArgs(): string[] {
+  return ['--max-old-space-size=192', '--single-threaded-gc', '--max-semi-space-size=4'];
+}

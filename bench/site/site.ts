@@ -30,8 +30,8 @@
 //                    with one GET of /pools; p50/p99. The host is in kubernetes/kubesvc, so one write
 //                    reaches 44 sections; the one watched is apertium_4737. These trials run with no
 //                    LVS agent on the machine;
-//   depool → agent   then the same trials again with the LVS agent running (etcd mode, watching
-//                    apertium_4737's state): the write → the agent has run
+//   depool → agent   then the same trials again with the LVS agent running as its own process
+//                    (`poolctl lvs agent`, etcd mode, watching apertium_4737's state): the write → the agent has run
 //                    `ipvsadm -R` (test/fixtures/fake-ipvsadm, which logs when it applied). The stand-in
 //                    is a Node process: its start-up (also printed alone) is in the figure, a real
 //                    ipvsadm's is not. Peer: PyBal reads its pool every 1 s when it polls config-master
@@ -44,8 +44,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEtcd } from '../../test/helpers/etcd.js';
 import { prepareWmfSite } from '../../test/helpers/wmf-site.js';
-import { runAgent } from '../../src/lvs/agent.js';
-import type { ReconcileReport } from '../../src/lvs/agent-reconciler.js';
+import { shippedAgentNodeArgs } from '../poold-node-args.js';
 import { openKv } from '../../src/store/connection.js';
 import { Keys } from '../../src/store/keys.js';
 import { ASSUMED_UP_REASON } from '../../src/model/coordinator.js';
@@ -110,6 +109,23 @@ function spawnNode(args: string[], env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
   process.on('exit', () => child.kill('SIGKILL'));
   return child;
+}
+
+/** What the trials need of one `applied` or `error` line the agent logs (src/lvs/agent.ts defaultLog). */
+interface AgentLogged {
+  result: 'applied' | 'error';
+  reason?: string;
+  error?: string;
+  commands?: string[];
+  /** When the reconcile started (epoch ms): the line's time less its duration, to the millisecond. */
+  startedAt: number;
+}
+
+function agentLogged(line: string): AgentLogged | undefined {
+  if (!line.startsWith('{')) return undefined;
+  const e = JSON.parse(line) as { time: string; event: string; reason?: string; error?: string; commands?: string[]; durationMs?: number };
+  if (e.event !== 'applied' && e.event !== 'error') return undefined;
+  return { result: e.event, reason: e.reason, error: e.error, commands: e.commands, startedAt: Date.parse(e.time) - (e.durationMs ?? 0) };
 }
 
 function capture(child: ChildProcess): () => string {
@@ -272,8 +288,8 @@ async function main(): Promise<void> {
       spawnSync(FAKE, ['-S', '-n'], { env: { ...process.env, ...ipvs } });
       alone.push(performance.now() - ts);
     }
-    let waiter: ((r: ReconcileReport) => void) | undefined;
-    const recent: ReconcileReport[] = [];
+    let waiter: ((r: AgentLogged) => void) | undefined;
+    const recent: AgentLogged[] = [];
     const wall = () => performance.timeOrigin + performance.now();
     const readLog = () => readFileSync(ipvs.FAKE_IPVSADM_LOG, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; stdin: string; at: number });
     // Visibility is timed by poold's own event stream: a `state` event is published when the view (what
@@ -317,7 +333,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < WARMUP + TRIALS; i++) {
         const host = hosts[i % hosts.length]!;
         for (const pooled of ['no', 'yes'] as const) {
-          const done = withAgent ? new Promise<ReconcileReport>((res, rej) => {
+          const done = withAgent ? new Promise<AgentLogged>((res, rej) => {
             const timer = setTimeout(() => rej(new Error(`trial ${i} (${host} pooled=${pooled}): the agent applied nothing within 20 s; its last reports: ${JSON.stringify(recent.map((r) => ({ result: r.result, reason: r.reason, error: r.error, commands: r.commands })))}`)), 20_000);
             waiter = (r) => { if (r.result === 'applied' || r.result === 'error') { clearTimeout(timer); res(r); } };
           }) : undefined;
@@ -367,16 +383,39 @@ async function main(): Promise<void> {
     // Phase 1: poold alone (no LVS agent on this machine), so /pools shows poold's own latency.
     const alonePhase = await phase(false);
     // Phase 2: the LVS agent (etcd mode) applies every change.
-    let first: (() => void) | undefined;
-    const firstApplied = new Promise<void>((res) => (first = res));
-    const agent = await runAgent({
-      host: 'lvs-bench', services: [`eqiad/${SECTION}`], source: { kind: 'etcd', etcd: { endpoints: etcd.endpoints } },
-      ipvsadmPath: FRONT, ipvsadmEnv: ipvs, periodMs: 600_000, listen: false, log: () => undefined,
-      onReport: (r) => { recent.push(r); if (recent.length > 5) recent.shift(); if (r.result === 'applied' || r.result === 'noop') first?.(); waiter?.(r); },
+    // The agent as its own process, as on an LVS host (`poolctl lvs agent`, with debian/bin/lvs-agent's
+    // V8 flags): inside this process, its spawn of ipvsadm (5-8 ms of a blocked event loop here) and its
+    // decoding shared the event loop with the trials' own poolctl work and /pools stream.
+    const agentProc = spawnNode([...shippedAgentNodeArgs(), join(DIST, 'src', 'cli', 'poolctl.js'), 'lvs', 'agent', '--etcd', etcd.clientUrl,
+      '--host', 'lvs-bench', '--services', `eqiad/${SECTION}`, '--ipvsadm', FRONT, '--period', '600s', '--listen', 'none'], ipvs);
+    const agentOutput = capture(agentProc);
+    cleanup.push(async () => { agentProc.kill('SIGTERM'); });
+    let agentLines = '';
+    agentProc.stderr?.on('data', (b: Buffer) => {
+      agentLines += b.toString();
+      let nl: number;
+      while ((nl = agentLines.indexOf('\n')) >= 0) {
+        const line = agentLines.slice(0, nl);
+        agentLines = agentLines.slice(nl + 1);
+        const r = agentLogged(line);
+        if (r === undefined) continue;
+        recent.push(r);
+        if (recent.length > 5) recent.shift();
+        waiter?.(r);
+      }
     });
-    cleanup.push(() => agent.stop());
-    await firstApplied;
+    agentProc.on('exit', (code) => { if (code !== 0 && code !== null) console.error(`the LVS agent exited with ${code}:\n${agentOutput()}`); });
+    // Ready once it has logged putting the service in place (ipvsadm -R and the read-back done), so
+    // that no trial takes this first reconcile's line for its own.
+    await until("the LVS agent's first reconcile", async () => recent.some((r) => r.result === 'applied'), (v) => v, 20_000, 50)
+      .catch((err: unknown) => { throw new Error(`${String(err)}; the agent's output:\n${agentOutput()}`); });
     const agentPhase = await phase(true);
+    // The select runs below time poolctl alone, not beside the agent's stand-in ipvsadm (a Node process).
+    if (agentProc.exitCode === null && agentProc.signalCode === null) {
+      const agentExited = new Promise<void>((res) => agentProc.once('exit', () => res()));
+      agentProc.kill('SIGTERM');
+      await agentExited;
+    }
     const { visible, written, inventoryRead, applied1, decided } = alonePhase;
     const { applied, received, reconcile } = agentPhase;
     // `poolctl select` over the whole 240-host kubesvc pool (a weight change: a depool of all would be
