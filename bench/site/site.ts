@@ -123,7 +123,12 @@ interface AgentLogged {
 
 function agentLogged(line: string): AgentLogged | undefined {
   if (!line.startsWith('{')) return undefined;
-  const e = JSON.parse(line) as { time: string; event: string; reason?: string; error?: string; commands?: string[]; durationMs?: number };
+  let e: { time: string; event: string; reason?: string; error?: string; commands?: string[]; durationMs?: number };
+  try {
+    e = JSON.parse(line) as typeof e;
+  } catch (err) {
+    throw new Error(`the LVS agent logged a line that is not JSON: ${line}`, { cause: err });
+  }
   if (e.event !== 'applied' && e.event !== 'error') return undefined;
   return { result: e.event, reason: e.reason, error: e.error, commands: e.commands, startedAt: Date.parse(e.time) - (e.durationMs ?? 0) };
 }
