@@ -56,7 +56,14 @@ export function stateFeed(d: StateDeps): StateFeed {
     const o = own.get(path);
     // What changed since the leader's previous state, if that is the one held.
     const changes: StateChanges | undefined = o?.state === state ? o.changes : undefined;
-    d.view.setState(state, changes);
+    const held = d.view.get(state)?.state;
+    if (!d.view.setState(state, changes) && held != null && state.revision < held.revision) {
+      // The view orders by the coordinator's counter, which a new leader's term restarts from the
+      // mirror; this feed orders by etcd revision. When they disagree the view keeps serving the older
+      // copy while the mirror moved on: say so (issue 12, a depool not shown in one section of 44).
+      d.log.error({ service: path, refused: state.revision, serving: held.revision },
+        'the view refused a newer published state with a lower coordinator revision; it serves the older one');
+    }
   };
 
   return {

@@ -34,12 +34,12 @@ function publications(): PoolState[] {
   return out;
 }
 
-function setup() {
+function setup(logLines?: string[]) {
   const keys = new Keys();
   const data = new DaemonData();
   const view = new PoolView({ metrics: new PoolMetrics() });
   const problems = new ServiceProblems({ data, view, scope: '', otherScopes: new Set(), drift: () => [] });
-  const log = pino({ level: 'silent' });
+  const log = logLines === undefined ? pino({ level: 'silent' }) : pino({ level: 'error' }, { write: (line: string) => void logLines.push(line) });
   const feed = stateFeed({ keys, data, view, problems, log, inScope: () => true, metrics: new PoolMetrics() });
   const key = keys.state(KEY);
   const pooled = () => Object.entries(view.get(KEY)?.state?.servers ?? {}).filter(([, s]) => s.pooled).map(([h]) => h);
@@ -228,4 +228,20 @@ t.test('a view given the changed hosts relative to a state it does not hold comp
   splitBatch(f, r3!, 12);
   t.equal(f.view.get(KEY)?.state, mine);
   t.same(events.sort(), HOSTS.slice(0, 2), 'both changed hosts have their event');
+});
+
+t.test('a newer etcd copy with a lower coordinator revision: the view keeps the older one, and says so', async (t) => {
+  // A new leader's term restarts the coordinator's counter from the mirror, so etcd's order and the
+  // counter can disagree; the mirror follows etcd, the view its counter (state-view.ts).
+  const lines: string[] = [];
+  const { w, data, view, key } = setup(lines);
+  const [r1, r2, r3] = publications();
+  w.upsert(key, JSON.stringify(r1), 10, true);
+  w.upsert(key, JSON.stringify(r3), 12, false);
+  t.same(lines, [], 'nothing to say while both orders agree');
+  w.upsert(key, JSON.stringify(r2), 13, false);
+  t.equal(view.get(KEY)?.state?.revision, r3!.revision, 'the view still serves the copy of etcd revision 12');
+  t.equal(data.states.get(PATH)?.revision, r2!.revision, 'the mirror took etcd revision 13');
+  t.equal(lines.length, 1, 'one error logged');
+  t.match(JSON.parse(lines[0]!), { level: 50, service: PATH, refused: r2!.revision, serving: r3!.revision, msg: /the view refused a newer published state/ });
 });
