@@ -41,6 +41,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startEtcd } from '../../test/helpers/etcd.js';
 import { prepareWmfSite } from '../../test/helpers/wmf-site.js';
@@ -395,19 +396,12 @@ async function main(): Promise<void> {
       '--host', 'lvs-bench', '--services', `eqiad/${SECTION}`, '--ipvsadm', FRONT, '--period', '600s', '--listen', 'none'], ipvs);
     const agentOutput = capture(agentProc);
     cleanup.push(async () => { agentProc.kill('SIGTERM'); });
-    let agentLines = '';
-    agentProc.stderr?.on('data', (b: Buffer) => {
-      agentLines += b.toString();
-      let nl: number;
-      while ((nl = agentLines.indexOf('\n')) >= 0) {
-        const line = agentLines.slice(0, nl);
-        agentLines = agentLines.slice(nl + 1);
-        const r = agentLogged(line);
-        if (r === undefined) continue;
-        recent.push(r);
-        if (recent.length > 5) recent.shift();
-        waiter?.(r);
-      }
+    createInterface({ input: agentProc.stderr! }).on('line', (line) => {
+      const r = agentLogged(line);
+      if (r === undefined) return;
+      recent.push(r);
+      if (recent.length > 5) recent.shift();
+      waiter?.(r);
     });
     agentProc.on('exit', (code) => { if (code !== 0 && code !== null) console.error(`the LVS agent exited with ${code}:\n${agentOutput()}`); });
     // Ready once it has logged putting the service in place (ipvsadm -R and the read-back done), so
